@@ -1,0 +1,26 @@
+/*
+ * cli.h: what every `ocop` subcommand (client/cmd_*.c) provides to main.c.
+ *
+ * A subcommand receives argv with argv[0] = its own name, prints its results on
+ * stdout and its errors on stderr (prefixed "ocop <name>: "), and returns the
+ * process exit code: 0 success, 1 runtime failure (database, network, refused
+ * by the rules), 2 bad usage or bad input data.
+ */
+#ifndef OCOP_CLIENT_CLI_H
+#define OCOP_CLIENT_CLI_H
+
+typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+typedef struct cli_cmd {
+	const char *name;    /* subcommand word */
+	cli_cmd_fn fn;       /* entry point */
+	const char *summary; /* one line for `ocop --help` */
+} cli_cmd;
+
+/* Exit codes shared by all subcommands. */
+enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
+
+/* Entry points, one per client/cmd_<name>.c. */
+int cmd_score(int argc, char **argv);
+
+#endif /* OCOP_CLIENT_CLI_H */
