@@ -1,0 +1,346 @@
+/*
+ * capture.c: the ocop_capture() SQL function and the triggers that call it.
+ */
+#include "common/store/capture.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "common/store/db.h"
+#include "common/store/schema.h"
+#include "common/util/alloc.h"
+#include "ocop_err.h"
+#include "protocol/change.h"
+#include "protocol/wire.h"
+
+#define CAPTURE_MAX_CELLS 64
+
+/* ===== Triggers ===== */
+
+int
+sto_capture_triggers_sql(com_buf *b)
+{
+	size_t n;
+	size_t i;
+	size_t k;
+	const sto_table *t = sto_schema_tables(&n);
+	int rv = OCOP_OK;
+	int pass;
+
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		const char *tn = t[i].name;
+
+		rv = com_buf_printf(b,
+		    "DROP TRIGGER IF EXISTS %s_capture_insert;"
+		    "DROP TRIGGER IF EXISTS %s_capture_update;"
+		    "DROP TRIGGER IF EXISTS %s_no_delete;"
+		    "DROP TRIGGER IF EXISTS %s_fixed_id;"
+		    "CREATE TRIGGER %s_no_delete BEFORE DELETE ON %s BEGIN"
+		    " SELECT RAISE(ABORT, 'replicated rows are never deleted: set deleted = 1');"
+		    " END;"
+		    "CREATE TRIGGER %s_fixed_id BEFORE UPDATE OF id ON %s BEGIN"
+		    " SELECT RAISE(ABORT, 'row ids never change'); END;",
+		    tn, tn, tn, tn, tn, tn, tn, tn);
+		for (pass = 0; pass < 2 && rv == OCOP_OK; pass++) {
+			rv = com_buf_printf(b,
+			    "CREATE TRIGGER %s_capture_%s AFTER %s ON %s BEGIN"
+			    " SELECT ocop_capture('%s', NEW.id, %d",
+			    tn, pass ? "update" : "insert", pass ? "UPDATE" : "INSERT", tn, tn, pass);
+			for (k = 0; k < t[i].ncols && rv == OCOP_OK; k++) {
+				const char *c = t[i].cols[k].name;
+				if (pass) {
+					rv = com_buf_printf(b, ", '%s', NEW.%s, OLD.%s", c, c, c);
+				} else {
+					rv = com_buf_printf(b, ", '%s', NEW.%s, NULL", c, c);
+				}
+			}
+			if (rv == OCOP_OK) {
+				rv = com_buf_puts(b, "); END;");
+			}
+		}
+	}
+	return rv;
+}
+
+/* ===== The capture function ===== */
+
+/* Same type and same bytes: SQLite's IS, without its numeric cross-type equality. */
+static int
+capture_same(sqlite3_value *a, sqlite3_value *b)
+{
+	int ta = sqlite3_value_type(a);
+	int n;
+
+	if (ta != sqlite3_value_type(b)) {
+		return 0;
+	}
+	switch (ta) {
+	case SQLITE_NULL:
+		return 1;
+	case SQLITE_INTEGER:
+		return sqlite3_value_int64(a) == sqlite3_value_int64(b);
+	case SQLITE_FLOAT:
+		return sqlite3_value_double(a) == sqlite3_value_double(b);
+	default:
+		n = sqlite3_value_bytes(a);
+		return n == sqlite3_value_bytes(b) &&
+		    memcmp(sqlite3_value_blob(a), sqlite3_value_blob(b), (size_t)n) == 0;
+	}
+}
+
+/* View an SQLite value as a protocol value (bytes borrowed from the value). */
+static void
+capture_value(sqlite3_value *v, proto_value *out)
+{
+	memset(out, 0, sizeof(*out));
+	switch (sqlite3_value_type(v)) {
+	case SQLITE_INTEGER:
+		out->type = PROTO_V_INT;
+		out->i = sqlite3_value_int64(v);
+		break;
+	case SQLITE_FLOAT:
+		out->type = PROTO_V_REAL;
+		out->d = sqlite3_value_double(v);
+		break;
+	case SQLITE_TEXT:
+		out->type = PROTO_V_TEXT;
+		out->p = sqlite3_value_text(v);
+		out->len = (size_t)sqlite3_value_bytes(v);
+		break;
+	case SQLITE_BLOB:
+		out->type = PROTO_V_BLOB;
+		out->p = sqlite3_value_blob(v);
+		out->len = (size_t)sqlite3_value_bytes(v);
+		break;
+	default:
+		out->type = PROTO_V_NULL;
+		break;
+	}
+}
+
+static int
+capture_step_done(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}
+
+static int capture_prepare(sto_db *db);
+
+int
+sto_capture_last_seq(sto_db *db, uint64_t *seq)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	if (db->st.seq_max == NULL && capture_prepare(db) != OCOP_OK) {
+		return OCOP_EDB;
+	}
+	st = db->st.seq_max;
+
+	sqlite3_bind_text(st, 1, db->site_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*seq = rc == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? OCOP_OK : OCOP_EDB;
+}
+
+/*
+ * ocop_capture(table, id, op, col1, new1, old1, col2, new2, old2, ...)
+ * op 0 = insert (every non-NULL column is captured), 1 = update (only the
+ * columns whose value changed). Fails the statement on any error, so the
+ * write and its capture commit or roll back together.
+ */
+static void
+capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	sto_db *db = sqlite3_user_data(ctx);
+	const char *tbl;
+	const char *row;
+	int op;
+	int idx[CAPTURE_MAX_CELLS];
+	uint64_t base[CAPTURE_MAX_CELLS];
+	int ncell = 0;
+	uint64_t max_base = 0;
+	uint64_t hlc;
+	uint64_t seq;
+	proto_wr w;
+	proto_value v;
+	int i;
+	int k;
+
+	if (db->applying > 0) {
+		return;
+	}
+	if (db->site_id[0] == 0) {
+		sqlite3_result_error(ctx, "this replica has no site identity yet: run 'ocop init'", -1);
+		return;
+	}
+	if (argc < 3 || (argc - 3) % 3 != 0 || (argc - 3) / 3 > CAPTURE_MAX_CELLS) {
+		sqlite3_result_error(ctx, "ocop_capture: bad arguments", -1);
+		return;
+	}
+	tbl = (const char *)sqlite3_value_text(argv[0]);
+	row = (const char *)sqlite3_value_text(argv[1]);
+	op = sqlite3_value_int(argv[2]);
+	if (tbl == NULL || row == NULL) {
+		sqlite3_result_error(ctx, "ocop_capture: a replicated row needs an id", -1);
+		return;
+	}
+	for (i = 3; i < argc; i += 3) {
+		int keep = op == 0 ? sqlite3_value_type(argv[i + 1]) != SQLITE_NULL
+				   : !capture_same(argv[i + 1], argv[i + 2]);
+		if (keep) {
+			idx[ncell++] = i;
+		}
+	}
+	if (ncell == 0) {
+		return;
+	}
+
+	/* The base version of every cell, and an HLC newer than all of them, so
+	 * this write supersedes what its writer saw on every replica. */
+	for (k = 0; k < ncell; k++) {
+		sqlite3_stmt *st = db->st.clock_get;
+		sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
+		sqlite3_bind_value(st, 3, argv[idx[k]]);
+		base[k] = sqlite3_step(st) == SQLITE_ROW ? (uint64_t)sqlite3_column_int64(st, 0) : 0;
+		sqlite3_reset(st);
+		if (base[k] > max_base) {
+			max_base = base[k];
+		}
+	}
+	if (com_hlc_now(&db->hlc, &hlc) != OCOP_OK) {
+		sqlite3_result_error(ctx, "clock exhausted", -1);
+		return;
+	}
+	if (hlc <= max_base) {
+		hlc = max_base + 1; /* a full counter carries into the milliseconds */
+		db->hlc.last = hlc;
+	}
+	if (sto_capture_last_seq(db, &seq) != OCOP_OK) {
+		sqlite3_result_error(ctx, sqlite3_errmsg(db->db), -1);
+		return;
+	}
+	seq++;
+
+	com_buf_reset(&db->cells);
+	proto_wr_init(&w, &db->cells);
+	proto_cells_begin(&w, (uint32_t)ncell);
+	for (k = 0; k < ncell; k++) {
+		capture_value(argv[idx[k] + 1], &v);
+		proto_cell_put(&w, (const char *)sqlite3_value_text(argv[idx[k]]), &v, base[k]);
+	}
+	if (proto_wr_error(&w) != OCOP_OK) {
+		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+
+	sqlite3_bind_text(db->st.change_put, 1, db->site_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(db->st.change_put, 2, (sqlite3_int64)seq);
+	sqlite3_bind_text(db->st.change_put, 3, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(db->st.change_put, 4, row, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(db->st.change_put, 5, (sqlite3_int64)hlc);
+	sqlite3_bind_text(db->st.change_put, 6, db->user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(db->st.change_put, 7, db->cells.data, (int)db->cells.len, SQLITE_STATIC);
+	if (capture_step_done(db->st.change_put) != OCOP_OK) {
+		sqlite3_result_error(ctx, sqlite3_errmsg(db->db), -1);
+		return;
+	}
+	for (k = 0; k < ncell; k++) {
+		sqlite3_stmt *st = db->st.clock_put;
+		sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
+		sqlite3_bind_value(st, 3, argv[idx[k]]);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)hlc);
+		sqlite3_bind_text(st, 5, db->site_id, -1, SQLITE_STATIC);
+		if (capture_step_done(st) != OCOP_OK) {
+			sqlite3_result_error(ctx, sqlite3_errmsg(db->db), -1);
+			return;
+		}
+	}
+}
+
+/* ===== Setup ===== */
+
+void
+sto_capture_suspend(sto_db *db)
+{
+	db->applying++;
+}
+
+void
+sto_capture_resume(sto_db *db)
+{
+	if (db->applying > 0) {
+		db->applying--;
+	}
+}
+
+/* Prepare the hot-path statements once the tables exist (after migration). */
+static int
+capture_prepare(sto_db *db)
+{
+	static const struct {
+		size_t off;
+		const char *sql;
+	} defs[] = {
+	    {offsetof(sto_stmts, clock_get),
+		"SELECT hlc, site FROM clock WHERE tbl = ?1 AND row_id = ?2 AND col = ?3"},
+	    {offsetof(sto_stmts, clock_put),
+		"INSERT OR REPLACE INTO clock (tbl, row_id, col, hlc, site) VALUES (?1, ?2, ?3, ?4, ?5)"},
+	    {offsetof(sto_stmts, change_put),
+		"INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},
+	    {offsetof(sto_stmts, seq_max), "SELECT COALESCE(MAX(seq), 0) FROM change WHERE site = ?1"},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(defs) / sizeof(defs[0]); i++) {
+		sqlite3_stmt **slot = (sqlite3_stmt **)(void *)((char *)&db->st + defs[i].off);
+		if (*slot == NULL &&
+		    sqlite3_prepare_v3(db->db, defs[i].sql, -1, SQLITE_PREPARE_PERSISTENT, slot,
+			NULL) != SQLITE_OK) {
+			return sto_seterr(db, OCOP_EDB, "prepare: %s", sqlite3_errmsg(db->db));
+		}
+	}
+	return OCOP_OK;
+}
+
+/*
+ * The statements are prepared lazily on the first capture call so that
+ * registration can happen before the migration creates the tables.
+ */
+static void
+capture_entry(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	sto_db *db = sqlite3_user_data(ctx);
+
+	if (db->st.change_put == NULL && capture_prepare(db) != OCOP_OK) {
+		sqlite3_result_error(ctx, db->errmsg, -1);
+		return;
+	}
+	capture_sql(ctx, argc, argv);
+}
+
+int
+sto_capture_init(sto_db *db)
+{
+	int rc = sqlite3_create_function(db->db, "ocop_capture", -1, SQLITE_UTF8,
+	    db, capture_entry, NULL, NULL);
+
+	return rc == SQLITE_OK ? OCOP_OK : sto_seterr(db, OCOP_EDB, "register capture");
+}
+
+void
+sto_capture_fini(sto_db *db)
+{
+	sqlite3_finalize(db->st.clock_get);
+	sqlite3_finalize(db->st.clock_put);
+	sqlite3_finalize(db->st.change_put);
+	sqlite3_finalize(db->st.seq_max);
+	memset(&db->st, 0, sizeof(db->st));
+}

@@ -1,0 +1,46 @@
+/*
+ * db.h: the inside of sto_db, shared by the files of common/store only.
+ */
+#ifndef OCOP_STORE_DB_H
+#define OCOP_STORE_DB_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "common/util/buf.h"
+#include "common/util/hlc.h"
+#include "common/util/log.h"
+
+/* Prepared statements cached for the capture hot path. */
+typedef struct sto_stmts {
+	sqlite3_stmt *clock_get;  /* SELECT hlc, site FROM clock WHERE tbl, row_id, col */
+	sqlite3_stmt *clock_put;  /* INSERT OR REPLACE INTO clock */
+	sqlite3_stmt *change_put; /* INSERT INTO change */
+	sqlite3_stmt *seq_max;    /* SELECT MAX(seq) FROM change WHERE site */
+} sto_stmts;
+
+struct sto_db {
+	sqlite3 *db;            /* owned connection */
+	com_hlc hlc;            /* this node's clock */
+	const com_log *log;     /* borrowed log hook, may be NULL */
+	char site_id[37];       /* own site UUID, "" before init */
+	char role[16];          /* own role, "" before init */
+	char *scope;            /* owned scope text, "" before init */
+	char *user;             /* owned user name for captured changes */
+	uint64_t next_seq;      /* next site_seq to hand out; 0 = reload from the log */
+	int applying;           /* >0 while the merge writes: capture steps aside */
+	sto_stmts st;           /* cached statements, owned */
+	com_buf cells;          /* scratch for encoding a change's cells */
+	char errmsg[512];       /* last error text */
+};
+
+/* Register ocop_capture() and create the capture triggers (capture.c). */
+int sto_capture_init(struct sto_db *db);
+/* Finalize the capture statements (capture.c). Cannot fail. */
+void sto_capture_fini(struct sto_db *db);
+/* SQL of the CREATE TRIGGER statements for every replicated table, appended to b. */
+int sto_capture_triggers_sql(com_buf *b);
+
+#endif /* OCOP_STORE_DB_H */

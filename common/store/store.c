@@ -1,0 +1,566 @@
+/*
+ * store.c: opening, migrating and identifying a replica; transactions, meta
+ * values and generic row writes. Capture lives in capture.c, merge in merge.c.
+ */
+#include "common/store/store.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/store/db.h"
+#include "common/store/fold.h"
+#include "common/store/schema.h"
+#include "common/util/alloc.h"
+#include "common/util/uuid.h"
+#include "ocop_err.h"
+
+#define STO_DEFAULT_SKEW_MS (5u * 60u * 1000u)
+
+/* ===== Errors ===== */
+
+int
+sto_seterr(sto_db *db, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(db->errmsg, sizeof(db->errmsg), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* Translate a SQLite failure once, keeping SQLite's text. */
+static int
+store_sqlerr(sto_db *db, int rc, const char *what)
+{
+	sto_seterr(db, OCOP_EDB, "%s: %s", what, sqlite3_errmsg(db->db));
+	return rc == SQLITE_NOMEM ? OCOP_ENOMEM : OCOP_EDB;
+}
+
+const char *
+sto_errmsg(sto_db *db)
+{
+	return db->errmsg;
+}
+
+sqlite3 *
+sto_sqlite(sto_db *db)
+{
+	return db->db;
+}
+
+com_hlc *
+sto_hlc(sto_db *db)
+{
+	return &db->hlc;
+}
+
+const com_log *
+sto_log(sto_db *db)
+{
+	return db->log;
+}
+
+int
+sto_exec(sto_db *db, const char *sql)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db->db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		sto_seterr(db, OCOP_EDB, "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return rc == SQLITE_NOMEM ? OCOP_ENOMEM : OCOP_EDB;
+	}
+	return OCOP_OK;
+}
+
+int
+sto_begin(sto_db *db)
+{
+	return sto_exec(db, "BEGIN IMMEDIATE");
+}
+
+int
+sto_commit(sto_db *db)
+{
+	int rv = sto_exec(db, "COMMIT");
+
+	if (rv != OCOP_OK) {
+		sto_rollback(db);
+	}
+	return rv;
+}
+
+void
+sto_rollback(sto_db *db)
+{
+	if (!sqlite3_get_autocommit(db->db) &&
+	    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK) {
+		com_logf(db->log, COM_LOG_ERROR, "rollback failed: %s", sqlite3_errmsg(db->db));
+	}
+	db->next_seq = 0; /* the log may have lost rows we numbered */
+}
+
+/* ===== Schema and migrations ===== */
+
+/* Tables that are not replicated: node identity, change log, clocks, ledger, peers. */
+static const char schema_core_sql[] =
+    "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT);"
+    /* The change log: every captured local change and, on a server, every
+     * accepted remote one. lsn orders the log for PULL cursors. */
+    "CREATE TABLE change ("
+    " lsn INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " site TEXT NOT NULL, seq INTEGER NOT NULL,"
+    " tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
+    " hlc INTEGER NOT NULL, user TEXT NOT NULL DEFAULT '',"
+    " cells BLOB NOT NULL, scope TEXT,"
+    " UNIQUE (site, seq));"
+    /* The winning version of every cell: (hlc, site) of the write that holds it. */
+    "CREATE TABLE clock ("
+    " tbl TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT NOT NULL,"
+    " hlc INTEGER NOT NULL, site TEXT NOT NULL,"
+    " PRIMARY KEY (tbl, row_id, col)) WITHOUT ROWID;"
+    /* Every superseded or rejected write, with both sides and the rule. */
+    "CREATE TABLE ledger ("
+    " id INTEGER PRIMARY KEY,"
+    " recorded_hlc INTEGER NOT NULL,"
+    " tbl TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT,"
+    " rule TEXT NOT NULL, reason TEXT NOT NULL,"
+    " kept_value, kept_hlc INTEGER, kept_site TEXT,"
+    " lost_value, lost_hlc INTEGER, lost_site TEXT, lost_seq INTEGER,"
+    " status TEXT NOT NULL DEFAULT 'open',"
+    " UNIQUE (lost_site, lost_seq, col, rule));"
+    /* On a server: the sites it serves. On a site: unused. */
+    "CREATE TABLE peer ("
+    " site TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, scope TEXT NOT NULL,"
+    " credential TEXT NOT NULL, high_water INTEGER NOT NULL DEFAULT 0,"
+    " cursor INTEGER NOT NULL DEFAULT 0, last_seen TEXT, name TEXT);";
+
+static int
+schema_tables_sql(com_buf *b)
+{
+	size_t n;
+	size_t i;
+	size_t k;
+	const sto_table *t = sto_schema_tables(&n);
+	int rv = OCOP_OK;
+
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		rv = com_buf_printf(b, "CREATE TABLE %s (id TEXT PRIMARY KEY NOT NULL", t[i].name);
+		for (k = 0; k < t[i].ncols && rv == OCOP_OK; k++) {
+			if (strcmp(t[i].cols[k].name, "deleted") == 0) {
+				rv = com_buf_puts(b, ", deleted INTEGER NOT NULL DEFAULT 0");
+			} else {
+				rv = com_buf_printf(b, ", %s %s", t[i].cols[k].name, t[i].cols[k].type);
+			}
+		}
+		if (rv == OCOP_OK) {
+			rv = com_buf_puts(b, ");");
+		}
+		if (rv == OCOP_OK && t[i].parent_col != NULL) {
+			rv = com_buf_printf(b, "CREATE INDEX %s_parent ON %s(%s);", t[i].name,
+			    t[i].name, t[i].parent_col);
+		}
+	}
+	return rv;
+}
+
+/*
+ * Bring the file to STO_SCHEMA_VERSION. Each step runs in the same transaction
+ * as the version bump, so a crash leaves the old or the new schema, never half.
+ * A later version appends a step here (ALTER TABLE ... ADD COLUMN keeps data)
+ * and the capture triggers are rebuilt from the schema table list.
+ */
+static int
+store_migrate(sto_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	int version = 0;
+	com_buf sql;
+	int rv;
+
+	if (sqlite3_prepare_v2(db->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return store_sqlerr(db, SQLITE_ERROR, "reading schema version");
+	}
+	version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	if (version > STO_SCHEMA_VERSION) {
+		return sto_seterr(db, OCOP_EVERSION,
+		    "database schema version %d is newer than this program's (%d)", version,
+		    STO_SCHEMA_VERSION);
+	}
+	if (version == STO_SCHEMA_VERSION) {
+		return OCOP_OK;
+	}
+	com_buf_init(&sql);
+	rv = com_buf_puts(&sql, "BEGIN IMMEDIATE;");
+	if (rv == OCOP_OK && version < 1) {
+		rv = com_buf_puts(&sql, schema_core_sql);
+		if (rv == OCOP_OK) {
+			rv = schema_tables_sql(&sql);
+		}
+	}
+	if (rv == OCOP_OK) {
+		rv = sto_capture_triggers_sql(&sql);
+	}
+	if (rv == OCOP_OK) {
+		rv = com_buf_printf(&sql, "PRAGMA user_version = %d; COMMIT;", STO_SCHEMA_VERSION);
+	}
+	if (rv == OCOP_OK) {
+		rv = sto_exec(db, (const char *)sql.data);
+		if (rv != OCOP_OK) {
+			sto_rollback(db);
+		}
+	}
+	com_buf_fini(&sql);
+	return rv;
+}
+
+/* ===== Identity ===== */
+
+static int
+store_load_identity(sto_db *db)
+{
+	char *v = NULL;
+	int rv;
+
+	db->site_id[0] = 0;
+	db->role[0] = 0;
+	if (sto_meta_get(db, "site_id", &v) == OCOP_OK) {
+		snprintf(db->site_id, sizeof(db->site_id), "%s", v);
+		com_free(v);
+	}
+	if (sto_meta_get(db, "role", &v) == OCOP_OK) {
+		snprintf(db->role, sizeof(db->role), "%s", v);
+		com_free(v);
+	}
+	com_free(db->scope);
+	db->scope = NULL;
+	rv = sto_meta_get(db, "scope", &db->scope);
+	if (rv == OCOP_ENOENT) {
+		db->scope = com_strdup("");
+		rv = db->scope ? OCOP_OK : OCOP_ENOMEM;
+	}
+	return rv;
+}
+
+/* The highest HLC this node has written or merged, so a restart never goes back. */
+static uint64_t
+store_last_hlc(sto_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	uint64_t last = 0;
+	char *v = NULL;
+
+	if (sto_meta_get(db, "hlc", &v) == OCOP_OK) {
+		last = strtoull(v, NULL, 10);
+		com_free(v);
+	}
+	if (sqlite3_prepare_v2(db->db,
+		"SELECT hlc FROM change WHERE site = ?1 ORDER BY seq DESC LIMIT 1", -1, &st,
+		NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, db->site_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW &&
+		    (uint64_t)sqlite3_column_int64(st, 0) > last) {
+			last = (uint64_t)sqlite3_column_int64(st, 0);
+		}
+	}
+	sqlite3_finalize(st);
+	return last;
+}
+
+int
+sto_site_init(sto_db *db, const char *site_id, const char *role, const char *scope)
+{
+	char id[COM_UUID_STRLEN + 1];
+	com_uuid u;
+	int rv;
+
+	if (db->site_id[0] != 0) {
+		return sto_seterr(db, OCOP_EEXIST, "this database is already initialised as site %s (%s)",
+		    db->site_id, db->role);
+	}
+	if (site_id == NULL) {
+		com_uuid7(&u);
+		com_uuid_format(&u, id);
+	} else if (!com_uuid_valid(site_id)) {
+		return sto_seterr(db, OCOP_EINVAL, "site id '%s' is not a UUID", site_id);
+	} else {
+		snprintf(id, sizeof(id), "%s", site_id);
+	}
+	if (role == NULL || strlen(role) == 0 || strlen(role) >= sizeof(db->role)) {
+		return sto_seterr(db, OCOP_EINVAL, "a role is required");
+	}
+	if ((rv = sto_begin(db)) != OCOP_OK) {
+		return rv;
+	}
+	if ((rv = sto_meta_set(db, "site_id", id)) != OCOP_OK ||
+	    (rv = sto_meta_set(db, "role", role)) != OCOP_OK ||
+	    (rv = sto_meta_set(db, "scope", scope ? scope : "")) != OCOP_OK ||
+	    (rv = sto_commit(db)) != OCOP_OK) {
+		sto_rollback(db);
+		return rv;
+	}
+	return store_load_identity(db);
+}
+
+const char *
+sto_site_id(sto_db *db)
+{
+	return db->site_id;
+}
+
+const char *
+sto_role(sto_db *db)
+{
+	return db->role;
+}
+
+const char *
+sto_scope(sto_db *db)
+{
+	return db->scope ? db->scope : "";
+}
+
+int
+sto_set_user(sto_db *db, const char *user)
+{
+	char *u = com_strdup(user ? user : "");
+
+	if (u == NULL) {
+		return OCOP_ENOMEM;
+	}
+	com_free(db->user);
+	db->user = u;
+	return OCOP_OK;
+}
+
+/* ===== Meta ===== */
+
+int
+sto_meta_get(sto_db *db, const char *key, char **value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+	int rv;
+
+	rc = sqlite3_prepare_v2(db->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_sqlerr(db, rc, "reading meta");
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(st, 0);
+		*value = com_strdup(t ? t : "");
+		rv = *value ? OCOP_OK : OCOP_ENOMEM;
+	} else if (rc == SQLITE_DONE) {
+		rv = OCOP_ENOENT;
+	} else {
+		rv = store_sqlerr(db, rc, "reading meta");
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+sto_meta_set(sto_db *db, const char *key, const char *value)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?1, ?2)",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_sqlerr(db, rc, "writing meta");
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : store_sqlerr(db, rc, "writing meta");
+}
+
+/* ===== Open / close ===== */
+
+int
+sto_open(sto_db **out, const char *path, const sto_opts *opts)
+{
+	sto_db *db;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
+	int rc;
+	int rv;
+
+	*out = NULL;
+	if (!opts->create && access(path, F_OK) != 0) {
+		return OCOP_ENOENT;
+	}
+	if (opts->create) {
+		flags |= SQLITE_OPEN_CREATE;
+	}
+	db = com_calloc(1, sizeof(*db));
+	if (db == NULL) {
+		return OCOP_ENOMEM;
+	}
+	com_buf_init(&db->cells);
+	db->log = opts->log;
+	db->user = com_strdup(opts->user ? opts->user : "");
+	if (db->user == NULL) {
+		com_free(db);
+		return OCOP_ENOMEM;
+	}
+	rc = sqlite3_open_v2(path, &db->db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		rv = rc == SQLITE_NOMEM ? OCOP_ENOMEM : OCOP_EDB;
+		com_logf(opts->log, COM_LOG_ERROR, "cannot open %s: %s", path,
+		    db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
+		goto fail;
+	}
+	sqlite3_busy_timeout(db->db, 5000);
+	sqlite3_extended_result_codes(db->db, 1);
+	/* WAL: readers do not block the writer; synchronous=FULL so a commit that
+	 * returned is on disk before we acknowledge anything built on it. */
+	if ((rv = sto_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+			       "PRAGMA foreign_keys=OFF;")) != OCOP_OK ||
+	    (rv = sto_fold_register(db->db)) != OCOP_OK ||
+	    (rv = sto_capture_init(db)) != OCOP_OK || (rv = store_migrate(db)) != OCOP_OK ||
+	    (rv = store_load_identity(db)) != OCOP_OK) {
+		com_logf(opts->log, COM_LOG_ERROR, "cannot open %s: %s", path, db->errmsg);
+		goto fail;
+	}
+	com_hlc_init(&db->hlc, store_last_hlc(db),
+	    opts->max_skew_ms ? opts->max_skew_ms : STO_DEFAULT_SKEW_MS, opts->clock,
+	    opts->clock_arg);
+	*out = db;
+	return OCOP_OK;
+fail:
+	sto_close(db);
+	return rv;
+}
+
+void
+sto_close(sto_db *db)
+{
+	if (db == NULL) {
+		return;
+	}
+	sto_capture_fini(db);
+	if (db->db != NULL && sqlite3_close(db->db) != SQLITE_OK) {
+		com_logf(db->log, COM_LOG_ERROR, "close: %s", sqlite3_errmsg(db->db));
+	}
+	com_buf_fini(&db->cells);
+	com_free(db->scope);
+	com_free(db->user);
+	com_free(db);
+}
+
+/* ===== Row writes ===== */
+
+int
+sto_row_insert(sto_db *db, const char *table, const char *const *cols, const char *const *vals,
+    size_t n, char id_out[37])
+{
+	const sto_table *t = sto_schema_table(table);
+	com_buf sql;
+	sqlite3_stmt *st = NULL;
+	com_uuid u;
+	size_t i;
+	int rc;
+	int rv;
+
+	if (t == NULL) {
+		return sto_seterr(db, OCOP_EINVAL, "unknown table '%s'", table);
+	}
+	for (i = 0; i < n; i++) {
+		if (sto_schema_column(t, cols[i]) == NULL) {
+			return sto_seterr(db, OCOP_EINVAL, "table %s has no column '%s'", table, cols[i]);
+		}
+	}
+	com_uuid7_at(&u, com_hlc_physical(&db->hlc));
+	com_uuid_format(&u, id_out);
+	com_buf_init(&sql);
+	rv = com_buf_printf(&sql, "INSERT INTO %s (id", table);
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		rv = com_buf_printf(&sql, ", %s", cols[i]);
+	}
+	if (rv == OCOP_OK) {
+		rv = com_buf_puts(&sql, ") VALUES (?");
+	}
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		rv = com_buf_puts(&sql, ", ?");
+	}
+	if (rv == OCOP_OK) {
+		rv = com_buf_puts(&sql, ")");
+	}
+	if (rv != OCOP_OK) {
+		com_buf_fini(&sql);
+		return rv;
+	}
+	rc = sqlite3_prepare_v2(db->db, (const char *)sql.data, -1, &st, NULL);
+	com_buf_fini(&sql);
+	if (rc != SQLITE_OK) {
+		return store_sqlerr(db, rc, "insert");
+	}
+	sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
+	for (i = 0; i < n; i++) {
+		if (vals[i] == NULL) {
+			sqlite3_bind_null(st, (int)i + 2);
+		} else {
+			sqlite3_bind_text(st, (int)i + 2, vals[i], -1, SQLITE_STATIC);
+		}
+	}
+	rc = sqlite3_step(st);
+	rv = rc == SQLITE_DONE ? OCOP_OK : store_sqlerr(db, rc, "insert");
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+sto_row_update(sto_db *db, const char *table, const char *id, const char *col, const char *val)
+{
+	const sto_table *t = sto_schema_table(table);
+	char sql[160];
+	sqlite3_stmt *st = NULL;
+	int rc;
+	int rv;
+
+	if (t == NULL) {
+		return sto_seterr(db, OCOP_EINVAL, "unknown table '%s'", table);
+	}
+	if (sto_schema_column(t, col) == NULL) {
+		return sto_seterr(db, OCOP_EINVAL, "table %s has no column '%s'", table, col);
+	}
+	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?1 WHERE id = ?2 AND deleted = 0", table, col);
+	rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return store_sqlerr(db, rc, "update");
+	}
+	if (val == NULL) {
+		sqlite3_bind_null(st, 1);
+	} else {
+		sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_DONE) {
+		rv = store_sqlerr(db, rc, "update");
+	} else if (sqlite3_changes(db->db) == 0) {
+		rv = sto_seterr(db, OCOP_ENOENT, "no %s with id %s", table, id);
+	} else {
+		rv = OCOP_OK;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+sto_row_delete(sto_db *db, const char *table, const char *id)
+{
+	return sto_row_update(db, table, id, "deleted", "1");
+}

@@ -1,0 +1,4 @@
+# Tests of common/store: the replica core.
+ocop_add_test(NAME store.store LABEL unit SOURCES unit/store/test_store.c LIBS ocop_common)
+ocop_add_test(NAME store.capture LABEL unit SOURCES unit/store/test_capture.c LIBS ocop_common)
+ocop_add_test(NAME store.fold LABEL unit SOURCES unit/store/test_fold.c LIBS ocop_common)

@@ -1,0 +1,246 @@
+/* Unit tests for common/store/capture.c: every local write is logged, densely, with its base. */
+#include "tests/lib/testutil.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/store/capture.h"
+#include "common/store/store.h"
+#include "common/util/alloc.h"
+#include "protocol/change.h"
+
+typedef struct fx {
+	char *dir;      /* temp dir, owned */
+	char path[512]; /* database path */
+	sto_db *db;     /* open, initialised replica */
+} fx;
+
+static uint64_t fake_ms = 1763800000000ULL;
+
+static uint64_t
+fake_clock(void *arg)
+{
+	(void)arg;
+	return fake_ms;
+}
+
+static int
+setup(void **state)
+{
+	fx *f = com_calloc(1, sizeof(*f));
+	sto_opts o = {.create = true, .user = "clerk", .clock = fake_clock};
+
+	f->dir = tu_mkdtemp();
+	snprintf(f->path, sizeof(f->path), "%s/site.db", f->dir);
+	if (sto_open(&f->db, f->path, &o) != OCOP_OK ||
+	    sto_site_init(f->db, NULL, "commune", "83") != OCOP_OK) {
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	fx *f = *state;
+
+	sto_close(f->db);
+	tu_rmtree(f->dir);
+	com_free(f);
+	return 0;
+}
+
+/* Load change number seq of this site: its hlc and its cells as "col=value@base;" text. */
+static void
+load_change(sto_db *db, uint64_t seq, uint64_t *hlc, char *cells, size_t cap)
+{
+	sqlite3_stmt *st;
+	proto_cells_it it;
+	proto_cell c;
+	size_t used = 0;
+
+	assert_int_equal(sqlite3_prepare_v2(sto_sqlite(db),
+			     "SELECT hlc, cells, user FROM change WHERE site = ?1 AND seq = ?2", -1,
+			     &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	*hlc = (uint64_t)sqlite3_column_int64(st, 0);
+	assert_string_equal((const char *)sqlite3_column_text(st, 2), "clerk");
+	assert_ok(proto_cells_open(&it, sqlite3_column_blob(st, 1),
+	    (size_t)sqlite3_column_bytes(st, 1), NULL));
+	cells[0] = 0;
+	while (proto_cells_next(&it, &c) == OCOP_OK) {
+		if (c.v.type == PROTO_V_TEXT) {
+			used += (size_t)snprintf(cells + used, cap - used, "%s=%.*s@%llu;", c.col,
+			    (int)c.v.len, (const char *)c.v.p, (unsigned long long)c.base_hlc);
+		} else {
+			used += (size_t)snprintf(cells + used, cap - used, "%s=%lld@%llu;", c.col,
+			    (long long)c.v.i, (unsigned long long)c.base_hlc);
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+test_insert_logs_every_set_column_with_no_base(void **state)
+{
+	fx *f = *state;
+	const char *cols[] = {"name", "kind"};
+	const char *vals[] = {"Kẹo dừa", "htx"};
+	char id[37];
+	char cells[512];
+	uint64_t hlc;
+	uint64_t seq;
+
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 2, id));
+	assert_ok(sto_capture_last_seq(f->db, &seq));
+	assert_int_equal(seq, 1);
+	load_change(f->db, 1, &hlc, cells, sizeof(cells));
+	assert_string_equal(cells, "name=Kẹo dừa@0;kind=htx@0;deleted=0@0;");
+	assert_true(hlc >> 16 == fake_ms);
+}
+
+static void
+test_update_logs_only_changed_columns_with_their_base_version(void **state)
+{
+	fx *f = *state;
+	const char *cols[] = {"name", "kind"};
+	const char *vals[] = {"Kẹo dừa", "htx"};
+	char id[37];
+	char cells[512];
+	char want[512];
+	uint64_t h1;
+	uint64_t h2;
+	uint64_t seq;
+
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 2, id));
+	load_change(f->db, 1, &h1, cells, sizeof(cells));
+	assert_ok(sto_row_update(f->db, "subject", id, "name", "Kẹo dừa Bến Tre"));
+	/* Writing the same value again is not a change. */
+	assert_ok(sto_row_update(f->db, "subject", id, "kind", "htx"));
+	assert_ok(sto_capture_last_seq(f->db, &seq));
+	assert_int_equal(seq, 2);
+	load_change(f->db, 2, &h2, cells, sizeof(cells));
+	snprintf(want, sizeof(want), "name=Kẹo dừa Bến Tre@%llu;", (unsigned long long)h1);
+	assert_string_equal(cells, want);
+	assert_true(h2 > h1);
+}
+
+static void
+test_site_seq_stays_dense_across_rollbacks_and_failed_statements(void **state)
+{
+	fx *f = *state;
+	const char *cols[] = {"name"};
+	const char *vals[] = {"A"};
+	char id[37];
+	uint64_t seq;
+
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	assert_ok(sto_begin(f->db));
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	sto_rollback(f->db);
+	/* A statement that fails half-way (second row hits the primary key). */
+	assert_err(sto_exec(f->db, "INSERT INTO subject (id, name) VALUES "
+				   "('0190f0f0-0000-7000-8000-0000000000aa', 'x'),"
+				   "('0190f0f0-0000-7000-8000-0000000000aa', 'y')"),
+	    OCOP_EDB);
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	assert_ok(sto_capture_last_seq(f->db, &seq));
+	assert_int_equal(seq, 2);
+}
+
+static void
+test_write_from_a_foreign_connection_fails_loudly(void **state)
+{
+	fx *f = *state;
+	sqlite3 *raw;
+	char *msg = NULL;
+	int rc;
+
+	assert_int_equal(sqlite3_open(f->path, &raw), SQLITE_OK);
+	rc = sqlite3_exec(raw, "INSERT INTO subject (id, name) VALUES "
+			       "('0190f0f0-0000-7000-8000-0000000000bb', 'sneaky')",
+	    NULL, NULL, &msg);
+	assert_int_not_equal(rc, SQLITE_OK);
+	assert_non_null(strstr(msg, "ocop_capture"));
+	sqlite3_free(msg);
+	sqlite3_close(raw);
+}
+
+static void
+test_hard_delete_and_id_change_are_refused(void **state)
+{
+	fx *f = *state;
+	const char *cols[] = {"name"};
+	const char *vals[] = {"A"};
+	char id[37];
+	char sql[200];
+
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	snprintf(sql, sizeof(sql), "DELETE FROM subject WHERE id = '%s'", id);
+	assert_err(sto_exec(f->db, sql), OCOP_EDB);
+	assert_non_null(strstr(sto_errmsg(f->db), "never deleted"));
+	snprintf(sql, sizeof(sql),
+	    "UPDATE subject SET id = '0190f0f0-0000-7000-8000-0000000000cc' WHERE id = '%s'", id);
+	assert_err(sto_exec(f->db, sql), OCOP_EDB);
+	assert_non_null(strstr(sto_errmsg(f->db), "never change"));
+}
+
+static void
+test_capture_before_init_is_refused(void **state)
+{
+	fx *f = *state;
+	sto_opts o = {.create = true};
+	sto_db *db;
+	char path[600];
+	const char *cols[] = {"name"};
+	const char *vals[] = {"A"};
+	char id[37];
+
+	(void)f;
+	snprintf(path, sizeof(path), "%s/fresh.db", f->dir);
+	assert_ok(sto_open(&db, path, &o));
+	assert_err(sto_row_insert(db, "subject", cols, vals, 1, id), OCOP_EDB);
+	assert_non_null(strstr(sto_errmsg(db), "ocop init"));
+	sto_close(db);
+}
+
+static void
+test_a_later_write_beats_a_cell_version_from_a_clock_ahead_of_ours(void **state)
+{
+	fx *f = *state;
+	const char *cols[] = {"name"};
+	const char *vals[] = {"A"};
+	char id[37];
+	char cells[256];
+	char sql[300];
+	uint64_t hlc;
+	uint64_t ahead = ((fake_ms + 60000) << 16) | 5;
+
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	/* As if a merge had installed a version from a site a minute ahead. */
+	snprintf(sql, sizeof(sql), "UPDATE clock SET hlc = %llu WHERE row_id = '%s' AND col = 'name'",
+	    (unsigned long long)ahead, id);
+	assert_ok(sto_exec(f->db, sql));
+	assert_ok(sto_row_update(f->db, "subject", id, "name", "B"));
+	load_change(f->db, 2, &hlc, cells, sizeof(cells));
+	assert_true(hlc > ahead);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_insert_logs_every_set_column_with_no_base, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_update_logs_only_changed_columns_with_their_base_version, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_site_seq_stays_dense_across_rollbacks_and_failed_statements, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_write_from_a_foreign_connection_fails_loudly, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_hard_delete_and_id_change_are_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_capture_before_init_is_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_later_write_beats_a_cell_version_from_a_clock_ahead_of_ours, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
