@@ -21,6 +21,19 @@ typedef struct cli_cmd {
 enum { CLI_OK = 0, CLI_FAIL = 1, CLI_USAGE = 2 };
 
 /* Entry points, one per client/cmd_<name>.c. */
+int cmd_init(int argc, char **argv);
+int cmd_unit(int argc, char **argv);
+int cmd_subject(int argc, char **argv);
+int cmd_product(int argc, char **argv);
+int cmd_dossier(int argc, char **argv);
+int cmd_document(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_evaluation(int argc, char **argv);
+int cmd_member(int argc, char **argv);
+int cmd_sheet(int argc, char **argv);
+int cmd_result(int argc, char **argv);
+int cmd_decision(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 
 #endif /* OCOP_CLIENT_CLI_H */

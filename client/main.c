@@ -4,12 +4,26 @@
  * and is listed in the table below.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "client/cli.h"
 #include "ocop_err.h"
 
 static const cli_cmd commands[] = {
+    {"init", cmd_init, "create the local replica: site id, role, unit scope"},
+    {"unit", cmd_unit, "administrative units, old and new codes"},
+    {"subject", cmd_subject, "subjects (chủ thể): cooperatives, enterprises, households"},
+    {"product", cmd_product, "products of a subject"},
+    {"dossier", cmd_dossier, "dossiers (hồ sơ): one product in one round, and their workflow"},
+    {"document", cmd_document, "evidence documents of a dossier (metadata)"},
+    {"search", cmd_search, "find subjects and products by name, with or without diacritics"},
+    {"evaluation", cmd_evaluation, "council evaluations of a dossier"},
+    {"member", cmd_member, "council members of an evaluation"},
+    {"sheet", cmd_sheet, "members' score sheets: enter per criterion or import a CSV"},
+    {"result", cmd_result, "an evaluation's result: totals, mean, stars, spread"},
+    {"decision", cmd_decision, "recognition, approval, national result, revocation"},
+    {"report", cmd_report, "the tables provinces publish (--csv for a spreadsheet)"},
     {"score", cmd_score, "score council sheets from a CSV file against a rubric (no database)"},
 };
 
@@ -19,7 +33,7 @@ usage(FILE *out)
 	size_t i;
 
 	fprintf(out,
-	    "usage: ocop [--version] [--help] <command> [<args>]\n"
+	    "usage: ocop [--version] [--help] [--db PATH] [--user NAME] <command> [<args>]\n"
 	    "\n"
 	    "ocop records OCOP subjects, products, dossiers, evidence and council\n"
 	    "scores in a local database that works offline, and replicates them to\n"
@@ -32,11 +46,27 @@ usage(FILE *out)
 	fprintf(out, "\nRun 'ocop <command> --help' for a command's options.\n");
 }
 
+/*
+ * Global options come before the command and are passed to every subcommand
+ * through the environment, so each one reads them the same way (cmdutil.c).
+ */
+static int
+global_options(int *argc, char ***argv)
+{
+	while (*argc >= 3 && (strcmp((*argv)[1], "--db") == 0 || strcmp((*argv)[1], "--user") == 0)) {
+		setenv(strcmp((*argv)[1], "--db") == 0 ? "OCOP_DB" : "OCOP_USER", (*argv)[2], 1);
+		*argc -= 2;
+		*argv += 2;
+	}
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	size_t i;
 
+	global_options(&argc, &argv);
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;
