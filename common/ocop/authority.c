@@ -73,6 +73,38 @@ ocp_role_parse(const char *name, ocp_role *out)
 	return OCOP_EINVAL;
 }
 
+int
+ocp_role_parse_list(const char *list, unsigned *mask, char *bad, size_t badlen)
+{
+	char word[AUTH_MAX_NAME + 1];
+	const char *p = list;
+	ocp_role r;
+
+	*mask = 0;
+	for (;;) {
+		const char *comma = strchr(p, ',');
+		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
+
+		if (n > AUTH_MAX_NAME) {
+			n = AUTH_MAX_NAME; /* too long for any role: reported truncated */
+		}
+		memcpy(word, p, n);
+		word[n] = '\0';
+		if (n == 0 || ocp_role_parse(word, &r) != OCOP_OK) {
+			if (bad != NULL && badlen > 0) {
+				snprintf(bad, badlen, "%s", word);
+			}
+			*mask = 0;
+			return OCOP_EINVAL;
+		}
+		*mask |= OCP_ROLE_BIT(r);
+		if (comma == NULL) {
+			return OCOP_OK;
+		}
+		p = comma + 1;
+	}
+}
+
 const char *
 ocp_role_name(int role)
 {
@@ -272,37 +304,22 @@ auth_grow(void **arr, size_t *cap, size_t used, size_t size)
 	return OCOP_OK;
 }
 
-/* Parse a comma-separated role list into a mask. */
+/* Parse the role list of a rule, naming the line on error. */
 static int
 auth_parse_roles(const char *list, unsigned *mask, char *err, size_t errlen, const char *path,
     int line)
 {
-	char word[AUTH_MAX_NAME + 1];
-	const char *p = list;
-	ocp_role r;
+	char bad[AUTH_MAX_NAME + 1];
 
-	*mask = 0;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-
-		if (n == 0 || n > AUTH_MAX_NAME) {
-			return auth_fail(err, errlen, path, line, OCOP_EINPUT,
-			    "bad role list '%s' (roles are separated by commas, no spaces)", list);
-		}
-		memcpy(word, p, n);
-		word[n] = '\0';
-		if (ocp_role_parse(word, &r) != OCOP_OK) {
-			return auth_fail(err, errlen, path, line, OCOP_EINPUT,
-			    "unknown role '%s' (roles: commune, district, province, national, member)",
-			    word);
-		}
-		*mask |= OCP_ROLE_BIT(r);
-		if (comma == NULL) {
-			return OCOP_OK;
-		}
-		p = comma + 1;
+	if (ocp_role_parse_list(list, mask, bad, sizeof(bad)) == OCOP_OK) {
+		return OCOP_OK;
 	}
+	if (bad[0] == '\0') {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT,
+		    "bad role list '%s' (roles are separated by commas, no spaces)", list);
+	}
+	return auth_fail(err, errlen, path, line, OCOP_EINPUT,
+	    "unknown role '%s' (roles: commune, district, province, national, member)", bad);
 }
 
 /* `table NAME [owner-only]` */

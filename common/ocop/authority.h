@@ -38,6 +38,15 @@ typedef struct ocp_auth ocp_auth;
 int ocp_role_parse(const char *name, ocp_role *out /* OUT */);
 
 /*
+ * Parse a comma-separated role list without spaces ("commune,province") into a
+ * mask of OCP_ROLE_BIT() bits.
+ * Returns: OCOP_OK, or OCOP_EINVAL for an empty entry or an unknown name, in
+ * which case the offending word ("" for an empty entry) is copied into bad
+ * (may be NULL) and *mask is 0.
+ */
+int ocp_role_parse_list(const char *list, unsigned *mask /* OUT */, char *bad, size_t badlen);
+
+/*
  * The configuration name of a role ("commune"), or "unknown" outside the enum.
  * Cannot fail. The string is a static literal.
  */

@@ -21,10 +21,10 @@
 #include "common/util/buf.h"
 #include "ocop_err.h"
 
-#define FLOW_MAX_LINE 1024  /* longest accepted line, in bytes */
-#define FLOW_MAX_TOKENS 32  /* most words on one line */
-#define FLOW_MAX_NAME 63    /* longest state, basis or flag name */
-#define FLOW_MAX_RANK 1000000
+#define FLOW_MAX_LINE 1024    /* longest accepted line, in bytes */
+#define FLOW_MAX_TOKENS 32    /* most words on one line */
+#define FLOW_MAX_NAME 63      /* longest state, basis or flag name */
+#define FLOW_MAX_RANK 1000000 /* highest accepted rank */
 
 /* State names of one transition, kept only while the file is being loaded. */
 typedef struct flow_raw {
@@ -33,19 +33,19 @@ typedef struct flow_raw {
 } flow_raw;
 
 struct ocp_flow {
-	char *basis;                /* owned; the `flow` line's basis id */
-	char *title;                /* owned; the `flow` line's title */
-	int flow_line;              /* line of the `flow` line, 0 if missing */
-	char *initial_name;         /* owned; the `initial` line's state */
-	int initial_line;           /* line of the `initial` line, 0 if missing */
-	const ocp_state *initial;   /* borrowed from states once resolved */
-	ocp_state *states;          /* owned array */
-	size_t nstates;             /* states in use */
-	size_t cap_states;          /* states allocated */
-	ocp_transition *trans;      /* owned array */
-	flow_raw *raw;              /* owned array parallel to trans, NULL once resolved */
-	size_t ntrans;              /* transitions in use */
-	size_t cap_trans;           /* transitions (and raw entries) allocated */
+	char *basis;              /* owned; the `flow` line's basis id */
+	char *title;              /* owned; the `flow` line's title */
+	int flow_line;            /* line of the `flow` line, 0 if missing */
+	char *initial_name;       /* owned; the `initial` line's state */
+	int initial_line;         /* line of the `initial` line, 0 if missing */
+	const ocp_state *initial; /* borrowed from states once resolved */
+	ocp_state *states;        /* owned array */
+	size_t nstates;           /* states in use */
+	size_t cap_states;        /* states allocated */
+	ocp_transition *trans;    /* owned array */
+	flow_raw *raw;            /* owned array parallel to trans, NULL once resolved */
+	size_t ntrans;            /* transitions in use */
+	size_t cap_trans;         /* transitions (and raw entries) allocated */
 };
 
 /* One word of a line; quoted words are labels and never keywords. */
@@ -433,37 +433,22 @@ flow_parse_state(ocp_flow *f, flow_tok *tok, int ntok, const char *path, int lin
 	return OCOP_OK;
 }
 
-/* Parse a comma-separated role list into a mask. */
+/* Parse the role list of a transition, naming the line on error. */
 static int
 flow_parse_roles(const char *list, unsigned *mask, const char *path, int line, char *err,
     size_t errlen)
 {
-	char word[FLOW_MAX_NAME + 1];
-	const char *p = list;
-	ocp_role r;
+	char bad[FLOW_MAX_NAME + 1];
 
-	*mask = 0;
-	for (;;) {
-		const char *comma = strchr(p, ',');
-		size_t n = comma != NULL ? (size_t)(comma - p) : strlen(p);
-
-		if (n == 0 || n > FLOW_MAX_NAME) {
-			return flow_fail(err, errlen, path, line, OCOP_EINPUT,
-			    "bad role list '%s' (roles are separated by commas, no spaces)", list);
-		}
-		memcpy(word, p, n);
-		word[n] = '\0';
-		if (ocp_role_parse(word, &r) != OCOP_OK) {
-			return flow_fail(err, errlen, path, line, OCOP_EINPUT,
-			    "unknown role '%s' (roles: commune, district, province, national, member)",
-			    word);
-		}
-		*mask |= OCP_ROLE_BIT(r);
-		if (comma == NULL) {
-			return OCOP_OK;
-		}
-		p = comma + 1;
+	if (ocp_role_parse_list(list, mask, bad, sizeof(bad)) == OCOP_OK) {
+		return OCOP_OK;
 	}
+	if (bad[0] == '\0') {
+		return flow_fail(err, errlen, path, line, OCOP_EINPUT,
+		    "bad role list '%s' (roles are separated by commas, no spaces)", list);
+	}
+	return flow_fail(err, errlen, path, line, OCOP_EINPUT,
+	    "unknown role '%s' (roles: commune, district, province, national, member)", bad);
 }
 
 /* `forward|reopen FROM -> TO by ROLES [requires FLAG...]` (states resolved later) */

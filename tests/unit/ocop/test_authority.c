@@ -35,6 +35,8 @@ test_role_names_parse_and_print_back(void **state)
 {
 	static const char *const names[] = {"commune", "district", "province", "national", "member"};
 	char buf[128];
+	char bad[64];
+	unsigned mask;
 	ocp_role r;
 	size_t i;
 
@@ -51,6 +53,14 @@ test_role_names_parse_and_print_back(void **state)
 	assert_err(ocp_role_parse("", &r), OCOP_EINVAL);
 	assert_err(ocp_role_parse(NULL, &r), OCOP_EINVAL);
 	assert_int_equal((int)r, (int)OCP_ROLE_MEMBER); /* untouched on error */
+	assert_ok(ocp_role_parse_list("province,commune", &mask, bad, sizeof(bad)));
+	assert_int_equal(mask, OCP_ROLE_BIT(OCP_ROLE_COMMUNE) | OCP_ROLE_BIT(OCP_ROLE_PROVINCE));
+	assert_err(ocp_role_parse_list("commune,ministry", &mask, bad, sizeof(bad)), OCOP_EINVAL);
+	assert_string_equal(bad, "ministry");
+	assert_int_equal(mask, 0);
+	assert_err(ocp_role_parse_list("commune,,province", &mask, bad, sizeof(bad)), OCOP_EINVAL);
+	assert_string_equal(bad, "");
+	assert_err(ocp_role_parse_list("commune, province", &mask, NULL, 0), OCOP_EINVAL);
 	assert_string_equal(ocp_role_name(99), "unknown");
 	assert_string_equal(ocp_role_name(-1), "unknown");
 	assert_string_equal(ocp_role_list(OCP_ROLE_BIT(OCP_ROLE_COMMUNE) |
