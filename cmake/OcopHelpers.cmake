@@ -11,7 +11,7 @@ function(ocop_add_test)
   string(REPLACE "." "_" exe "test_${T_LABEL}_${T_NAME}")
   add_executable(${exe} ${T_SOURCES})
   target_link_libraries(${exe} PRIVATE ${T_LIBS} ocop_testlib ocop_warnings)
-  target_compile_options(${exe} PRIVATE -Wno-conversion)
+  target_compile_options(${exe} PRIVATE -Wno-conversion -Wno-sign-conversion)
   add_test(NAME ${T_LABEL}.${T_NAME} COMMAND ${exe})
   set_tests_properties(${T_LABEL}.${T_NAME} PROPERTIES
     LABELS "${T_LABEL};${T_EXTRA_LABELS}" TIMEOUT ${T_TIMEOUT}

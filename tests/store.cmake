@@ -2,3 +2,4 @@
 ocop_add_test(NAME store.store LABEL unit SOURCES unit/store/test_store.c LIBS ocop_common)
 ocop_add_test(NAME store.capture LABEL unit SOURCES unit/store/test_capture.c LIBS ocop_common)
 ocop_add_test(NAME store.fold LABEL unit SOURCES unit/store/test_fold.c LIBS ocop_common)
+ocop_add_test(NAME store.merge LABEL unit SOURCES unit/store/test_merge.c LIBS ocop_common)

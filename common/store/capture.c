@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/store/db.h"
+#include "common/store/merge.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -41,6 +42,21 @@ sto_capture_triggers_sql(com_buf *b)
 		    "CREATE TRIGGER %s_fixed_id BEFORE UPDATE OF id ON %s BEGIN"
 		    " SELECT RAISE(ABORT, 'row ids never change'); END;",
 		    tn, tn, tn, tn, tn, tn, tn, tn);
+		/* Grow-only cells: every replica merges them by maximum, so a local
+		 * write that lowers one would never converge. Refuse it here. */
+		for (k = 0; k < t[i].ncols && rv == OCOP_OK; k++) {
+			const char *c = t[i].cols[k].name;
+			if (strcmp(c, "deleted") == 0 || strcmp(c, "epoch") == 0) {
+				rv = com_buf_printf(b,
+				    "DROP TRIGGER IF EXISTS %s_grow_%s;"
+				    "CREATE TRIGGER %s_grow_%s BEFORE UPDATE OF %s ON %s"
+				    " WHEN COALESCE(NEW.%s, 0) < COALESCE(OLD.%s, 0) BEGIN"
+				    " SELECT RAISE(ABORT, '%s never decreases (%s)'); END;",
+				    tn, c, tn, c, c, tn, c, c, c,
+				    strcmp(c, "deleted") == 0 ? "a deleted row stays deleted"
+							      : "a reopen bumps the epoch");
+			}
+		}
 		for (pass = 0; pass < 2 && rv == OCOP_OK; pass++) {
 			rv = com_buf_printf(b,
 			    "CREATE TRIGGER %s_capture_%s AFTER %s ON %s BEGIN"
@@ -148,6 +164,87 @@ sto_capture_last_seq(sto_db *db, uint64_t *seq)
 }
 
 /*
+ * A status is only meaningful with the epoch it was set in (the merge orders
+ * statuses by epoch, then rank), so a captured status always carries the row's
+ * epoch, changed or not.
+ */
+static void
+capture_companions(int argc, sqlite3_value **argv, int *idx, int *ncell)
+{
+	int has_status = 0;
+	int has_epoch = 0;
+	int epoch_at = -1;
+	int i;
+	int k;
+
+	for (k = 0; k < *ncell; k++) {
+		const char *c = (const char *)sqlite3_value_text(argv[idx[k]]);
+		has_status |= c && strcmp(c, "status") == 0;
+		has_epoch |= c && strcmp(c, "epoch") == 0;
+	}
+	if (!has_status || has_epoch) {
+		return;
+	}
+	for (i = 3; i < argc; i += 3) {
+		const char *c = (const char *)sqlite3_value_text(argv[i]);
+		if (c && strcmp(c, "epoch") == 0) {
+			epoch_at = i;
+		}
+	}
+	if (epoch_at >= 0 && *ncell < CAPTURE_MAX_CELLS) {
+		idx[(*ncell)++] = epoch_at;
+	}
+}
+
+/* The new epoch value among the arguments, or 0. */
+static sqlite3_int64
+capture_epoch(int argc, sqlite3_value **argv)
+{
+	int i;
+
+	for (i = 3; i < argc; i += 3) {
+		const char *c = (const char *)sqlite3_value_text(argv[i]);
+		if (c && strcmp(c, "epoch") == 0) {
+			return sqlite3_value_int64(argv[i + 1]);
+		}
+	}
+	return 0;
+}
+
+/*
+ * A local status write must obey the order every replica merges by: in the
+ * same epoch a status may not move to a lower rank (it would win here and lose
+ * everywhere else). Only checked when a policy with a rank order is set.
+ */
+static int
+capture_status_ok(sto_db *db, const char *row, int argc, sqlite3_value **argv)
+{
+	const char *nv = NULL;
+	const char *ov = NULL;
+	sqlite3_int64 ne = 0;
+	sqlite3_int64 oe = 0;
+	int i;
+
+	if (db->policy == NULL || db->policy->status_cmp == NULL) {
+		return 1;
+	}
+	for (i = 3; i < argc; i += 3) {
+		const char *c = (const char *)sqlite3_value_text(argv[i]);
+		if (c && strcmp(c, "status") == 0) {
+			nv = (const char *)sqlite3_value_text(argv[i + 1]);
+			ov = (const char *)sqlite3_value_text(argv[i + 2]);
+		} else if (c && strcmp(c, "epoch") == 0) {
+			ne = sqlite3_value_int64(argv[i + 1]);
+			oe = sqlite3_value_int64(argv[i + 2]);
+		}
+	}
+	if (nv == NULL || ov == NULL || ne > oe) {
+		return 1;
+	}
+	return db->policy->status_cmp(db->policy->arg, db, row, nv, ov) >= 0;
+}
+
+/*
  * ocop_capture(table, id, op, col1, new1, old1, col2, new2, old2, ...)
  * op 0 = insert (every non-NULL column is captured), 1 = update (only the
  * columns whose value changed). Fails the statement on any error, so the
@@ -197,6 +294,12 @@ capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		}
 	}
 	if (ncell == 0) {
+		return;
+	}
+	capture_companions(argc, argv, idx, &ncell);
+	if (op == 1 && !capture_status_ok(db, row, argc, argv)) {
+		sqlite3_result_error(ctx,
+		    "a dossier's status moves back only by a reopen, which bumps its epoch", -1);
 		return;
 	}
 
@@ -252,11 +355,18 @@ capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	for (k = 0; k < ncell; k++) {
 		sqlite3_stmt *st = db->st.clock_put;
+		const char *c = (const char *)sqlite3_value_text(argv[idx[k]]);
 		sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
 		sqlite3_bind_value(st, 3, argv[idx[k]]);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)hlc);
 		sqlite3_bind_text(st, 5, db->site_id, -1, SQLITE_STATIC);
+		/* A status remembers the epoch it was set in: the merge orders by it. */
+		if (c != NULL && strcmp(c, "status") == 0) {
+			sqlite3_bind_int64(st, 6, capture_epoch(argc, argv));
+		} else {
+			sqlite3_bind_null(st, 6);
+		}
 		if (capture_step_done(st) != OCOP_OK) {
 			sqlite3_result_error(ctx, sqlite3_errmsg(db->db), -1);
 			return;
@@ -291,7 +401,7 @@ capture_prepare(sto_db *db)
 	    {offsetof(sto_stmts, clock_get),
 		"SELECT hlc, site FROM clock WHERE tbl = ?1 AND row_id = ?2 AND col = ?3"},
 	    {offsetof(sto_stmts, clock_put),
-		"INSERT OR REPLACE INTO clock (tbl, row_id, col, hlc, site) VALUES (?1, ?2, ?3, ?4, ?5)"},
+		"INSERT OR REPLACE INTO clock (tbl, row_id, col, hlc, site, aux) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"},
 	    {offsetof(sto_stmts, change_put),
 		"INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"},

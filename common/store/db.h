@@ -13,6 +13,8 @@
 #include "common/util/hlc.h"
 #include "common/util/log.h"
 
+struct sto_policy;
+
 /* Prepared statements cached for the capture hot path. */
 typedef struct sto_stmts {
 	sqlite3_stmt *clock_get;  /* SELECT hlc, site FROM clock WHERE tbl, row_id, col */
@@ -20,6 +22,14 @@ typedef struct sto_stmts {
 	sqlite3_stmt *change_put; /* INSERT INTO change */
 	sqlite3_stmt *seq_max;    /* SELECT MAX(seq) FROM change WHERE site */
 } sto_stmts;
+
+#define STO_STMT_CACHE 128
+
+/* A prepared statement kept for reuse, keyed by its SQL text. */
+typedef struct sto_cached {
+	char *sql;         /* owned copy of the SQL text */
+	sqlite3_stmt *st;  /* owned statement */
+} sto_cached;
 
 struct sto_db {
 	sqlite3 *db;            /* owned connection */
@@ -31,10 +41,20 @@ struct sto_db {
 	char *user;             /* owned user name for captured changes */
 	uint64_t next_seq;      /* next site_seq to hand out; 0 = reload from the log */
 	int applying;           /* >0 while the merge writes: capture steps aside */
+	const struct sto_policy *policy; /* borrowed rules for local status writes, may be NULL */
 	sto_stmts st;           /* cached statements, owned */
 	com_buf cells;          /* scratch for encoding a change's cells */
 	char errmsg[512];       /* last error text */
+	sto_cached cache[STO_STMT_CACHE]; /* statements by SQL text, owned */
+	int ncache;             /* entries in use */
 };
+
+/*
+ * A ready (reset, unbound) prepared statement for sql, from the cache or newly
+ * prepared. Borrowed: valid until sto_close; do not finalize. Returns OCOP_OK
+ * or OCOP_EDB (message in db->errmsg).
+ */
+int sto_stmt(struct sto_db *db, const char *sql, sqlite3_stmt **st /* OUT */);
 
 /* Register ocop_capture() and create the capture triggers (capture.c). */
 int sto_capture_init(struct sto_db *db);

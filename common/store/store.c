@@ -123,6 +123,7 @@ static const char schema_core_sql[] =
     "CREATE TABLE clock ("
     " tbl TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT NOT NULL,"
     " hlc INTEGER NOT NULL, site TEXT NOT NULL,"
+    " aux INTEGER," /* for a dossier status: the epoch it was set in */
     " PRIMARY KEY (tbl, row_id, col)) WITHOUT ROWID;"
     /* Every superseded or rejected write, with both sides and the rule. */
     "CREATE TABLE ledger ("
@@ -341,6 +342,46 @@ sto_set_user(sto_db *db, const char *user)
 	return OCOP_OK;
 }
 
+/* ===== Statement cache ===== */
+
+int
+sto_stmt(sto_db *db, const char *sql, sqlite3_stmt **st)
+{
+	int i;
+	int rc;
+	sto_cached *slot;
+
+	for (i = 0; i < db->ncache; i++) {
+		if (strcmp(db->cache[i].sql, sql) == 0) {
+			sqlite3_reset(db->cache[i].st);
+			sqlite3_clear_bindings(db->cache[i].st);
+			*st = db->cache[i].st;
+			return OCOP_OK;
+		}
+	}
+	/* Full: recycle the oldest slot; statements are cheap to prepare again. */
+	if (db->ncache == STO_STMT_CACHE) {
+		sqlite3_finalize(db->cache[0].st);
+		com_free(db->cache[0].sql);
+		memmove(&db->cache[0], &db->cache[1], sizeof(db->cache[0]) * (STO_STMT_CACHE - 1));
+		db->ncache--;
+	}
+	slot = &db->cache[db->ncache];
+	slot->sql = com_strdup(sql);
+	if (slot->sql == NULL) {
+		return OCOP_ENOMEM;
+	}
+	rc = sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->st, NULL);
+	if (rc != SQLITE_OK) {
+		com_free(slot->sql);
+		slot->sql = NULL;
+		return store_sqlerr(db, rc, "prepare");
+	}
+	db->ncache++;
+	*st = slot->st;
+	return OCOP_OK;
+}
+
 /* ===== Meta ===== */
 
 int
@@ -385,6 +426,15 @@ sto_meta_set(sto_db *db, const char *key, const char *value)
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? OCOP_OK : store_sqlerr(db, rc, "writing meta");
+}
+
+int
+sto_meta_set_hlc(sto_db *db)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%llu", (unsigned long long)db->hlc.last);
+	return sto_meta_set(db, "hlc", v);
 }
 
 /* ===== Open / close ===== */
@@ -451,6 +501,11 @@ sto_close(sto_db *db)
 		return;
 	}
 	sto_capture_fini(db);
+	while (db->ncache > 0) {
+		db->ncache--;
+		sqlite3_finalize(db->cache[db->ncache].st);
+		com_free(db->cache[db->ncache].sql);
+	}
 	if (db->db != NULL && sqlite3_close(db->db) != SQLITE_OK) {
 		com_logf(db->log, COM_LOG_ERROR, "close: %s", sqlite3_errmsg(db->db));
 	}

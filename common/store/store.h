@@ -60,6 +60,8 @@ void sto_rollback(sto_db *db);
 /* Run SQL with no result rows. Returns OCOP_OK or OCOP_EDB (message in sto_errmsg). */
 int sto_exec(sto_db *db, const char *sql);
 
+/* Persist the node's HLC (meta "hlc") so a restart never goes back. Inside a transaction. */
+int sto_meta_set_hlc(sto_db *db);
 /* Read a meta value into a com_malloc'd string (caller frees with com_free). OCOP_ENOENT when absent. */
 int sto_meta_get(sto_db *db, const char *key, char **value /* OUT */);
 /* Set a meta value. Returns OCOP_OK or OCOP_EDB. */

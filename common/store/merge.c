@@ -1,0 +1,813 @@
+/*
+ * merge.c: applying changes from elsewhere (see merge.h for the rules).
+ *
+ * Cells are compared with the clock table, which holds for every cell the
+ * (hlc, site) of the write that currently holds it. Writes here suspend
+ * capture: a merged change is logged as it arrived, under its writer's site
+ * and seq, not as a new local change.
+ */
+#include "common/store/merge.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/store/capture.h"
+#include "common/store/db.h"
+#include "common/store/schema.h"
+#include "common/util/alloc.h"
+#include "ocop_err.h"
+
+#define CAPTURE_REASSERT_MAX 64
+
+/* ===== Small helpers ===== */
+
+static void
+bind_pv(sqlite3_stmt *st, int i, const proto_value *v)
+{
+	if (v == NULL) {
+		sqlite3_bind_null(st, i);
+		return;
+	}
+	switch (v->type) {
+	case PROTO_V_INT:
+		sqlite3_bind_int64(st, i, v->i);
+		break;
+	case PROTO_V_REAL:
+		sqlite3_bind_double(st, i, v->d);
+		break;
+	case PROTO_V_TEXT:
+		sqlite3_bind_text(st, i, (const char *)v->p, (int)v->len, SQLITE_TRANSIENT);
+		break;
+	case PROTO_V_BLOB:
+		sqlite3_bind_blob(st, i, v->p, (int)v->len, SQLITE_TRANSIENT);
+		break;
+	default:
+		sqlite3_bind_null(st, i);
+		break;
+	}
+}
+
+/* View column i of a row as a proto_value (bytes borrowed until the next step). */
+static void
+column_pv(sqlite3_stmt *st, int i, proto_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		v->type = PROTO_V_INT;
+		v->i = sqlite3_column_int64(st, i);
+		break;
+	case SQLITE_FLOAT:
+		v->type = PROTO_V_REAL;
+		v->d = sqlite3_column_double(st, i);
+		break;
+	case SQLITE_TEXT:
+		v->type = PROTO_V_TEXT;
+		v->p = sqlite3_column_text(st, i);
+		v->len = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	case SQLITE_BLOB:
+		v->type = PROTO_V_BLOB;
+		v->p = sqlite3_column_blob(st, i);
+		v->len = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	default:
+		v->type = PROTO_V_NULL;
+		break;
+	}
+}
+
+static int64_t
+pv_int(const proto_value *v)
+{
+	return v->type == PROTO_V_INT ? v->i : v->type == PROTO_V_REAL ? (int64_t)v->d : 0;
+}
+
+/* A copy of one cell's current value, owning its bytes. */
+typedef struct cellval {
+	proto_value v;   /* the value; v.p points into buf when text/blob */
+	uint8_t *buf;    /* owned bytes */
+} cellval;
+
+static void
+cellval_fini(cellval *c)
+{
+	com_free(c->buf);
+	memset(c, 0, sizeof(*c));
+}
+
+static int
+step_done(sto_db *db, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		return sto_seterr(db, OCOP_EDB, "merge: %s", sqlite3_errmsg(db->db));
+	}
+	return OCOP_OK;
+}
+
+/* ===== Ledger ===== */
+
+int
+sto_ledger_put(sto_db *db, const char *tbl, const char *row, const char *col, const char *rule,
+    const char *reason, const proto_value *kept, uint64_t kept_hlc, const char *kept_site,
+    const proto_value *lost, uint64_t lost_hlc, const char *lost_site, uint64_t lost_seq)
+{
+	sqlite3_stmt *st;
+	int rv;
+
+	rv = sto_stmt(db,
+	    "INSERT OR IGNORE INTO ledger (recorded_hlc, tbl, row_id, col, rule, reason,"
+	    " kept_value, kept_hlc, kept_site, lost_value, lost_hlc, lost_site, lost_seq)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+	    &st);
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)db->hlc.last);
+	sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, row, -1, SQLITE_STATIC);
+	if (col != NULL) {
+		sqlite3_bind_text(st, 4, col, -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 5, rule, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
+	bind_pv(st, 7, kept);
+	if (kept_site != NULL) {
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)kept_hlc);
+		sqlite3_bind_text(st, 9, kept_site, -1, SQLITE_STATIC);
+	}
+	bind_pv(st, 10, lost);
+	if (lost_site != NULL) {
+		sqlite3_bind_int64(st, 11, (sqlite3_int64)lost_hlc);
+		sqlite3_bind_text(st, 12, lost_site, -1, SQLITE_STATIC);
+	}
+	if (lost_seq > 0) {
+		sqlite3_bind_int64(st, 13, (sqlite3_int64)lost_seq);
+	}
+	return step_done(db, st);
+}
+
+/* ===== Cells ===== */
+
+static int
+clock_get(sto_db *db, const char *tbl, const char *row, const char *col, uint64_t *hlc,
+    char site[37], int64_t *aux, bool *found)
+{
+	sqlite3_stmt *st;
+	int rv = sto_stmt(db, "SELECT hlc, site, aux FROM clock WHERE tbl = ?1 AND row_id = ?2 AND col = ?3", &st);
+	int rc;
+
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, col, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	*hlc = 0;
+	site[0] = 0;
+	if (*found) {
+		*hlc = (uint64_t)sqlite3_column_int64(st, 0);
+		snprintf(site, 37, "%s", (const char *)sqlite3_column_text(st, 1));
+		*aux = sqlite3_column_int64(st, 2);
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCOP_OK
+						    : sto_seterr(db, OCOP_EDB, "clock: %s", sqlite3_errmsg(db->db));
+}
+
+static int
+clock_put(sto_db *db, const char *tbl, const char *row, const char *col, uint64_t hlc, const char *site,
+    const int64_t *aux)
+{
+	sqlite3_stmt *st;
+	int rv = sto_stmt(db,
+	    "INSERT OR REPLACE INTO clock (tbl, row_id, col, hlc, site, aux) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st);
+
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, col, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)hlc);
+	sqlite3_bind_text(st, 5, site, -1, SQLITE_STATIC);
+	if (aux != NULL) {
+		sqlite3_bind_int64(st, 6, *aux);
+	}
+	return step_done(db, st);
+}
+
+/* Read the current value of one cell into out (a copy). */
+static int
+cell_get(sto_db *db, const char *tbl, const char *row, const char *col, cellval *out)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = ?1", col, tbl);
+	if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, row, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		column_pv(st, 0, &out->v);
+		if ((out->v.type == PROTO_V_TEXT || out->v.type == PROTO_V_BLOB)) {
+			out->buf = com_malloc(out->v.len + 1);
+			if (out->buf == NULL) {
+				sqlite3_reset(st);
+				return OCOP_ENOMEM;
+			}
+			memcpy(out->buf, out->v.p, out->v.len);
+			out->buf[out->v.len] = 0;
+			out->v.p = out->buf;
+		}
+	}
+	sqlite3_reset(st);
+	return OCOP_OK;
+}
+
+static int
+cell_set(sto_db *db, const char *tbl, const char *row, const char *col, const proto_value *v)
+{
+	char sql[160];
+	sqlite3_stmt *st;
+	int rv;
+
+	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?1 WHERE id = ?2", tbl, col);
+	if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
+		return rv;
+	}
+	bind_pv(st, 1, v);
+	sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
+	return step_done(db, st);
+}
+
+static int
+row_ensure(sto_db *db, const char *tbl, const char *row)
+{
+	char sql[128];
+	sqlite3_stmt *st;
+	int rv;
+
+	snprintf(sql, sizeof(sql), "INSERT OR IGNORE INTO %s (id) VALUES (?1)", tbl);
+	if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, row, -1, SQLITE_STATIC);
+	return step_done(db, st);
+}
+
+/* ===== Scope ===== */
+
+int
+sto_row_scope(sto_db *db, const char *tbl, const char *row, char *out, size_t cap)
+{
+	const sto_table *t = sto_schema_table(tbl);
+	char id[37];
+	char sql[160];
+	sqlite3_stmt *st;
+	int depth;
+	int rv;
+
+	out[0] = 0;
+	snprintf(id, sizeof(id), "%s", row);
+	for (depth = 0; t != NULL && depth < 8; depth++) {
+		const char *col = strcmp(t->name, "unit") == 0 ? "code"
+		    : sto_schema_column(t, "unit_code") ? "unit_code" : t->parent_col;
+		if (col == NULL) {
+			return OCOP_OK;
+		}
+		snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = ?1", col, t->name);
+		if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
+			return rv;
+		}
+		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			sqlite3_reset(st);
+			/* A row without its own unit code still belongs where its parent does. */
+			if (col != t->parent_col && t->parent_col != NULL) {
+				snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = ?1", t->parent_col, t->name);
+				if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
+					return rv;
+				}
+				sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+				if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+					snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
+					sqlite3_reset(st);
+					t = sto_schema_table(t->parent_table);
+					continue;
+				}
+				sqlite3_reset(st);
+			}
+			return OCOP_OK;
+		}
+		if (col != t->parent_col) {
+			snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+			sqlite3_reset(st);
+			return OCOP_OK;
+		}
+		snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_reset(st);
+		t = sto_schema_table(t->parent_table);
+	}
+	return OCOP_OK;
+}
+
+/* ===== Merge ===== */
+
+void
+sto_set_policy(sto_db *db, const sto_policy *pol)
+{
+	db->policy = pol;
+}
+
+/* (hlc, site) order: the total order last-writer-wins uses. */
+static int
+version_cmp(uint64_t ha, const char *sa, uint64_t hb, const char *sb)
+{
+	if (ha != hb) {
+		return ha > hb ? 1 : -1;
+	}
+	return strcmp(sa, sb);
+}
+
+static int
+change_known(sto_db *db, const proto_change *c, bool *known)
+{
+	sqlite3_stmt *st;
+	int rv = sto_stmt(db, "SELECT 1 FROM change WHERE site = ?1 AND seq = ?2", &st);
+
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+	*known = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_reset(st);
+	return OCOP_OK;
+}
+
+/* A rejection recorded before for this (site, seq): its reason, so a resend gets the same answer. */
+static int
+rejection_known(sto_db *db, const proto_change *c, sto_verdict *v, bool *known)
+{
+	sqlite3_stmt *st;
+	int rv = sto_stmt(db,
+	    "SELECT reason FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = 'authority' LIMIT 1",
+	    &st);
+
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+	*known = sqlite3_step(st) == SQLITE_ROW;
+	if (*known) {
+		v->outcome = STO_REJECTED;
+		v->code = OCOP_EAUTH;
+		snprintf(v->reason, sizeof(v->reason), "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	return OCOP_OK;
+}
+
+static int
+change_log(sto_db *db, const proto_change *c, uint64_t hlc)
+{
+	sqlite3_stmt *st;
+	int rv = sto_stmt(db,
+	    "INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	    &st);
+
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+	sqlite3_bind_text(st, 3, c->tbl, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, c->row, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, (sqlite3_int64)hlc);
+	sqlite3_bind_text(st, 6, c->user, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(st, 7, c->cells, (int)c->cells_len, SQLITE_STATIC);
+	return step_done(db, st);
+}
+
+/* Structural checks: known table, known columns, no duplicate cell. */
+static int
+merge_validate(const proto_change *c, char *reason, size_t cap)
+{
+	const sto_table *t = sto_schema_table(c->tbl);
+	proto_cells_it it;
+	proto_cell cell;
+	char seen[64][PROTO_NAME_MAX + 1];
+	int nseen = 0;
+	int rv;
+	int i;
+
+	if (t == NULL) {
+		snprintf(reason, cap, "unknown table '%s'", c->tbl);
+		return OCOP_EINPUT;
+	}
+	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
+		snprintf(reason, cap, "malformed cells");
+		return OCOP_EPROTO;
+	}
+	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
+		if (sto_schema_column(t, cell.col) == NULL) {
+			snprintf(reason, cap, "table %s has no column '%s'", c->tbl, cell.col);
+			return OCOP_EINPUT;
+		}
+		for (i = 0; i < nseen; i++) {
+			if (strcmp(seen[i], cell.col) == 0) {
+				snprintf(reason, cap, "column '%s' set twice in one change", cell.col);
+				return OCOP_EINPUT;
+			}
+		}
+		if (nseen == 64) {
+			snprintf(reason, cap, "too many cells");
+			return OCOP_EINPUT;
+		}
+		snprintf(seen[nseen++], PROTO_NAME_MAX + 1, "%s", cell.col);
+	}
+	if (rv != OCOP_ENOENT) {
+		snprintf(reason, cap, "malformed cells");
+		return OCOP_EPROTO;
+	}
+	return OCOP_OK;
+}
+
+/* Record every cell of a rejected change in the ledger. */
+static int
+merge_reject(sto_db *db, const proto_change *c, const char *reason)
+{
+	proto_cells_it it;
+	proto_cell cell;
+	int rv;
+
+	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
+		return sto_ledger_put(db, c->tbl, c->row, NULL, "authority", reason, NULL, 0, NULL, NULL,
+		    c->hlc, c->site, c->seq);
+	}
+	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
+		rv = sto_ledger_put(db, c->tbl, c->row, cell.col, "authority", reason, NULL, 0, NULL,
+		    &cell.v, c->hlc, c->site, c->seq);
+		if (rv != OCOP_OK) {
+			return rv;
+		}
+	}
+	return OCOP_OK;
+}
+
+/* The epoch a status write was made in: the change's epoch cell, else 0. */
+static int64_t
+change_epoch(const proto_change *c)
+{
+	proto_cells_it it;
+	proto_cell cell;
+
+	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
+		return 0;
+	}
+	while (proto_cells_next(&it, &cell) == OCOP_OK) {
+		if (strcmp(cell.col, "epoch") == 0) {
+			return pv_int(&cell.v);
+		}
+	}
+	return 0;
+}
+
+/*
+ * Decide one cell. *wins says whether the incoming value replaces the
+ * current one; rule names the rule that decided.
+ */
+typedef struct cell_case {
+	const proto_change *c; /* the incoming change */
+	const proto_cell *cell; /* the incoming cell */
+	uint64_t hlc;          /* the incoming change's (possibly clamped) HLC */
+	bool have;             /* the cell has a current version */
+	uint64_t cur_hlc;      /* its version */
+	char cur_site[37];     /* its writer */
+	int64_t cur_aux;       /* for a status: the epoch it was set in */
+	cellval cur;           /* its value */
+} cell_case;
+
+/*
+ * Order an incoming status against the current one by (the epoch each was set
+ * in, rank, version): a total order, so the winner does not depend on which
+ * arrived first.
+ */
+static int
+merge_status_cmp(sto_db *db, const sto_policy *pol, cell_case *k, int *cmp, const char **rule)
+{
+	int64_t in_epoch = change_epoch(k->c);
+	char a[64];
+	char b[64];
+
+	*rule = "workflow";
+	if (in_epoch != k->cur_aux) {
+		*cmp = in_epoch > k->cur_aux ? 1 : -1;
+		return OCOP_OK;
+	}
+	if (k->cur.v.type != PROTO_V_TEXT) {
+		*cmp = version_cmp(k->hlc, k->c->site, k->cur_hlc, k->cur_site);
+		return OCOP_OK;
+	}
+	snprintf(a, sizeof(a), "%.*s", (int)k->cell->v.len, (const char *)k->cell->v.p);
+	snprintf(b, sizeof(b), "%.*s", (int)k->cur.v.len, (const char *)k->cur.v.p);
+	*cmp = pol && pol->status_cmp ? pol->status_cmp(pol->arg, db, k->c->row, a, b) : 0;
+	if (*cmp == 0) {
+		*rule = "lww";
+		*cmp = version_cmp(k->hlc, k->c->site, k->cur_hlc, k->cur_site);
+	}
+	return OCOP_OK;
+}
+
+static int
+merge_cell(sto_db *db, const sto_policy *pol, cell_case *k, sto_verdict *v)
+{
+	const proto_change *c = k->c;
+	const char *col = k->cell->col;
+	const char *rule = "lww";
+	bool is_status = strcmp(col, "status") == 0 && strcmp(c->tbl, "dossier") == 0;
+	int64_t in_epoch = change_epoch(c);
+	int cmp;
+	int rv;
+
+	if ((rv = clock_get(db, c->tbl, c->row, col, &k->cur_hlc, k->cur_site, &k->cur_aux, &k->have)) != OCOP_OK ||
+	    (rv = cell_get(db, c->tbl, c->row, col, &k->cur)) != OCOP_OK) {
+		return rv;
+	}
+	if (k->have && k->cur_hlc == k->hlc && strcmp(k->cur_site, c->site) == 0) {
+		return OCOP_OK; /* this very write already holds the cell */
+	}
+	if (!k->have) {
+		cmp = 1;
+	} else if (strcmp(col, "deleted") == 0 || strcmp(col, "epoch") == 0) {
+		/* Grow-only registers: a tombstone is never undone by a late write,
+		 * and an epoch never goes back. Ties fall to the version order. */
+		int64_t in = pv_int(&k->cell->v);
+		int64_t cur = pv_int(&k->cur.v);
+		rule = strcmp(col, "deleted") == 0 ? "tombstone" : "workflow";
+		cmp = in != cur ? (in > cur ? 1 : -1) : version_cmp(k->hlc, c->site, k->cur_hlc, k->cur_site);
+	} else if (strcmp(col, "status") == 0 && strcmp(c->tbl, "dossier") == 0 &&
+		   k->cell->v.type == PROTO_V_TEXT) {
+		if ((rv = merge_status_cmp(db, pol, k, &cmp, &rule)) != OCOP_OK) {
+			return rv;
+		}
+	} else {
+		cmp = version_cmp(k->hlc, c->site, k->cur_hlc, k->cur_site);
+	}
+
+	if (cmp > 0) {
+		/* The incoming value wins. The one it replaces is a conflict's loser
+		 * unless the writer had seen it (a plain edit). */
+		if (k->have && k->cell->base_hlc != k->cur_hlc) {
+			char reason[160];
+			snprintf(reason, sizeof(reason), "concurrent edit; %s rule kept the %s write",
+			    rule, strcmp(rule, "lww") == 0 ? "later" : "higher");
+			rv = sto_ledger_put(db, c->tbl, c->row, col, rule, reason, &k->cell->v, k->hlc,
+			    c->site, &k->cur.v, k->cur_hlc, k->cur_site, 0);
+			if (rv != OCOP_OK) {
+				return rv;
+			}
+			v->conflicts++;
+		}
+		if ((rv = cell_set(db, c->tbl, c->row, col, &k->cell->v)) != OCOP_OK ||
+		    (rv = clock_put(db, c->tbl, c->row, col, k->hlc, c->site, is_status ? &in_epoch : NULL)) != OCOP_OK) {
+			return rv;
+		}
+	} else if (cmp < 0) {
+		char reason[160];
+		snprintf(reason, sizeof(reason), "superseded: %s rule kept the %s value", rule,
+		    strcmp(rule, "lww") == 0 ? "later" : strcmp(rule, "tombstone") == 0 ? "deleted" : "higher");
+		rv = sto_ledger_put(db, c->tbl, c->row, col, rule, reason, &k->cur.v, k->cur_hlc, k->cur_site,
+		    &k->cell->v, k->hlc, c->site, c->seq);
+		if (rv != OCOP_OK) {
+			return rv;
+		}
+		v->conflicts++;
+	}
+	return OCOP_OK;
+}
+
+int
+sto_merge_apply(sto_db *db, const sto_policy *pol, const proto_change *c, bool clamp, sto_verdict *v)
+{
+	proto_cells_it it;
+	proto_cell cell;
+	cell_case k;
+	bool known = false;
+	uint64_t seen;
+	int rv;
+
+	memset(v, 0, sizeof(*v));
+	v->hlc = c->hlc;
+	if ((rv = change_known(db, c, &known)) != OCOP_OK) {
+		return rv;
+	}
+	if (known) {
+		v->outcome = STO_DUPLICATE;
+		return OCOP_OK;
+	}
+	if ((rv = rejection_known(db, c, v, &known)) != OCOP_OK || known) {
+		return rv;
+	}
+
+	v->code = merge_validate(c, v->reason, sizeof(v->reason));
+	if (v->code == OCOP_OK && pol != NULL && pol->authorize != NULL) {
+		v->code = pol->authorize(pol->arg, db, c, v->reason, sizeof(v->reason));
+	}
+	if (v->code != OCOP_OK) {
+		v->outcome = STO_REJECTED;
+		return merge_reject(db, c, v->reason);
+	}
+
+	if (clamp) {
+		v->hlc = com_hlc_clamp(&db->hlc, c->hlc, &v->clamped);
+		if (v->clamped) {
+			char reason[200];
+			snprintf(reason, sizeof(reason),
+			    "clock of site %s was %llu ms ahead of this server; change stored with the bound",
+			    c->site, (unsigned long long)(com_hlc_ms(c->hlc) - com_hlc_physical(&db->hlc)));
+			rv = sto_ledger_put(db, c->tbl, c->row, NULL, "clock", reason, NULL, v->hlc, NULL,
+			    NULL, c->hlc, c->site, c->seq);
+			if (rv != OCOP_OK) {
+				return rv;
+			}
+		}
+	}
+	/* Move our clock past what we have seen (never backwards, never beyond the bound). */
+	if (com_hlc_update(&db->hlc, v->hlc, &seen) != OCOP_OK && v->hlc > db->hlc.last) {
+		db->hlc.last = v->hlc;
+	}
+
+	sto_capture_suspend(db);
+	rv = row_ensure(db, c->tbl, c->row);
+	if (rv == OCOP_OK && proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
+		rv = OCOP_EPROTO;
+	}
+	/* Merge the epoch before the status so the status sees the row's new epoch. */
+	while (rv == OCOP_OK && (rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
+		if (strcmp(cell.col, "epoch") != 0) {
+			continue;
+		}
+		memset(&k, 0, sizeof(k));
+		k.c = c;
+		k.cell = &cell;
+		k.hlc = v->hlc;
+		rv = merge_cell(db, pol, &k, v);
+		cellval_fini(&k.cur);
+	}
+	if (rv == OCOP_ENOENT) {
+		rv = proto_cells_open(&it, c->cells, c->cells_len, NULL);
+	}
+	while (rv == OCOP_OK && (rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
+		if (strcmp(cell.col, "epoch") == 0) {
+			continue;
+		}
+		memset(&k, 0, sizeof(k));
+		k.c = c;
+		k.cell = &cell;
+		k.hlc = v->hlc;
+		rv = merge_cell(db, pol, &k, v);
+		cellval_fini(&k.cur);
+	}
+	sto_capture_resume(db);
+	if (rv != OCOP_ENOENT) {
+		return rv == OCOP_OK ? OCOP_EINTERNAL : rv;
+	}
+	if ((rv = change_log(db, c, v->hlc)) != OCOP_OK) {
+		return rv;
+	}
+	v->outcome = STO_APPLIED;
+	return OCOP_OK;
+}
+
+/* ===== Re-assertion after a rejection ===== */
+
+int
+sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells, size_t len,
+    uint64_t above, bool tombstone)
+{
+	proto_cells_it it;
+	proto_cell cell;
+	char cols[CAPTURE_REASSERT_MAX][PROTO_NAME_MAX + 1];
+	int64_t epoch_new = -1;
+	int64_t epoch_rejected = 0;
+	bool has_status = false;
+	int ncol = 0;
+	uint64_t hlc = above + 1;
+	uint64_t seq;
+	com_buf buf;
+	proto_wr w;
+	int rv;
+	int i;
+
+	if (proto_cells_open(&it, cells, len, NULL) != OCOP_OK) {
+		return OCOP_EPROTO;
+	}
+	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK && ncol < CAPTURE_REASSERT_MAX - 2) {
+		if (strcmp(cell.col, "epoch") == 0) {
+			epoch_rejected = pv_int(&cell.v);
+			continue;
+		}
+		has_status |= strcmp(cell.col, "status") == 0 && strcmp(tbl, "dossier") == 0;
+		snprintf(cols[ncol++], PROTO_NAME_MAX + 1, "%s", cell.col);
+	}
+	if (tombstone) {
+		bool have_deleted = false;
+		for (i = 0; i < ncol; i++) {
+			have_deleted |= strcmp(cols[i], "deleted") == 0;
+		}
+		if (!have_deleted) {
+			snprintf(cols[ncol++], PROTO_NAME_MAX + 1, "deleted");
+		}
+	}
+	sto_capture_suspend(db);
+	rv = row_ensure(db, tbl, row);
+	if (rv == OCOP_OK && has_status) {
+		/* A refused status move is undone by a fresh epoch, so the server's
+		 * status outranks the refused one on every replica. */
+		cellval e;
+		if ((rv = cell_get(db, tbl, row, "epoch", &e)) == OCOP_OK) {
+			epoch_new = pv_int(&e.v);
+			epoch_new = (epoch_new > epoch_rejected ? epoch_new : epoch_rejected) + 1;
+			cellval_fini(&e);
+			snprintf(cols[ncol++], PROTO_NAME_MAX + 1, "epoch");
+		}
+	}
+	/* The new version must be above every current version of these cells. */
+	for (i = 0; i < ncol && rv == OCOP_OK; i++) {
+		uint64_t h;
+		int64_t aux;
+		char site[37];
+		bool have;
+		rv = clock_get(db, tbl, row, cols[i], &h, site, &aux, &have);
+		if (have && h >= hlc) {
+			hlc = h + 1;
+		}
+	}
+	if (hlc <= db->hlc.last) {
+		hlc = db->hlc.last + 1;
+	}
+	db->hlc.last = hlc;
+	if (rv == OCOP_OK) {
+		rv = sto_capture_last_seq(db, &seq);
+	}
+	com_buf_init(&buf);
+	proto_wr_init(&w, &buf);
+	proto_cells_begin(&w, (uint32_t)ncol);
+	for (i = 0; i < ncol && rv == OCOP_OK; i++) {
+		cellval cur;
+		uint64_t h = 0;
+		int64_t aux;
+		char site[37];
+		bool have;
+		proto_value nv;
+
+		if ((rv = clock_get(db, tbl, row, cols[i], &h, site, &aux, &have)) != OCOP_OK ||
+		    (rv = cell_get(db, tbl, row, cols[i], &cur)) != OCOP_OK) {
+			break;
+		}
+		nv = cur.v;
+		if (strcmp(cols[i], "epoch") == 0 && epoch_new >= 0) {
+			memset(&nv, 0, sizeof(nv));
+			nv.type = PROTO_V_INT;
+			nv.i = epoch_new;
+		} else if (tombstone) {
+			memset(&nv, 0, sizeof(nv));
+			if (strcmp(cols[i], "deleted") == 0) {
+				nv.type = PROTO_V_INT;
+				nv.i = 1;
+			}
+		}
+		proto_cell_put(&w, cols[i], &nv, h);
+		if ((rv = cell_set(db, tbl, row, cols[i], &nv)) == OCOP_OK) {
+			rv = clock_put(db, tbl, row, cols[i], hlc, db->site_id,
+			    strcmp(cols[i], "status") == 0 && epoch_new >= 0 ? &epoch_new : NULL);
+		}
+		cellval_fini(&cur);
+	}
+	sto_capture_resume(db);
+	if (rv == OCOP_OK && (rv = proto_wr_error(&w)) == OCOP_OK) {
+		proto_change c;
+		memset(&c, 0, sizeof(c));
+		snprintf(c.site, sizeof(c.site), "%s", db->site_id);
+		c.seq = seq + 1;
+		snprintf(c.tbl, sizeof(c.tbl), "%s", tbl);
+		snprintf(c.row, sizeof(c.row), "%s", row);
+		snprintf(c.user, sizeof(c.user), "%s", "server");
+		c.cells = buf.data;
+		c.cells_len = buf.len;
+		rv = change_log(db, &c, hlc);
+	}
+	com_buf_fini(&buf);
+	return rv;
+}

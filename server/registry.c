@@ -1,0 +1,216 @@
+/*
+ * registry.c: registered sites and their credentials (the peer table).
+ */
+#include "server/registry.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "common/util/uuid.h"
+#include "ocop_err.h"
+
+/* Hex SHA-256 of a credential: what the peer table keeps. */
+static int
+registry_digest(const char *cred, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	unsigned int i;
+
+	if (EVP_Digest(cred, strlen(cred), md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+		return OCOP_EINTERNAL;
+	}
+	for (i = 0; i < n; i++) {
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	}
+	return OCOP_OK;
+}
+
+static void
+registry_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int
+srv_registry_add(sto_db *db, const char *site_id, const char *role, const char *scope,
+    const char *name, char site_out[37], char cred[SRV_CREDENTIAL_LEN + 1])
+{
+	unsigned char raw[SRV_CREDENTIAL_LEN / 2];
+	char digest[65];
+	sqlite3_stmt *st = NULL;
+	com_uuid u;
+	size_t i;
+	int rc;
+	int rv;
+
+	if (site_id == NULL) {
+		com_uuid7(&u);
+		com_uuid_format(&u, site_out);
+	} else if (!com_uuid_valid(site_id)) {
+		return sto_seterr(db, OCOP_EINVAL, "site id '%s' is not a UUID", site_id);
+	} else {
+		snprintf(site_out, 37, "%s", site_id);
+	}
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		return sto_seterr(db, OCOP_EINTERNAL, "no randomness for a credential");
+	}
+	for (i = 0; i < sizeof(raw); i++) {
+		snprintf(cred + 2 * i, 3, "%02x", raw[i]);
+	}
+	if ((rv = registry_digest(cred, digest)) != OCOP_OK) {
+		return rv;
+	}
+	rc = sqlite3_prepare_v2(sto_sqlite(db),
+	    "INSERT INTO peer (site, role, scope, credential, name) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+	    &st, NULL);
+	if (rc != SQLITE_OK) {
+		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
+	}
+	sqlite3_bind_text(st, 1, site_out, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, scope ? scope : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, digest, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, name ? name : "", -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT) {
+		return sto_seterr(db, OCOP_EEXIST, "site %s is already registered", site_out);
+	}
+	if (rc != SQLITE_DONE) {
+		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
+	}
+	return OCOP_OK;
+}
+
+static int
+registry_load(sto_db *db, const char *site, srv_peer *out, char digest[65])
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(sto_sqlite(db),
+	    "SELECT role, scope, credential, high_water, cursor, COALESCE(last_seen, ''),"
+	    " COALESCE(name, '') FROM peer WHERE site = ?1",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
+	}
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_finalize(st);
+		return rc == SQLITE_DONE ? sto_seterr(db, OCOP_ESITE, "site %s is not registered here", site)
+					 : sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
+	}
+	memset(out, 0, sizeof(*out));
+	snprintf(out->site, sizeof(out->site), "%s", site);
+	snprintf(out->role, sizeof(out->role), "%s", (const char *)sqlite3_column_text(st, 0));
+	snprintf(out->scope, sizeof(out->scope), "%s", (const char *)sqlite3_column_text(st, 1));
+	snprintf(digest, 65, "%s", (const char *)sqlite3_column_text(st, 2));
+	out->high_water = (uint64_t)sqlite3_column_int64(st, 3);
+	out->cursor = (uint64_t)sqlite3_column_int64(st, 4);
+	snprintf(out->last_seen, sizeof(out->last_seen), "%s", (const char *)sqlite3_column_text(st, 5));
+	snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(st, 6));
+	sqlite3_finalize(st);
+	return OCOP_OK;
+}
+
+int
+srv_registry_get(sto_db *db, const char *site, srv_peer *out)
+{
+	char digest[65];
+
+	return registry_load(db, site, out, digest);
+}
+
+int
+srv_registry_auth(sto_db *db, const char *site, const char *credential, srv_peer *out)
+{
+	char stored[65];
+	char given[65];
+	int rv;
+
+	if ((rv = registry_load(db, site, out, stored)) != OCOP_OK) {
+		return rv;
+	}
+	if ((rv = registry_digest(credential, given)) != OCOP_OK) {
+		return rv;
+	}
+	if (CRYPTO_memcmp(stored, given, 64) != 0) {
+		return sto_seterr(db, OCOP_EAUTH, "wrong credential for site %s", site);
+	}
+	return OCOP_OK;
+}
+
+static int
+registry_exec2(sto_db *db, const char *sql, const char *site, uint64_t v, bool with_time)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc;
+
+	rc = sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
+	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
+	if (with_time) {
+		registry_now(now);
+		sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
+}
+
+int
+srv_registry_set_high_water(sto_db *db, const char *site, uint64_t hw)
+{
+	return registry_exec2(db, "UPDATE peer SET high_water = ?1, last_seen = ?3 WHERE site = ?2",
+	    site, hw, true);
+}
+
+int
+srv_registry_set_cursor(sto_db *db, const char *site, uint64_t cursor)
+{
+	return registry_exec2(db,
+	    "UPDATE peer SET cursor = MAX(cursor, ?1), last_seen = ?3 WHERE site = ?2", site, cursor,
+	    true);
+}
+
+int
+srv_registry_each(sto_db *db, void (*fn)(void *arg, const srv_peer *p), void *arg)
+{
+	sqlite3_stmt *st = NULL;
+	srv_peer p;
+	char digest[65];
+	int rc;
+	int rv = OCOP_OK;
+
+	rc = sqlite3_prepare_v2(sto_sqlite(db), "SELECT site FROM peer ORDER BY rowid", -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
+	}
+	while (sqlite3_step(st) == SQLITE_ROW && rv == OCOP_OK) {
+		char site[37];
+		snprintf(site, sizeof(site), "%s", (const char *)sqlite3_column_text(st, 0));
+		rv = registry_load(db, site, &p, digest);
+		if (rv == OCOP_OK) {
+			fn(arg, &p);
+		}
+	}
+	sqlite3_finalize(st);
+	return rv;
+}

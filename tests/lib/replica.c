@@ -1,0 +1,142 @@
+/*
+ * replica.c: exchanging changes and dumping state, for tests.
+ */
+#include "tests/lib/replica.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/store/schema.h"
+#include "common/util/alloc.h"
+#include "ocop_err.h"
+
+static void
+row_to_change(sqlite3_stmt *st, proto_change *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->site, sizeof(c->site), "%s", (const char *)sqlite3_column_text(st, 1));
+	c->seq = (uint64_t)sqlite3_column_int64(st, 2);
+	snprintf(c->tbl, sizeof(c->tbl), "%s", (const char *)sqlite3_column_text(st, 3));
+	snprintf(c->row, sizeof(c->row), "%s", (const char *)sqlite3_column_text(st, 4));
+	c->hlc = (uint64_t)sqlite3_column_int64(st, 5);
+	snprintf(c->user, sizeof(c->user), "%s", (const char *)sqlite3_column_text(st, 6));
+	c->cells = sqlite3_column_blob(st, 7);
+	c->cells_len = (size_t)sqlite3_column_bytes(st, 7);
+}
+
+int
+tr_exchange(sto_db *dst, sto_db *src, const sto_policy *pol, uint64_t *cursor, bool reverse,
+    tr_counts *counts)
+{
+	sqlite3_stmt *st = NULL;
+	proto_change c;
+	sto_verdict v;
+	int rv;
+
+	if (sqlite3_prepare_v2(sto_sqlite(src),
+		reverse ? "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells FROM change WHERE lsn > ?1 ORDER BY lsn DESC"
+			: "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells FROM change WHERE lsn > ?1 ORDER BY lsn",
+		-1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)*cursor);
+	if ((rv = sto_begin(dst)) != OCOP_OK) {
+		sqlite3_finalize(st);
+		return rv;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		uint64_t lsn = (uint64_t)sqlite3_column_int64(st, 0);
+		row_to_change(st, &c);
+		if ((rv = sto_merge_apply(dst, pol, &c, false, &v)) != OCOP_OK) {
+			break;
+		}
+		if (counts != NULL) {
+			counts->applied += v.outcome == STO_APPLIED;
+			counts->duplicates += v.outcome == STO_DUPLICATE;
+			counts->rejected += v.outcome == STO_REJECTED;
+			counts->conflicts += (int)v.conflicts;
+		}
+		if (lsn > *cursor) {
+			*cursor = lsn;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rv != OCOP_OK) {
+		sto_rollback(dst);
+		return rv;
+	}
+	return sto_commit(dst);
+}
+
+static int
+dump_query(sto_db *db, com_buf *out, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	int i;
+	int n;
+
+	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	n = sqlite3_column_count(st);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		for (i = 0; i < n; i++) {
+			switch (sqlite3_column_type(st, i)) {
+			case SQLITE_NULL:
+				com_buf_puts(out, "NULL|");
+				break;
+			case SQLITE_INTEGER:
+				com_buf_printf(out, "%lld|", (long long)sqlite3_column_int64(st, i));
+				break;
+			case SQLITE_FLOAT:
+				com_buf_printf(out, "%.17g|", sqlite3_column_double(st, i));
+				break;
+			default:
+				com_buf_printf(out, "'%s'|", (const char *)sqlite3_column_text(st, i));
+				break;
+			}
+		}
+		com_buf_puts(out, "\n");
+	}
+	sqlite3_finalize(st);
+	return OCOP_OK;
+}
+
+int
+tr_dump(sto_db *db, com_buf *out, bool with_clocks)
+{
+	size_t n;
+	size_t i;
+	const sto_table *t = sto_schema_tables(&n);
+	char sql[128];
+
+	for (i = 0; i < n; i++) {
+		com_buf_printf(out, "== %s\n", t[i].name);
+		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY id", t[i].name);
+		dump_query(db, out, sql);
+	}
+	if (with_clocks) {
+		com_buf_puts(out, "== clock\n");
+		dump_query(db, out, "SELECT tbl, row_id, col, hlc, site, aux FROM clock ORDER BY tbl, row_id, col");
+	}
+	return OCOP_OK;
+}
+
+int
+tr_ledger_count(sto_db *db, const char *rule)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	sqlite3_prepare_v2(sto_sqlite(db),
+	    rule ? "SELECT COUNT(*) FROM ledger WHERE rule = ?1" : "SELECT COUNT(*) FROM ledger", -1, &st,
+	    NULL);
+	if (rule) {
+		sqlite3_bind_text(st, 1, rule, -1, SQLITE_STATIC);
+	}
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		n = sqlite3_column_int(st, 0);
+	}
+	sqlite3_finalize(st);
+	return n;
+}

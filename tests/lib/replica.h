@@ -1,0 +1,39 @@
+/*
+ * replica.h: test helpers over replicas: copy changes from one replica's log
+ * into another through the merge, and dump a replica's state as text so two
+ * replicas can be compared (rows, cells and cell versions).
+ */
+#ifndef OCOP_TESTS_LIB_REPLICA_H
+#define OCOP_TESTS_LIB_REPLICA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/store/merge.h"
+#include "common/store/store.h"
+#include "common/util/buf.h"
+
+/* Counts of what tr_exchange did. */
+typedef struct tr_counts {
+	int applied;    /* changes newly merged */
+	int duplicates; /* changes already held */
+	int rejected;   /* changes refused */
+	int conflicts;  /* ledger entries for superseded values */
+} tr_counts;
+
+/*
+ * Merge into dst every change of src's log with lsn > *cursor (in log order,
+ * or reversed when reverse is set), in one transaction; *cursor moves to the
+ * last lsn read. Returns OCOP_OK or the merge's error.
+ */
+int tr_exchange(sto_db *dst, sto_db *src, const sto_policy *pol, uint64_t *cursor, bool reverse,
+    tr_counts *counts);
+/*
+ * Append to out a canonical text dump of every replicated table (all columns,
+ * rows by id) and, when with_clocks, the cell versions. Returns OCOP_OK.
+ */
+int tr_dump(sto_db *db, com_buf *out, bool with_clocks);
+/* Number of ledger rows with the given rule (NULL: all). */
+int tr_ledger_count(sto_db *db, const char *rule);
+
+#endif /* OCOP_TESTS_LIB_REPLICA_H */
