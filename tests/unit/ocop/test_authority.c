@@ -119,7 +119,7 @@ test_shipped_rules_allow_and_refuse_the_expected_writes(void **state)
 	    {OCP_ROLE_PROVINCE, "evaluation", NULL, "national", false},
 	    {OCP_ROLE_PROVINCE, "member", NULL, "province", true},
 	    {OCP_ROLE_PROVINCE, "member", NULL, "national", false},
-	    {OCP_ROLE_PROVINCE, "score_sheet", NULL, NULL, false},
+	    {OCP_ROLE_PROVINCE, "score_sheet", NULL, NULL, true}, /* the secretariat owns paper sheets it types */
 	    {OCP_ROLE_PROVINCE, "unit", "name", NULL, true},
 	    /* The national tier: its own council and results, nothing provincial. */
 	    {OCP_ROLE_NATIONAL, "decision", NULL, "national_result", true},
