@@ -1,0 +1,58 @@
+/*
+ * sync.h: one sync session of a site with its server: HELLO, then PUSH its own
+ * changes above the server's high-water mark in site_seq order, then PULL from
+ * its cursor and merge, then ACK.
+ *
+ * Resumable by construction: the server's high-water mark says where to push
+ * from, and the pull cursor is committed in the same transaction as the
+ * changes it covers, so a session cut at any point continues where it
+ * stopped, with no change lost or applied twice.
+ * The transport is a seam (cli_transport) so tests can run it in process and
+ * put faults between the two ends.
+ */
+#ifndef OCOP_CLIENT_SYNC_H
+#define OCOP_CLIENT_SYNC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/store/merge.h"
+#include "common/store/store.h"
+#include "common/util/buf.h"
+
+/* Send one request and receive its reply (appended to reply). */
+typedef struct cli_transport {
+	int (*roundtrip)(void *arg, const uint8_t *req, size_t len, com_buf *reply);
+	void *arg; /* borrowed; passed to roundtrip */
+} cli_transport;
+
+typedef struct cli_sync_opts {
+	const char *credential; /* this site's secret for the server */
+	size_t max_batch;       /* PUSH byte budget; 0 = the server's */
+	int max_rounds;         /* PUSH/PULL round limit per session; 0 = 10000 */
+} cli_sync_opts;
+
+typedef struct cli_sync_stats {
+	uint64_t pushed;     /* changes sent and now held by the server */
+	uint64_t rejected;   /* of those, refused by the server */
+	uint64_t pulled;     /* changes received */
+	uint64_t applied;    /* of those, newly merged here */
+	uint64_t conflicts;  /* ledger entries written while merging */
+	uint64_t high_water; /* the server's high-water mark for this site after the session */
+	uint64_t cursor;     /* this site's pull cursor after the session */
+} cli_sync_stats;
+
+/*
+ * Run one session. pol orders statuses (the server checks authority).
+ * Returns OCOP_OK, or the failure: a transport error (OCOP_ENET,
+ * OCOP_ETIMEDOUT), an ERROR reply's code (its text in err), OCOP_EPROTO for a
+ * malformed reply, OCOP_EDB. Whatever was committed before a failure stays.
+ * The outcome is recorded in meta (last_sync, last_error) for `ocop status`.
+ */
+int cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t,
+    const cli_sync_opts *opts, cli_sync_stats *stats /* OUT */, char *err, size_t errlen);
+
+/* Number of this site's changes the server has not acknowledged yet. */
+int cli_sync_pending(sto_db *db, uint64_t *pending /* OUT */);
+
+#endif /* OCOP_CLIENT_SYNC_H */

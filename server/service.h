@@ -1,0 +1,43 @@
+/*
+ * service.h: what a server does with one request, independent of transport.
+ *
+ * srv_handle() takes the bytes of one request (HELLO, PUSH, PULL, ACK) and
+ * produces the bytes of its reply, always: a malformed, oversized,
+ * wrong-version or unauthenticated request gets an ERROR reply naming the
+ * problem, and the database is untouched by it. The nng listener (listener.c),
+ * the in-process simulation and the sneakernet import all call this one
+ * function, so there is one server behaviour.
+ */
+#ifndef OCOP_SERVER_SERVICE_H
+#define OCOP_SERVER_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/store/merge.h"
+#include "common/store/store.h"
+#include "common/util/buf.h"
+#include "common/util/log.h"
+
+#define SRV_DEFAULT_BATCH (1024u * 1024u) /* PUSH/PULL_OK byte budget */
+
+typedef struct srv_service {
+	sto_db *db;               /* borrowed replica of this server */
+	const sto_policy *policy; /* borrowed merge policy (authority, workflow) */
+	const com_log *log;       /* borrowed log hook, may be NULL */
+	size_t max_batch;         /* byte budget for PULL_OK and the PUSH size servers ask for */
+	uint64_t requests;        /* requests served (operator metrics) */
+	uint64_t errors;          /* ERROR replies sent */
+} srv_service;
+
+/* Initialise in place (borrowing db, policy and log). Cannot fail. */
+void srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, const com_log *log);
+
+/*
+ * Serve one request: append the reply message to reply. Returns OCOP_OK when a
+ * reply (normal or ERROR) was produced, OCOP_ENOMEM when not even an ERROR
+ * could be built.
+ */
+int srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply);
+
+#endif /* OCOP_SERVER_SERVICE_H */

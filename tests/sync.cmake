@@ -1,0 +1,2 @@
+# Tests of the sync engine: server service, client session, simulation.
+ocop_add_test(NAME sim LABEL fault SOURCES fault/test_sim.c LIBS ocop_client ocop_server TIMEOUT 1200)
