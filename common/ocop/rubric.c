@@ -1030,6 +1030,10 @@ ocp_rubric_load_id(ocp_rubric **out, const char *data_dir, const char *id, char 
 	int rv;
 
 	*out = NULL;
+	if (data_dir == NULL || data_dir[0] == '\0') {
+		rubric_msg(err, errlen, "no data directory to load rubric '%s' from", id ? id : "");
+		return OCOP_EINVAL;
+	}
 	if (id == NULL || !rubric_id_ok(id, strlen(id))) {
 		rubric_msg(err, errlen,
 		    "malformed rubric id '%s' (expected <basis>/<set>, e.g. qd26-2026/01)",

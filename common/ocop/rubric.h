@@ -102,8 +102,9 @@ int ocp_rubric_load_file(ocp_rubric **out, const char *path, char *err, size_t e
 /*
  * Load the rubric `id` ("qd26-2026/01") from <data_dir>/rubrics/<id>.rubric and
  * check that the file declares that id.
- * Returns: as ocp_rubric_load_file(); OCOP_EINVAL when the id is not of the form
- * <basis>/<set> with [a-z0-9-] on each side; OCOP_ENOENT for an unknown id.
+ * Returns: as ocp_rubric_load_file(); OCOP_EINVAL when data_dir is NULL or empty
+ * or the id is not of the form <basis>/<set> with [a-z0-9-] on each side;
+ * OCOP_ENOENT for an unknown id.
  * Constructor of ocp_rubric.
  */
 int ocp_rubric_load_id(ocp_rubric **out, const char *data_dir, const char *id, char *err,

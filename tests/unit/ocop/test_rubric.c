@@ -418,6 +418,7 @@ test_load_id_refuses_malformed_and_unknown_ids(void **state)
 	assert_err(ocp_rubric_load_id(&r, data, "qd26-2026", err, sizeof(err)), OCOP_EINVAL);
 	assert_err(ocp_rubric_load_id(&r, data, "qd26-2026/99", err, sizeof(err)), OCOP_ENOENT);
 	assert_non_null(strstr(err, "unknown rubric 'qd26-2026/99'"));
+	assert_err(ocp_rubric_load_id(&r, NULL, "qd26-2026/01", err, sizeof(err)), OCOP_EINVAL);
 	assert_null(r);
 }
 

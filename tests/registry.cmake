@@ -1,0 +1,5 @@
+# Tests of the registry (common/ocop/registry.c) and its `ocop` commands
+# (init, unit, subject, product, dossier, document, search).
+ocop_add_test(NAME ocop.registry LABEL unit SOURCES unit/ocop/test_registry.c LIBS ocop_common)
+ocop_add_test(NAME cli.registry LABEL integration SOURCES integration/test_cli_registry.c
+  LIBS ocop_common)
