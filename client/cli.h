@@ -34,6 +34,10 @@ int cmd_sheet(int argc, char **argv);
 int cmd_result(int argc, char **argv);
 int cmd_decision(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_remote(int argc, char **argv);
+int cmd_sync(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_conflicts(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 
 #endif /* OCOP_CLIENT_CLI_H */

@@ -24,6 +24,10 @@ static const cli_cmd commands[] = {
     {"result", cmd_result, "an evaluation's result: totals, mean, stars, spread"},
     {"decision", cmd_decision, "recognition, approval, national result, revocation"},
     {"report", cmd_report, "the tables provinces publish (--csv for a spreadsheet)"},
+    {"remote", cmd_remote, "where this site's server is, and its credential"},
+    {"sync", cmd_sync, "push local changes to the server and pull what changed (--watch)"},
+    {"status", cmd_status, "pending changes, last sync, last error"},
+    {"conflicts", cmd_conflicts, "the conflict ledger: list, show, resolve"},
     {"score", cmd_score, "score council sheets from a CSV file against a rubric (no database)"},
 };
 

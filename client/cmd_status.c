@@ -1,0 +1,112 @@
+/*
+ * cmd_status.c: `ocop status`: this site's identity and sync state: changes
+ * not yet acknowledged by the server, the last successful sync, the last
+ * failure and why, the server's high-water mark and this site's cursor.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/cli.h"
+#include "client/cmdutil.h"
+#include "client/sync.h"
+#include "common/util/alloc.h"
+#include "ocop_err.h"
+
+static void
+status_usage(FILE *out)
+{
+	fprintf(out, "usage: ocop status [--json]\n"
+		     "\nShow this site's identity, pending changes, last sync and last error.\n");
+}
+
+/* A meta value as a string owned by the caller ("" when absent). */
+static char *
+status_meta(sto_db *db, const char *key)
+{
+	char *v = NULL;
+
+	if (sto_meta_get(db, key, &v) != OCOP_OK) {
+		v = com_strdup("");
+	}
+	return v;
+}
+
+static long long
+status_count(sto_db *db, const char *sql)
+{
+	sqlite3_stmt *st = NULL;
+	long long n = 0;
+
+	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+		n = sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
+int
+cmd_status(int argc, char **argv)
+{
+	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const char *const keys[] = {"server_url", "last_sync", "last_attempt", "last_error",
+	    "push_high_water", "pull_cursor", "server_site"};
+	char *vals[sizeof(keys) / sizeof(keys[0])];
+	uint64_t pending = 0;
+	long long open_conflicts;
+	long long refused;
+	int json = 0;
+	cli_ctx c;
+	size_t i;
+	int opt;
+	int rv;
+
+	memset(&c, 0, sizeof(c));
+	c.cmd = "status";
+	optind = 1;
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j': json = 1; break;
+		case 'h': status_usage(stdout); return CLI_OK;
+		default: return cli_bad_option(&c, opt, argv);
+		}
+	}
+	if ((rv = cli_open(&c, "status", false)) != OCOP_OK) {
+		return cli_exit_code(rv);
+	}
+	cli_sync_pending(c.db, &pending);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		vals[i] = status_meta(c.db, keys[i]);
+	}
+	open_conflicts = status_count(c.db, "SELECT COUNT(*) FROM ledger WHERE status = 'open'");
+	refused = status_count(c.db,
+	    "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE rule = 'authority' AND lost_site = "
+	    "(SELECT value FROM meta WHERE key = 'site_id')");
+	if (json) {
+		cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
+		    "site_id", sto_site_id(c.db), "role", sto_role(c.db), "scope", sto_scope(c.db), "server",
+		    vals[0], "pending_changes", (json_int_t)pending, "last_sync", vals[1], "last_attempt",
+		    vals[2], "last_error", vals[3], "server_high_water", (json_int_t)strtoll(vals[4], NULL, 10),
+		    "pull_cursor", (json_int_t)strtoll(vals[5], NULL, 10), "open_conflicts",
+		    (json_int_t)open_conflicts, "refused_changes", (json_int_t)refused));
+	} else {
+		printf("site            %s (%s, scope %s)\n", sto_site_id(c.db), sto_role(c.db), sto_scope(c.db));
+		printf("server          %s\n", vals[0][0] ? vals[0] : "(none)");
+		printf("pending changes %" PRIu64 "\n", pending);
+		printf("last sync       %s\n", vals[1][0] ? vals[1] : "never");
+		printf("last attempt    %s\n", vals[2][0] ? vals[2] : "never");
+		printf("last error      %s\n", vals[3][0] ? vals[3] : "none");
+		printf("server holds    up to change %s of this site\n", vals[4][0] ? vals[4] : "0");
+		printf("pull cursor     %s\n", vals[5][0] ? vals[5] : "0");
+		printf("conflicts       %lld open (%lld of this site's changes refused)\n", open_conflicts, refused);
+	}
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		com_free(vals[i]);
+	}
+	cli_close(&c);
+	return CLI_OK;
+}

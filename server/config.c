@@ -1,0 +1,128 @@
+/*
+ * config.c: parsing ocopd's configuration file.
+ */
+#include "server/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ocop_err.h"
+#include "protocol/envelope.h"
+
+void
+srv_config_defaults(srv_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->listen, sizeof(c->listen), "tcp://127.0.0.1:7450");
+	snprintf(c->role, sizeof(c->role), "province");
+	snprintf(c->db, sizeof(c->db), "province.db");
+	c->skew_ms = 5u * 60u * 1000u;
+	c->spread_threshold = 10;
+	c->max_message = PROTO_MAX_MESSAGE;
+	c->workers = 8;
+}
+
+static char *
+trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s)) {
+		s++;
+	}
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1])) {
+		*--e = 0;
+	}
+	return s;
+}
+
+static int
+parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long n;
+
+	errno = 0;
+	n = strtoull(v, &end, 10);
+	if (errno != 0 || end == v || *end != 0 || v[0] == '-' || n < min || n > max) {
+		return OCOP_EINPUT;
+	}
+	*out = n;
+	return OCOP_OK;
+}
+
+int
+srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[2048];
+	int lineno = 0;
+	uint64_t n;
+
+	if (f == NULL) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return OCOP_ENOENT;
+	}
+	while (fgets(line, sizeof(line), f) != NULL) {
+		char *hash = strchr(line, '#');
+		char *eq;
+		char *k;
+		char *v;
+		int bad = 0;
+
+		lineno++;
+		if (hash != NULL) {
+			*hash = 0;
+		}
+		k = trim(line);
+		if (*k == 0) {
+			continue;
+		}
+		eq = strchr(k, '=');
+		if (eq == NULL) {
+			snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+			fclose(f);
+			return OCOP_EINPUT;
+		}
+		*eq = 0;
+		k = trim(k);
+		v = trim(eq + 1);
+		if (strcmp(k, "listen") == 0) {
+			bad = snprintf(c->listen, sizeof(c->listen), "%s", v) >= (int)sizeof(c->listen) || !*v;
+		} else if (strcmp(k, "role") == 0) {
+			bad = strcmp(v, "province") != 0 && strcmp(v, "national") != 0;
+			snprintf(c->role, sizeof(c->role), "%s", v);
+		} else if (strcmp(k, "db") == 0) {
+			bad = snprintf(c->db, sizeof(c->db), "%s", v) >= (int)sizeof(c->db) || !*v;
+		} else if (strcmp(k, "data_dir") == 0) {
+			bad = snprintf(c->data_dir, sizeof(c->data_dir), "%s", v) >= (int)sizeof(c->data_dir);
+		} else if (strcmp(k, "skew_ms") == 0) {
+			bad = parse_u64(v, 1000, UINT64_C(86400000) * 365, &n) != OCOP_OK;
+			c->skew_ms = n;
+		} else if (strcmp(k, "spread_threshold") == 0) {
+			bad = parse_u64(v, 1, 100, &n) != OCOP_OK;
+			c->spread_threshold = (int)n;
+		} else if (strcmp(k, "max_message") == 0) {
+			bad = parse_u64(v, 4096, PROTO_MAX_MESSAGE * 4ull, &n) != OCOP_OK;
+			c->max_message = (size_t)n;
+		} else if (strcmp(k, "workers") == 0) {
+			bad = parse_u64(v, 1, 256, &n) != OCOP_OK;
+			c->workers = (int)n;
+		} else {
+			snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, k);
+			fclose(f);
+			return OCOP_EINPUT;
+		}
+		if (bad) {
+			snprintf(err, errlen, "%s:%d: bad value for '%s': '%s'", path, lineno, k, v);
+			fclose(f);
+			return OCOP_EINPUT;
+		}
+	}
+	fclose(f);
+	return OCOP_OK;
+}

@@ -1,0 +1,39 @@
+/*
+ * config.h: ocopd's configuration file: "key = value" lines, '#' comments.
+ *
+ *   listen = tcp://127.0.0.1:7450   # nng URL
+ *   role = province                 # province or national
+ *   db = /var/lib/ocop/province.db  # the server's replica
+ *   data_dir = /usr/share/ocop      # rubrics, workflow, authority (default: found)
+ *   skew_ms = 300000                # remote clocks further ahead are clamped
+ *   spread_threshold = 10           # council spread rule (points)
+ *   max_message = 16777216          # bytes; larger messages are refused by nng
+ *   workers = 8                     # concurrent requests in flight
+ *
+ * Registered sites live in the database (`ocopd site add`), not here, so
+ * adding a site needs no restart. Unknown keys and bad values are errors
+ * naming the file and line.
+ */
+#ifndef OCOP_SERVER_CONFIG_H
+#define OCOP_SERVER_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct srv_config {
+	char listen[256];        /* nng listen URL */
+	char role[16];           /* province or national */
+	char db[1024];           /* database path */
+	char data_dir[1024];     /* data directory, "" = find it */
+	uint64_t skew_ms;        /* HLC skew bound */
+	int spread_threshold;    /* spread rule threshold, points */
+	size_t max_message;      /* receive size cap */
+	int workers;             /* nng contexts */
+} srv_config;
+
+/* Defaults: loopback port 7450, province, ./province.db, 5 min skew, 10 points, 16 MiB, 8 workers. */
+void srv_config_defaults(srv_config *c);
+/* Read a config file over the current values. OCOP_OK, OCOP_ENOENT, OCOP_EINPUT (err: "FILE:LINE: why"). */
+int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen);
+
+#endif /* OCOP_SERVER_CONFIG_H */
