@@ -5,7 +5,6 @@
 
 #include <string.h>
 
-#include "common/util/uuid.h"
 #include "ocop_err.h"
 
 int
@@ -20,6 +19,27 @@ proto_name_valid(const char *s, size_t len)
 		char ch = s[i];
 		int ok = (ch >= 'a' && ch <= 'z') || ch == '_' || (i > 0 && ch >= '0' && ch <= '9');
 		if (!ok) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+int
+proto_uuid_valid(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != PROTO_UUID_LEN) {
+		return 0;
+	}
+	for (i = 0; i < len; i++) {
+		char ch = s[i];
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (ch != '-') {
+				return 0;
+			}
+		} else if (!((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f'))) {
 			return 0;
 		}
 	}
@@ -178,11 +198,11 @@ proto_change_get(proto_rd *r, proto_change *c)
 	size_t save = r->pos;
 
 	if (proto_rd_array(r, &n) != OCOP_OK || n != 7 ||
-	    get_text(r, c->site, PROTO_UUID_LEN) != OCOP_OK || !com_uuid_valid(c->site) ||
+	    get_text(r, c->site, PROTO_UUID_LEN) != OCOP_OK || !proto_uuid_valid(c->site, strlen(c->site)) ||
 	    proto_rd_uint(r, &c->seq) != OCOP_OK || c->seq == 0 ||
 	    get_text(r, c->tbl, PROTO_NAME_MAX) != OCOP_OK ||
 	    !proto_name_valid(c->tbl, strlen(c->tbl)) ||
-	    get_text(r, c->row, PROTO_UUID_LEN) != OCOP_OK || !com_uuid_valid(c->row) ||
+	    get_text(r, c->row, PROTO_UUID_LEN) != OCOP_OK || !proto_uuid_valid(c->row, strlen(c->row)) ||
 	    proto_rd_uint(r, &c->hlc) != OCOP_OK ||
 	    get_text(r, c->user, PROTO_USER_MAX) != OCOP_OK) {
 		r->pos = save;

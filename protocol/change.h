@@ -90,4 +90,11 @@ int proto_change_get(proto_rd *r, proto_change *c /* OUT */);
 /* True when s (len bytes) is a valid table or column name: [a-z_][a-z0-9_]*, at most 32. */
 int proto_name_valid(const char *s, size_t len);
 
+/*
+ * True when s (len bytes) is a UUID in the canonical lowercase form of
+ * PROTOCOL.md section 1: 8-4-4-4-12 lowercase hex digits and hyphens.
+ * Uppercase is refused so that one row can never arrive under two keys.
+ */
+int proto_uuid_valid(const char *s, size_t len);
+
 #endif /* OCOP_PROTOCOL_CHANGE_H */

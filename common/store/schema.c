@@ -44,8 +44,8 @@ static const sto_column document_cols[] = {
 static const sto_column evaluation_cols[] = {
     {"dossier_id", "TEXT"}, {"tier", "TEXT"}, {"rubric_id", "TEXT"},
     {"legal_basis", "TEXT"}, {"held_on", "TEXT"}, {"spread_threshold", "INTEGER"},
-    {"spread_rule", "INTEGER"}, {"disqualified", "INTEGER"}, {"version", "INTEGER"},
-    {"deleted", "INTEGER"},
+    {"spread_rule", "INTEGER"}, {"disqualified", "INTEGER"}, {"disqualify_reason", "TEXT"},
+    {"version", "INTEGER"}, {"deleted", "INTEGER"},
 };
 
 static const sto_column member_cols[] = {

@@ -1,0 +1,912 @@
+/*
+ * report.c: the published OCOP tables (report.h). Recognitions are read from
+ * decision rows, candidates' scores are computed through council.h (the one
+ * scoring function), and every table is a plain grid that JSON and CSV render
+ * the same way. Nothing here writes to the replica.
+ */
+#include "common/ocop/report.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <csv.h>
+
+#include "common/util/alloc.h"
+#include "ocop_err.h"
+
+/* ===== Static table shapes ===== */
+
+enum {
+	T_STAR,
+	T_KIND,
+	T_GROUP,
+	T_UNIT,
+	T_ROUND,
+	T_TYPE,
+	T_CAND,
+	T_EXPIRING,
+	T_COUNT_,
+};
+
+static const char *const star_cols[] = {"star", "label", "products"};
+static const char *const kind_cols[] = {"subject_type", "label", "star3", "star4", "star5", "total"};
+static const char *const group_cols[] = {"group", "label", "star3", "star4", "star5", "total"};
+static const char *const unit_cols[] = {"unit_code", "unit_name", "star3", "star4", "star5", "total"};
+static const char *const round_cols[] = {"round", "label", "star3", "star4", "star5", "total"};
+static const char *const type_cols[] = {"evaluation_type", "label", "star3", "star4", "star5", "total"};
+static const char *const cand_cols[] = {"dossier_id", "evaluation_id", "product", "subject",
+    "unit_code", "round", "mean", "star", "potential_5star", "approved", "national_star"};
+static const char *const exp_cols[] = {"product", "subject", "unit_code", "star", "number",
+    "issued_on", "expires_on", "days_left", "window_opens", "window_closes", "window"};
+
+#define NCOLS(a) (sizeof(a) / sizeof(a[0]))
+
+/* Subject types (OCOP.md section 5) as the registry stores them. */
+static const char *const subject_kinds[][2] = {
+    {"htx", "Hợp tác xã"},
+    {"tht", "Tổ hợp tác"},
+    {"dn", "Doanh nghiệp"},
+    {"trang_trai", "Trang trại"},
+    {"ho", "Hộ sản xuất, kinh doanh"},
+    {"other", "Khác"},
+};
+
+/* The 6 ngành of QĐ 26/2026 Phụ lục I (OCOP.md 4.1) and their product sets. */
+static const struct {
+	const char *key;  /* Roman numeral */
+	const char *name; /* Vietnamese name */
+	int first;        /* first product set */
+	int last;         /* last product set */
+} groups[] = {
+    {"I", "Thực phẩm", 1, 13},
+    {"II", "Đồ uống", 14, 17},
+    {"III", "Dược liệu và sản phẩm từ dược liệu", 18, 20},
+    {"IV", "Hàng thủ công mỹ nghệ", 21, 22},
+    {"V", "Sinh vật cảnh", 23, 25},
+    {"VI", "Dịch vụ du lịch cộng đồng, du lịch sinh thái và điểm du lịch", 26, 26},
+};
+
+/* Evaluation types of a dossier (Mẫu 01 item 4). */
+static const char *const eval_types[][2] = {
+    {"first", "Công nhận mới (đánh giá lần đầu)"},
+    {"upgrade", "Nâng hạng"},
+    {"reeval", "Công nhận lại (đánh giá lại khi hết hạn)"},
+};
+
+struct ocp_report {
+	char today[11];                    /* the report's date */
+	char round[24];                    /* "YYYY/N", or "" for every round */
+	ocp_report_table tables[T_COUNT_]; /* the tables, in publishing order */
+};
+
+/* One standing recognition with what the tables group it by. */
+typedef struct report_rec {
+	char *dossier_id;   /* owned */
+	char *product_id;   /* owned, "" when unknown */
+	char *product;      /* owned product name */
+	char *subject;      /* owned subject name */
+	char *subject_kind; /* owned */
+	char *product_set;  /* owned */
+	char *eval_type;    /* owned */
+	char *unit_code;    /* owned */
+	char *unit_name;    /* owned */
+	char *number;       /* owned decision number */
+	char *issued_on;    /* owned */
+	char *expires_on;   /* owned, "" when none */
+	int round_year;     /* dossier round */
+	int round_no;       /* dossier round number */
+	int star;           /* 3, 4 or 5 */
+	bool keep;          /* selected for the counts */
+} report_rec;
+
+/* A counting table under construction: rows by key, counts per star 3..5. */
+typedef struct report_count {
+	char **keys;      /* owned keys */
+	char **labels;    /* owned labels */
+	int64_t (*n)[3];  /* counts for 3★, 4★, 5★ */
+	size_t len;       /* rows */
+} report_count;
+
+/* ===== Cells ===== */
+
+static ocp_report_cell *
+cell(ocp_report_table *t, size_t row, size_t col)
+{
+	return &t->cells[row * t->ncols + col];
+}
+
+const ocp_report_cell *
+ocp_report_cell_at(const ocp_report_table *t, size_t row, size_t col)
+{
+	return &t->cells[row * t->ncols + col];
+}
+
+static int
+cell_text(ocp_report_table *t, size_t row, size_t col, const char *s)
+{
+	ocp_report_cell *x = cell(t, row, col);
+
+	if (s == NULL) {
+		x->kind = OCP_CELL_NULL;
+		return OCOP_OK;
+	}
+	x->kind = OCP_CELL_TEXT;
+	x->s = com_strdup(s);
+	return x->s ? OCOP_OK : OCOP_ENOMEM;
+}
+
+static void
+cell_int(ocp_report_table *t, size_t row, size_t col, ocp_report_kind kind, int64_t v)
+{
+	ocp_report_cell *x = cell(t, row, col);
+
+	x->kind = kind;
+	x->i = v;
+}
+
+static int
+table_init(ocp_report_table *t, const char *key, const char *title, const char *const *cols,
+    size_t ncols, size_t nrows)
+{
+	t->key = key;
+	t->title = title;
+	t->cols = cols;
+	t->ncols = ncols;
+	t->nrows = nrows;
+	t->cells = com_calloc(nrows > 0 && ncols > 0 ? nrows * ncols : 1, sizeof(*t->cells));
+	return t->cells ? OCOP_OK : OCOP_ENOMEM;
+}
+
+static void
+table_fini(ocp_report_table *t)
+{
+	size_t i;
+
+	for (i = 0; t->cells != NULL && i < t->nrows * t->ncols; i++) {
+		com_free(t->cells[i].s);
+	}
+	com_free(t->cells);
+	t->cells = NULL;
+}
+
+/* ===== Counting tables ===== */
+
+static void
+count_fini(report_count *k)
+{
+	size_t i;
+
+	for (i = 0; i < k->len; i++) {
+		com_free(k->keys[i]);
+		com_free(k->labels[i]);
+	}
+	com_free(k->keys);
+	com_free(k->labels);
+	com_free(k->n);
+	memset(k, 0, sizeof(*k));
+}
+
+/* The row for key (added with label when new); NULL on ENOMEM. */
+static int64_t *
+count_row(report_count *k, const char *key, const char *label)
+{
+	char **keys;
+	char **labels;
+	int64_t(*n)[3];
+	size_t i;
+
+	for (i = 0; i < k->len; i++) {
+		if (strcmp(k->keys[i], key) == 0) {
+			return k->n[i];
+		}
+	}
+	keys = com_realloc(k->keys, (k->len + 1) * sizeof(*keys));
+	if (keys == NULL) {
+		return NULL;
+	}
+	k->keys = keys;
+	labels = com_realloc(k->labels, (k->len + 1) * sizeof(*labels));
+	if (labels == NULL) {
+		return NULL;
+	}
+	k->labels = labels;
+	n = com_realloc(k->n, (k->len + 1) * sizeof(*n));
+	if (n == NULL) {
+		return NULL;
+	}
+	k->n = n;
+	k->keys[k->len] = com_strdup(key);
+	k->labels[k->len] = com_strdup(label ? label : "");
+	if (k->keys[k->len] == NULL || k->labels[k->len] == NULL) {
+		com_free(k->keys[k->len]);
+		com_free(k->labels[k->len]);
+		return NULL;
+	}
+	memset(k->n[k->len], 0, sizeof(k->n[k->len]));
+	return k->n[k->len++];
+}
+
+static int
+count_add(report_count *k, const char *key, const char *label, int star)
+{
+	int64_t *row = count_row(k, key, label);
+
+	if (row == NULL) {
+		return OCOP_ENOMEM;
+	}
+	if (star >= 3 && star <= 5) {
+		row[star - 3]++;
+	}
+	return OCOP_OK;
+}
+
+/* Turn a counting table into a report table (key, label, star3, star4, star5, total). */
+static int
+count_emit(ocp_report_table *t, const char *key, const char *title, const char *const *cols,
+    const report_count *k)
+{
+	size_t i;
+	int rv = table_init(t, key, title, cols, 6, k->len);
+
+	for (i = 0; i < k->len && rv == OCOP_OK; i++) {
+		if ((rv = cell_text(t, i, 0, k->keys[i])) == OCOP_OK) {
+			rv = cell_text(t, i, 1, k->labels[i]);
+		}
+		cell_int(t, i, 2, OCP_CELL_INT, k->n[i][0]);
+		cell_int(t, i, 3, OCP_CELL_INT, k->n[i][1]);
+		cell_int(t, i, 4, OCP_CELL_INT, k->n[i][2]);
+		cell_int(t, i, 5, OCP_CELL_INT, k->n[i][0] + k->n[i][1] + k->n[i][2]);
+	}
+	return rv;
+}
+
+/* ===== Reading recognitions ===== */
+
+const char *
+ocp_report_product_group(const char *product_set, const char **key)
+{
+	char *end = NULL;
+	long set;
+	size_t i;
+
+	*key = "?";
+	if (product_set == NULL || product_set[0] == 0) {
+		return NULL;
+	}
+	set = strtol(product_set, &end, 10);
+	if (end == product_set || *end != 0) {
+		return NULL;
+	}
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]); i++) {
+		if (set >= groups[i].first && set <= groups[i].last) {
+			*key = groups[i].key;
+			return groups[i].name;
+		}
+	}
+	return NULL;
+}
+
+static void
+rec_fini(report_rec *r)
+{
+	com_free(r->dossier_id);
+	com_free(r->product_id);
+	com_free(r->product);
+	com_free(r->subject);
+	com_free(r->subject_kind);
+	com_free(r->product_set);
+	com_free(r->eval_type);
+	com_free(r->unit_code);
+	com_free(r->unit_name);
+	com_free(r->number);
+	com_free(r->issued_on);
+	com_free(r->expires_on);
+}
+
+static void
+recs_free(report_rec *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		rec_fini(&v[i]);
+	}
+	com_free(v);
+}
+
+static char *
+col_dup(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return com_strdup(t ? (const char *)t : "");
+}
+
+/* A recognition: 3★/4★ recognition decisions and 5★ national results. */
+#define RECOGNITION(d)                                                                    \
+	"((" d ".kind = 'recognition' AND " d ".star BETWEEN 3 AND 4) OR (" d                  \
+	".kind = 'national_result' AND " d ".star = 5))"
+
+/*
+ * Every standing recognition: no later recognition or revocation of the same
+ * dossier (ids are time-ordered UUIDv7), oldest issue first.
+ */
+static const char recs_sql[] =
+    "SELECT d.dossier_id, ds.product_id, p.name, s.name, s.kind, p.product_set, ds.eval_type,"
+    " ds.unit_code, (SELECT u.name FROM unit u WHERE u.code = ds.unit_code AND u.deleted = 0"
+    " ORDER BY u.id LIMIT 1), d.number, d.issued_on, d.expires_on, ds.round_year, ds.round_no,"
+    " d.star"
+    " FROM decision d JOIN dossier ds ON ds.id = d.dossier_id AND ds.deleted = 0"
+    " LEFT JOIN product p ON p.id = ds.product_id"
+    " LEFT JOIN subject s ON s.id = p.subject_id"
+    " WHERE d.deleted = 0 AND " RECOGNITION("d")
+    " AND NOT EXISTS (SELECT 1 FROM decision x WHERE x.dossier_id = d.dossier_id"
+    " AND x.deleted = 0 AND x.id > d.id AND (" RECOGNITION("x")
+    " OR x.kind IN ('revocation', 'national_revocation')))"
+    " ORDER BY d.issued_on, d.id";
+
+static int
+report_recs_load(ocp_council *c, report_rec **out, size_t *n)
+{
+	sqlite3 *db = sto_sqlite(ocp_council_db(c));
+	sqlite3_stmt *st = NULL;
+	report_rec *v = NULL;
+	report_rec *grown;
+	size_t len = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(db, recs_sql, -1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		report_rec *r;
+
+		grown = com_realloc(v, (len + 1) * sizeof(*v));
+		if (grown == NULL) {
+			goto nomem;
+		}
+		v = grown;
+		r = &v[len++];
+		memset(r, 0, sizeof(*r));
+		r->dossier_id = col_dup(st, 0);
+		r->product_id = col_dup(st, 1);
+		r->product = col_dup(st, 2);
+		r->subject = col_dup(st, 3);
+		r->subject_kind = col_dup(st, 4);
+		r->product_set = col_dup(st, 5);
+		r->eval_type = col_dup(st, 6);
+		r->unit_code = col_dup(st, 7);
+		r->unit_name = col_dup(st, 8);
+		r->number = col_dup(st, 9);
+		r->issued_on = col_dup(st, 10);
+		r->expires_on = col_dup(st, 11);
+		r->round_year = sqlite3_column_int(st, 12);
+		r->round_no = sqlite3_column_int(st, 13);
+		r->star = sqlite3_column_int(st, 14);
+		if (!r->dossier_id || !r->product_id || !r->product || !r->subject || !r->subject_kind ||
+		    !r->product_set || !r->eval_type || !r->unit_code || !r->unit_name || !r->number ||
+		    !r->issued_on || !r->expires_on) {
+			goto nomem;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		recs_free(v, len);
+		return OCOP_EDB;
+	}
+	*out = v;
+	*n = len;
+	return OCOP_OK;
+nomem:
+	sqlite3_finalize(st);
+	recs_free(v, len);
+	return OCOP_ENOMEM;
+}
+
+/* Mark each product's latest recognition (the list is in issue order). */
+static void
+recs_latest_per_product(report_rec *v, size_t n, bool *latest)
+{
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < n; i++) {
+		latest[i] = true;
+		for (k = i + 1; k < n && v[i].product_id[0] != 0; k++) {
+			if (strcmp(v[i].product_id, v[k].product_id) == 0) {
+				latest[i] = false;
+				break;
+			}
+		}
+	}
+}
+
+/* ===== Building the tables ===== */
+
+static int
+report_counts(ocp_report *rep, report_rec *v, size_t n)
+{
+	report_count kinds = {0};
+	report_count grp = {0};
+	report_count units = {0};
+	report_count rounds = {0};
+	report_count types = {0};
+	ocp_report_table *t;
+	int64_t stars[3] = {0, 0, 0};
+	size_t i;
+	int rv = OCOP_OK;
+
+	/* Fixed rows first, so the shape of these tables never depends on the data. */
+	for (i = 0; i < NCOLS(subject_kinds) && rv == OCOP_OK; i++) {
+		rv = count_add(&kinds, subject_kinds[i][0], subject_kinds[i][1], 0);
+	}
+	for (i = 0; i < sizeof(groups) / sizeof(groups[0]) && rv == OCOP_OK; i++) {
+		rv = count_add(&grp, groups[i].key, groups[i].name, 0);
+	}
+	for (i = 0; i < NCOLS(eval_types) && rv == OCOP_OK; i++) {
+		rv = count_add(&types, eval_types[i][0], eval_types[i][1], 0);
+	}
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		const char *gkey;
+		const char *gname;
+		char rkey[24];
+		char rlabel[48];
+
+		if (!v[i].keep) {
+			continue;
+		}
+		stars[v[i].star - 3]++;
+		gname = ocp_report_product_group(v[i].product_set, &gkey);
+		snprintf(rkey, sizeof(rkey), "%d/%d", v[i].round_year, v[i].round_no);
+		snprintf(rlabel, sizeof(rlabel), "Đợt %d năm %d", v[i].round_no, v[i].round_year);
+		if ((rv = count_add(&kinds, v[i].subject_kind[0] ? v[i].subject_kind : "other", NULL,
+			 v[i].star)) != OCOP_OK ||
+		    (rv = count_add(&grp, gkey, gname ? gname : "Không rõ bộ sản phẩm", v[i].star)) !=
+			OCOP_OK ||
+		    (rv = count_add(&units, v[i].unit_code, v[i].unit_name, v[i].star)) != OCOP_OK ||
+		    (rv = count_add(&rounds, rkey, rlabel, v[i].star)) != OCOP_OK ||
+		    (rv = count_add(&types, v[i].eval_type, NULL, v[i].star)) != OCOP_OK) {
+			break;
+		}
+	}
+	if (rv != OCOP_OK) {
+		goto out;
+	}
+	t = &rep->tables[T_STAR];
+	if ((rv = table_init(t, "by_star", "Số sản phẩm OCOP theo hạng sao (products by star)",
+		 star_cols, NCOLS(star_cols), 5)) != OCOP_OK) {
+		goto out;
+	}
+	{
+		static const char *const keys[] = {"3", "4", "5", "potential_5star", "total"};
+		static const char *const labels[] = {"3 sao", "4 sao", "5 sao",
+		    "Tiềm năng 5 sao (trạng thái, không phải hạng sao)",
+		    "Tổng số sản phẩm OCOP từ 3 sao trở lên"};
+
+		for (i = 0; i < 5 && rv == OCOP_OK; i++) {
+			if ((rv = cell_text(t, i, 0, keys[i])) == OCOP_OK) {
+				rv = cell_text(t, i, 1, labels[i]);
+			}
+			cell_int(t, i, 2, OCP_CELL_INT, i < 3 ? stars[i] : 0);
+		}
+		cell_int(t, 4, 2, OCP_CELL_INT, stars[0] + stars[1] + stars[2]);
+	}
+	if (rv == OCOP_OK) {
+		rv = count_emit(&rep->tables[T_KIND], "by_subject_type",
+		    "Theo loại hình chủ thể (by subject type)", kind_cols, &kinds);
+	}
+	if (rv == OCOP_OK) {
+		rv = count_emit(&rep->tables[T_GROUP], "by_product_group",
+		    "Theo ngành sản phẩm (by product group, QĐ 26/2026 Phụ lục I)", group_cols, &grp);
+	}
+	if (rv == OCOP_OK) {
+		rv = count_emit(&rep->tables[T_UNIT], "by_unit",
+		    "Theo đơn vị hành chính (by unit, codes as recorded)", unit_cols, &units);
+	}
+	if (rv == OCOP_OK) {
+		rv = count_emit(&rep->tables[T_ROUND], "by_round", "Theo đợt đánh giá (by round)",
+		    round_cols, &rounds);
+	}
+	if (rv == OCOP_OK) {
+		rv = count_emit(&rep->tables[T_TYPE], "by_evaluation_type",
+		    "Công nhận mới, nâng hạng, công nhận lại (new, upgrade, re-evaluation)", type_cols,
+		    &types);
+	}
+out:
+	count_fini(&kinds);
+	count_fini(&grp);
+	count_fini(&units);
+	count_fini(&rounds);
+	count_fini(&types);
+	return rv;
+}
+
+/* Dossiers in scope with their latest provincial/district evaluation. */
+static const char cand_sql[] =
+    "SELECT ds.id, (SELECT e.id FROM evaluation e WHERE e.dossier_id = ds.id AND e.deleted = 0"
+    " AND e.tier IN ('province', 'district') ORDER BY e.id DESC LIMIT 1),"
+    " p.name, s.name, ds.unit_code, ds.round_year, ds.round_no,"
+    " (SELECT COUNT(*) FROM decision a WHERE a.dossier_id = ds.id AND a.deleted = 0"
+    " AND a.kind = 'approval'),"
+    " (SELECT n.star FROM decision n WHERE n.dossier_id = ds.id AND n.deleted = 0"
+    " AND n.kind = 'national_result' ORDER BY n.id DESC LIMIT 1)"
+    " FROM dossier ds LEFT JOIN product p ON p.id = ds.product_id"
+    " LEFT JOIN subject s ON s.id = p.subject_id"
+    " WHERE ds.deleted = 0 AND (?1 = 0 OR (ds.round_year = ?1 AND ds.round_no = ?2))"
+    " ORDER BY ds.id";
+
+/* Grow a table by one row; returns the new row's index or (size_t)-1 on ENOMEM. */
+static size_t
+table_grow(ocp_report_table *t)
+{
+	ocp_report_cell *cells = com_realloc(t->cells, (t->nrows + 1) * t->ncols * sizeof(*cells));
+
+	if (cells == NULL) {
+		return (size_t)-1;
+	}
+	t->cells = cells;
+	memset(&cells[t->nrows * t->ncols], 0, t->ncols * sizeof(*cells));
+	return t->nrows++;
+}
+
+static int
+report_candidates(ocp_report *rep, ocp_council *c, const ocp_report_opts *o, int64_t *potential)
+{
+	sqlite3 *db = sto_sqlite(ocp_council_db(c));
+	ocp_report_table *t = &rep->tables[T_CAND];
+	sqlite3_stmt *st = NULL;
+	int rc;
+	int rv;
+
+	*potential = 0;
+	if ((rv = table_init(t, "candidates",
+		 "Sản phẩm đạt từ 90 điểm, đề xuất cấp quốc gia (potential 5★ candidates and their scores)",
+		 cand_cols, NCOLS(cand_cols), 0)) != OCOP_OK) {
+		return rv;
+	}
+	if (sqlite3_prepare_v2(db, cand_sql, -1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_int(st, 1, o->round_year);
+	sqlite3_bind_int(st, 2, o->round_no);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		ocp_council_result *res = NULL;
+		const unsigned char *eid = sqlite3_column_text(st, 1);
+		char round[24];
+		size_t row;
+		bool nat;
+
+		if (eid == NULL) {
+			continue;
+		}
+		rv = ocp_council_result_compute(c, (const char *)eid, &res);
+		if (rv == OCOP_ENOMEM || rv == OCOP_EDB) {
+			break;
+		}
+		rv = OCOP_OK;
+		if (res == NULL) {
+			continue; /* incomplete sheets or no members yet: no score to report */
+		}
+		if (ocp_score_band(res->score->sum, res->score->count) != 5) {
+			ocp_council_result_free(res);
+			continue;
+		}
+		row = table_grow(t);
+		if (row == (size_t)-1) {
+			ocp_council_result_free(res);
+			rv = OCOP_ENOMEM;
+			break;
+		}
+		nat = sqlite3_column_type(st, 8) != SQLITE_NULL;
+		snprintf(round, sizeof(round), "%d/%d", sqlite3_column_int(st, 5),
+		    sqlite3_column_int(st, 6));
+		if ((rv = cell_text(t, row, 0, (const char *)sqlite3_column_text(st, 0))) == OCOP_OK &&
+		    (rv = cell_text(t, row, 1, (const char *)eid)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 2, (const char *)sqlite3_column_text(st, 2))) == OCOP_OK &&
+		    (rv = cell_text(t, row, 3, (const char *)sqlite3_column_text(st, 3))) == OCOP_OK &&
+		    (rv = cell_text(t, row, 4, (const char *)sqlite3_column_text(st, 4))) == OCOP_OK) {
+			rv = cell_text(t, row, 5, round);
+		}
+		cell_int(t, row, 6, OCP_CELL_POINTS, res->score->mean_display);
+		cell_int(t, row, 7, OCP_CELL_INT, res->score->star);
+		cell_int(t, row, 8, OCP_CELL_BOOL, res->score->potential_5star);
+		cell_int(t, row, 9, OCP_CELL_BOOL, sqlite3_column_int(st, 7) > 0);
+		if (nat) {
+			cell_int(t, row, 10, OCP_CELL_INT, sqlite3_column_int64(st, 8));
+		}
+		if (res->score->potential_5star && !nat) {
+			(*potential)++;
+		}
+		ocp_council_result_free(res);
+		if (rv != OCOP_OK) {
+			break;
+		}
+	}
+	if (rv == OCOP_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
+		rv = OCOP_EDB;
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+static int
+report_expiring(ocp_report *rep, const report_rec *v, const bool *latest, size_t n, int64_t today)
+{
+	ocp_report_table *t = &rep->tables[T_EXPIRING];
+	size_t i;
+	int rv;
+
+	if ((rv = table_init(t, "expiring",
+		 "Giấy chứng nhận sắp hết hạn, trong 180 ngày (certificates expiring; re-evaluation "
+		 "window opens 180 and closes 120 days before expiry)",
+		 exp_cols, NCOLS(exp_cols), 0)) != OCOP_OK) {
+		return rv;
+	}
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		char opens[11];
+		char closes[11];
+		int64_t exp;
+		size_t row;
+
+		if (!latest[i] || ocp_council_date_parse(v[i].expires_on, &exp) != OCOP_OK ||
+		    exp < today || exp - today > OCP_REEVAL_OPENS_DAYS) {
+			continue;
+		}
+		if ((row = table_grow(t)) == (size_t)-1) {
+			return OCOP_ENOMEM;
+		}
+		ocp_council_date_format(exp - OCP_REEVAL_OPENS_DAYS, opens);
+		ocp_council_date_format(exp - OCP_REEVAL_CLOSES_DAYS, closes);
+		if ((rv = cell_text(t, row, 0, v[i].product)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 1, v[i].subject)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 2, v[i].unit_code)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 4, v[i].number)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 5, v[i].issued_on)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 6, v[i].expires_on)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 8, opens)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 9, closes)) == OCOP_OK) {
+			/* Within 180 days the window has opened; past 120 days before expiry it has closed. */
+			rv = cell_text(t, row, 10, exp - today >= OCP_REEVAL_CLOSES_DAYS ? "open" : "closed");
+		}
+		cell_int(t, row, 3, OCP_CELL_INT, v[i].star);
+		cell_int(t, row, 7, OCP_CELL_INT, exp - today);
+	}
+	return rv;
+}
+
+int
+ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
+{
+	ocp_report *rep = NULL;
+	report_rec *v = NULL;
+	bool *latest = NULL;
+	int64_t potential = 0;
+	size_t n = 0;
+	size_t i;
+	int rv;
+
+	*out = NULL;
+	if ((opts->round_year == 0) != (opts->round_no == 0) || opts->round_year < 0 ||
+	    opts->round_no < 0) {
+		return OCOP_EINVAL;
+	}
+	rep = com_calloc(1, sizeof(*rep));
+	if (rep == NULL) {
+		return OCOP_ENOMEM;
+	}
+	ocp_council_date_format(opts->today, rep->today);
+	if (opts->round_year != 0) {
+		snprintf(rep->round, sizeof(rep->round), "%d/%d", opts->round_year, opts->round_no);
+	}
+	if ((rv = report_recs_load(c, &v, &n)) != OCOP_OK) {
+		goto fail;
+	}
+	latest = com_calloc(n ? n : 1, sizeof(*latest));
+	if (latest == NULL) {
+		rv = OCOP_ENOMEM;
+		goto fail;
+	}
+	recs_latest_per_product(v, n, latest);
+	for (i = 0; i < n; i++) {
+		int64_t issued = 0;
+		int64_t exp = 0;
+		bool valid = ocp_council_date_parse(v[i].issued_on, &issued) == OCOP_OK &&
+		    issued <= opts->today &&
+		    (v[i].expires_on[0] == 0 ||
+			(ocp_council_date_parse(v[i].expires_on, &exp) == OCOP_OK && exp >= opts->today));
+
+		if (opts->round_year != 0) {
+			v[i].keep = v[i].round_year == opts->round_year && v[i].round_no == opts->round_no;
+		} else {
+			v[i].keep = latest[i] && valid;
+		}
+	}
+	if ((rv = report_counts(rep, v, n)) != OCOP_OK ||
+	    (rv = report_candidates(rep, c, opts, &potential)) != OCOP_OK ||
+	    (rv = report_expiring(rep, v, latest, n, opts->today)) != OCOP_OK) {
+		goto fail;
+	}
+	cell_int(&rep->tables[T_STAR], 3, 2, OCP_CELL_INT, potential);
+	com_free(latest);
+	recs_free(v, n);
+	*out = rep;
+	return OCOP_OK;
+fail:
+	com_free(latest);
+	recs_free(v, n);
+	ocp_report_free(rep);
+	return rv;
+}
+
+void
+ocp_report_free(ocp_report *r)
+{
+	size_t i;
+
+	if (r == NULL) {
+		return;
+	}
+	for (i = 0; i < T_COUNT_; i++) {
+		table_fini(&r->tables[i]);
+	}
+	com_free(r);
+}
+
+size_t
+ocp_report_table_count(const ocp_report *r)
+{
+	(void)r;
+	return T_COUNT_;
+}
+
+const ocp_report_table *
+ocp_report_table_at(const ocp_report *r, size_t i)
+{
+	return &r->tables[i];
+}
+
+const ocp_report_table *
+ocp_report_table_find(const ocp_report *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < T_COUNT_; i++) {
+		if (r->tables[i].key != NULL && strcmp(r->tables[i].key, key) == 0) {
+			return &r->tables[i];
+		}
+	}
+	return NULL;
+}
+
+/* ===== Rendering ===== */
+
+static json_t *
+cell_json(const ocp_report_cell *x)
+{
+	switch (x->kind) {
+	case OCP_CELL_TEXT:
+		return json_string(x->s);
+	case OCP_CELL_INT:
+		return json_integer(x->i);
+	case OCP_CELL_POINTS:
+		return json_real((double)x->i / 100.0);
+	case OCP_CELL_BOOL:
+		return json_boolean(x->i != 0);
+	default:
+		return json_null();
+	}
+}
+
+json_t *
+ocp_report_json(const ocp_report *r)
+{
+	json_t *root = json_object();
+	size_t i;
+	size_t row;
+	size_t col;
+
+	if (root == NULL || json_object_set_new(root, "today", json_string(r->today)) != 0 ||
+	    json_object_set_new(root, "round", r->round[0] ? json_string(r->round) : json_null()) !=
+		0) {
+		json_decref(root);
+		return NULL;
+	}
+	for (i = 0; i < T_COUNT_; i++) {
+		const ocp_report_table *t = &r->tables[i];
+		json_t *arr = json_array();
+
+		if (arr == NULL || json_object_set_new(root, t->key, arr) != 0) {
+			json_decref(root);
+			return NULL;
+		}
+		for (row = 0; row < t->nrows; row++) {
+			json_t *o = json_object();
+
+			if (o == NULL || json_array_append_new(arr, o) != 0) {
+				json_decref(root);
+				return NULL;
+			}
+			for (col = 0; col < t->ncols; col++) {
+				if (json_object_set_new(o, t->cols[col],
+					cell_json(ocp_report_cell_at(t, row, col))) != 0) {
+					json_decref(root);
+					return NULL;
+				}
+			}
+		}
+	}
+	return root;
+}
+
+/* Write one field: text through libcsv (quoted, quotes doubled), the rest plain. */
+static bool
+csv_field(FILE *f, const ocp_report_cell *x, bool first)
+{
+	char buf[32];
+
+	if (!first && fputc(',', f) == EOF) {
+		return false;
+	}
+	switch (x->kind) {
+	case OCP_CELL_TEXT:
+		return csv_fwrite(f, x->s, strlen(x->s)) == 0;
+	case OCP_CELL_INT:
+		return fprintf(f, "%lld", (long long)x->i) >= 0;
+	case OCP_CELL_POINTS:
+		ocp_points_format(buf, sizeof(buf), x->i);
+		return fputs(buf, f) != EOF;
+	case OCP_CELL_BOOL:
+		return fputs(x->i ? "yes" : "no", f) != EOF;
+	default:
+		return true;
+	}
+}
+
+static bool
+csv_text_row(FILE *f, const char *const *texts, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if ((i > 0 && fputc(',', f) == EOF) || csv_fwrite(f, texts[i], strlen(texts[i])) != 0) {
+			return false;
+		}
+	}
+	return fputs("\r\n", f) != EOF;
+}
+
+int
+ocp_report_write_csv(const ocp_report *r, FILE *f)
+{
+	static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
+	size_t i;
+	size_t row;
+	size_t col;
+	bool ok = fwrite(bom, 1, sizeof(bom), f) == sizeof(bom);
+
+	for (i = 0; ok && i < T_COUNT_; i++) {
+		const ocp_report_table *t = &r->tables[i];
+		char heading[512];
+		const char *h = heading;
+
+		if (r->round[0]) {
+			snprintf(heading, sizeof(heading), "%s (%s; đợt %s)", t->title, r->today, r->round);
+		} else {
+			snprintf(heading, sizeof(heading), "%s (%s)", t->title, r->today);
+		}
+		ok = (i == 0 || fputs("\r\n", f) != EOF) && csv_text_row(f, &h, 1) &&
+		    csv_text_row(f, t->cols, t->ncols);
+		for (row = 0; ok && row < t->nrows; row++) {
+			for (col = 0; ok && col < t->ncols; col++) {
+				ok = csv_field(f, ocp_report_cell_at(t, row, col), col == 0);
+			}
+			ok = ok && fputs("\r\n", f) != EOF;
+		}
+	}
+	if (!ok || fflush(f) != 0 || ferror(f)) {
+		return OCOP_EIO;
+	}
+	return OCOP_OK;
+}

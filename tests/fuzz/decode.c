@@ -1,0 +1,309 @@
+/*
+ * decode.c: the fuzzing oracle over the envelope, every message decoder and
+ * the change record and cell map decoders (PROTOCOL.md sections 3 to 5).
+ */
+#include "tests/fuzz/decode.h"
+
+#include <string.h>
+
+#include "common/util/buf.h"
+#include "ocop_err.h"
+#include "protocol/change.h"
+#include "protocol/envelope.h"
+#include "protocol/error.h"
+#include "protocol/session.h"
+
+typedef union fz_msg {
+	proto_error error;
+	proto_hello hello;
+	proto_hello_ok hello_ok;
+	proto_push push;
+	proto_push_ok push_ok;
+	proto_pull pull;
+	proto_pull_ok pull_ok;
+	proto_ack ack;
+	proto_ack_ok ack_ok;
+} fz_msg;
+
+/* Read every byte of a borrowed value, so a view past the input is a sanitizer report. */
+static unsigned
+fz_touch(const uint8_t *p, size_t len)
+{
+	unsigned sum = 0;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		sum += p[i];
+	}
+	return sum;
+}
+
+/* Walk a cell map that a decoder has accepted: every cell reads, then ENOENT. */
+static int
+fz_walk_cells(const uint8_t *p, size_t len, volatile unsigned *sink)
+{
+	proto_cells_it it;
+	proto_cell cell;
+	uint32_t count;
+	uint32_t n = 0;
+	int rv;
+
+	if (proto_cells_open(&it, p, len, &count) != OCOP_OK) {
+		return FZ_BROKEN;
+	}
+	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
+		n++;
+		if (strlen(cell.col) > PROTO_NAME_MAX) {
+			return FZ_BROKEN;
+		}
+		if (cell.v.type == PROTO_V_TEXT || cell.v.type == PROTO_V_BLOB) {
+			*sink += fz_touch(cell.v.p, cell.v.len);
+		}
+	}
+	return rv == OCOP_ENOENT && n == count ? OCOP_OK : FZ_BROKEN;
+}
+
+/* Walk a changes view set by a decoder: it must not fail. */
+static int
+fz_walk_changes(const proto_changes *v, volatile unsigned *sink)
+{
+	proto_changes_it it;
+	proto_change c;
+	uint32_t n = 0;
+	int rv;
+
+	proto_changes_iter(&it, v);
+	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
+		n++;
+		if (c.seq == 0 || fz_walk_cells(c.cells, c.cells_len, sink) != OCOP_OK) {
+			return FZ_BROKEN;
+		}
+	}
+	return rv == OCOP_ENOENT && n == v->count ? OCOP_OK : FZ_BROKEN;
+}
+
+/* Walk a rejections view set by a decoder: it must not fail. */
+static int
+fz_walk_rejections(const proto_rejections *v)
+{
+	proto_rejections_it it;
+	proto_rejection r;
+	uint32_t n = 0;
+	int rv;
+
+	proto_rejections_iter(&it, v);
+	while ((rv = proto_rejections_next(&it, &r)) == OCOP_OK) {
+		n++;
+		if (r.seq == 0 || strlen(r.reason) > PROTO_REASON_MAX) {
+			return FZ_BROKEN;
+		}
+	}
+	return rv == OCOP_ENOENT && n == v->count ? OCOP_OK : FZ_BROKEN;
+}
+
+static int
+fz_decode_body(proto_rd *body, uint32_t type, fz_msg *m)
+{
+	switch (type) {
+	case PROTO_MSG_ERROR: return proto_error_decode(body, &m->error);
+	case PROTO_MSG_HELLO: return proto_hello_decode(body, &m->hello);
+	case PROTO_MSG_HELLO_OK: return proto_hello_ok_decode(body, &m->hello_ok);
+	case PROTO_MSG_PUSH: return proto_push_decode(body, &m->push);
+	case PROTO_MSG_PUSH_OK: return proto_push_ok_decode(body, &m->push_ok);
+	case PROTO_MSG_PULL: return proto_pull_decode(body, &m->pull);
+	case PROTO_MSG_PULL_OK: return proto_pull_ok_decode(body, &m->pull_ok);
+	case PROTO_MSG_ACK: return proto_ack_decode(body, &m->ack);
+	case PROTO_MSG_ACK_OK: return proto_ack_ok_decode(body, &m->ack_ok);
+	default: return FZ_BROKEN; /* proto_env_open let an unknown type through */
+	}
+}
+
+static int
+fz_encode(com_buf *buf, uint32_t type, const fz_msg *m)
+{
+	switch (type) {
+	case PROTO_MSG_ERROR: return proto_error_encode(buf, (int)m->error.code, m->error.text);
+	case PROTO_MSG_HELLO: return proto_hello_encode(buf, &m->hello);
+	case PROTO_MSG_HELLO_OK: return proto_hello_ok_encode(buf, &m->hello_ok);
+	case PROTO_MSG_PUSH: return proto_push_encode(buf, &m->push);
+	case PROTO_MSG_PUSH_OK: return proto_push_ok_encode(buf, &m->push_ok);
+	case PROTO_MSG_PULL: return proto_pull_encode(buf, &m->pull);
+	case PROTO_MSG_PULL_OK: return proto_pull_ok_encode(buf, &m->pull_ok);
+	case PROTO_MSG_ACK: return proto_ack_encode(buf, &m->ack);
+	case PROTO_MSG_ACK_OK: return proto_ack_ok_encode(buf, &m->ack_ok);
+	default: return FZ_BROKEN;
+	}
+}
+
+/* Check the views of a decoded message. */
+static int
+fz_walk(uint32_t type, const fz_msg *m, volatile unsigned *sink)
+{
+	switch (type) {
+	case PROTO_MSG_PUSH: return fz_walk_changes(&m->push.changes, sink);
+	case PROTO_MSG_PULL_OK: return fz_walk_changes(&m->pull_ok.changes, sink);
+	case PROTO_MSG_PUSH_OK: return fz_walk_rejections(&m->push_ok.rejections);
+	default: return OCOP_OK;
+	}
+}
+
+/*
+ * Encode a decoded message, decode that, and encode again: both encodings
+ * must succeed and be identical (the encoding of a message is canonical).
+ */
+static int
+fz_round_trip(uint32_t type, const fz_msg *m)
+{
+	com_buf a;
+	com_buf b;
+	fz_msg again;
+	proto_env env;
+	proto_rd body;
+	int rv = FZ_BROKEN;
+
+	com_buf_init(&a);
+	com_buf_init(&b);
+	if (fz_encode(&a, type, m) != OCOP_OK ||
+	    proto_env_open(a.data, a.len, &env, &body) != OCOP_OK || env.type != type ||
+	    fz_decode_body(&body, type, &again) != OCOP_OK || fz_encode(&b, type, &again) != OCOP_OK) {
+		goto done;
+	}
+	if (type == PROTO_MSG_ERROR) {
+		/*
+		 * ERROR is not canonical: its name field follows the code passed to
+		 * the encoder, which maps codes past INT_MAX to EINTERNAL. Compare
+		 * what a reader uses instead: the code and the text.
+		 */
+		uint32_t want = m->error.code <= INT32_MAX ? m->error.code : (uint32_t)OCOP_EINTERNAL;
+		if (again.error.code == want && strcmp(again.error.text, m->error.text) == 0) {
+			rv = OCOP_OK;
+		}
+	} else if (a.len == b.len && memcmp(a.data, b.data, a.len) == 0) {
+		rv = OCOP_OK;
+	}
+done:
+	com_buf_fini(&b);
+	com_buf_fini(&a);
+	return rv;
+}
+
+/* The oracle over one framed message, as received. */
+static int
+fz_frame(const uint8_t *p, size_t len)
+{
+	proto_env env;
+	proto_rd body;
+	fz_msg m;
+	volatile unsigned sink = 0; /* volatile: the reads of every byte must happen */
+	int rv;
+
+	rv = proto_env_open(p, len, &env, &body);
+	if (rv == OCOP_EPROTO || rv == OCOP_EVERSION) {
+		return rv;
+	}
+	if (rv != OCOP_OK || body.p < p || body.p + body.len > p + len) {
+		return FZ_BROKEN;
+	}
+	rv = fz_decode_body(&body, env.type, &m);
+	if (rv == OCOP_EPROTO) {
+		return rv;
+	}
+	if (rv != OCOP_OK || fz_walk(env.type, &m, &sink) != OCOP_OK ||
+	    fz_round_trip(env.type, &m) != OCOP_OK) {
+		return FZ_BROKEN;
+	}
+	return OCOP_OK;
+}
+
+/*
+ * A mutated message almost never keeps a valid CRC, so mutations would stop
+ * at the envelope. When p still has the shape [version, type, body, ...], the
+ * same bytes are therefore also tried with the right CRC behind the body,
+ * which lets every mutation of the body reach its decoder.
+ */
+static int
+fz_frame_recrc(const uint8_t *p, size_t len)
+{
+	proto_rd r;
+	proto_wr w;
+	com_buf buf;
+	uint32_t n;
+	uint64_t u;
+	int rv;
+
+	proto_rd_init(&r, p, len);
+	if (proto_rd_array(&r, &n) != OCOP_OK || n != 4 || proto_rd_uint(&r, &u) != OCOP_OK ||
+	    proto_rd_uint(&r, &u) != OCOP_OK || proto_rd_skip(&r) != OCOP_OK) {
+		return OCOP_EPROTO;
+	}
+	com_buf_init(&buf);
+	proto_wr_init(&w, &buf);
+	proto_wr_raw(&w, p, r.pos);
+	if (proto_env_end(&w, 0) != OCOP_OK) {
+		com_buf_fini(&buf);
+		return OCOP_ENOMEM;
+	}
+	rv = fz_frame(buf.data, buf.len);
+	com_buf_fini(&buf);
+	return rv;
+}
+
+int
+fz_decode_message(const uint8_t *p, size_t len)
+{
+	int rv = fz_frame(p, len);
+
+	if (rv == FZ_BROKEN || fz_frame_recrc(p, len) == FZ_BROKEN) {
+		return FZ_BROKEN;
+	}
+	return rv;
+}
+
+int
+fz_decode_change(const uint8_t *p, size_t len)
+{
+	proto_rd r;
+	proto_change c;
+	proto_change c2;
+	com_buf buf;
+	proto_wr w;
+	volatile unsigned sink = 0; /* volatile: the reads of every byte must happen */
+	int rv;
+	int cells_rv;
+
+	proto_rd_init(&r, p, len);
+	rv = proto_change_get(&r, &c);
+	if (rv != OCOP_OK && rv != OCOP_EPROTO) {
+		return FZ_BROKEN;
+	}
+	if (rv == OCOP_OK) {
+		if (c.seq == 0 || c.cells < p || c.cells + c.cells_len > p + len ||
+		    fz_walk_cells(c.cells, c.cells_len, &sink) != OCOP_OK) {
+			return FZ_BROKEN;
+		}
+		/* Written again, the record decodes to the same fields and the same cells. */
+		com_buf_init(&buf);
+		proto_wr_init(&w, &buf);
+		proto_change_put(&w, &c);
+		proto_rd_init(&r, buf.data, buf.len);
+		if (proto_wr_error(&w) != OCOP_OK || proto_change_get(&r, &c2) != OCOP_OK ||
+		    proto_rd_done(&r) != OCOP_OK || c2.seq != c.seq || c2.hlc != c.hlc ||
+		    strcmp(c2.site, c.site) != 0 || strcmp(c2.tbl, c.tbl) != 0 ||
+		    strcmp(c2.row, c.row) != 0 || strcmp(c2.user, c.user) != 0 ||
+		    c2.cells_len != c.cells_len || memcmp(c2.cells, c.cells, c.cells_len) != 0) {
+			com_buf_fini(&buf);
+			return FZ_BROKEN;
+		}
+		com_buf_fini(&buf);
+	}
+	/* The same bytes as a bare cell map. */
+	cells_rv = proto_cells_check(p, len);
+	if (cells_rv == OCOP_OK) {
+		if (fz_walk_cells(p, len, &sink) != OCOP_OK) {
+			return FZ_BROKEN;
+		}
+	} else if (cells_rv != OCOP_EPROTO) {
+		return FZ_BROKEN;
+	}
+	return rv;
+}
