@@ -11,6 +11,7 @@
 
 #include "client/cli.h"
 #include "client/cmdutil.h"
+#include "common/ocop/council.h"
 #include "common/ocop/registry.h"
 #include "ocop_err.h"
 
@@ -64,8 +65,9 @@ dossier_usage(FILE *out, int rc)
 	    "\n"
 	    "'next' lists the moves this site's role may make. 'move' makes one: a\n"
 	    "reopen (return, request for update) needs --note and bumps the epoch; a\n"
-	    "request for update needs --deadline. A move the rules refuse exits 1 and\n"
-	    "changes nothing.\n");
+	    "request for update needs --deadline. Other requirements are checked against\n"
+	    "the dossier's documents (commune_report) and the council's records (scores,\n"
+	    "star, decisions). A move the rules refuse exits 1 and changes nothing.\n");
 	return rc;
 }
 
@@ -235,6 +237,30 @@ dossier_print_next(const json_t *v)
 	}
 }
 
+/*
+ * Make a move with the council's records behind the requirement flags the
+ * registry cannot check itself (scores complete, star, decision...).
+ */
+static int
+dossier_move(const cli_ctx *c, ocp_reg *reg, const char *id, const char *to, const char *note,
+    const char *deadline)
+{
+	ocp_council *council = NULL;
+	ocp_reg_require req;
+	int rv;
+
+	if ((rv = ocp_council_open(&council, c->db, c->data_dir)) != OCOP_OK) {
+		return rv;
+	}
+	req.fn = ocp_council_require;
+	req.arg = council;
+	ocp_reg_set_require(reg, &req);
+	rv = ocp_reg_dossier_move(reg, id, to, note, deadline);
+	ocp_reg_set_require(reg, NULL);
+	ocp_council_close(council);
+	return rv;
+}
+
 /* show, next and move: one dossier id and their options. */
 static int
 dossier_one(int argc, char **argv, const char *cmd)
@@ -296,14 +322,14 @@ dossier_one(int argc, char **argv, const char *cmd)
 		return cli_exit_code(rv);
 	}
 	if (move) {
-		rv = ocp_reg_dossier_move(reg, id, to, note, deadline);
+		rv = dossier_move(&c, reg, id, to, note, deadline);
 	} else if (next) {
 		rv = ocp_reg_dossier_next(reg, id, &v);
 	} else {
 		rv = ocp_reg_get(reg, "dossier", id, &v);
 	}
 	if (rv != OCOP_OK) {
-		cli_err(&c, "%s", ocp_reg_errmsg(reg));
+		cli_err(&c, "%s", ocp_reg_errmsg(reg)[0] ? ocp_reg_errmsg(reg) : ocop_strerror(rv));
 	} else if (move) {
 		printf("%s\n", id);
 	} else if (json) {
