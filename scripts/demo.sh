@@ -1,26 +1,146 @@
 #!/usr/bin/env bash
-# The demo round on loopback, with the programs in the directory given ($1).
+# The demo: a provincial server and four sites on loopback doing one OCOP round.
+#
+#   - UBND xã Thành Thới (commune 83-28882) files a dossier offline;
+#   - UBND xã Mỏ Cày (commune 83-28885) files one too, then, running an
+#     out-of-date client, marks its own product recognised: a write without
+#     authority that the server refuses and reverts everywhere;
+#   - the provincial OCOP office (a province site) and Thành Thới edit the
+#     same field offline: both converge and the losing value is in the ledger;
+#   - the council sits: two sheets typed at the office from paper, one on
+#     member 3's own laptop; the office reads the result and recognises 4★;
+#   - every site syncs; the script prints the merged state, the ledger, the
+#     rejection, the server's status and the province's report.
+#
+# usage: scripts/demo.sh BIN_DIR   (the directory holding ocop, ocopd, ocop-rawwrite)
 # Every process and temp file it starts is cleaned up on exit.
 set -euo pipefail
 bin="$(cd "${1:?usage: demo.sh BIN_DIR}" && pwd)"
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+export OCOP_DATA_DIR="$repo/data"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ocop-demo-XXXXXX")
-pids=()
+server_pid=""
 cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
+say() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
+# Run ocop at a site, echoing the command.
+at() {
+  local site=$1; shift
+  printf '[%s] $ ocop %s\n' "$site" "$*" >&2
+  OCOP_DB="$work/$site.db" OCOP_USER="$site" "$bin/ocop" "$@"
+}
+# Same, quietly, for commands whose output is an id.
+id_at() {
+  local site=$1; shift
+  printf '[%s] $ ocop %s\n' "$site" "$*" >&2
+  OCOP_DB="$work/$site.db" OCOP_USER="$site" "$bin/ocop" "$@" | head -n 1
+}
+
 port=$((20000 + RANDOM % 20000))
-echo "== starting the provincial server on tcp://127.0.0.1:$port =="
-"$bin/ocopd" --role province --listen "tcp://127.0.0.1:$port" 2>"$work/ocopd.log" &
-pids+=($!)
-sleep 0.3
-"$bin/ocop" --version
-echo "== stopping the server =="
-kill -TERM "${pids[0]}"
-wait "${pids[0]}"
-pids=()
-cat "$work/ocopd.log"
+url="tcp://127.0.0.1:$port"
+
+say "Provincial server (Bến Tre, province code 83) on $url"
+"$bin/ocopd" init --db "$work/province.db" --role province --scope 83 >/dev/null
+declare -A site_id
+register() { # name role scope label
+  local out
+  out=$("$bin/ocopd" site add --db "$work/province.db" --role "$2" --scope "$3" --name "$4" --server-url "$url")
+  site_id[$1]=$(awk '/^site_id/ {print $2}' <<<"$out")
+  local cred; cred=$(awk '/^credential/ {print $2}' <<<"$out")
+  OCOP_DB="$work/$1.db" "$bin/ocop" init --site-id "${site_id[$1]}" --role "$2" --scope "$3" >/dev/null
+  OCOP_DB="$work/$1.db" "$bin/ocop" remote --server "$url" --credential "$cred"
+  printf '  registered %-10s %-8s scope %-9s %s\n' "$1" "$2" "$3" "$4"
+}
+register thanhthoi commune 83-28882 "UBND xã Thành Thới"
+register mocay commune 83-28885 "UBND xã Mỏ Cày"
+register office province 83 "Văn phòng điều phối OCOP tỉnh"
+register member3 member 83 "Thành viên hội đồng 3 (máy riêng)"
+"$bin/ocopd" serve --db "$work/province.db" --listen "$url" 2>"$work/ocopd.log" &
+server_pid=$!
+for _ in $(seq 50); do grep -q listening "$work/ocopd.log" 2>/dev/null && break; sleep 0.1; done
+
+say "Thành Thới, offline: a cooperative, its product, a dossier and its evidence"
+subj=$(id_at thanhthoi subject add --name "HTX Bưởi da xanh Thành Thới" --kind htx --unit 83-28882 \
+  --rep-name "Chủ nhiệm HTX" --rep-gender female --phone "0275 3861 000")
+prod=$(id_at thanhthoi product add --subject "$subj" --name "Bưởi da xanh" --set 01)
+dos=$(id_at thanhthoi dossier add --product "$prod" --year 2026 --round 1)
+id_at thanhthoi document add --dossier "$dos" --kind mau01 --title "Phiếu đăng ký (Mẫu 01)" >/dev/null
+id_at thanhthoi document add --dossier "$dos" --kind mau02 --title "Báo cáo tự đánh giá (Mẫu 02)" >/dev/null
+id_at thanhthoi document add --dossier "$dos" --kind commune_report --title "Báo cáo đánh giá (Mẫu 03)" >/dev/null
+at thanhthoi dossier move "$dos" --to commune_check
+at thanhthoi dossier move "$dos" --to province_review
+
+say "Mỏ Cày, offline: its own dossier"
+subj2=$(id_at mocay subject add --name "Cơ sở Kẹo dừa Mỏ Cày" --kind ho --unit 83-28885)
+prod2=$(id_at mocay product add --subject "$subj2" --name "Kẹo dừa sáp" --set 07)
+dos2=$(id_at mocay dossier add --product "$prod2" --year 2026 --round 1)
+
+say "Everyone syncs"
+for s in thanhthoi mocay office member3; do at $s sync; done
+
+say "Concurrent edit, offline: the office and Thành Thới both correct the cooperative's phone"
+at office subject set "$subj" --phone "0275 3861 111"
+sleep 0.05
+at thanhthoi subject set "$subj" --phone "0275 3861 222"
+
+say "A write without authority: Mỏ Cày marks its own dossier recognised"
+at mocay dossier move "$dos2" --to recognised || echo "  (refused locally, as it should be)"
+echo "  ... an out-of-date client at Mỏ Cày does not check, and writes it anyway:"
+"$bin/ocop-rawwrite" "$work/mocay.db" dossier "$dos2" status recognised
+echo "  Mỏ Cày now shows: $(OCOP_DB=$work/mocay.db "$bin/ocop" dossier show "$dos2" | awk '$1 == "status:" {print $2}')"
+
+say "Everyone syncs (twice, so every site also gets what the others pushed)"
+for round in 1 2; do for s in thanhthoi mocay office member3; do at $s sync; done; done
+
+say "The provincial council sits on Thành Thới's dossier"
+at office dossier move "$dos" --to council_review
+ev=$(id_at office evaluation add --dossier "$dos" --tier province --held 2026-06-10)
+id_at office member add --evaluation "$ev" --name "Chủ tịch hội đồng" --role chair >/dev/null
+id_at office member add --evaluation "$ev" --name "Thành viên 2" >/dev/null
+id_at office member add --evaluation "$ev" --name "Thành viên 3" --site "${site_id[member3]}" >/dev/null
+at office sheet import --evaluation "$ev" --csv "$repo/data/demo/sheets-province.csv"
+at office sync
+at member3 sync
+at member3 sheet import --evaluation "$ev" --csv "$repo/data/demo/sheets-member3.csv"
+at member3 sync
+at office sync
+at office result "$ev"
+at office dossier move "$dos" --to scored
+id_at office decision add --dossier "$dos" --kind recognition --evaluation "$ev" \
+  --number "1234/QĐ-UBND" --issued 2026-06-30 --issuer "UBND tỉnh Bến Tre" >/dev/null
+at office dossier move "$dos" --to recognised
+
+say "Everyone syncs"
+for round in 1 2; do for s in office thanhthoi mocay member3; do at $s sync; done; done
+
+say "Merged state: the same at every site"
+for s in thanhthoi office member3; do
+  printf '  %-10s dossier %s  phone %s\n' "$s" \
+    "$(OCOP_DB=$work/$s.db "$bin/ocop" dossier show "$dos" | awk '$1 == "status:" {print $2}')" \
+    "$(OCOP_DB=$work/$s.db "$bin/ocop" subject show "$subj" | awk -F': *' '/^phone/ {print $2}')"
+done
+for s in mocay office; do
+  printf '  %-10s Mỏ Cày dossier %s\n' "$s" "$(OCOP_DB=$work/$s.db "$bin/ocop" dossier show "$dos2" | awk '$1 == "status:" {print $2}')"
+done
+
+say "The conflict ledger (concurrent edit) at Thành Thới"
+at thanhthoi conflicts --all
+
+say "The rejection, as Mỏ Cày sees it"
+at mocay conflicts
+at mocay status
+
+say "The server"
+"$bin/ocopd" status --db "$work/province.db"
+
+say "The province's report"
+at office report --today 2026-07-01
+
+say "Stopping the server"
+kill -TERM "$server_pid"; wait "$server_pid"; server_pid=""
+tail -n 3 "$work/ocopd.log"
 echo "demo finished"

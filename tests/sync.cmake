@@ -1,3 +1,12 @@
 # Tests of the sync engine: server service, client session, simulation.
 ocop_add_test(NAME sim LABEL fault SOURCES fault/test_sim.c LIBS ocop_client ocop_server TIMEOUT 1200)
 ocop_add_test(NAME sync LABEL integration SOURCES integration/test_sync.c LIBS ocop_client ocop_server TIMEOUT 300)
+
+# A tool for demos and tests: write a cell without the CLI's checks.
+add_executable(ocop-rawwrite tools/rawwrite.c)
+target_link_libraries(ocop-rawwrite PRIVATE ocop_common ocop_warnings)
+set_target_properties(ocop-rawwrite PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin)
+
+# README command 1's round must keep working: run the demo and check what it shows.
+add_test(NAME integration.demo COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/demo_check.sh ${CMAKE_BINARY_DIR}/bin)
+set_tests_properties(integration.demo PROPERTIES LABELS integration TIMEOUT 300)

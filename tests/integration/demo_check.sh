@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# integration.demo: run scripts/demo.sh and check the facts it must show:
+# the merged state is the same everywhere, the concurrent edit's loser is in
+# the ledger, the write without authority was refused and reverted, the
+# council's result is 4★, and the server stopped cleanly.
+set -euo pipefail
+bin="${1:?usage: demo_check.sh BIN_DIR}"
+out=$(bash "$(dirname "$0")/../../scripts/demo.sh" "$bin" 2>&1)
+fail() { echo "demo check failed: $*"; echo "$out" | tail -n 60; exit 1; }
+grep -q "thanhthoi  dossier recognised  phone 0275 3861 222" <<<"$out" || fail "Thành Thới's merged state"
+grep -q "office     dossier recognised  phone 0275 3861 222" <<<"$out" || fail "the office's merged state"
+grep -q "member3    dossier recognised  phone 0275 3861 222" <<<"$out" || fail "member 3's merged state"
+grep -q "mocay      Mỏ Cày dossier draft" <<<"$out" || fail "the refused status was not reverted at Mỏ Cày"
+grep -q "lww .*subject.phone  kept '0275 3861 222'  lost '0275 3861 111'" <<<"$out" || fail "ledger entry"
+grep -q "authority .*a commune office cannot move a dossier to 'recognised'" <<<"$out" || fail "rejection"
+grep -q "Star: 4★" <<<"$out" || fail "result"
+grep -q "shutting down" <<<"$out" || fail "clean server stop"
+grep -q "demo finished" <<<"$out" || fail "did not finish"
+echo "demo check: ok"
