@@ -23,6 +23,8 @@ srv_config_defaults(srv_config *c)
 	c->spread_threshold = 10;
 	c->max_message = PROTO_MAX_MESSAGE;
 	c->workers = 8;
+	c->upstream_interval_ms = 5000;
+	c->upstream_timeout_ms = 5000;
 }
 
 static char *
@@ -112,6 +114,17 @@ srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
 		} else if (strcmp(k, "workers") == 0) {
 			bad = parse_u64(v, 1, 256, &n) != OCOP_OK;
 			c->workers = (int)n;
+		} else if (strcmp(k, "upstream") == 0) {
+			bad = snprintf(c->upstream, sizeof(c->upstream), "%s", v) >= (int)sizeof(c->upstream);
+		} else if (strcmp(k, "upstream_credential") == 0) {
+			bad = snprintf(c->upstream_credential, sizeof(c->upstream_credential), "%s", v) >=
+			    (int)sizeof(c->upstream_credential);
+		} else if (strcmp(k, "upstream_interval_ms") == 0) {
+			bad = parse_u64(v, 10, UINT64_C(86400000), &n) != OCOP_OK;
+			c->upstream_interval_ms = n;
+		} else if (strcmp(k, "upstream_timeout_ms") == 0) {
+			bad = parse_u64(v, 100, UINT64_C(600000), &n) != OCOP_OK;
+			c->upstream_timeout_ms = n;
 		} else {
 			snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, k);
 			fclose(f);

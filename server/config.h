@@ -9,6 +9,10 @@
  *   spread_threshold = 10           # council spread rule (points)
  *   max_message = 16777216          # bytes; larger messages are refused by nng
  *   workers = 8                     # concurrent requests in flight
+ *   upstream = tcp://nation:7450    # province only: the national server (docs/NATIONAL.md)
+ *   upstream_credential = ...       # this province's credential there
+ *   upstream_interval_ms = 5000     # how often candidates go up and decisions come down
+ *   upstream_timeout_ms = 5000      # one round trip to the national server at most
  *
  * Registered sites live in the database (`ocopd site add`), not here, so
  * adding a site needs no restart. Unknown keys and bad values are errors
@@ -29,9 +33,16 @@ typedef struct srv_config {
 	int spread_threshold;    /* spread rule threshold, points */
 	size_t max_message;      /* receive size cap */
 	int workers;             /* nng contexts */
+	char upstream[256];      /* national server URL, "" = none */
+	char upstream_credential[129]; /* this province's credential there */
+	uint64_t upstream_interval_ms; /* between upstream steps */
+	uint64_t upstream_timeout_ms;  /* one upstream round trip at most */
 } srv_config;
 
-/* Defaults: loopback port 7450, province, ./province.db, 5 min skew, 10 points, 16 MiB, 8 workers. */
+/*
+ * Defaults: loopback port 7450, province, ./province.db, 5 min skew, 10 points, 16 MiB, 8 workers,
+ * no upstream, upstream steps every 5 s with 5 s round trips.
+ */
 void srv_config_defaults(srv_config *c);
 /* Read a config file over the current values. OCOP_OK, OCOP_ENOENT, OCOP_EINPUT (err: "FILE:LINE: why"). */
 int srv_config_load(srv_config *c, const char *path, char *err, size_t errlen);

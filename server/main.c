@@ -6,9 +6,15 @@
  *   ocopd site list --db PATH [--json]
  *   ocopd status --db PATH [--json]
  *   ocopd serve [--config FILE] [--db PATH] [--listen URL] [--role R]
+ *   ocopd candidates --db PATH [--json]
+ *   ocopd handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]
+ *   ocopd handoff import --db PATH --in FILE [--config FILE]
  *
  * `serve` runs until SIGTERM or SIGINT, then stops taking requests, finishes
  * the ones in flight and closes the database cleanly. Logs go to stderr.
+ * A province server with an `upstream` in its config also hands its 5-star
+ * candidates to the national server and brings its decisions down
+ * (server/upstream.c, docs/NATIONAL.md).
  */
 #include <getopt.h>
 #include <signal.h>
@@ -26,9 +32,11 @@
 #include "ocop_err.h"
 #include "protocol/envelope.h"
 #include "server/config.h"
+#include "server/handoff.h"
 #include "server/listener.h"
 #include "server/registry.h"
 #include "server/service.h"
+#include "server/upstream.h"
 
 static volatile sig_atomic_t stop_requested = 0;
 
@@ -56,6 +64,12 @@ usage(FILE *out)
 	    "                      register a site; prints what the site needs to connect\n"
 	    "  site list --db PATH [--json]   registered sites and their sync state\n"
 	    "  status --db PATH [--json]      sites, log size, ledger entries\n"
+	    "  candidates --db PATH [--json]  5-star candidates: waiting, sent, acknowledged,\n"
+	    "                      decided (province); received from provinces (national)\n"
+	    "  handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]\n"
+	    "                      write a candidate's hand-off package for the national office\n"
+	    "  handoff import --db PATH --in FILE [--config FILE]\n"
+	    "                      apply a hand-off package at the national server (idempotent)\n"
 	    "  serve [--config FILE] [--db PATH] [--listen URL] [--role R]\n"
 	    "                      serve until SIGTERM (also: ocopd --config FILE)\n"
 	    "  --version, --help\n");
@@ -92,6 +106,10 @@ typedef struct opts {
 	const char *config;
 	const char *listen;
 	const char *server_url;
+	const char *dossier;
+	const char *out;
+	const char *in;
+	const char *credential;
 	int json;
 } opts;
 
@@ -103,6 +121,8 @@ parse_opts(int argc, char **argv, opts *o, const char *what)
 	    {"scope", required_argument, NULL, 's'}, {"name", required_argument, NULL, 'n'},
 	    {"site-id", required_argument, NULL, 'i'}, {"config", required_argument, NULL, 'c'},
 	    {"listen", required_argument, NULL, 'l'}, {"server-url", required_argument, NULL, 'u'},
+	    {"dossier", required_argument, NULL, 'D'}, {"out", required_argument, NULL, 'o'},
+	    {"in", required_argument, NULL, 'I'}, {"credential", required_argument, NULL, 'C'},
 	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	int ch;
 
@@ -118,6 +138,10 @@ parse_opts(int argc, char **argv, opts *o, const char *what)
 		case 'c': o->config = optarg; break;
 		case 'l': o->listen = optarg; break;
 		case 'u': o->server_url = optarg; break;
+		case 'D': o->dossier = optarg; break;
+		case 'o': o->out = optarg; break;
+		case 'I': o->in = optarg; break;
+		case 'C': o->credential = optarg; break;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default:
@@ -296,6 +320,97 @@ cmd_site_list_or_status(int argc, char **argv, bool status)
 	return 0;
 }
 
+/* ===== The upstream link of a province server ===== */
+
+/* What serve keeps for its upstream steps. */
+typedef struct upstream_run_state {
+	sto_db *db;             /* a second connection to the replica, owned */
+	srv_upstream *u;        /* owned; NULL = no upstream */
+	srv_upstream_nng link;  /* owned REQ socket */
+	char last_error[600];   /* the last failure logged, to log each new one once */
+} upstream_run_state;
+
+static int
+upstream_start(upstream_run_state *s, const srv_config *cfg, const ocp_policy *pol, const char *dd)
+{
+	srv_upstream_opts uo;
+	char err[512];
+	int rv;
+
+	if (strcmp(cfg->role, "province") != 0) {
+		fprintf(stderr, "ocopd: only a province server has an upstream (role is %s)\n", cfg->role);
+		return -1;
+	}
+	/* Its own connection: the listener's requests and the upstream step
+	 * interleave as SQLite transactions, and no lock is held across a round trip. */
+	if (open_db(cfg->db, false, &s->db) != OCOP_OK) {
+		return -1;
+	}
+	sto_hlc(s->db)->max_skew_ms = cfg->skew_ms;
+	sto_set_policy(s->db, ocp_policy_store(pol));
+	memset(&uo, 0, sizeof(uo));
+	uo.credential = cfg->upstream_credential;
+	uo.pull_policy = ocp_policy_store_relay(pol, "national");
+	uo.data_dir = dd;
+	uo.log = &stderr_log;
+	if ((rv = srv_upstream_open(&s->u, s->db, &uo, err, sizeof(err))) != OCOP_OK) {
+		fprintf(stderr, "ocopd: upstream: %s\n", rv == OCOP_ENOMEM ? ocop_strerror(rv) : err);
+		sto_close(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	if ((rv = srv_upstream_nng_open(&s->link, cfg->upstream, (int)cfg->upstream_timeout_ms)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: upstream %s: %s\n", cfg->upstream, ocop_strerror(rv));
+		srv_upstream_close(s->u);
+		s->u = NULL;
+		sto_close(s->db);
+		s->db = NULL;
+		return -1;
+	}
+	com_logf(&stderr_log, COM_LOG_INFO, "upstream: national server %s every %llu ms", cfg->upstream,
+	    (unsigned long long)cfg->upstream_interval_ms);
+	return 0;
+}
+
+static void
+upstream_run(upstream_run_state *s)
+{
+	srv_link link = srv_upstream_nng_link(&s->link);
+	srv_upstream_stats st;
+	char err[600];
+	int rv = srv_upstream_step(s->u, &link, &st, err, sizeof(err));
+
+	if (rv != OCOP_OK) {
+		if (strcmp(err, s->last_error) != 0) {
+			com_logf(&stderr_log, COM_LOG_WARN, "upstream: %s (%s); candidates wait for the next attempt",
+			    err, ocop_errname(rv));
+			snprintf(s->last_error, sizeof(s->last_error), "%s", err);
+		}
+		return;
+	}
+	if (s->last_error[0] != 0) {
+		com_logf(&stderr_log, COM_LOG_INFO, "upstream: the national server answers again");
+		s->last_error[0] = 0;
+	}
+	if (st.new_candidates || st.acknowledged || st.decided || st.relayed || st.applied) {
+		com_logf(&stderr_log, COM_LOG_INFO,
+		    "upstream: %u new candidates, %u acknowledged, %u decided; %llu changes relayed (%llu refused),"
+		    " %llu pulled (%llu new)",
+		    st.new_candidates, st.acknowledged, st.decided, (unsigned long long)st.relayed,
+		    (unsigned long long)st.rejected, (unsigned long long)st.pulled, (unsigned long long)st.applied);
+	}
+}
+
+static void
+upstream_stop(upstream_run_state *s)
+{
+	srv_upstream_nng_close(&s->link);
+	srv_upstream_close(s->u);
+	s->u = NULL;
+	sto_close(s->db);
+	s->db = NULL;
+}
+
 static int
 cmd_serve(int argc, char **argv)
 {
@@ -305,11 +420,14 @@ cmd_serve(int argc, char **argv)
 	ocp_policy *pol = NULL;
 	srv_service svc;
 	srv_listener *l = NULL;
+	upstream_run_state up;
+	uint64_t waited_ms = UINT64_MAX / 2; /* the first step runs at once */
 	struct sigaction sa;
 	char err[512];
 	const char *dd;
 	int rv;
 
+	memset(&up, 0, sizeof(up));
 	if ((rv = parse_opts(argc, argv, &o, "serve")) != 0) {
 		return rv;
 	}
@@ -352,6 +470,14 @@ cmd_serve(int argc, char **argv)
 	}
 	sto_set_policy(db, ocp_policy_store(pol));
 	srv_service_init(&svc, db, ocp_policy_store(pol), &stderr_log);
+	if (strcmp(cfg.role, "national") == 0) {
+		svc.relay_policy = ocp_policy_store_relay(pol, "province");
+	}
+	if (cfg.upstream[0] != 0 && upstream_start(&up, &cfg, pol, dd) != 0) {
+		ocp_policy_free(pol);
+		sto_close(db);
+		return 2;
+	}
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -362,6 +488,7 @@ cmd_serve(int argc, char **argv)
 	rv = srv_listener_open(&l, &svc, cfg.listen, cfg.workers, cfg.max_message);
 	if (rv != OCOP_OK) {
 		fprintf(stderr, "ocopd: cannot listen on %s: %s\n", cfg.listen, ocop_strerror(rv));
+		upstream_stop(&up);
 		ocp_policy_free(pol);
 		sto_close(db);
 		return 1;
@@ -370,14 +497,366 @@ cmd_serve(int argc, char **argv)
 	    OCOP_VERSION_STRING, cfg.role, sto_site_id(db), cfg.listen, cfg.db);
 	while (!stop_requested) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
+		if (up.u != NULL && waited_ms >= cfg.upstream_interval_ms) {
+			upstream_run(&up);
+			waited_ms = 0;
+		}
 		nanosleep(&ts, NULL);
+		waited_ms += 100;
 	}
 	com_logf(&stderr_log, COM_LOG_INFO, "shutting down: %llu requests served, %llu refused",
 	    (unsigned long long)svc.requests, (unsigned long long)svc.errors);
 	srv_listener_close(l);
+	upstream_stop(&up);
 	ocp_policy_free(pol);
 	sto_close(db);
 	return 0;
+}
+
+/* ===== Candidates and hand-off packages ===== */
+
+static const char *
+jtext(const json_t *o, const char *k)
+{
+	const json_t *v = json_object_get(o, k);
+
+	return json_is_string(v) ? json_string_value(v) : "";
+}
+
+/* The candidates received from provinces, on a national server. */
+static json_t *
+arrivals_json(sto_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT a.dossier_id, a.evaluation_id, a.version, a.province_site, a.arrived, d.status,"
+		" (SELECT p.name FROM product p WHERE p.id = d.product_id), d.unit_code,"
+		" (SELECT x.star FROM decision x WHERE x.dossier_id = a.dossier_id AND x.kind = 'national_result'"
+		"  AND x.deleted = 0 ORDER BY x.id DESC LIMIT 1)"
+		" FROM arrival a LEFT JOIN dossier d ON d.id = a.dossier_id ORDER BY a.arrived, a.dossier_id",
+		-1, &st, NULL) != SQLITE_OK) {
+		json_decref(arr);
+		return NULL;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_object();
+		static const char *const keys[] = {"dossier_id", "evaluation_id", NULL, "province_site", "arrived",
+		    "status", "product", "unit_code"};
+		int i;
+		for (i = 0; i < 8; i++) {
+			if (keys[i] != NULL) {
+				const unsigned char *t = sqlite3_column_text(st, i);
+				json_object_set_new(o, keys[i], json_string(t ? (const char *)t : ""));
+			}
+		}
+		json_object_set_new(o, "version", json_integer(sqlite3_column_int64(st, 2)));
+		json_object_set_new(o, "state", json_string(sqlite3_column_type(st, 8) == SQLITE_NULL ? "received"
+												: "decided"));
+		json_object_set_new(o, "national_star", sqlite3_column_type(st, 8) == SQLITE_NULL
+							    ? json_null()
+							    : json_integer(sqlite3_column_int64(st, 8)));
+		json_array_append_new(arr, o);
+	}
+	sqlite3_finalize(st);
+	return arr;
+}
+
+static int
+cmd_candidates(int argc, char **argv)
+{
+	opts o = {0};
+	sto_db *db = NULL;
+	ocp_council *c = NULL;
+	json_t *arr = NULL;
+	const char *dd = ocp_data_dir();
+	bool national;
+	size_t i;
+	int rv;
+
+	if ((rv = parse_opts(argc, argv, &o, "candidates")) != 0) {
+		return rv;
+	}
+	if (o.db == NULL) {
+		fprintf(stderr, "ocopd candidates: needs --db PATH\n");
+		return 2;
+	}
+	if (dd == NULL) {
+		fprintf(stderr, "ocopd: cannot find the data directory: set OCOP_DATA_DIR\n");
+		return 2;
+	}
+	if (open_db(o.db, false, &db) != OCOP_OK) {
+		return 1;
+	}
+	national = strcmp(sto_role(db), "national") == 0;
+	if (national) {
+		arr = arrivals_json(db);
+		rv = arr ? OCOP_OK : OCOP_EDB;
+	} else if ((rv = ocp_council_open(&c, db, dd)) == OCOP_OK) {
+		rv = srv_handoff_list(db, c, &arr);
+	}
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd candidates: %s\n", ocop_strerror(rv));
+		ocp_council_close(c);
+		sto_close(db);
+		return 1;
+	}
+	if (o.json) {
+		char *t = json_dumps(arr, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		puts(t);
+		free(t);
+	} else if (json_array_size(arr) == 0) {
+		printf(national ? "no candidates received\n" : "no 5-star candidates\n");
+	} else {
+		for (i = 0; i < json_array_size(arr); i++) {
+			json_t *e = json_array_get(arr, i);
+			if (national) {
+				printf("%-12s %s  %-30s %-10s from %s  status %s\n", jtext(e, "state"), jtext(e, "dossier_id"),
+				    jtext(e, "product"), jtext(e, "unit_code"), jtext(e, "province_site"), jtext(e, "status"));
+			} else {
+				printf("%-12s %s  %-30s %-10s %6.2f %d★  v%lld  %-18s %lld changes%s%s\n", jtext(e, "state"),
+				    jtext(e, "dossier_id"), jtext(e, "product"), jtext(e, "unit_code"),
+				    json_real_value(json_object_get(e, "mean")),
+				    (int)json_integer_value(json_object_get(e, "star")),
+				    (long long)json_integer_value(json_object_get(e, "version")), jtext(e, "status"),
+				    (long long)json_integer_value(json_object_get(e, "changes")),
+				    jtext(e, "last_error")[0] ? "  last error: " : "", jtext(e, "last_error"));
+			}
+		}
+	}
+	json_decref(arr);
+	ocp_council_close(c);
+	sto_close(db);
+	return 0;
+}
+
+static int
+write_file(const char *path, const uint8_t *p, size_t n)
+{
+	char tmp[1100];
+	FILE *f;
+	int ok;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "wb");
+	if (f == NULL) {
+		return -1;
+	}
+	ok = fwrite(p, 1, n, f) == n;
+	ok = (fflush(f) == 0) && ok;
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path) != 0) {
+		remove(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+static uint8_t *
+read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *p = NULL;
+	size_t cap = 0;
+	size_t n = 0;
+
+	if (f == NULL) {
+		return NULL;
+	}
+	for (;;) {
+		size_t got;
+		if (n == cap) {
+			uint8_t *np;
+			cap = cap ? cap * 2 : 65536;
+			if (cap > ((size_t)1 << 31) || (np = realloc(p, cap)) == NULL) {
+				free(p);
+				fclose(f);
+				return NULL;
+			}
+			p = np;
+		}
+		got = fread(p + n, 1, cap - n, f);
+		n += got;
+		if (got == 0) {
+			break;
+		}
+	}
+	fclose(f);
+	*len = n;
+	return p;
+}
+
+static int
+cmd_handoff_export(int argc, char **argv)
+{
+	opts o = {0};
+	srv_config cfg;
+	sto_db *db = NULL;
+	ocp_council *c = NULL;
+	ocp_reg *reg = NULL;
+	ocp_reg_require req;
+	srv_handoff_key k;
+	sqlite3_stmt *st = NULL;
+	com_buf out;
+	char sha[SRV_HANDOFF_SHA_HEX];
+	char err[512];
+	uint64_t changes = 0;
+	const char *dd = ocp_data_dir();
+	int found = 0;
+	int rv;
+
+	if ((rv = parse_opts(argc, argv, &o, "handoff export")) != 0) {
+		return rv;
+	}
+	srv_config_defaults(&cfg);
+	if (o.config != NULL && srv_config_load(&cfg, o.config, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		return 2;
+	}
+	if (o.db == NULL || o.dossier == NULL || o.out == NULL) {
+		fprintf(stderr, "ocopd handoff export: needs --db PATH, --dossier ID and --out FILE\n");
+		return 2;
+	}
+	if (cfg.data_dir[0]) {
+		dd = cfg.data_dir;
+	}
+	if (dd == NULL) {
+		fprintf(stderr, "ocopd: cannot find the data directory: set OCOP_DATA_DIR\n");
+		return 2;
+	}
+	if (open_db(o.db, false, &db) != OCOP_OK) {
+		return 1;
+	}
+	if (strcmp(sto_role(db), "province") != 0) {
+		fprintf(stderr, "ocopd handoff export: %s is a %s database; candidates leave from a province\n", o.db,
+		    sto_role(db));
+		sto_close(db);
+		return 2;
+	}
+	/* Record the candidate first (as the upstream loop would), then write its package. */
+	if (ocp_council_open(&c, db, dd) != OCOP_OK || ocp_reg_open(&reg, db, dd, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff export: cannot load the rules from %s\n", dd);
+		ocp_council_close(c);
+		sto_close(db);
+		return 1;
+	}
+	req.fn = ocp_council_require;
+	req.arg = c;
+	ocp_reg_set_require(reg, &req);
+	rv = srv_handoff_scan(db, c, reg, true, NULL, err, sizeof(err));
+	if (rv == OCOP_OK && sqlite3_prepare_v2(sto_sqlite(db),
+				 "SELECT dossier_id, evaluation_id, version FROM handoff WHERE dossier_id = ?1"
+				 " ORDER BY created DESC, version DESC LIMIT 1",
+				 -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, o.dossier, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(k.dossier_id, sizeof(k.dossier_id), "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(k.evaluation_id, sizeof(k.evaluation_id), "%s", (const char *)sqlite3_column_text(st, 1));
+			k.version = sqlite3_column_int64(st, 2);
+			found = 1;
+		}
+		sqlite3_finalize(st);
+	}
+	if (!found) {
+		fprintf(stderr, "ocopd handoff export: dossier %s is not a 5-star candidate (potential 5★ result,"
+				" the chair's approval, status potential_5star or later)\n", o.dossier);
+		ocp_reg_close(reg);
+		ocp_council_close(c);
+		sto_close(db);
+		return 1;
+	}
+	com_buf_init(&out);
+	rv = srv_handoff_export(db, &k, o.credential ? o.credential : cfg.upstream_credential, &out, sha, &changes);
+	if (rv == OCOP_OK && write_file(o.out, out.data, out.len) != 0) {
+		fprintf(stderr, "ocopd handoff export: cannot write %s\n", o.out);
+		rv = OCOP_EIO;
+	} else if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff export: %s\n", ocop_strerror(rv));
+	}
+	if (rv == OCOP_OK) {
+		printf("dossier %s evaluation %s v%lld: %llu changes, content sha256 %s\nwrote %s (%zu bytes)\n",
+		    k.dossier_id, k.evaluation_id, (long long)k.version, (unsigned long long)changes, sha, o.out, out.len);
+	}
+	com_buf_fini(&out);
+	ocp_reg_close(reg);
+	ocp_council_close(c);
+	sto_close(db);
+	return rv == OCOP_OK ? 0 : 1;
+}
+
+static int
+cmd_handoff_import(int argc, char **argv)
+{
+	opts o = {0};
+	srv_config cfg;
+	sto_db *db = NULL;
+	ocp_policy *pol = NULL;
+	srv_service svc;
+	srv_handoff_import_stats st;
+	static const com_log quiet = {com_log_stderr, NULL, COM_LOG_WARN};
+	char err[600];
+	const char *dd = ocp_data_dir();
+	uint8_t *pkg;
+	size_t len = 0;
+	int rv;
+
+	if ((rv = parse_opts(argc, argv, &o, "handoff import")) != 0) {
+		return rv;
+	}
+	srv_config_defaults(&cfg);
+	if (o.config != NULL && srv_config_load(&cfg, o.config, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		return 2;
+	}
+	if (o.db == NULL || o.in == NULL) {
+		fprintf(stderr, "ocopd handoff import: needs --db PATH and --in FILE\n");
+		return 2;
+	}
+	if (cfg.data_dir[0]) {
+		dd = cfg.data_dir;
+	}
+	if (dd == NULL) {
+		fprintf(stderr, "ocopd: cannot find the data directory: set OCOP_DATA_DIR\n");
+		return 2;
+	}
+	if ((pkg = read_file(o.in, &len)) == NULL) {
+		fprintf(stderr, "ocopd handoff import: cannot read %s\n", o.in);
+		return 1;
+	}
+	if (open_db(o.db, false, &db) != OCOP_OK) {
+		free(pkg);
+		return 1;
+	}
+	if (strcmp(sto_role(db), "national") != 0) {
+		fprintf(stderr, "ocopd handoff import: %s is a %s database; packages go to the national server\n", o.db,
+		    sto_role(db));
+		free(pkg);
+		sto_close(db);
+		return 2;
+	}
+	sto_hlc(db)->max_skew_ms = cfg.skew_ms;
+	if (ocp_policy_open(&pol, dd, true, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		free(pkg);
+		sto_close(db);
+		return 2;
+	}
+	sto_set_policy(db, ocp_policy_store(pol));
+	srv_service_init(&svc, db, ocp_policy_store(pol), &quiet);
+	svc.relay_policy = ocp_policy_store_relay(pol, "province");
+	rv = srv_handoff_import(&svc, pkg, len, &st, err, sizeof(err));
+	free(pkg);
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff import: %s: %s\n", o.in, err[0] ? err : ocop_strerror(rv));
+	} else {
+		printf("dossier %s from province %s: %u messages, %llu changes applied, %llu already held, %llu refused\n",
+		    st.dossier_id, st.province, st.messages, (unsigned long long)st.applied,
+		    (unsigned long long)st.duplicates, (unsigned long long)st.rejected);
+	}
+	ocp_policy_free(pol);
+	sto_close(db);
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION ? 2 : 1;
 }
 
 int
@@ -409,6 +888,15 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "serve") == 0) {
 		return cmd_serve(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "candidates") == 0) {
+		return cmd_candidates(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "handoff") == 0 && argc >= 3 && strcmp(argv[2], "export") == 0) {
+		return cmd_handoff_export(argc - 2, argv + 2);
+	}
+	if (strcmp(argv[1], "handoff") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0) {
+		return cmd_handoff_import(argc - 2, argv + 2);
 	}
 	if (argv[1][0] == '-') {
 		/* `ocopd --config FILE` and friends: serve. */

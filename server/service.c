@@ -18,6 +18,7 @@
 #include "protocol/envelope.h"
 #include "protocol/error.h"
 #include "protocol/session.h"
+#include "server/handoff.h"
 #include "server/registry.h"
 
 #define SRV_PULL_SCAN 5000 /* log rows examined per PULL at most */
@@ -134,6 +135,181 @@ service_reassert(srv_service *s, const proto_change *c)
 	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, c->hlc, !exists);
 }
 
+/* ===== Relay PUSH (a province at the national server) ===== */
+
+/* Does a row of unit `code` belong to a site whose scope is the list `scope`? */
+static bool service_in_scope(const char *scope, const char *code);
+
+/* Was (site, seq) refused here before? Then a resend is answered, not re-asserted again. */
+static int
+service_refused_before(srv_service *s, const proto_change *c, bool *before)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(sto_sqlite(s->db),
+		"SELECT 1 FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = 'authority' LIMIT 1", -1,
+		&st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+	rc = sqlite3_step(st);
+	*before = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}
+
+/* Remember which peer delivered a relayed change, so it is never sent back to it. */
+static int
+service_set_via(srv_service *s, const proto_change *c, const char *via)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(sto_sqlite(s->db), "UPDATE change SET via = ?3 WHERE site = ?1 AND seq = ?2", -1,
+		&st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+	sqlite3_bind_text(st, 3, via, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}
+
+/*
+ * Apply one relayed change inside a savepoint, so a change that lands outside
+ * the relaying province's scope can be undone alone and refused.
+ * *index is the record's position in the PUSH (its "seq" in a rejection).
+ */
+static int
+service_relay_one(srv_service *s, const srv_peer *peer, const proto_change *c, uint64_t index,
+    proto_wr *rw, proto_push_ok *ok)
+{
+	sto_verdict v;
+	char scope[64];
+	char reason[PROTO_REASON_MAX];
+	bool before = false;
+	int rv;
+
+	if ((rv = service_refused_before(s, c, &before)) != OCOP_OK ||
+	    (rv = sto_exec(s->db, "SAVEPOINT relay")) != OCOP_OK) {
+		return rv;
+	}
+	if ((rv = sto_merge_apply(s->db, s->relay_policy, c, true, &v)) != OCOP_OK) {
+		return rv;
+	}
+	if (v.outcome == STO_APPLIED) {
+		if ((rv = sto_row_scope(s->db, c->tbl, c->row, scope, sizeof(scope))) != OCOP_OK) {
+			return rv;
+		}
+		if (!service_in_scope(peer->scope, scope)) {
+			/* Undo it alone and refuse it for good (a resend meets the ledger). */
+			snprintf(reason, sizeof(reason), "a row of unit %s is outside the scope %s of province %s",
+			    scope, peer->scope, peer->site);
+			if ((rv = sto_exec(s->db, "ROLLBACK TO relay; RELEASE relay")) != OCOP_OK ||
+			    (rv = sto_ledger_put(s->db, c->tbl, c->row, NULL, "authority", reason, NULL, 0, NULL, NULL,
+				 c->hlc, c->site, c->seq)) != OCOP_OK) {
+				return rv;
+			}
+			com_logf(s->log, COM_LOG_WARN, "relay from %s: refused %s seq %llu (%s %s): %s", peer->site,
+			    c->site, (unsigned long long)c->seq, c->tbl, c->row, reason);
+			proto_rejection_put(rw, index, OCOP_ESCOPE, reason);
+			ok->rejections.count++;
+			return OCOP_OK;
+		}
+		if ((rv = service_set_via(s, c, peer->site)) != OCOP_OK ||
+		    (rv = srv_handoff_note_arrival(s->db, c->tbl, c->row, peer->site)) != OCOP_OK) {
+			return rv;
+		}
+		ok->applied++;
+	} else if (v.outcome == STO_DUPLICATE) {
+		ok->duplicates++;
+	} else {
+		proto_rejection_put(rw, index, (uint32_t)v.code, v.reason);
+		ok->rejections.count++;
+		if (!before) {
+			com_logf(s->log, COM_LOG_WARN, "relay from %s: rejected %s seq %llu (%s %s): %s", peer->site,
+			    c->site, (unsigned long long)c->seq, c->tbl, c->row, v.reason);
+			if ((rv = service_reassert(s, c)) != OCOP_OK) {
+				return rv;
+			}
+		}
+	}
+	return sto_exec(s->db, "RELEASE relay");
+}
+
+/*
+ * A province relays its candidates' trees: changes of many writers, not a
+ * dense run of its own. Each is applied once (duplicates by (site, seq)),
+ * judged with the authority the province lends (relay_policy) and refused when
+ * its row falls outside the province's scope. PUSH_OK's high_water echoes the
+ * number of records processed, and a rejection's seq is the record's position
+ * in the PUSH (PROTOCOL.md 4.5). The province's own high-water mark is not
+ * touched: it is not a dense sender here.
+ */
+static int
+service_relay_push(srv_service *s, const proto_push *m, const srv_peer *peer, com_buf *reply)
+{
+	proto_push_ok ok;
+	proto_changes_it it;
+	proto_change c;
+	com_buf rej;
+	proto_wr rw;
+	uint64_t n = 0;
+	int rv;
+
+	memset(&ok, 0, sizeof(ok));
+	com_buf_init(&rej);
+	proto_wr_init(&rw, &rej);
+	if ((rv = sto_begin(s->db)) != OCOP_OK) {
+		com_buf_fini(&rej);
+		return service_error(s, reply, OCOP_EDB, "server database busy");
+	}
+	proto_changes_iter(&it, &m->changes);
+	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
+		if ((rv = service_relay_one(s, peer, &c, ++n, &rw, &ok)) != OCOP_OK) {
+			break;
+		}
+	}
+	if (rv != OCOP_ENOENT) {
+		sto_rollback(s->db);
+		com_buf_fini(&rej);
+		com_logf(s->log, COM_LOG_ERROR, "relay PUSH from %s failed: %s", m->site, sto_errmsg(s->db));
+		return service_error(s, reply, rv == OCOP_EPROTO ? OCOP_EPROTO : OCOP_EDB,
+		    "the server could not apply this batch; resend later");
+	}
+	if ((rv = sto_meta_set_hlc(s->db)) != OCOP_OK || (rv = sto_commit(s->db)) != OCOP_OK) {
+		sto_rollback(s->db);
+		com_buf_fini(&rej);
+		return service_error(s, reply, OCOP_EDB, "the server could not commit this batch");
+	}
+	ok.high_water = n;
+	ok.server_hlc = sto_hlc(s->db)->last;
+	ok.rejections.p = rej.data;
+	ok.rejections.len = rej.len;
+	if (proto_wr_error(&rw) != OCOP_OK) {
+		com_buf_fini(&rej);
+		return OCOP_ENOMEM;
+	}
+	com_logf(s->log, COM_LOG_INFO, "relay PUSH from %s: %llu records, %llu applied, %llu duplicates, %u rejected",
+	    m->site, (unsigned long long)n, (unsigned long long)ok.applied, (unsigned long long)ok.duplicates,
+	    ok.rejections.count);
+	rv = proto_push_ok_encode(reply, &ok);
+	com_buf_fini(&rej);
+	return rv;
+}
+
+/* Is this PUSH a province relaying to the national server? */
+static bool
+service_is_relay(const srv_service *s, const srv_peer *peer)
+{
+	return s->relay_policy != NULL && strcmp(sto_role(s->db), "national") == 0 &&
+	    strcmp(peer->role, "province") == 0;
+}
+
 static int
 service_push(srv_service *s, proto_rd *body, com_buf *reply)
 {
@@ -154,6 +330,9 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 	}
 	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
+	}
+	if (service_is_relay(s, &peer)) {
+		return service_relay_push(s, &m, &peer, reply);
 	}
 	memset(&ok, 0, sizeof(ok));
 	com_buf_init(&rej);
@@ -233,7 +412,6 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 
 /* ===== PULL ===== */
 
-/* Does a row of unit `code` belong to a site whose scope is the list `scope`? */
 static bool
 service_in_scope(const char *scope, const char *code)
 {
@@ -286,7 +464,7 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 	max = m.max_bytes && m.max_bytes < s->max_batch ? m.max_bytes : s->max_batch;
 	next = m.cursor;
 	rc = sqlite3_prepare_v2(sto_sqlite(s->db),
-	    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells FROM change WHERE lsn > ?1 ORDER BY lsn",
+	    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, via FROM change WHERE lsn > ?1 ORDER BY lsn",
 	    -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		return service_error(s, reply, OCOP_EDB, "server database error");
@@ -313,8 +491,11 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 		snprintf(c.user, sizeof(c.user), "%s", (const char *)sqlite3_column_text(st, 6));
 		c.cells = sqlite3_column_blob(st, 7);
 		c.cells_len = (size_t)sqlite3_column_bytes(st, 7);
-		/* A site has its own changes already; skip them and what is outside its scope. */
-		if (strcmp(c.site, m.site) != 0) {
+		/* A site has its own changes already, and a relaying peer what it relayed;
+		 * skip them and what is outside its scope. */
+		if (strcmp(c.site, m.site) != 0 &&
+		    (sqlite3_column_type(st, 8) == SQLITE_NULL ||
+			strcmp((const char *)sqlite3_column_text(st, 8), m.site) != 0)) {
 			if ((rv = sto_row_scope(s->db, c.tbl, c.row, scope, sizeof(scope))) != OCOP_OK) {
 				break;
 			}

@@ -24,6 +24,8 @@
 typedef struct srv_service {
 	sto_db *db;               /* borrowed replica of this server */
 	const sto_policy *policy; /* borrowed merge policy (authority, workflow) */
+	const sto_policy *relay_policy; /* borrowed; at a national server, the policy for what
+					   a province relays (docs/NATIONAL.md); NULL = no relay */
 	const com_log *log;       /* borrowed log hook, may be NULL */
 	size_t max_batch;         /* byte budget for PULL_OK and the PUSH size servers ask for */
 	uint64_t requests;        /* requests served (operator metrics) */

@@ -13,11 +13,25 @@
 static const char *const policy_bases[] = {"qd26-2026", "qd148-2023"};
 #define POLICY_NBASES (sizeof(policy_bases) / sizeof(policy_bases[0]))
 
+/*
+ * The authority a relaying server lends the changes it forwards: a province
+ * vouches for itself and the sites it serves, the national server for itself
+ * and its council members. The writer's own registration does not count (a
+ * province cannot pass off a national office's change as its own).
+ */
+typedef struct policy_relay {
+	struct ocp_policy *p; /* back pointer, borrowed */
+	ocp_role relayer;     /* the relaying server's role, tried first */
+	unsigned roles;       /* every role the relayer vouches for */
+	sto_policy sp;        /* callbacks bound to this relay */
+} policy_relay;
+
 struct ocp_policy {
 	ocp_auth *auth;                     /* owned */
 	ocp_flow *flows[POLICY_NBASES];     /* owned, one per legal basis */
 	bool check_authority;               /* servers check; sites trust their server */
 	sto_policy sp;                      /* callbacks bound to this policy */
+	policy_relay relay[OCP_ROLE_COUNT_]; /* relay policies, by the relayer's role */
 };
 
 const ocp_flow *
@@ -197,13 +211,13 @@ policy_owner(sto_db *db, const proto_change *c, char *out, size_t cap)
 	}
 }
 
+/* May a writer of `role` make change c? The rules behind every authorize callback. */
 static int
-policy_authorize(void *arg, sto_db *db, const proto_change *c, char *reason, size_t cap)
+policy_authorize_as(ocp_policy *p, sto_db *db, const proto_change *c, ocp_role role, char *reason,
+    size_t cap)
 {
-	ocp_policy *p = arg;
 	proto_cells_it it;
 	proto_cell cell;
-	ocp_role role;
 	char kind[32];
 	char basis[32];
 	char from[64];
@@ -211,13 +225,6 @@ policy_authorize(void *arg, sto_db *db, const proto_change *c, char *reason, siz
 	bool exists;
 	int rv;
 
-	if (!p->check_authority) {
-		return OCOP_OK;
-	}
-	if (policy_writer_role(db, c->site, &role) != OCOP_OK) {
-		snprintf(reason, cap, "site %s is not registered with this server", c->site);
-		return OCOP_EAUTH;
-	}
 	policy_kind(db, c, kind, sizeof(kind));
 	exists = policy_row_exists(db, c->tbl, c->row);
 	if (!exists && (rv = ocp_auth_check(p->auth, (int)role, c->tbl, NULL, kind[0] ? kind : NULL,
@@ -257,6 +264,54 @@ policy_authorize(void *arg, sto_db *db, const proto_change *c, char *reason, siz
 }
 
 static int
+policy_authorize(void *arg, sto_db *db, const proto_change *c, char *reason, size_t cap)
+{
+	ocp_policy *p = arg;
+	ocp_role role;
+
+	if (!p->check_authority) {
+		return OCOP_OK;
+	}
+	if (policy_writer_role(db, c->site, &role) != OCOP_OK) {
+		snprintf(reason, cap, "site %s is not registered with this server", c->site);
+		return OCOP_EAUTH;
+	}
+	return policy_authorize_as(p, db, c, role, reason, cap);
+}
+
+/*
+ * A relayed change stands when one of the roles the relayer vouches for may
+ * make it; the refusal names the relayer's own role.
+ */
+static int
+policy_authorize_relay(void *arg, sto_db *db, const proto_change *c, char *reason, size_t cap)
+{
+	policy_relay *r = arg;
+	char other[256];
+	int first;
+	int rv;
+	int k;
+
+	if (!r->p->check_authority) {
+		return OCOP_OK;
+	}
+	first = policy_authorize_as(r->p, db, c, r->relayer, reason, cap);
+	if (first == OCOP_OK || first != OCOP_EAUTH) {
+		return first;
+	}
+	for (k = 0; k < OCP_ROLE_COUNT_; k++) {
+		if (k == (int)r->relayer || !(r->roles & OCP_ROLE_BIT(k))) {
+			continue;
+		}
+		rv = policy_authorize_as(r->p, db, c, (ocp_role)k, other, sizeof(other));
+		if (rv == OCOP_OK) {
+			return OCOP_OK;
+		}
+	}
+	return first;
+}
+
+static int
 policy_status_cmp(void *arg, sto_db *db, const char *row, const char *a, const char *b)
 {
 	ocp_policy *p = arg;
@@ -266,6 +321,14 @@ policy_status_cmp(void *arg, sto_db *db, const char *row, const char *a, const c
 	policy_row_text(db, "dossier", row, "legal_basis", basis, sizeof(basis));
 	flow = ocp_policy_flow(p, basis);
 	return ocp_flow_rank(flow, a) - ocp_flow_rank(flow, b);
+}
+
+static int
+policy_status_cmp_relay(void *arg, sto_db *db, const char *row, const char *a, const char *b)
+{
+	policy_relay *r = arg;
+
+	return policy_status_cmp(r->p, db, row, a, b);
 }
 
 int
@@ -294,8 +357,34 @@ ocp_policy_open(ocp_policy **out, const char *data_dir, bool check_authority, ch
 	p->sp.authorize = policy_authorize;
 	p->sp.status_cmp = policy_status_cmp;
 	p->sp.arg = p;
+	for (i = 0; i < OCP_ROLE_COUNT_; i++) {
+		policy_relay *r = &p->relay[i];
+		r->p = p;
+		r->relayer = (ocp_role)i;
+		r->roles = OCP_ROLE_BIT(i);
+		if (i == OCP_ROLE_PROVINCE) {
+			r->roles |= OCP_ROLE_BIT(OCP_ROLE_COMMUNE) | OCP_ROLE_BIT(OCP_ROLE_DISTRICT) |
+			    OCP_ROLE_BIT(OCP_ROLE_MEMBER);
+		} else if (i == OCP_ROLE_NATIONAL) {
+			r->roles |= OCP_ROLE_BIT(OCP_ROLE_MEMBER);
+		}
+		r->sp.authorize = policy_authorize_relay;
+		r->sp.status_cmp = policy_status_cmp_relay;
+		r->sp.arg = r;
+	}
 	*out = p;
 	return OCOP_OK;
+}
+
+const sto_policy *
+ocp_policy_store_relay(const ocp_policy *p, const char *relayer_role)
+{
+	ocp_role role;
+
+	if (ocp_role_parse(relayer_role, &role) != OCOP_OK) {
+		return NULL;
+	}
+	return &p->relay[role].sp;
 }
 
 void

@@ -32,6 +32,15 @@ int ocp_policy_open(ocp_policy **out /* OUT */, const char *data_dir, bool check
 void ocp_policy_free(ocp_policy *p);
 /* The merge-facing callbacks (borrowed, valid until ocp_policy_free). */
 const sto_policy *ocp_policy_store(const ocp_policy *p);
+/*
+ * The merge-facing callbacks for changes a server of role relayer_role relays
+ * from other sites (docs/NATIONAL.md): a change stands when the relayer or a
+ * role it vouches for may make it (a province: itself, districts, communes and
+ * council members; the national server: itself and its council members),
+ * whoever its writer is. NULL for an unknown role. Borrowed, valid until
+ * ocp_policy_free.
+ */
+const sto_policy *ocp_policy_store_relay(const ocp_policy *p, const char *relayer_role);
 /* The authority rules (borrowed). */
 const ocp_auth *ocp_policy_auth(const ocp_policy *p);
 /* The workflow of a legal basis, or the default (qd26-2026) when unknown. Borrowed. */

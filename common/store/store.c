@@ -118,6 +118,11 @@ static const char schema_core_sql[] =
     " tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
     " hlc INTEGER NOT NULL, user TEXT NOT NULL DEFAULT '',"
     " cells BLOB NOT NULL, scope TEXT,"
+    /* The peer that delivered a change relayed between servers (a province's
+     * relay at the national server, the national server's changes at a
+     * province), so a server never sends a relaying peer its own relay back;
+     * NULL for local changes and those a site pushed itself. */
+    " via TEXT,"
     " UNIQUE (site, seq));"
     /* The winning version of every cell: (hlc, site) of the write that holds it. */
     "CREATE TABLE clock ("
@@ -139,7 +144,49 @@ static const char schema_core_sql[] =
     "CREATE TABLE peer ("
     " site TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, scope TEXT NOT NULL,"
     " credential TEXT NOT NULL, high_water INTEGER NOT NULL DEFAULT 0,"
-    " cursor INTEGER NOT NULL DEFAULT 0, last_seen TEXT, name TEXT);";
+    " cursor INTEGER NOT NULL DEFAULT 0, last_seen TEXT, name TEXT);"
+    /* On a province server: each 5-star candidate handed to the national
+     * tier, once per evaluation version (docs/NATIONAL.md). */
+    "CREATE TABLE handoff ("
+    " dossier_id TEXT NOT NULL, evaluation_id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " state TEXT NOT NULL DEFAULT 'waiting'," /* waiting, sent, acknowledged, decided */
+    " package_sha256 TEXT," /* SHA-256 of the changes last handed over */
+    " changes INTEGER NOT NULL DEFAULT 0," /* changes in the last full hand-over */
+    " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+    " created TEXT NOT NULL, updated TEXT NOT NULL,"
+    " PRIMARY KEY (dossier_id, evaluation_id, version));"
+    /* On the national server: each candidate received from a province, once. */
+    "CREATE TABLE arrival ("
+    " dossier_id TEXT NOT NULL, evaluation_id TEXT NOT NULL, version INTEGER NOT NULL,"
+    " province_site TEXT NOT NULL, arrived TEXT NOT NULL,"
+    " PRIMARY KEY (dossier_id, evaluation_id, version));";
+
+/*
+ * The rows of every handed-off candidate's tree (subject, product, dossier,
+ * documents, the provincial evaluation with its members, sheets and scores,
+ * the dossier's decisions): what a province relays upstream. Created after the
+ * replicated tables it reads.
+ */
+static const char schema_views_sql[] =
+    "CREATE VIEW handoff_tree (tbl, row_id, dossier_id, evaluation_id, version) AS"
+    " SELECT 'dossier', h.dossier_id, h.dossier_id, h.evaluation_id, h.version FROM handoff h"
+    " UNION SELECT 'product', d.product_id, h.dossier_id, h.evaluation_id, h.version"
+    "  FROM handoff h JOIN dossier d ON d.id = h.dossier_id WHERE d.product_id IS NOT NULL"
+    " UNION SELECT 'subject', p.subject_id, h.dossier_id, h.evaluation_id, h.version"
+    "  FROM handoff h JOIN dossier d ON d.id = h.dossier_id JOIN product p ON p.id = d.product_id"
+    "  WHERE p.subject_id IS NOT NULL"
+    " UNION SELECT 'document', x.id, h.dossier_id, h.evaluation_id, h.version"
+    "  FROM handoff h JOIN document x ON x.dossier_id = h.dossier_id"
+    " UNION SELECT 'evaluation', h.evaluation_id, h.dossier_id, h.evaluation_id, h.version FROM handoff h"
+    " UNION SELECT 'member', m.id, h.dossier_id, h.evaluation_id, h.version"
+    "  FROM handoff h JOIN member m ON m.evaluation_id = h.evaluation_id"
+    " UNION SELECT 'score_sheet', s.id, h.dossier_id, h.evaluation_id, h.version"
+    "  FROM handoff h JOIN score_sheet s ON s.evaluation_id = h.evaluation_id"
+    " UNION SELECT 'score', x.id, h.dossier_id, h.evaluation_id, h.version"
+    "  FROM handoff h JOIN score_sheet s ON s.evaluation_id = h.evaluation_id"
+    "  JOIN score x ON x.sheet_id = s.id"
+    " UNION SELECT 'decision', x.id, h.dossier_id, h.evaluation_id, h.version"
+    "  FROM handoff h JOIN decision x ON x.dossier_id = h.dossier_id;";
 
 static int
 schema_tables_sql(com_buf *b)
@@ -205,6 +252,9 @@ store_migrate(sto_db *db)
 		rv = com_buf_puts(&sql, schema_core_sql);
 		if (rv == OCOP_OK) {
 			rv = schema_tables_sql(&sql);
+		}
+		if (rv == OCOP_OK) {
+			rv = com_buf_puts(&sql, schema_views_sql);
 		}
 	}
 	if (rv == OCOP_OK) {

@@ -1,0 +1,1011 @@
+/*
+ * handoff.c: finding 5-star candidates, recording their hand-offs, building
+ * the relay PUSH messages that carry them upstream, noting their arrival at the
+ * national server, and hand-off package files (see handoff.h and
+ * docs/NATIONAL.md). It never talks to the network.
+ */
+#include "server/handoff.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+
+#include "common/util/alloc.h"
+#include "ocop_err.h"
+#include "protocol/envelope.h"
+#include "protocol/error.h"
+#include "protocol/session.h"
+#include "protocol/wire.h"
+
+#define HANDOFF_MAX_SCAN 20000u
+#define HANDOFF_PREFIX 20u  /* magic, format, body length */
+#define HANDOFF_DIGEST 32u  /* SHA-256 at the end of a package */
+
+/* Statuses in which a dossier with an approved potential-5★ result is a candidate. */
+#define HANDOFF_STATUSES \
+	"('potential_5star', 'sent_national', 'national_review', 'national_below_90', 'national_recognised')"
+
+static const char handoff_doc_title[] =
+    "Hồ sơ đề nghị đánh giá, phân hạng sản phẩm OCOP 5 sao (Đ6.3), bàn giao cấp trung ương";
+
+static void
+handoff_now(char out[32])
+{
+	time_t t = time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void
+col_copy(sqlite3_stmt *st, int i, char *out, size_t cap)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	snprintf(out, cap, "%s", t ? (const char *)t : "");
+}
+
+static int
+handoff_sqlerr(sto_db *db, char *err, size_t errlen, const char *what)
+{
+	if (err != NULL) {
+		snprintf(err, errlen, "%s: %s", what, sqlite3_errmsg(sto_sqlite(db)));
+	}
+	return sqlite3_errcode(sto_sqlite(db)) == SQLITE_NOMEM ? OCOP_ENOMEM : OCOP_EDB;
+}
+
+static void
+hex_of(const unsigned char *md, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[md[i] >> 4];
+		out[2 * i + 1] = digits[md[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+/* ===== Candidates ===== */
+
+/* A candidate found by the scan. */
+typedef struct cand {
+	srv_handoff_key key;   /* dossier, evaluation, version */
+	char status[32];       /* the dossier's status */
+	bool recorded;         /* a hand-off row exists */
+} cand;
+
+/* The approved candidates by status (not yet checked against the scoring function). */
+static int
+handoff_find(sto_db *db, cand **out, size_t *n, char *err, size_t errlen)
+{
+	static const char sql[] =
+	    "SELECT d.id, e.id, COALESCE(e.version, 1), d.status,"
+	    " EXISTS (SELECT 1 FROM handoff h WHERE h.dossier_id = d.id AND h.evaluation_id = e.id"
+	    "  AND h.version = COALESCE(e.version, 1))"
+	    " FROM dossier d JOIN evaluation e ON e.id = (SELECT x.id FROM evaluation x"
+	    "  WHERE x.dossier_id = d.id AND x.deleted = 0 AND x.tier = 'province' ORDER BY x.id DESC LIMIT 1)"
+	    " WHERE d.deleted = 0 AND d.status IN " HANDOFF_STATUSES
+	    " AND EXISTS (SELECT 1 FROM decision a WHERE a.dossier_id = d.id AND a.kind = 'approval'"
+	    "  AND a.deleted = 0 AND (a.evaluation_id = e.id OR a.evaluation_id IS NULL))"
+	    " ORDER BY d.id";
+	sqlite3_stmt *st = NULL;
+	cand *v = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*out = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK) {
+		return handoff_sqlerr(db, err, errlen, "finding candidates");
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			cand *nv = com_realloc(v, ncap * sizeof(*v));
+			if (nv == NULL) {
+				sqlite3_finalize(st);
+				com_free(v);
+				return OCOP_ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		memset(&v[*n], 0, sizeof(v[*n]));
+		col_copy(st, 0, v[*n].key.dossier_id, sizeof(v[*n].key.dossier_id));
+		col_copy(st, 1, v[*n].key.evaluation_id, sizeof(v[*n].key.evaluation_id));
+		v[*n].key.version = sqlite3_column_int64(st, 2);
+		col_copy(st, 3, v[*n].status, sizeof(v[*n].status));
+		v[*n].recorded = sqlite3_column_int(st, 4) != 0;
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		com_free(v);
+		*n = 0;
+		return handoff_sqlerr(db, err, errlen, "finding candidates");
+	}
+	*out = v;
+	return OCOP_OK;
+}
+
+/* Does the one scoring function make this evaluation a potential 5★? */
+static bool
+handoff_potential(ocp_council *c, const char *evaluation_id, double *mean, int *star)
+{
+	ocp_council_result *r = NULL;
+	bool yes;
+
+	if (ocp_council_result_compute(c, evaluation_id, &r) != OCOP_OK) {
+		return false;
+	}
+	yes = r->score->potential_5star;
+	if (mean != NULL) {
+		*mean = (double)r->score->mean_display / 100.0;
+	}
+	if (star != NULL) {
+		*star = r->score->star;
+	}
+	ocp_council_result_free(r);
+	return yes;
+}
+
+/* A live document of kind national_dossier on the dossier? */
+static int
+handoff_has_doc(sto_db *db, const char *dossier_id, bool *has)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT 1 FROM document WHERE dossier_id = ?1 AND kind = 'national_dossier' AND deleted = 0",
+		-1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, dossier_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*has = rc == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}
+
+/*
+ * The province sends the dossier (Đ7.3): the national dossier document and
+ * the move to sent_national, as this server's own writes through the registry.
+ */
+static int
+handoff_send_dossier(sto_db *db, ocp_reg *reg, const cand *k, char *err, size_t errlen)
+{
+	ocp_field f[3];
+	char id[37];
+	bool has = false;
+	int rv;
+
+	if (strcmp(k->status, "potential_5star") != 0) {
+		return OCOP_OK;
+	}
+	if ((rv = handoff_has_doc(db, k->key.dossier_id, &has)) != OCOP_OK) {
+		return handoff_sqlerr(db, err, errlen, "reading documents");
+	}
+	if (!has) {
+		f[0].col = "dossier_id";
+		f[0].val = k->key.dossier_id;
+		f[1].col = "kind";
+		f[1].val = "national_dossier";
+		f[2].col = "title";
+		f[2].val = handoff_doc_title;
+		if ((rv = ocp_reg_add(reg, "document", f, 3, id)) != OCOP_OK) {
+			snprintf(err, errlen, "dossier %s: cannot add the national dossier document: %s",
+			    k->key.dossier_id, ocp_reg_errmsg(reg));
+			return rv;
+		}
+	}
+	if ((rv = ocp_reg_dossier_move(reg, k->key.dossier_id, "sent_national", NULL, NULL)) != OCOP_OK) {
+		snprintf(err, errlen, "dossier %s: cannot move it to sent_national: %s", k->key.dossier_id,
+		    ocp_reg_errmsg(reg));
+		return rv;
+	}
+	return OCOP_OK;
+}
+
+static int
+handoff_insert(sto_db *db, const srv_handoff_key *k, char *err, size_t errlen)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc;
+
+	handoff_now(now);
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"INSERT OR IGNORE INTO handoff (dossier_id, evaluation_id, version, state, created, updated)"
+		" VALUES (?1, ?2, ?3, 'waiting', ?4, ?4)",
+		-1, &st, NULL) != SQLITE_OK) {
+		return handoff_sqlerr(db, err, errlen, "recording a hand-off");
+	}
+	sqlite3_bind_text(st, 1, k->dossier_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, k->evaluation_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, k->version);
+	sqlite3_bind_text(st, 4, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : handoff_sqlerr(db, err, errlen, "recording a hand-off");
+}
+
+int
+srv_handoff_scan(sto_db *db, ocp_council *c, ocp_reg *reg, bool record, uint32_t *added, char *err,
+    size_t errlen)
+{
+	cand *v = NULL;
+	size_t n = 0;
+	size_t i;
+	int rv;
+
+	if (added != NULL) {
+		*added = 0;
+	}
+	if ((rv = handoff_find(db, &v, &n, err, errlen)) != OCOP_OK) {
+		return rv;
+	}
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		if (v[i].recorded || !record || !handoff_potential(c, v[i].key.evaluation_id, NULL, NULL)) {
+			continue;
+		}
+		/* The registry writes first: a crash before the hand-off row leaves a
+		 * dossier in sent_national with its document, which the next scan finds
+		 * again (sent_national is a candidate status) and records. */
+		if (reg != NULL && handoff_send_dossier(db, reg, &v[i], err, errlen) != OCOP_OK) {
+			/* Not fatal: the candidate still goes; the operator sees the message. */
+			com_logf(sto_log(db), COM_LOG_WARN, "%s", err);
+		}
+		if ((rv = handoff_insert(db, &v[i].key, err, errlen)) == OCOP_OK && added != NULL) {
+			(*added)++;
+		}
+	}
+	com_free(v);
+	return rv;
+}
+
+int
+srv_handoff_pending(sto_db *db, srv_handoff_key **keys, size_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	srv_handoff_key *v = NULL;
+	size_t cap = 0;
+	int rc;
+
+	*keys = NULL;
+	*n = 0;
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT dossier_id, evaluation_id, version FROM handoff WHERE state IN ('waiting', 'sent')"
+		" ORDER BY created, dossier_id, version",
+		-1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (*n == cap) {
+			size_t ncap = cap ? cap * 2 : 8;
+			srv_handoff_key *nv = com_realloc(v, ncap * sizeof(*v));
+			if (nv == NULL) {
+				sqlite3_finalize(st);
+				com_free(v);
+				*n = 0;
+				return OCOP_ENOMEM;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		col_copy(st, 0, v[*n].dossier_id, sizeof(v[*n].dossier_id));
+		col_copy(st, 1, v[*n].evaluation_id, sizeof(v[*n].evaluation_id));
+		v[*n].version = sqlite3_column_int64(st, 2);
+		(*n)++;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		com_free(v);
+		*n = 0;
+		return OCOP_EDB;
+	}
+	*keys = v;
+	return OCOP_OK;
+}
+
+int
+srv_handoff_set_state(sto_db *db, const srv_handoff_key *k, const char *state, const char *sha,
+    uint64_t changes, const char *error)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc;
+
+	handoff_now(now);
+	rc = sqlite3_prepare_v2(sto_sqlite(db),
+	    state != NULL
+		? "UPDATE handoff SET state = ?4, updated = ?5, last_error = NULL,"
+		  " package_sha256 = COALESCE(?6, package_sha256),"
+		  " changes = CASE WHEN ?6 IS NULL THEN changes ELSE ?7 END"
+		  " WHERE dossier_id = ?1 AND evaluation_id = ?2 AND version = ?3"
+		: "UPDATE handoff SET attempts = attempts + 1, last_error = ?8, updated = ?5"
+		  " WHERE dossier_id = ?1 AND evaluation_id = ?2 AND version = ?3",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, k->dossier_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, k->evaluation_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, k->version);
+	if (state != NULL) {
+		sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+		if (sha != NULL) {
+			sqlite3_bind_text(st, 6, sha, -1, SQLITE_STATIC);
+		}
+		sqlite3_bind_int64(st, 7, (sqlite3_int64)changes);
+	} else {
+		sqlite3_bind_text(st, 8, error ? error : "", -1, SQLITE_STATIC);
+	}
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}
+
+int
+srv_handoff_mark_decided(sto_db *db, uint32_t *n)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc;
+
+	if (n != NULL) {
+		*n = 0;
+	}
+	handoff_now(now);
+	/* UUIDv7 ids order by creation time: a national result made after the
+	 * provincial evaluation is about this version, not an earlier one. */
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"UPDATE handoff SET state = 'decided', updated = ?1 WHERE state = 'acknowledged'"
+		" AND EXISTS (SELECT 1 FROM decision x WHERE x.dossier_id = handoff.dossier_id"
+		" AND x.kind = 'national_result' AND x.deleted = 0 AND x.id > handoff.evaluation_id)",
+		-1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		return OCOP_EDB;
+	}
+	if (n != NULL) {
+		*n = (uint32_t)sqlite3_changes(sto_sqlite(db));
+	}
+	return OCOP_OK;
+}
+
+/* ===== Listing ===== */
+
+static json_t *
+handoff_row_json(sto_db *db, ocp_council *c, const srv_handoff_key *k, const char *state,
+    bool recorded, sqlite3_stmt *h)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *o = json_object();
+	double mean = 0;
+	int star = 0;
+	bool potential;
+
+	if (o == NULL) {
+		return NULL;
+	}
+	potential = handoff_potential(c, k->evaluation_id, &mean, &star);
+	json_object_set_new(o, "dossier_id", json_string(k->dossier_id));
+	json_object_set_new(o, "evaluation_id", json_string(k->evaluation_id));
+	json_object_set_new(o, "version", json_integer(k->version));
+	json_object_set_new(o, "state", json_string(state));
+	json_object_set_new(o, "recorded", json_boolean(recorded));
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT p.name, d.unit_code, d.status FROM dossier d LEFT JOIN product p ON p.id = d.product_id"
+		" WHERE d.id = ?1",
+		-1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, k->dossier_id, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			char t[256];
+			col_copy(st, 0, t, sizeof(t));
+			json_object_set_new(o, "product", json_string(t));
+			col_copy(st, 1, t, sizeof(t));
+			json_object_set_new(o, "unit_code", json_string(t));
+			col_copy(st, 2, t, sizeof(t));
+			json_object_set_new(o, "status", json_string(t));
+		}
+	}
+	sqlite3_finalize(st);
+	json_object_set_new(o, "mean", json_real(mean));
+	json_object_set_new(o, "star", json_integer(star));
+	json_object_set_new(o, "potential_5star", json_boolean(potential));
+	if (h != NULL) {
+		char t[700];
+		json_object_set_new(o, "changes", json_integer(sqlite3_column_int64(h, 5)));
+		col_copy(h, 4, t, sizeof(t));
+		json_object_set_new(o, "package_sha256", t[0] ? json_string(t) : json_null());
+		json_object_set_new(o, "attempts", json_integer(sqlite3_column_int64(h, 6)));
+		col_copy(h, 7, t, sizeof(t));
+		json_object_set_new(o, "last_error", t[0] ? json_string(t) : json_null());
+		col_copy(h, 8, t, sizeof(t));
+		json_object_set_new(o, "updated", json_string(t));
+	} else {
+		json_object_set_new(o, "changes", json_integer(0));
+		json_object_set_new(o, "package_sha256", json_null());
+		json_object_set_new(o, "attempts", json_integer(0));
+		json_object_set_new(o, "last_error", json_null());
+		json_object_set_new(o, "updated", json_null());
+	}
+	return o;
+}
+
+int
+srv_handoff_list(sto_db *db, ocp_council *c, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+	cand *v = NULL;
+	size_t n = 0;
+	size_t i;
+	int rc;
+	int rv;
+
+	*out = NULL;
+	if (arr == NULL) {
+		return OCOP_ENOMEM;
+	}
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT dossier_id, evaluation_id, version, state, package_sha256, changes, attempts,"
+		" last_error, updated FROM handoff ORDER BY created, dossier_id, version",
+		-1, &st, NULL) != SQLITE_OK) {
+		json_decref(arr);
+		return OCOP_EDB;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		srv_handoff_key k;
+		char state[16];
+		col_copy(st, 0, k.dossier_id, sizeof(k.dossier_id));
+		col_copy(st, 1, k.evaluation_id, sizeof(k.evaluation_id));
+		k.version = sqlite3_column_int64(st, 2);
+		col_copy(st, 3, state, sizeof(state));
+		json_array_append_new(arr, handoff_row_json(db, c, &k, state, true, st));
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		json_decref(arr);
+		return OCOP_EDB;
+	}
+	/* Candidates the upstream loop has not recorded yet are waiting too. */
+	if ((rv = handoff_find(db, &v, &n, NULL, 0)) != OCOP_OK) {
+		json_decref(arr);
+		return rv;
+	}
+	for (i = 0; i < n; i++) {
+		if (!v[i].recorded && handoff_potential(c, v[i].key.evaluation_id, NULL, NULL)) {
+			json_array_append_new(arr, handoff_row_json(db, c, &v[i].key, "waiting", false, NULL));
+		}
+	}
+	com_free(v);
+	*out = arr;
+	return OCOP_OK;
+}
+
+/* ===== Relay PUSH messages ===== */
+
+void
+srv_relay_batch_init(srv_relay_batch *b)
+{
+	memset(b, 0, sizeof(*b));
+	com_buf_init(&b->req);
+}
+
+void
+srv_relay_batch_fini(srv_relay_batch *b)
+{
+	com_buf_fini(&b->req);
+	com_free(b->refs);
+	memset(b, 0, sizeof(*b));
+}
+
+/* Fill temp.relay_rows with the rows of the selected trees. Inside the caller's transaction. */
+static int
+relay_rows(sto_db *db, const srv_handoff_key *k)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sto_exec(db, "CREATE TEMP TABLE IF NOT EXISTS relay_rows (tbl TEXT NOT NULL,"
+			 " row_id TEXT NOT NULL, PRIMARY KEY (tbl, row_id)) WITHOUT ROWID;"
+			 "DELETE FROM temp.relay_rows") != OCOP_OK) {
+		return OCOP_EDB;
+	}
+	rc = sqlite3_prepare_v2(sto_sqlite(db),
+	    k != NULL ? "INSERT OR IGNORE INTO temp.relay_rows SELECT tbl, row_id FROM handoff_tree"
+			" WHERE dossier_id = ?1 AND evaluation_id = ?2 AND version = ?3"
+		      : "INSERT OR IGNORE INTO temp.relay_rows SELECT tbl, row_id FROM handoff_tree",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	if (k != NULL) {
+		sqlite3_bind_text(st, 1, k->dossier_id, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, k->evaluation_id, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, k->version);
+	}
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}
+
+static void
+relay_digest(void *digest, const proto_change *c)
+{
+	char head[160];
+	int n;
+
+	if (digest == NULL) {
+		return;
+	}
+	n = snprintf(head, sizeof(head), "%s\n%" PRIu64 "\n%s\n%s\n%" PRIu64 "\n", c->site, c->seq, c->tbl,
+	    c->row, c->hlc);
+	EVP_DigestUpdate(digest, head, (size_t)n);
+	EVP_DigestUpdate(digest, c->cells, c->cells_len);
+}
+
+static int
+relay_ref_add(srv_relay_batch *b, const proto_change *c)
+{
+	if (b->count == b->cap) {
+		size_t ncap = b->cap ? b->cap * 2 : 64;
+		srv_relay_ref *nv = com_realloc(b->refs, ncap * sizeof(*nv));
+		if (nv == NULL) {
+			return OCOP_ENOMEM;
+		}
+		b->refs = nv;
+		b->cap = ncap;
+	}
+	snprintf(b->refs[b->count].site, sizeof(b->refs[0].site), "%s", c->site);
+	b->refs[b->count].seq = c->seq;
+	snprintf(b->refs[b->count].tbl, sizeof(b->refs[0].tbl), "%s", c->tbl);
+	snprintf(b->refs[b->count].row, sizeof(b->refs[0].row), "%s", c->row);
+	return OCOP_OK;
+}
+
+int
+srv_relay_build(sto_db *db, const srv_relay_sel *sel, uint64_t after, srv_relay_batch *b, void *digest)
+{
+	sqlite3_stmt *st = NULL;
+	proto_batch pb;
+	proto_push hdr;
+	proto_change c;
+	uint64_t max_scan = sel->max_scan ? sel->max_scan : HANDOFF_MAX_SCAN;
+	uint64_t scanned = 0;
+	int rc = SQLITE_DONE;
+	int rv;
+
+	com_buf_reset(&b->req);
+	b->count = 0;
+	b->scanned_to = after;
+	b->done = false;
+	memset(&hdr, 0, sizeof(hdr));
+	snprintf(hdr.site, sizeof(hdr.site), "%s", sto_site_id(db));
+	snprintf(hdr.credential, sizeof(hdr.credential), "%s", sel->credential ? sel->credential : "");
+	hdr.sender_hlc = sto_hlc(db)->last;
+	if ((rv = proto_push_begin(&pb, &b->req, &hdr, sel->budget ? sel->budget : SRV_DEFAULT_BATCH)) != OCOP_OK) {
+		return rv;
+	}
+	/* One read transaction: the tree and the log are seen at the same moment. */
+	if ((rv = sto_exec(db, "BEGIN")) != OCOP_OK) {
+		return rv;
+	}
+	if ((rv = relay_rows(db, sel->key)) != OCOP_OK ||
+	    sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT c.lsn, c.site, c.seq, c.tbl, c.row_id, c.hlc, c.user, c.cells FROM change c"
+		" WHERE c.lsn > ?1 AND (c.via IS NULL OR ?2 IS NULL OR c.via != ?2) ORDER BY c.lsn",
+		-1, &st, NULL) != SQLITE_OK) {
+		sto_rollback(db);
+		return OCOP_EDB;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
+	if (sel->skip_via != NULL && sel->skip_via[0] != 0) {
+		sqlite3_bind_text(st, 2, sel->skip_via, -1, SQLITE_STATIC);
+	}
+	{
+		sqlite3_stmt *in = NULL;
+		if (sqlite3_prepare_v2(sto_sqlite(db),
+			"SELECT 1 FROM temp.relay_rows WHERE tbl = ?1 AND row_id = ?2", -1, &in, NULL) != SQLITE_OK) {
+			sqlite3_finalize(st);
+			sto_rollback(db);
+			return OCOP_EDB;
+		}
+		while (rv == OCOP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+			uint64_t lsn = (uint64_t)sqlite3_column_int64(st, 0);
+			bool member;
+
+			if (scanned++ >= max_scan) {
+				break;
+			}
+			sqlite3_reset(in);
+			sqlite3_bind_text(in, 1, (const char *)sqlite3_column_text(st, 3), -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(in, 2, (const char *)sqlite3_column_text(st, 4), -1, SQLITE_TRANSIENT);
+			member = sqlite3_step(in) == SQLITE_ROW;
+			if (member) {
+				memset(&c, 0, sizeof(c));
+				col_copy(st, 1, c.site, sizeof(c.site));
+				c.seq = (uint64_t)sqlite3_column_int64(st, 2);
+				col_copy(st, 3, c.tbl, sizeof(c.tbl));
+				col_copy(st, 4, c.row, sizeof(c.row));
+				c.hlc = (uint64_t)sqlite3_column_int64(st, 5);
+				col_copy(st, 6, c.user, sizeof(c.user));
+				c.cells = sqlite3_column_blob(st, 7);
+				c.cells_len = (size_t)sqlite3_column_bytes(st, 7);
+				rv = proto_batch_add(&pb, &c);
+				if (rv == OCOP_ETOOBIG) {
+					rv = OCOP_OK;
+					break; /* it goes first in the next batch */
+				}
+				if (rv == OCOP_EINVAL) {
+					rv = OCOP_OK; /* a record that would not decode is never sent */
+				} else if (rv == OCOP_OK) {
+					if ((rv = relay_ref_add(b, &c)) != OCOP_OK) {
+						break;
+					}
+					b->count++;
+					relay_digest(digest, &c);
+				}
+			}
+			b->scanned_to = lsn;
+		}
+		sqlite3_finalize(in);
+	}
+	b->done = rv == OCOP_OK && rc == SQLITE_DONE;
+	sqlite3_finalize(st);
+	sto_rollback(db); /* a read transaction: nothing to keep (the temp table is scratch) */
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+		return OCOP_EDB;
+	}
+	return proto_push_end(&pb);
+}
+
+int
+srv_handoff_digest(sto_db *db, const srv_handoff_key *k, const char *skip_via, char hex[SRV_HANDOFF_SHA_HEX])
+{
+	srv_relay_sel sel;
+	srv_relay_batch b;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	uint64_t after = 0;
+	int rv = OCOP_OK;
+
+	hex[0] = 0;
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return OCOP_ENOMEM;
+	}
+	memset(&sel, 0, sizeof(sel));
+	sel.key = k;
+	sel.skip_via = skip_via;
+	sel.budget = PROTO_MAX_MESSAGE / 2;
+	srv_relay_batch_init(&b);
+	do {
+		if ((rv = srv_relay_build(db, &sel, after, &b, ctx)) != OCOP_OK) {
+			break;
+		}
+		after = b.scanned_to;
+	} while (!b.done);
+	srv_relay_batch_fini(&b);
+	if (rv == OCOP_OK && EVP_DigestFinal_ex(ctx, md, &mdlen) == 1) {
+		hex_of(md, mdlen, hex);
+	}
+	EVP_MD_CTX_free(ctx);
+	return rv;
+}
+
+/* ===== National side ===== */
+
+int
+srv_handoff_note_arrival(sto_db *db, const char *tbl, const char *row, const char *province_site)
+{
+	sqlite3_stmt *st = NULL;
+	char now[32];
+	int rc;
+
+	if (strcmp(tbl, "decision") != 0 && strcmp(tbl, "evaluation") != 0) {
+		return OCOP_OK;
+	}
+	handoff_now(now);
+	rc = sqlite3_prepare_v2(sto_sqlite(db),
+	    "INSERT OR IGNORE INTO arrival (dossier_id, evaluation_id, version, province_site, arrived)"
+	    " SELECT e.dossier_id, e.id, COALESCE(e.version, 1), ?2, ?3 FROM decision a"
+	    " JOIN evaluation e ON e.id = a.evaluation_id"
+	    " WHERE (a.id = ?1 OR e.id = ?1) AND a.kind = 'approval' AND a.deleted = 0 AND e.deleted = 0"
+	    " AND e.tier = 'province' AND a.dossier_id = e.dossier_id",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, row, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, province_site, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, now, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}
+
+/* ===== Package files ===== */
+
+static void
+put_be(uint8_t *p, uint64_t v, int n)
+{
+	int i;
+
+	for (i = n - 1; i >= 0; i--) {
+		p[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+static uint64_t
+get_be(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		v = (v << 8) | p[i];
+	}
+	return v;
+}
+
+int
+srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential, com_buf *out,
+    char sha[SRV_HANDOFF_SHA_HEX], uint64_t *changes)
+{
+	srv_relay_sel sel;
+	srv_relay_batch b;
+	com_buf msgs;
+	com_buf body;
+	proto_wr w;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char content[SRV_HANDOFF_SHA_HEX];
+	uint8_t prefix[HANDOFF_PREFIX];
+	uint64_t after = 0;
+	uint64_t total = 0;
+	uint32_t nmsg = 0;
+	size_t start = out->len;
+	int rv = OCOP_OK;
+
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		EVP_MD_CTX_free(ctx);
+		return OCOP_ENOMEM;
+	}
+	memset(&sel, 0, sizeof(sel));
+	sel.key = k;
+	sel.credential = credential;
+	sel.budget = SRV_DEFAULT_BATCH;
+	srv_relay_batch_init(&b);
+	com_buf_init(&msgs);
+	com_buf_init(&body);
+	proto_wr_init(&w, &msgs);
+	/* The messages first, hashing the content as it goes. */
+	do {
+		if ((rv = srv_relay_build(db, &sel, after, &b, ctx)) != OCOP_OK) {
+			break;
+		}
+		after = b.scanned_to;
+		if (b.count > 0) {
+			proto_wr_bin(&w, b.req.data, b.req.len);
+			nmsg++;
+			total += b.count;
+		}
+	} while (!b.done);
+	srv_relay_batch_fini(&b);
+	if (rv == OCOP_OK && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
+		rv = OCOP_ENOMEM;
+	}
+	EVP_MD_CTX_free(ctx);
+	if (rv == OCOP_OK && (rv = proto_wr_error(&w)) == OCOP_OK) {
+		hex_of(md, mdlen, content);
+		proto_wr_init(&w, &body);
+		proto_wr_array(&w, 7);
+		proto_wr_cstr(&w, k->dossier_id);
+		proto_wr_cstr(&w, k->evaluation_id);
+		proto_wr_uint(&w, (uint64_t)k->version);
+		proto_wr_cstr(&w, sto_site_id(db));
+		proto_wr_cstr(&w, content);
+		proto_wr_uint(&w, (uint64_t)time(NULL) * 1000u);
+		proto_wr_array(&w, nmsg);
+		proto_wr_raw(&w, msgs.data, msgs.len);
+		rv = proto_wr_error(&w);
+	}
+	if (rv == OCOP_OK) {
+		memcpy(prefix, SRV_HANDOFF_MAGIC, 8);
+		put_be(prefix + 8, SRV_HANDOFF_FORMAT, 4);
+		put_be(prefix + 12, body.len, 8);
+		if ((rv = com_buf_append(out, prefix, sizeof(prefix))) == OCOP_OK &&
+		    (rv = com_buf_append(out, body.data, body.len)) == OCOP_OK) {
+			if (EVP_Digest(out->data + start, out->len - start, md, &mdlen, EVP_sha256(), NULL) != 1) {
+				rv = OCOP_ENOMEM;
+			} else {
+				rv = com_buf_append(out, md, HANDOFF_DIGEST);
+			}
+		}
+	}
+	if (rv != OCOP_OK) {
+		out->len = start;
+	} else {
+		if (sha != NULL) {
+			snprintf(sha, SRV_HANDOFF_SHA_HEX, "%s", content);
+		}
+		if (changes != NULL) {
+			*changes = total;
+		}
+	}
+	com_buf_fini(&msgs);
+	com_buf_fini(&body);
+	return rv;
+}
+
+/* Read a string field into out (NUL-terminated). */
+static int
+rd_text(proto_rd *r, char *out, size_t cap)
+{
+	const char *s;
+	size_t len;
+
+	if (proto_rd_str(r, &s, &len) != OCOP_OK || len >= cap) {
+		return OCOP_EPROTO;
+	}
+	memcpy(out, s, len);
+	out[len] = 0;
+	return OCOP_OK;
+}
+
+/* The package's verified parts. */
+typedef struct package {
+	char dossier[37];       /* dossier id */
+	char evaluation[37];    /* evaluation id */
+	uint64_t version;       /* evaluation version */
+	char province[37];      /* the province's site */
+	char content[SRV_HANDOFF_SHA_HEX + 1]; /* content hash */
+	uint32_t nmsg;          /* messages */
+	proto_rd msgs;          /* reader positioned on the first message */
+} package;
+
+/* Check everything before anything is done. */
+static int
+package_verify(const uint8_t *pkg, size_t len, package *p, char *err, size_t errlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	uint64_t body_len;
+	proto_rd r;
+	proto_rd check;
+	uint32_t n;
+	uint64_t created;
+	uint32_t i;
+
+	if (len < HANDOFF_PREFIX + HANDOFF_DIGEST || memcmp(pkg, SRV_HANDOFF_MAGIC, 8) != 0) {
+		snprintf(err, errlen, "not a hand-off package (bad magic or too short)");
+		return OCOP_EPROTO;
+	}
+	if (get_be(pkg + 8, 4) != SRV_HANDOFF_FORMAT) {
+		snprintf(err, errlen, "hand-off package format %" PRIu64 " is not supported (this program reads %d)",
+		    get_be(pkg + 8, 4), SRV_HANDOFF_FORMAT);
+		return OCOP_EVERSION;
+	}
+	body_len = get_be(pkg + 12, 8);
+	if (body_len != len - HANDOFF_PREFIX - HANDOFF_DIGEST) {
+		snprintf(err, errlen, "the package is truncated or has extra bytes (length %zu, expected %" PRIu64 ")",
+		    len, body_len + HANDOFF_PREFIX + HANDOFF_DIGEST);
+		return OCOP_EPROTO;
+	}
+	if (EVP_Digest(pkg, len - HANDOFF_DIGEST, md, &mdlen, EVP_sha256(), NULL) != 1 ||
+	    mdlen != HANDOFF_DIGEST || memcmp(md, pkg + len - HANDOFF_DIGEST, HANDOFF_DIGEST) != 0) {
+		snprintf(err, errlen, "the package's SHA-256 does not match its content: damaged or edited");
+		return OCOP_EPROTO;
+	}
+	proto_rd_init(&r, pkg + HANDOFF_PREFIX, (size_t)body_len);
+	if (proto_rd_array(&r, &n) != OCOP_OK || n != 7 || rd_text(&r, p->dossier, sizeof(p->dossier)) != OCOP_OK ||
+	    rd_text(&r, p->evaluation, sizeof(p->evaluation)) != OCOP_OK || proto_rd_uint(&r, &p->version) != OCOP_OK ||
+	    rd_text(&r, p->province, sizeof(p->province)) != OCOP_OK ||
+	    rd_text(&r, p->content, sizeof(p->content)) != OCOP_OK || proto_rd_uint(&r, &created) != OCOP_OK ||
+	    proto_rd_array(&r, &p->nmsg) != OCOP_OK || !proto_uuid_valid(p->dossier, strlen(p->dossier)) ||
+	    !proto_uuid_valid(p->province, strlen(p->province))) {
+		snprintf(err, errlen, "malformed hand-off package header");
+		return OCOP_EPROTO;
+	}
+	p->msgs = r;
+	/* Every message must be a PUSH from the province that decodes. */
+	check = r;
+	for (i = 0; i < p->nmsg; i++) {
+		const uint8_t *m;
+		size_t mlen;
+		proto_env env;
+		proto_rd body;
+		proto_push push;
+
+		if (proto_rd_bin(&check, &m, &mlen) != OCOP_OK || proto_env_open(m, mlen, &env, &body) != OCOP_OK ||
+		    env.type != PROTO_MSG_PUSH || proto_push_decode(&body, &push) != OCOP_OK ||
+		    strcmp(push.site, p->province) != 0) {
+			snprintf(err, errlen, "message %u of the package is not a valid PUSH from province %s", i + 1,
+			    p->province);
+			return OCOP_EPROTO;
+		}
+	}
+	if (proto_rd_done(&check) != OCOP_OK) {
+		snprintf(err, errlen, "the package has bytes after its last message");
+		return OCOP_EPROTO;
+	}
+	return OCOP_OK;
+}
+
+int
+srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, srv_handoff_import_stats *st, char *err,
+    size_t errlen)
+{
+	package p;
+	com_buf reply;
+	uint32_t i;
+	int rv;
+
+	memset(st, 0, sizeof(*st));
+	err[0] = 0;
+	if ((rv = package_verify(pkg, len, &p, err, errlen)) != OCOP_OK) {
+		return rv;
+	}
+	snprintf(st->dossier_id, sizeof(st->dossier_id), "%s", p.dossier);
+	snprintf(st->province, sizeof(st->province), "%s", p.province);
+	com_buf_init(&reply);
+	for (i = 0; i < p.nmsg && rv == OCOP_OK; i++) {
+		const uint8_t *m;
+		size_t mlen;
+		proto_env env;
+		proto_rd body;
+		proto_push_ok ok;
+		proto_error e;
+
+		if (proto_rd_bin(&p.msgs, &m, &mlen) != OCOP_OK) {
+			rv = OCOP_EPROTO; /* verified above; cannot happen */
+			break;
+		}
+		com_buf_reset(&reply);
+		if ((rv = srv_handle(svc, m, mlen, &reply)) != OCOP_OK) {
+			break;
+		}
+		if (proto_env_open(reply.data, reply.len, &env, &body) != OCOP_OK) {
+			rv = OCOP_EPROTO;
+			break;
+		}
+		if (env.type == PROTO_MSG_ERROR) {
+			rv = proto_error_decode(&body, &e) == OCOP_OK && e.code > 0 && e.code < OCOP_ERR_COUNT_
+			    ? (int)e.code
+			    : OCOP_EPROTO;
+			snprintf(err, errlen, "the server refused message %u: %s", i + 1,
+			    rv == OCOP_EPROTO ? "malformed error" : e.text);
+			break;
+		}
+		if (env.type != PROTO_MSG_PUSH_OK || proto_push_ok_decode(&body, &ok) != OCOP_OK) {
+			rv = OCOP_EPROTO;
+			break;
+		}
+		st->messages++;
+		st->applied += ok.applied;
+		st->duplicates += ok.duplicates;
+		st->rejected += ok.rejections.count;
+	}
+	com_buf_fini(&reply);
+	return rv;
+}

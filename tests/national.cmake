@@ -1,0 +1,4 @@
+# The national tier (docs/NATIONAL.md): 5-star candidates handed from a province to the
+# national server exactly once, and the national decision back down to the commune.
+ocop_add_test(NAME national LABEL integration SOURCES integration/test_national.c
+  LIBS ocop_common TIMEOUT 300)
