@@ -122,8 +122,26 @@ sync_record_rejection(sto_db *db, const proto_rejection *r)
 		snprintf(row, sizeof(row), "%s", (const char *)sqlite3_column_text(st, 1));
 	}
 	sqlite3_finalize(st);
-	return sto_ledger_put(db, tbl, row, NULL, "authority", r->reason, NULL, 0, NULL, NULL, 0,
+	rc = sto_ledger_put(db, tbl, row, NULL, "authority", r->reason, NULL, 0, NULL, NULL, 0,
 	    sto_site_id(db), r->seq);
+	if (rc != OCOP_OK) {
+		return rc;
+	}
+	/* A refused write has no standing anywhere: its cells that still hold it
+	 * here lose their version, so the server's re-assertion takes them back
+	 * whatever this site's clock said. */
+	rc = sqlite3_prepare_v2(sto_sqlite(db),
+	    "UPDATE clock SET hlc = 0, site = '' WHERE (tbl, row_id) = (SELECT tbl, row_id FROM change"
+	    " WHERE site = ?1 AND seq = ?2) AND site = ?1 AND hlc = (SELECT hlc FROM change WHERE site = ?1 AND seq = ?2)",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
 }
 
 /* Build one PUSH of own changes above hw; *count is how many went in. */
@@ -207,6 +225,10 @@ sync_push(sto_db *db, const cli_transport *t, const cli_sync_opts *o, uint64_t h
 			snprintf(err, errlen, "malformed PUSH_OK from the server");
 			return OCOP_EPROTO;
 		}
+		if (com_fault_hit(o->fault, "site.push.reply_received")) {
+			snprintf(err, errlen, "crashed after the server's reply, before recording it");
+			return OCOP_ECLOSED;
+		}
 		if ((rv = sto_begin(db)) != OCOP_OK) {
 			return rv;
 		}
@@ -230,7 +252,7 @@ sync_push(sto_db *db, const cli_transport *t, const cli_sync_opts *o, uint64_t h
 		if (ok.high_water > hw) {
 			s->pushed += ok.high_water - hw;
 		}
-		if (ok.high_water <= hw) {
+		if (ok.high_water < last) {
 			snprintf(err, errlen, "the server did not take the batch (high-water mark %" PRIu64 ")",
 			    ok.high_water);
 			return OCOP_EPROTO;
@@ -297,6 +319,11 @@ sync_pull(sto_db *db, const sto_policy *pol, const cli_transport *t, const cli_s
 			return rv;
 		}
 		com_hlc_update(sto_hlc(db), ok.server_hlc, &seen);
+		if (com_fault_hit(o->fault, "site.pull.before_commit")) {
+			sto_rollback(db);
+			snprintf(err, errlen, "crashed while applying the server's changes");
+			return OCOP_ECLOSED;
+		}
 		if ((rv = meta_set_u64(db, "pull_cursor", ok.next_cursor)) != OCOP_OK ||
 		    (rv = sto_meta_set_hlc(db)) != OCOP_OK || (rv = sto_commit(db)) != OCOP_OK) {
 			sto_rollback(db);
@@ -376,7 +403,15 @@ cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t, const c
 		}
 		sto_meta_set(db, "server_site", hok.server_site);
 		s->high_water = hok.high_water;
-		rv = sync_push(db, t, o, hok.high_water, budget, rounds, &req, &reply, s, err, errlen);
+		/* Push from what this site knows the server acknowledged, even if the
+		 * server holds more: a reply lost on the way may have carried
+		 * rejections, and the server reports them again for resent changes.
+		 * A server restored from a backup (holding less) is caught up too. */
+		{
+			uint64_t known = meta_u64(db, "push_high_water");
+			uint64_t from = known < hok.high_water ? known : hok.high_water;
+			rv = sync_push(db, t, o, from, budget, rounds, &req, &reply, s, err, errlen);
+		}
 		if (rv == OCOP_OK) {
 			rv = sync_pull(db, pol, t, o, budget, rounds, &req, &reply, s, err, errlen);
 		}

@@ -19,6 +19,7 @@
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/util/buf.h"
+#include "common/util/fault.h"
 
 /* Send one request and receive its reply (appended to reply). */
 typedef struct cli_transport {
@@ -30,6 +31,7 @@ typedef struct cli_sync_opts {
 	const char *credential; /* this site's secret for the server */
 	size_t max_batch;       /* PUSH byte budget; 0 = the server's */
 	int max_rounds;         /* PUSH/PULL round limit per session; 0 = 10000 */
+	const com_fault *fault; /* crash-point seam for tests, NULL in production */
 } cli_sync_opts;
 
 typedef struct cli_sync_stats {
