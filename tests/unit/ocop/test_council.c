@@ -62,23 +62,15 @@ sheet_points(const pick *over, size_t nover, const char *code)
 	return NULL;
 }
 
-/* Append member's CSV rows: BASE with overrides (a NULL points value drops the row). */
+/* Append member's CSV rows: BASE with overrides. */
 static void
 csv_member(com_buf *b, const char *member, const pick *over, size_t nover)
 {
 	size_t i;
 
 	for (i = 0; i < NBASE; i++) {
-		const char *p = sheet_points(over, nover, BASE[i].code);
-		size_t k;
-		bool drop = false;
-
-		for (k = 0; k < nover; k++) {
-			drop = drop || (strcmp(over[k].code, BASE[i].code) == 0 && over[k].points == NULL);
-		}
-		if (!drop) {
-			com_buf_printf(b, "%s,%s,%s\n", member, BASE[i].code, p);
-		}
+		com_buf_printf(b, "%s,%s,%s\n", member, BASE[i].code,
+		    sheet_points(over, nover, BASE[i].code));
 	}
 }
 
