@@ -20,7 +20,7 @@
  * corrupted; a site is partitioned for a while; a session is cut mid-batch.
  * Nodes crash at named points — the server before committing a PUSH or after
  * committing it but before replying, a site after a reply arrives but before
- * recording it, or while applying a PULL — and restart from their database
+ * recording it, or before applying a PULL — and restart from their database
  * files. One site in four seeds has a clock far beyond the skew bound, so the
  * server clamps it.
  *
@@ -576,7 +576,7 @@ sim_sync(sim *m, int i, bool must_succeed)
 	o.fault = &m->fault;
 	if (m->faults && !must_succeed) {
 		unsigned c = sim_rand(m, 20);
-		m->crash_at = c == 0 ? "site.push.reply_received" : c == 1 ? "site.pull.before_commit" : NULL;
+		m->crash_at = c == 0 ? "site.push.reply_received" : c == 1 ? "site.pull.reply_received" : NULL;
 	}
 	rv = cli_sync_once(m->s[i].db, ocp_policy_store(m->site_pol), &t, &o, &st, err, sizeof(err));
 	m->crash_at = NULL;

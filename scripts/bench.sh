@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Build the Release benchmarks and run them all, printing each program's tables
+# and then one summary table against the targets (BENCHMARKS.md explains them).
+#
+# usage: scripts/bench.sh [--quick]
+#   --quick        2,000 dossiers, 200 edits, 1 repetition (a smoke run, minutes less)
+# environment:
+#   BENCH_REPS     repetitions per figure; medians are printed (default 3)
+#   BENCH_ROWS     dossiers created and pushed (default 20000)
+#   BENCH_EDITS    dossiers edited in the incremental and conflict runs (default 1000)
+#   BENCH_BUILD    build directory (default build-bench)
+#   TMPDIR         where the databases go (default /tmp; they are removed after each run)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+reps=${BENCH_REPS:-3}
+rows=${BENCH_ROWS:-20000}
+edits=${BENCH_EDITS:-1000}
+dir=${BENCH_BUILD:-build-bench}
+if [ "${1:-}" = "--quick" ]; then
+  reps=1 rows=2000 edits=200
+elif [ -n "${1:-}" ]; then
+  sed -n '2,12p' "$0" >&2
+  exit 2
+fi
+
+# gcc -O3 sees -Wformat-truncation and -Wmaybe-uninitialized in library files
+# that the Debug build does not, so -Werror is off for the libraries here; the
+# bench targets keep -Werror themselves (bench/CMakeLists.txt).
+cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DOCOP_WERROR=OFF -DOCOP_BUILD_TESTS=OFF >/dev/null
+cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync >/dev/null
+bin="$dir/bin"
+log="$dir/bench-results.txt"
+tmp=${TMPDIR:-/tmp}
+
+{
+  echo "== machine =="
+  echo "cpu:     $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
+  echo "memory:  $(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+  echo "kernel:  $(uname -sr)"
+  echo "sqlite:  $(pkg-config --modversion sqlite3 2>/dev/null || echo '?')"
+  echo "disk:    $tmp on $(df -T "$tmp" | awk 'NR == 2 {print $2 " (" $1 ")"}')"
+  echo "run:     $rows dossiers, $edits edits, median of $reps"
+  echo
+  "$bin/bench_capture" --reps "$reps" --rows "$rows"
+  echo
+  "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync full --transport both
+  echo
+  "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync normal --transport inproc
+} | tee "$log"
+
+# One table of the figures the issue asks for, from the programs' summary lines.
+echo
+awk -v rows="$rows" -v edits="$edits" '
+  $1 == "summary" && $2 == "capture" { cap[$3 "," $4] = $7 }
+  $1 == "summary" && $2 == "sync"    { rate[$3 "," $4 "," $5] = $6; ratio[$3 "," $4 "," $5] = $7 }
+  $1 == "summary" && $2 == "bytes"   { bpush[$3 "," $4] = $5; bpull[$3 "," $4] = $6 }
+  function v(a, k) { return (k in a) ? a[k] : "-" }
+  function row(name, full, normal, target) { printf "%-52s %10s %10s   %s\n", name, full, normal, target }
+  END {
+    printf "== summary (%d dossiers, %d edits) ==\n", rows, edits
+    row("metric", "FULL", "NORMAL", "target")
+    row("capture overhead, 1000 rows/txn (captured/plain time)", v(cap, "FULL,1000"), v(cap, "NORMAL,1000"), "<= 1.3")
+    row("capture overhead, 100 rows/txn", v(cap, "FULL,100"), v(cap, "NORMAL,100"), "<= 1.3")
+    row("capture overhead, 1 row/txn", v(cap, "FULL,1"), v(cap, "NORMAL,1"), "<= 1.3")
+    row("push rows/s / plain rows/s, in process", v(ratio, "inproc,FULL,push"), v(ratio, "inproc,NORMAL,push"), ">= 0.5")
+    row("bootstrap rows/s / plain rows/s, in process", v(ratio, "inproc,FULL,bootstrap"), v(ratio, "inproc,NORMAL,bootstrap"), ">= 0.5")
+    row("push rows/s / plain rows/s, nng tcp", v(ratio, "tcp,FULL,push"), "-", ">= 0.5")
+    row("bootstrap rows/s / plain rows/s, nng tcp", v(ratio, "tcp,FULL,bootstrap"), "-", ">= 0.5")
+    row("plain insert rows/s (the baseline), in process run", v(rate, "inproc,FULL,plain"), v(rate, "inproc,NORMAL,plain"), "")
+    row("push rows/s, in process", v(rate, "inproc,FULL,push"), v(rate, "inproc,NORMAL,push"), "")
+    row("bootstrap rows/s, in process", v(rate, "inproc,FULL,bootstrap"), v(rate, "inproc,NORMAL,bootstrap"), "")
+    row("incremental push of edited dossiers, rows/s", v(rate, "inproc,FULL,incr_push"), v(rate, "inproc,NORMAL,incr_push"), "")
+    row("incremental pull of edited dossiers, rows/s", v(rate, "inproc,FULL,incr_pull"), v(rate, "inproc,NORMAL,incr_pull"), "")
+    row("conflict run, B pushes + pulls, rows/s", v(rate, "inproc,FULL,conflict_b"), v(rate, "inproc,NORMAL,conflict_b"), "")
+    row("conflict run, A pulls B edits, rows/s", v(rate, "inproc,FULL,conflict_a2"), v(rate, "inproc,NORMAL,conflict_a2"), "")
+    print ""
+    row("protocol bytes per changed field (req + reply)", "push", "pull", "")
+    row("one ~10 B field in each of 1000 dossiers", v(bpush, "short,1000"), v(bpull, "short,1000"), "")
+    row("one ~10 B field in 1 dossier", v(bpush, "short,1"), v(bpull, "short,1"), "")
+    row("one ~250 B field in each of 1000 dossiers", v(bpush, "long,1000"), v(bpull, "long,1000"), "")
+  }' "$log" | tee -a "$log"
+echo "(full output in $log)"
