@@ -15,4 +15,9 @@ for type in Debug Asan; do
   if [ "$type" = Debug ]; then seeds=$sim_debug; else seeds=$sim_asan; fi
   (cd "$dir" && OCOP_SIM_SEEDS=$seeds ctest --output-on-failure -j2)
 done
-echo "all tests passed in Debug and Asan builds"
+# A short bounded libFuzzer run of every decoder of network and file bytes
+# (protocol messages, change records, USB bundles, rubric files, CSV sheets).
+if [ "${OCOP_SOAK:-0}" = "1" ]; then fuzz_secs=600; else fuzz_secs=${OCOP_FUZZ_SECONDS:-30}; fi
+echo "== fuzz (${fuzz_secs}s per target) =="
+bash scripts/fuzz.sh "$fuzz_secs"
+echo "all tests passed in Debug and Asan builds; fuzzing found nothing"
