@@ -7,8 +7,8 @@
  * clock skew, which sites sync and in which order, and which writes are made
  * without authority. After a final round in which everyone syncs, the oracle
  * checks DESIGN.md section 6:
- *   1. convergence: every site holds exactly the server's rows, cells and cell
- *      versions for its scope;
+ *   1. convergence: every site holds exactly the server's rows, cells, cell
+ *      versions and derived results (each sheet's total) for its scope;
  *   2. no silent loss: every change the server acknowledged is current, or in
  *      the ledger, or was overwritten by a write that had seen it; every
  *      refused change is in the server's ledger and in its writer's;
@@ -642,6 +642,26 @@ sim_dump(sto_db *db, const char *scope)
 		}
 	}
 	com_free(text);
+	/* Derived results (never replicated, computed from the rows on each node):
+	 * each live sheet's total, for the evaluations in scope. */
+	{
+		sqlite3_stmt *st = NULL;
+		com_buf_puts(&b, "== derived\n");
+		sqlite3_prepare_v2(sto_sqlite(db),
+		    "SELECT sh.id, COALESCE(SUM(sc.points), 0), COUNT(sc.id) FROM score_sheet sh"
+		    " LEFT JOIN score sc ON sc.sheet_id = sh.id AND sc.deleted = 0"
+		    " WHERE sh.deleted = 0 GROUP BY sh.id ORDER BY sh.id",
+		    -1, &st, NULL);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char unit[64];
+			const char *id = (const char *)sqlite3_column_text(st, 0);
+			if (sto_row_scope(db, "score_sheet", id, unit, sizeof(unit)) == OCOP_OK && sim_in_scope(scope, unit)) {
+				com_buf_printf(&b, "%s total %lld over %d criteria\n", id, (long long)sqlite3_column_int64(st, 1),
+				    sqlite3_column_int(st, 2));
+			}
+		}
+		sqlite3_finalize(st);
+	}
 	return com_buf_detach(&b, NULL);
 }
 
