@@ -37,6 +37,8 @@ int cmd_report(int argc, char **argv);
 int cmd_remote(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_status(int argc, char **argv);
+int cmd_export(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 int cmd_conflicts(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 

@@ -27,6 +27,8 @@ static const cli_cmd commands[] = {
     {"remote", cmd_remote, "where this site's server is, and its credential"},
     {"sync", cmd_sync, "push local changes to the server and pull what changed (--watch)"},
     {"status", cmd_status, "pending changes, last sync, last error"},
+    {"export", cmd_export, "write pending changes to a bundle file for the server (USB)"},
+    {"import", cmd_import, "apply the reply bundle the server wrote for this site (USB)"},
     {"conflicts", cmd_conflicts, "the conflict ledger: list, show, resolve"},
     {"score", cmd_score, "score council sheets from a CSV file against a rubric (no database)"},
 };

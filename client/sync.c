@@ -122,13 +122,30 @@ sync_record_rejection(sto_db *db, const proto_rejection *r)
 		snprintf(row, sizeof(row), "%s", (const char *)sqlite3_column_text(st, 1));
 	}
 	sqlite3_finalize(st);
-	return sto_ledger_put(db, tbl, row, NULL, "authority", r->reason, NULL, 0, NULL, NULL, 0,
+	rc = sto_ledger_put(db, tbl, row, NULL, "authority", r->reason, NULL, 0, NULL, NULL, 0,
 	    sto_site_id(db), r->seq);
+	if (rc != OCOP_OK) {
+		return rc;
+	}
+	/* A refused write has no standing anywhere: its cells that still hold it
+	 * here lose their version, so the server's re-assertion takes them back
+	 * whatever this site's clock said. */
+	rc = sqlite3_prepare_v2(sto_sqlite(db),
+	    "UPDATE clock SET hlc = 0, site = '' WHERE (tbl, row_id) = (SELECT tbl, row_id FROM change"
+	    " WHERE site = ?1 AND seq = ?2) AND site = ?1 AND hlc = (SELECT hlc FROM change WHERE site = ?1 AND seq = ?2)",
+	    -1, &st, NULL);
+	if (rc != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
 }
 
-/* Build one PUSH of own changes above hw; *count is how many went in. */
-static int
-sync_build_push(sto_db *db, const cli_sync_opts *o, uint64_t hw, size_t budget, com_buf *req,
+int
+cli_sync_build_push(sto_db *db, const char *credential, uint64_t hw, size_t budget, com_buf *req,
     uint32_t *count, uint64_t *last_seq)
 {
 	sqlite3_stmt *st = NULL;
@@ -139,7 +156,7 @@ sync_build_push(sto_db *db, const cli_sync_opts *o, uint64_t hw, size_t budget, 
 
 	memset(&hdr, 0, sizeof(hdr));
 	snprintf(hdr.site, sizeof(hdr.site), "%s", sto_site_id(db));
-	snprintf(hdr.credential, sizeof(hdr.credential), "%s", o->credential ? o->credential : "");
+	snprintf(hdr.credential, sizeof(hdr.credential), "%s", credential ? credential : "");
 	hdr.sender_hlc = sto_hlc(db)->last;
 	com_buf_reset(req);
 	if ((rv = proto_push_begin(&b, req, &hdr, budget)) != OCOP_OK) {
@@ -177,23 +194,51 @@ sync_build_push(sto_db *db, const cli_sync_opts *o, uint64_t hw, size_t budget, 
 	return proto_push_end(&b);
 }
 
+int
+cli_sync_apply_push_ok(sto_db *db, const proto_push_ok *ok, cli_sync_stats *s)
+{
+	proto_rejections_it it;
+	proto_rejection r;
+	uint64_t seen;
+	int rv;
+
+	if ((rv = sto_begin(db)) != OCOP_OK) {
+		return rv;
+	}
+	proto_rejections_iter(&it, &ok->rejections);
+	while ((rv = proto_rejections_next(&it, &r)) == OCOP_OK) {
+		if ((rv = sync_record_rejection(db, &r)) != OCOP_OK) {
+			break;
+		}
+		s->rejected++;
+	}
+	if (rv != OCOP_ENOENT && rv != OCOP_OK) {
+		sto_rollback(db);
+		return rv;
+	}
+	com_hlc_update(sto_hlc(db), ok->server_hlc, &seen);
+	if ((rv = meta_set_u64(db, "push_high_water", ok->high_water)) != OCOP_OK ||
+	    (rv = sto_meta_set_hlc(db)) != OCOP_OK || (rv = sto_commit(db)) != OCOP_OK) {
+		sto_rollback(db);
+		return rv;
+	}
+	return OCOP_OK;
+}
+
 static int
 sync_push(sto_db *db, const cli_transport *t, const cli_sync_opts *o, uint64_t hw, size_t budget,
     int rounds, com_buf *req, com_buf *reply, cli_sync_stats *s, char *err, size_t errlen)
 {
 	proto_rd body;
 	proto_push_ok ok;
-	proto_rejections_it it;
-	proto_rejection r;
 	uint32_t count;
 	uint64_t last;
-	uint64_t seen;
 	int rv;
 
 	while (rounds-- > 0) {
 		count = 0;
 		last = hw;
-		if ((rv = sync_build_push(db, o, hw, budget, req, &count, &last)) != OCOP_OK) {
+		if ((rv = cli_sync_build_push(db, o->credential, hw, budget, req, &count, &last)) != OCOP_OK) {
 			snprintf(err, errlen, "cannot build a batch: %s", ocop_strerror(rv));
 			return rv;
 		}
@@ -207,36 +252,62 @@ sync_push(sto_db *db, const cli_transport *t, const cli_sync_opts *o, uint64_t h
 			snprintf(err, errlen, "malformed PUSH_OK from the server");
 			return OCOP_EPROTO;
 		}
-		if ((rv = sto_begin(db)) != OCOP_OK) {
-			return rv;
+		if (com_fault_hit(o->fault, "site.push.reply_received")) {
+			snprintf(err, errlen, "crashed after the server's reply, before recording it");
+			return OCOP_ECLOSED;
 		}
-		proto_rejections_iter(&it, &ok.rejections);
-		while ((rv = proto_rejections_next(&it, &r)) == OCOP_OK) {
-			if ((rv = sync_record_rejection(db, &r)) != OCOP_OK) {
-				break;
-			}
-			s->rejected++;
-		}
-		if (rv != OCOP_ENOENT && rv != OCOP_OK) {
-			sto_rollback(db);
-			return rv;
-		}
-		com_hlc_update(sto_hlc(db), ok.server_hlc, &seen);
-		if ((rv = meta_set_u64(db, "push_high_water", ok.high_water)) != OCOP_OK ||
-		    (rv = sto_meta_set_hlc(db)) != OCOP_OK || (rv = sto_commit(db)) != OCOP_OK) {
-			sto_rollback(db);
+		if ((rv = cli_sync_apply_push_ok(db, &ok, s)) != OCOP_OK) {
 			return rv;
 		}
 		if (ok.high_water > hw) {
 			s->pushed += ok.high_water - hw;
 		}
-		if (ok.high_water <= hw) {
+		if (ok.high_water < last) {
 			snprintf(err, errlen, "the server did not take the batch (high-water mark %" PRIu64 ")",
 			    ok.high_water);
 			return OCOP_EPROTO;
 		}
 		hw = ok.high_water;
 		s->high_water = hw;
+	}
+	return OCOP_OK;
+}
+
+int
+cli_sync_apply_pull_ok(sto_db *db, const sto_policy *pol, const proto_pull_ok *ok, bool move_cursor,
+    cli_sync_stats *s, char *err, size_t errlen)
+{
+	proto_changes_it it;
+	proto_change c;
+	sto_verdict v;
+	uint64_t seen;
+	int rv;
+
+	/* The changes and the cursor that covers them commit together. */
+	if ((rv = sto_begin(db)) != OCOP_OK) {
+		snprintf(err, errlen, "cannot apply the server's changes: %s", sto_errmsg(db));
+		return rv;
+	}
+	proto_changes_iter(&it, &ok->changes);
+	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
+		if ((rv = sto_merge_apply(db, pol, &c, false, &v)) != OCOP_OK) {
+			break;
+		}
+		s->pulled++;
+		s->applied += v.outcome == STO_APPLIED;
+		s->conflicts += v.conflicts;
+	}
+	if (rv != OCOP_ENOENT && rv != OCOP_OK) {
+		snprintf(err, errlen, "cannot apply the server's changes: %s", sto_errmsg(db));
+		sto_rollback(db);
+		return rv;
+	}
+	com_hlc_update(sto_hlc(db), ok->server_hlc, &seen);
+	if ((move_cursor && (rv = meta_set_u64(db, "pull_cursor", ok->next_cursor)) != OCOP_OK) ||
+	    (rv = sto_meta_set_hlc(db)) != OCOP_OK || (rv = sto_commit(db)) != OCOP_OK) {
+		snprintf(err, errlen, "cannot apply the server's changes: %s", sto_errmsg(db));
+		sto_rollback(db);
+		return rv;
 	}
 	return OCOP_OK;
 }
@@ -250,11 +321,7 @@ sync_pull(sto_db *db, const sto_policy *pol, const cli_transport *t, const cli_s
 	proto_pull m;
 	proto_pull_ok ok;
 	proto_ack ack;
-	proto_changes_it it;
-	proto_change c;
-	sto_verdict v;
 	uint64_t cursor = meta_u64(db, "pull_cursor");
-	uint64_t seen;
 	int rv;
 
 	while (rounds-- > 0) {
@@ -278,28 +345,12 @@ sync_pull(sto_db *db, const sto_policy *pol, const cli_transport *t, const cli_s
 			snprintf(err, errlen, "the server's cursor went backwards");
 			return OCOP_EPROTO;
 		}
-		/* The changes and the cursor that covers them commit together. */
-		if ((rv = sto_begin(db)) != OCOP_OK) {
-			return rv;
+		/* Dying here or anywhere in the apply (one transaction) leaves nothing behind. */
+		if (com_fault_hit(o->fault, "site.pull.reply_received")) {
+			snprintf(err, errlen, "crashed before applying the server's changes");
+			return OCOP_ECLOSED;
 		}
-		proto_changes_iter(&it, &ok.changes);
-		while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
-			if ((rv = sto_merge_apply(db, pol, &c, false, &v)) != OCOP_OK) {
-				break;
-			}
-			s->pulled++;
-			s->applied += v.outcome == STO_APPLIED;
-			s->conflicts += v.conflicts;
-		}
-		if (rv != OCOP_ENOENT && rv != OCOP_OK) {
-			snprintf(err, errlen, "cannot apply the server's changes: %s", sto_errmsg(db));
-			sto_rollback(db);
-			return rv;
-		}
-		com_hlc_update(sto_hlc(db), ok.server_hlc, &seen);
-		if ((rv = meta_set_u64(db, "pull_cursor", ok.next_cursor)) != OCOP_OK ||
-		    (rv = sto_meta_set_hlc(db)) != OCOP_OK || (rv = sto_commit(db)) != OCOP_OK) {
-			sto_rollback(db);
+		if ((rv = cli_sync_apply_pull_ok(db, pol, &ok, true, s, err, errlen)) != OCOP_OK) {
 			return rv;
 		}
 		cursor = ok.next_cursor;
@@ -337,6 +388,18 @@ sync_record(sto_db *db, int rv, const char *err)
 	sto_meta_set(db, "last_attempt", now);
 }
 
+void
+cli_sync_hello(sto_db *db, const char *credential, proto_hello *h)
+{
+	memset(h, 0, sizeof(*h));
+	snprintf(h->site, sizeof(h->site), "%s", sto_site_id(db));
+	snprintf(h->credential, sizeof(h->credential), "%s", credential ? credential : "");
+	h->protocol_version = PROTO_VERSION;
+	h->schema_version = STO_SCHEMA_VERSION;
+	snprintf(h->role, sizeof(h->role), "%s", sto_role(db));
+	snprintf(h->software, sizeof(h->software), "%s", SYNC_SOFTWARE);
+}
+
 int
 cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t, const cli_sync_opts *o,
     cli_sync_stats *s, char *err, size_t errlen)
@@ -354,13 +417,7 @@ cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t, const c
 	err[0] = 0;
 	com_buf_init(&req);
 	com_buf_init(&reply);
-	memset(&h, 0, sizeof(h));
-	snprintf(h.site, sizeof(h.site), "%s", sto_site_id(db));
-	snprintf(h.credential, sizeof(h.credential), "%s", o->credential ? o->credential : "");
-	h.protocol_version = PROTO_VERSION;
-	h.schema_version = STO_SCHEMA_VERSION;
-	snprintf(h.role, sizeof(h.role), "%s", sto_role(db));
-	snprintf(h.software, sizeof(h.software), "%s", SYNC_SOFTWARE);
+	cli_sync_hello(db, o->credential, &h);
 	rv = proto_hello_encode(&req, &h);
 	if (rv == OCOP_OK) {
 		rv = sync_call(t, &req, &reply, PROTO_MSG_HELLO_OK, &body, err, errlen);
@@ -376,7 +433,15 @@ cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t, const c
 		}
 		sto_meta_set(db, "server_site", hok.server_site);
 		s->high_water = hok.high_water;
-		rv = sync_push(db, t, o, hok.high_water, budget, rounds, &req, &reply, s, err, errlen);
+		/* Push from what this site knows the server acknowledged, even if the
+		 * server holds more: a reply lost on the way may have carried
+		 * rejections, and the server reports them again for resent changes.
+		 * A server restored from a backup (holding less) is caught up too. */
+		{
+			uint64_t known = meta_u64(db, "push_high_water");
+			uint64_t from = known < hok.high_water ? known : hok.high_water;
+			rv = sync_push(db, t, o, from, budget, rounds, &req, &reply, s, err, errlen);
+		}
 		if (rv == OCOP_OK) {
 			rv = sync_pull(db, pol, t, o, budget, rounds, &req, &reply, s, err, errlen);
 		}

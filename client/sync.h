@@ -13,12 +13,15 @@
 #ifndef OCOP_CLIENT_SYNC_H
 #define OCOP_CLIENT_SYNC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/util/buf.h"
+#include "common/util/fault.h"
+#include "protocol/session.h"
 
 /* Send one request and receive its reply (appended to reply). */
 typedef struct cli_transport {
@@ -30,6 +33,7 @@ typedef struct cli_sync_opts {
 	const char *credential; /* this site's secret for the server */
 	size_t max_batch;       /* PUSH byte budget; 0 = the server's */
 	int max_rounds;         /* PUSH/PULL round limit per session; 0 = 10000 */
+	const com_fault *fault; /* crash-point seam for tests, NULL in production */
 } cli_sync_opts;
 
 typedef struct cli_sync_stats {
@@ -54,5 +58,38 @@ int cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t,
 
 /* Number of this site's changes the server has not acknowledged yet. */
 int cli_sync_pending(sto_db *db, uint64_t *pending /* OUT */);
+
+/* ===== Session steps, shared with the sneakernet bundles (client/bundle.c) ===== */
+
+/* Fill the HELLO this site sends (credential may be NULL). Cannot fail. */
+void cli_sync_hello(sto_db *db, const char *credential, proto_hello *h /* OUT */);
+
+/*
+ * Build one PUSH of this site's own changes above hw into req (reset first),
+ * in site_seq order, up to budget bytes (a single change may exceed it).
+ * *count is how many went in and *last_seq the last one's seq (untouched
+ * when none). Returns OCOP_OK, OCOP_EDB, OCOP_ENOMEM.
+ */
+int cli_sync_build_push(sto_db *db, const char *credential, uint64_t hw, size_t budget,
+    com_buf *req, uint32_t *count /* OUT */, uint64_t *last_seq /* IN/OUT */);
+
+/*
+ * Take in a server's PUSH_OK, in one transaction: each rejection once into
+ * the ledger (counted in s->rejected), the server's HLC into this node's
+ * clock, and push_high_water set to the server's high-water mark (the
+ * server's word, also when lower: it then holds less than this site thought).
+ * Returns OCOP_OK or OCOP_EDB (nothing committed).
+ */
+int cli_sync_apply_push_ok(sto_db *db, const proto_push_ok *ok, cli_sync_stats *s /* IN/OUT */);
+
+/*
+ * Take in a PULL_OK page, in one transaction: merge its changes (counted in
+ * s->pulled, s->applied, s->conflicts), the server's HLC into the clock, and,
+ * when move_cursor, pull_cursor set to ok->next_cursor, so the cursor never
+ * covers changes that are not committed. Returns OCOP_OK, or OCOP_EDB /
+ * OCOP_ENOMEM with a message in err (nothing committed).
+ */
+int cli_sync_apply_pull_ok(sto_db *db, const sto_policy *pol, const proto_pull_ok *ok,
+    bool move_cursor, cli_sync_stats *s /* IN/OUT */, char *err, size_t errlen);
 
 #endif /* OCOP_CLIENT_SYNC_H */

@@ -5,9 +5,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The seeded simulation runs 2,000 seeds in the normal build and 300 under the
+# sanitizers (each seed is a whole province with six sites). OCOP_SOAK=1 runs
+# 100,000 and 10,000.
+if [ "${OCOP_SOAK:-0}" = "1" ]; then sim_debug=100000; sim_asan=10000; else sim_debug=2000; sim_asan=300; fi
 for type in Debug Asan; do
   dir=$(bash scripts/build.sh "$type" | tail -n 1)
   echo "== ctest ($type) =="
-  (cd "$dir" && ctest --output-on-failure -j2)
+  if [ "$type" = Debug ]; then seeds=$sim_debug; else seeds=$sim_asan; fi
+  (cd "$dir" && OCOP_SIM_SEEDS=$seeds ctest --output-on-failure -j2)
 done
-echo "all tests passed in Debug and Asan builds"
+# A short bounded libFuzzer run of every decoder of network and file bytes
+# (protocol messages, change records, USB bundles, rubric files, CSV sheets).
+if [ "${OCOP_SOAK:-0}" = "1" ]; then fuzz_secs=600; else fuzz_secs=${OCOP_FUZZ_SECONDS:-30}; fi
+echo "== fuzz (${fuzz_secs}s per target) =="
+bash scripts/fuzz.sh "$fuzz_secs"
+echo "all tests passed in Debug and Asan builds; fuzzing found nothing"

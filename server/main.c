@@ -6,6 +6,7 @@
  *   ocopd site list --db PATH [--json]
  *   ocopd status --db PATH [--json]
  *   ocopd serve [--config FILE] [--db PATH] [--listen URL] [--role R]
+ *   ocopd import --db PATH --in FILE --reply FILE   (sneakernet: server/cmd_import.c)
  *   ocopd candidates --db PATH [--json]
  *   ocopd handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]
  *   ocopd handoff import --db PATH --in FILE [--config FILE]
@@ -31,6 +32,7 @@
 #include "common/util/log.h"
 #include "ocop_err.h"
 #include "protocol/envelope.h"
+#include "server/cmd_import.h"
 #include "server/config.h"
 #include "server/handoff.h"
 #include "server/listener.h"
@@ -72,6 +74,7 @@ usage(FILE *out)
 	    "                      apply a hand-off package at the national server (idempotent)\n"
 	    "  serve [--config FILE] [--db PATH] [--listen URL] [--role R]\n"
 	    "                      serve until SIGTERM (also: ocopd --config FILE)\n"
+	    "  import --db PATH --in FILE --reply FILE   serve a site's bundle from a USB stick\n"
 	    "  --version, --help\n");
 }
 
@@ -885,6 +888,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "status") == 0) {
 		return cmd_site_list_or_status(argc - 1, argv + 1, true);
+	}
+	if (strcmp(argv[1], "import") == 0) {
+		return srv_cmd_import(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "serve") == 0) {
 		return cmd_serve(argc - 1, argv + 1);

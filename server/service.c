@@ -132,7 +132,9 @@ service_reassert(srv_service *s, const proto_change *c)
 	sqlite3_bind_text(st, 1, c->row, -1, SQLITE_STATIC);
 	exists = sqlite3_step(st) == SQLITE_ROW;
 	sqlite3_finalize(st);
-	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, c->hlc, !exists);
+	/* Above this server's clock, never above the refused write's own (possibly
+	 * far-ahead) HLC: the sender drops its refused versions itself. */
+	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists);
 }
 
 /* ===== Relay PUSH (a province at the national server) ===== */
@@ -388,6 +390,11 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 		return service_error(s, reply, rv == OCOP_EPROTO ? OCOP_EPROTO : OCOP_EDB,
 		    "the server could not apply this batch; resend later");
 	}
+	if (com_fault_hit(s->fault, "server.push.before_commit")) {
+		sto_rollback(s->db);
+		com_buf_fini(&rej);
+		return OCOP_ECLOSED;
+	}
 	if ((rv = srv_registry_set_high_water(s->db, m.site, hw)) != OCOP_OK ||
 	    (rv = sto_meta_set_hlc(s->db)) != OCOP_OK || (rv = sto_commit(s->db)) != OCOP_OK) {
 		sto_rollback(s->db);
@@ -437,6 +444,23 @@ service_in_scope(const char *scope, const char *code)
 		p = end + 1;
 	}
 	return false;
+}
+
+static bool
+service_was_clamped(srv_service *s, const proto_change *c)
+{
+	sqlite3_stmt *st = NULL;
+	bool yes = false;
+
+	if (sqlite3_prepare_v2(sto_sqlite(s->db),
+		"SELECT 1 FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = 'clock' LIMIT 1", -1, &st,
+		NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+		yes = sqlite3_step(st) == SQLITE_ROW;
+	}
+	sqlite3_finalize(st);
+	return yes;
 }
 
 static int
@@ -491,9 +515,10 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 		snprintf(c.user, sizeof(c.user), "%s", (const char *)sqlite3_column_text(st, 6));
 		c.cells = sqlite3_column_blob(st, 7);
 		c.cells_len = (size_t)sqlite3_column_bytes(st, 7);
-		/* A site has its own changes already, and a relaying peer what it relayed;
-		 * skip them and what is outside its scope. */
-		if (strcmp(c.site, m.site) != 0 &&
+		/* A site has its own changes already (unless this server clamped one:
+		 * the echo tells it the version every replica holds), and a relaying
+		 * peer what it relayed; skip them and what is outside its scope. */
+		if ((strcmp(c.site, m.site) != 0 || service_was_clamped(s, &c)) &&
 		    (sqlite3_column_type(st, 8) == SQLITE_NULL ||
 			strcmp((const char *)sqlite3_column_text(st, 8), m.site) != 0)) {
 			if ((rv = sto_row_scope(s->db, c.tbl, c.row, scope, sizeof(scope))) != OCOP_OK) {
@@ -585,6 +610,10 @@ srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 		snprintf(text, sizeof(text), "%s is not a request", proto_msg_name(env.type));
 		rv = service_error(s, reply, OCOP_EPROTO, text);
 		break;
+	}
+	if (rv == OCOP_ECLOSED) {
+		reply->len = mark; /* a crash point: the "process" died, no reply */
+		return rv;
 	}
 	if (rv != OCOP_OK) {
 		reply->len = mark;

@@ -17,6 +17,7 @@
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/util/buf.h"
+#include "common/util/fault.h"
 #include "common/util/log.h"
 
 #define SRV_DEFAULT_BATCH (1024u * 1024u) /* PUSH/PULL_OK byte budget */
@@ -30,6 +31,7 @@ typedef struct srv_service {
 	size_t max_batch;         /* byte budget for PULL_OK and the PUSH size servers ask for */
 	uint64_t requests;        /* requests served (operator metrics) */
 	uint64_t errors;          /* ERROR replies sent */
+	const com_fault *fault;   /* borrowed crash-point seam for tests, NULL in production */
 } srv_service;
 
 /* Initialise in place (borrowing db, policy and log). Cannot fail. */
@@ -38,7 +40,8 @@ void srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, cons
 /*
  * Serve one request: append the reply message to reply. Returns OCOP_OK when a
  * reply (normal or ERROR) was produced, OCOP_ENOMEM when not even an ERROR
- * could be built.
+ * could be built, OCOP_ECLOSED when a test's crash point stopped it (nothing
+ * committed, no reply).
  */
 int srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply);
 

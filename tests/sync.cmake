@@ -10,3 +10,7 @@ set_target_properties(ocop-rawwrite PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${CMAKE_
 # README command 1's round must keep working: run the demo and check what it shows.
 add_test(NAME integration.demo COMMAND bash ${CMAKE_SOURCE_DIR}/tests/integration/demo_check.sh ${CMAKE_BINARY_DIR}/bin)
 set_tests_properties(integration.demo PROPERTIES LABELS integration TIMEOUT 300)
+
+# The fuzz oracle for rubric files and CSV sheets, replayed over the seed corpora in every build.
+ocop_add_test(NAME fuzz.corpus_text LABEL fault
+  SOURCES fuzz/test_corpus_text.c fuzz/decode_text.c LIBS ocop_common)

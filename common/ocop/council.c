@@ -71,6 +71,8 @@ typedef struct council_member {
 
 /* ===== Errors and small helpers ===== */
 
+static int council_latest_eval(ocp_council *c, const char *dossier_id, char out[37]);
+
 static int council_fail(ocp_council *c, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -622,8 +624,8 @@ council_member_load(ocp_council *c, const char *id, council_member *m)
 }
 
 /*
- * The members of an evaluation with their sheets, in creation order (ids are
- * time-ordered UUIDv7, the same order on every replica). Caller frees *out.
+ * The members of an evaluation with their sheets, chair first then by name.
+ * Caller frees *out.
  */
 static int
 council_members_load(ocp_council *c, const char *evaluation_id, council_member **out, size_t *n)
@@ -637,8 +639,11 @@ council_members_load(ocp_council *c, const char *evaluation_id, council_member *
 
 	*out = NULL;
 	*n = 0;
-	if ((rv = council_prepare(c, &st, MEMBER_SELECT " AND m.evaluation_id = ?1 ORDER BY m.id")) !=
-	    OCOP_OK) {
+	/* Chair first, then by name: the same order on every replica (ids made in
+	 * one millisecond are not ordered among themselves). */
+	if ((rv = council_prepare(c, &st,
+		 MEMBER_SELECT " AND m.evaluation_id = ?1 ORDER BY m.role = 'chair' DESC, m.name, m.id,"
+			       " s.id")) != OCOP_OK) {
 		return rv;
 	}
 	sqlite3_bind_text(st, 1, evaluation_id, -1, SQLITE_STATIC);
@@ -1849,7 +1854,7 @@ kind_valid(const char *kind)
 
 /*
  * Whether the dossier holds a standing recognition: a recognition, or a 5★
- * national result, not yet revoked (a revocation issued on or after it).
+ * national result, with no revocation after it.
  */
 static int
 council_recognised(ocp_council *c, const char *dossier_id, bool *yes)
@@ -1859,9 +1864,9 @@ council_recognised(ocp_council *c, const char *dossier_id, bool *yes)
 
 	if ((rv = council_prepare(c, &st,
 		 "SELECT COUNT(*) FROM decision d WHERE d.dossier_id = ?1 AND d.deleted = 0"
-		 " AND (d.kind = 'recognition' OR (d.kind = 'national_result' AND d.star = 5))"
-		 " AND NOT EXISTS (SELECT 1 FROM decision r WHERE r.dossier_id = d.dossier_id"
-		 " AND r.deleted = 0 AND r.kind = 'revocation' AND r.id > d.id)")) != OCOP_OK) {
+		 " AND " OCP_SQL_RECOGNITION("d") " AND NOT EXISTS (SELECT 1 FROM decision r"
+		 " WHERE r.dossier_id = d.dossier_id AND r.deleted = 0 AND " OCP_SQL_REVOCATION("r")
+		 " AND " OCP_SQL_DECISION_AFTER("r", "d") ")")) != OCOP_OK) {
 		return rv;
 	}
 	sqlite3_bind_text(st, 1, dossier_id, -1, SQLITE_STATIC);
@@ -1903,6 +1908,22 @@ council_decision_star(ocp_council *c, const ocp_decision_spec *d, const council_
 	return rv;
 }
 
+/* A recognition carries 3★ or 4★ (Decision 3; 5★ is the national tier's). */
+static int
+recognition_star_ok(ocp_council *c, int star)
+{
+	if (star < 3) {
+		return council_fail(c, OCOP_ESTATE,
+		    "a %d★ product gets no recognition decision or certificate (QĐ 26/2026 Đ4.1a: only 3★ and above)",
+		    star);
+	}
+	if (star > 4) {
+		return council_fail(c, OCOP_ESTATE,
+		    "5★ is recognised by the national tier (a national_result decision); the province approves the potential 5★ result (approval)");
+	}
+	return OCOP_OK;
+}
+
 int
 ocp_council_decision_add(ocp_council *c, const ocp_decision_spec *spec, char id_out[37])
 {
@@ -1910,6 +1931,8 @@ ocp_council_decision_add(ocp_council *c, const ocp_decision_spec *spec, char id_
 	    "expires_on", "issuer", "note"};
 	const char *vals[9];
 	char *text[3] = {NULL, NULL, NULL};
+	const char *evaluation_id;
+	char latest[37];
 	council_dossier dos;
 	council_eval e;
 	char issued[11];
@@ -1961,8 +1984,16 @@ ocp_council_decision_add(ocp_council *c, const ocp_decision_spec *spec, char id_
 	if ((rv = council_dossier_load(c, spec->dossier_id, &dos)) != OCOP_OK) {
 		return rv;
 	}
-	if (!is_empty(spec->evaluation_id)) {
-		if ((rv = council_eval_load(c, spec->evaluation_id, &e)) != OCOP_OK) {
+	evaluation_id = spec->evaluation_id;
+	if (is_empty(evaluation_id) && strcmp(spec->kind, "revocation") != 0) {
+		/* A result rests on the dossier's latest evaluation unless told otherwise. */
+		if ((rv = council_latest_eval(c, dos.id, latest)) != OCOP_OK) {
+			return rv;
+		}
+		evaluation_id = latest[0] ? latest : NULL;
+	}
+	if (!is_empty(evaluation_id)) {
+		if ((rv = council_eval_load(c, evaluation_id, &e)) != OCOP_OK) {
 			return rv;
 		}
 		if (strcmp(e.dossier_id, dos.id) != 0) {
@@ -1973,7 +2004,12 @@ ocp_council_decision_add(ocp_council *c, const ocp_decision_spec *spec, char id_
 	if ((rv = council_may(c, "decision", NULL, spec->kind)) != OCOP_OK) {
 		return rv;
 	}
-	/* The rules of each kind (OCOP.md 1.3-1.4, Decisions 3-5). */
+	/* The rules of each kind (OCOP.md 1.3-1.4, Decisions 3-5); a star the kind
+	 * can never carry is refused before looking at any result. */
+	if (strcmp(spec->kind, "recognition") == 0 && spec->star != 0 &&
+	    (rv = recognition_star_ok(c, spec->star)) != OCOP_OK) {
+		return rv;
+	}
 	if (strcmp(spec->kind, "revocation") == 0) {
 		if ((rv = council_recognised(c, dos.id, &recognised)) != OCOP_OK) {
 			return rv;
@@ -1983,7 +2019,7 @@ ocp_council_decision_add(ocp_council *c, const ocp_decision_spec *spec, char id_
 		}
 		star = spec->star;
 	} else {
-		rv = council_decision_star(c, spec, is_empty(spec->evaluation_id) ? NULL : &e, &star,
+		rv = council_decision_star(c, spec, is_empty(evaluation_id) ? NULL : &e, &star,
 		    &potential);
 		if (rv != OCOP_OK) {
 			return rv;
@@ -1994,14 +2030,8 @@ ocp_council_decision_add(ocp_council *c, const ocp_decision_spec *spec, char id_
 			return council_fail(c, OCOP_EINVAL,
 			    "a recognition needs --star, or --evaluation to take the star from its result");
 		}
-		if (star < 3) {
-			return council_fail(c, OCOP_ESTATE,
-			    "a %d★ product gets no recognition decision or certificate (QĐ 26/2026 Đ4.1a: only 3★ and above)",
-			    star);
-		}
-		if (star > 4) {
-			return council_fail(c, OCOP_ESTATE,
-			    "5★ is recognised by the national tier (a national_result decision); the province approves the potential 5★ result (approval)");
+		if ((rv = recognition_star_ok(c, star)) != OCOP_OK) {
+			return rv;
 		}
 	} else if (strcmp(spec->kind, "approval") == 0) {
 		if (!potential) {
@@ -2030,7 +2060,7 @@ ocp_council_decision_add(ocp_council *c, const ocp_decision_spec *spec, char id_
 		goto out;
 	}
 	vals[0] = dos.id;
-	vals[1] = is_empty(spec->evaluation_id) ? NULL : e.id;
+	vals[1] = is_empty(evaluation_id) ? NULL : e.id;
 	vals[2] = spec->kind;
 	vals[3] = star ? starbuf : NULL;
 	vals[4] = text[0];
@@ -2097,7 +2127,7 @@ ocp_council_decision_list(ocp_council *c, const char *dossier_id, json_t **out)
 
 /* ===== Workflow requirements ===== */
 
-/* The id of the dossier's latest live evaluation, or "" when it has none. */
+/* The id of the dossier's latest live evaluation (by sitting date, then id), or "". */
 static int
 council_latest_eval(ocp_council *c, const char *dossier_id, char out[37])
 {
@@ -2107,8 +2137,8 @@ council_latest_eval(ocp_council *c, const char *dossier_id, char out[37])
 
 	out[0] = 0;
 	if ((rv = council_prepare(c, &st,
-		 "SELECT id FROM evaluation WHERE dossier_id = ?1 AND deleted = 0 ORDER BY id DESC"
-		 " LIMIT 1")) != OCOP_OK) {
+		 "SELECT id FROM evaluation WHERE dossier_id = ?1 AND deleted = 0"
+		 " ORDER BY COALESCE(held_on, '') DESC, id DESC LIMIT 1")) != OCOP_OK) {
 		return rv;
 	}
 	sqlite3_bind_text(st, 1, dossier_id, -1, SQLITE_STATIC);
@@ -2248,18 +2278,26 @@ ocp_council_require(void *arg, sto_db *db, const char *dossier_id, const char *f
 		    " AND kind = 'approval' AND evaluation_id = ?2",
 		    dossier_id, eval, &n);
 		met = n > 0;
-	} else if (strcmp(flag, "decision") == 0) {
-		rv = council_count(c,
-		    "SELECT COUNT(*) FROM decision WHERE dossier_id = ?1 AND deleted = 0 AND id > ?2",
-		    dossier_id, eval, &n);
-		met = n > 0;
-	} else if (strcmp(flag, "ground") == 0) {
-		rv = council_count(c,
-		    "SELECT COUNT(*) FROM decision r WHERE r.dossier_id = ?1 AND r.deleted = 0"
-		    " AND r.kind IN ('revocation', 'national_revocation') AND r.note IS NOT NULL"
-		    " AND r.note != '' AND r.id > ?2",
-		    dossier_id, eval, &n);
-		met = n > 0;
+	} else if (strcmp(flag, "decision") == 0 || strcmp(flag, "ground") == 0) {
+		/* A decision on the latest evaluation, or a revocation (with its ground) of
+		 * the dossier's recognition. */
+		bool recognised = false;
+
+		if (strcmp(flag, "decision") == 0) {
+			rv = council_count(c,
+			    "SELECT COUNT(*) FROM decision WHERE dossier_id = ?1 AND deleted = 0"
+			    " AND evaluation_id = ?2",
+			    dossier_id, eval, &n);
+			met = n > 0;
+		}
+		if (rv == OCOP_OK && !met &&
+		    (rv = council_recognised(c, dossier_id, &recognised)) == OCOP_OK && !recognised) {
+			rv = council_count(c,
+			    "SELECT COUNT(*) FROM decision r WHERE r.dossier_id = ?1 AND r.deleted = 0"
+			    " AND " OCP_SQL_REVOCATION("r") " AND r.note IS NOT NULL AND r.note != ''",
+			    dossier_id, eval, &n);
+			met = n > 0;
+		}
 	} else if (strcmp(flag, "national_dossier") == 0) {
 		rv = council_count(c,
 		    "SELECT COUNT(*) FROM document WHERE dossier_id = ?1 AND deleted = 0"

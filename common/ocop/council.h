@@ -30,6 +30,25 @@
 #define OCP_REEVAL_OPENS_DAYS 180
 #define OCP_REEVAL_CLOSES_DAYS 120
 
+/*
+ * SQL conditions over decision rows (t, x, d are table aliases), shared by the
+ * council and the report so both read decisions the same way. A recognition is
+ * a 3★/4★ recognition or a 5★ national result. Decisions are ordered by issue
+ * date, then a revocation after what it revokes on the same day, then by id:
+ * a total order every replica computes alike (ids of one millisecond are not
+ * time-ordered among themselves).
+ */
+#define OCP_SQL_RECOGNITION(t)                                                       \
+	"((" t ".kind = 'recognition' AND " t ".star BETWEEN 3 AND 4) OR (" t            \
+	".kind = 'national_result' AND " t ".star = 5))"
+#define OCP_SQL_REVOCATION(t) "(" t ".kind IN ('revocation', 'national_revocation'))"
+#define OCP_SQL_DECISION_RANK_(t) "(CASE WHEN " OCP_SQL_REVOCATION(t) " THEN 1 ELSE 0 END)"
+#define OCP_SQL_DECISION_AFTER(x, d)                                                 \
+	"(COALESCE(" x ".issued_on, '') > COALESCE(" d ".issued_on, '') OR (COALESCE(" x    \
+	".issued_on, '') = COALESCE(" d ".issued_on, '') AND (" OCP_SQL_DECISION_RANK_(x)  \
+	" > " OCP_SQL_DECISION_RANK_(d) " OR (" OCP_SQL_DECISION_RANK_(x)                   \
+	" = " OCP_SQL_DECISION_RANK_(d) " AND " x ".id > " d ".id))))"
+
 /* The council operations over one replica. Opaque heap object. */
 typedef struct ocp_council ocp_council;
 
@@ -245,10 +264,11 @@ json_t *ocp_council_result_json(const ocp_council_result *r);
 /* ===== Decisions ===== */
 
 /*
- * Record a decision about a dossier. Recognition: star 3 or 4 only (1★ and 2★
- * get no decision or certificate, 5★ is the national tier's), taken from the
- * evaluation's result when --star is not given and checked against it when both
- * are; expiry defaults to issued + 36 months. Approval: the evaluation's result
+ * Record a decision about a dossier. Except for a revocation, the evaluation
+ * defaults to the dossier's latest one (by sitting date) when it has any.
+ * Recognition: star 3 or 4 only (1★ and 2★ get no decision or certificate, 5★
+ * is the national tier's), taken from the evaluation's result when no star is
+ * given and checked against it when both are; expiry defaults to issued + 36 months. Approval: the evaluation's result
  * must be potential 5★. National result: star from the national evaluation or
  * as given; a 5★ result gets a 36-month expiry. Revocation: a note with the
  * ground is required and the dossier must hold a recognition.
@@ -277,8 +297,9 @@ int ocp_council_decision_list(ocp_council *c, const char *dossier_id, json_t **o
  * dossier's latest evaluation: scores_complete (every sheet complete),
  * spread_ok, minima5, star<=N / star>=N / star=N, score>=N / score<N (the exact
  * mean). approved: an approval decision on that evaluation; decision: a
- * decision issued after it; ground: a revocation with its ground after it;
- * national_dossier: a document of that kind. Unknown flags are refused.
+ * decision on that evaluation, or a revocation with its ground that left no
+ * standing recognition; ground: the latter only; national_dossier: a document
+ * of that kind. Unknown flags are refused.
  * Returns: OCOP_OK when met; OCOP_ESTATE with the reason in err when not; or
  * OCOP_EDB, OCOP_ENOMEM. err may be NULL.
  */

@@ -322,14 +322,9 @@ col_dup(sqlite3_stmt *st, int i)
 	return com_strdup(t ? (const char *)t : "");
 }
 
-/* A recognition: 3★/4★ recognition decisions and 5★ national results. */
-#define RECOGNITION(d)                                                                    \
-	"((" d ".kind = 'recognition' AND " d ".star BETWEEN 3 AND 4) OR (" d                  \
-	".kind = 'national_result' AND " d ".star = 5))"
-
 /*
  * Every standing recognition: no later recognition or revocation of the same
- * dossier (ids are time-ordered UUIDv7), oldest issue first.
+ * dossier (council.h orders decisions), oldest issue first.
  */
 static const char recs_sql[] =
     "SELECT d.dossier_id, ds.product_id, p.name, s.name, s.kind, p.product_set, ds.eval_type,"
@@ -339,10 +334,10 @@ static const char recs_sql[] =
     " FROM decision d JOIN dossier ds ON ds.id = d.dossier_id AND ds.deleted = 0"
     " LEFT JOIN product p ON p.id = ds.product_id"
     " LEFT JOIN subject s ON s.id = p.subject_id"
-    " WHERE d.deleted = 0 AND " RECOGNITION("d")
+    " WHERE d.deleted = 0 AND " OCP_SQL_RECOGNITION("d")
     " AND NOT EXISTS (SELECT 1 FROM decision x WHERE x.dossier_id = d.dossier_id"
-    " AND x.deleted = 0 AND x.id > d.id AND (" RECOGNITION("x")
-    " OR x.kind IN ('revocation', 'national_revocation')))"
+    " AND x.deleted = 0 AND x.id != d.id AND " OCP_SQL_DECISION_AFTER("x", "d")
+    " AND (" OCP_SQL_RECOGNITION("x") " OR " OCP_SQL_REVOCATION("x") "))"
     " ORDER BY d.issued_on, d.id";
 
 static int
@@ -526,7 +521,8 @@ out:
 /* Dossiers in scope with their latest provincial/district evaluation. */
 static const char cand_sql[] =
     "SELECT ds.id, (SELECT e.id FROM evaluation e WHERE e.dossier_id = ds.id AND e.deleted = 0"
-    " AND e.tier IN ('province', 'district') ORDER BY e.id DESC LIMIT 1),"
+    " AND e.tier IN ('province', 'district') ORDER BY COALESCE(e.held_on, '') DESC, e.id DESC"
+    " LIMIT 1),"
     " p.name, s.name, ds.unit_code, ds.round_year, ds.round_no,"
     " (SELECT COUNT(*) FROM decision a WHERE a.dossier_id = ds.id AND a.deleted = 0"
     " AND a.kind = 'approval'),"

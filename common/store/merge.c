@@ -597,6 +597,121 @@ merge_cell(sto_db *db, const sto_policy *pol, cell_case *k, sto_verdict *v)
 	return OCOP_OK;
 }
 
+/*
+ * A server that clamped one of this node's changes sends it back with the
+ * HLC it stored. Adopt that version so every replica orders the cells alike:
+ * lower the cells' clocks that this change still holds, then let any value
+ * this node set aside in the ledger that now outranks it take the cell (it
+ * won on the server too), recording this node's own value as the loser.
+ */
+static int
+merge_clamp_echo(sto_db *db, const proto_change *c, sto_verdict *v)
+{
+	sqlite3_stmt *st;
+	proto_cells_it it;
+	proto_cell cell;
+	uint64_t stored = 0;
+	int rv;
+
+	if ((rv = sto_stmt(db, "SELECT hlc FROM change WHERE site = ?1 AND seq = ?2", &st)) != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		stored = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_reset(st);
+	if (c->hlc >= stored) {
+		return OCOP_OK; /* a plain resend */
+	}
+	v->clamped = true;
+	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
+		return OCOP_EPROTO;
+	}
+	sto_capture_suspend(db);
+	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
+		uint64_t h;
+		int64_t aux = 0;
+		char site[37];
+		bool have;
+		sqlite3_int64 best = 0;
+
+		if ((rv = clock_get(db, c->tbl, c->row, cell.col, &h, site, &aux, &have)) != OCOP_OK) {
+			break;
+		}
+		if (!have || h != stored || strcmp(site, c->site) != 0) {
+			continue; /* a later write holds the cell already */
+		}
+		if ((rv = clock_put(db, c->tbl, c->row, cell.col, c->hlc, c->site,
+			 strcmp(cell.col, "status") == 0 ? &aux : NULL)) != OCOP_OK) {
+			break;
+		}
+		rv = sto_stmt(db,
+		    "SELECT id FROM ledger WHERE tbl = ?1 AND row_id = ?2 AND col = ?3 AND rule = 'lww'"
+		    " AND lost_site IS NOT NULL AND (lost_hlc > ?4 OR (lost_hlc = ?4 AND lost_site > ?5))"
+		    " ORDER BY lost_hlc DESC, lost_site DESC LIMIT 1",
+		    &st);
+		if (rv != OCOP_OK) {
+			break;
+		}
+		sqlite3_bind_text(st, 1, c->tbl, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, c->row, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 3, cell.col, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)c->hlc);
+		sqlite3_bind_text(st, 5, c->site, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			best = sqlite3_column_int64(st, 0);
+		}
+		sqlite3_reset(st);
+		if (best != 0) {
+			char sql[300];
+			/* The set-aside value outranks ours now: it takes the cell. */
+			rv = sto_ledger_put(db, c->tbl, c->row, cell.col, "lww",
+			    "superseded after the server clamped this site's clock", NULL, 0, NULL, &cell.v,
+			    c->hlc, c->site, c->seq);
+			snprintf(sql, sizeof(sql),
+			    "UPDATE %s SET %s = (SELECT lost_value FROM ledger WHERE id = ?1) WHERE id = ?2", c->tbl,
+			    cell.col);
+			if (rv == OCOP_OK && (rv = sto_stmt(db, sql, &st)) == OCOP_OK) {
+				sqlite3_bind_int64(st, 1, best);
+				sqlite3_bind_text(st, 2, c->row, -1, SQLITE_STATIC);
+				rv = step_done(db, st);
+			}
+			if (rv == OCOP_OK && (rv = sto_stmt(db,
+						  "INSERT OR REPLACE INTO clock (tbl, row_id, col, hlc, site, aux)"
+						  " SELECT tbl, row_id, col, lost_hlc, lost_site, NULL FROM ledger WHERE id = ?1",
+						  &st)) == OCOP_OK) {
+				sqlite3_bind_int64(st, 1, best);
+				rv = step_done(db, st);
+			}
+			if (rv == OCOP_OK && (rv = sto_stmt(db, "DELETE FROM ledger WHERE id = ?1", &st)) == OCOP_OK) {
+				sqlite3_bind_int64(st, 1, best);
+				rv = step_done(db, st);
+			}
+			if (rv != OCOP_OK) {
+				break;
+			}
+		}
+	}
+	sto_capture_resume(db);
+	if (rv != OCOP_ENOENT) {
+		return rv == OCOP_OK ? OCOP_EINTERNAL : rv;
+	}
+	if ((rv = sto_stmt(db, "UPDATE change SET hlc = ?3 WHERE site = ?1 AND seq = ?2", &st)) != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)c->hlc);
+	if ((rv = step_done(db, st)) != OCOP_OK) {
+		return rv;
+	}
+	return sto_ledger_put(db, c->tbl, c->row, NULL, "clock",
+	    "this site's clock was ahead of the server's bound; its change was stored with the bound",
+	    NULL, c->hlc, NULL, NULL, stored, c->site, c->seq);
+}
+
 int
 sto_merge_apply(sto_db *db, const sto_policy *pol, const proto_change *c, bool clamp, sto_verdict *v)
 {
@@ -614,7 +729,7 @@ sto_merge_apply(sto_db *db, const sto_policy *pol, const proto_change *c, bool c
 	}
 	if (known) {
 		v->outcome = STO_DUPLICATE;
-		return OCOP_OK;
+		return merge_clamp_echo(db, c, v);
 	}
 	if ((rv = rejection_known(db, c, v, &known)) != OCOP_OK || known) {
 		return rv;
@@ -631,6 +746,11 @@ sto_merge_apply(sto_db *db, const sto_policy *pol, const proto_change *c, bool c
 
 	if (clamp) {
 		v->hlc = com_hlc_clamp(&db->hlc, c->hlc, &v->clamped);
+		if (v->clamped && v->hlc <= db->hlc.last) {
+			/* Several changes clamped to the same bound would tie on (hlc,
+			 * site) and look like one write: keep them distinct and ordered. */
+			v->hlc = db->hlc.last + 1;
+		}
 		if (v->clamped) {
 			char reason[200];
 			snprintf(reason, sizeof(reason),

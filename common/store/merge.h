@@ -85,8 +85,9 @@ int sto_ledger_put(sto_db *db, const char *tbl, const char *row, const char *col
 /*
  * After refusing a change, make every replica converge on this node's state:
  * log a change of this node's own that re-asserts its current values of the
- * refused cells (an encoded cell map) with an HLC above `above` and above
- * their current versions. A refused status move is undone with a fresh epoch;
+ * refused cells (an encoded cell map) with an HLC above `above` (pass this
+ * node's clock) and above their current versions; the sender of the refused
+ * change drops its versions of those cells when told of the refusal. A refused status move is undone with a fresh epoch;
  * with tombstone set (the row did not exist here) the row is tombstoned and
  * the refused cells cleared. Runs inside the caller's transaction.
  * Returns OCOP_OK, OCOP_EPROTO, OCOP_EDB.

@@ -7,17 +7,27 @@
  * clock skew, which sites sync and in which order, and which writes are made
  * without authority. After a final round in which everyone syncs, the oracle
  * checks DESIGN.md section 6:
- *   1. convergence: every site holds exactly the server's rows, cells and cell
- *      versions for its scope;
+ *   1. convergence: every site holds exactly the server's rows, cells, cell
+ *      versions and derived results (each sheet's total) for its scope;
  *   2. no silent loss: every change the server acknowledged is current, or in
  *      the ledger, or was overwritten by a write that had seen it; every
  *      refused change is in the server's ledger and in its writer's;
  *   3. exactly once: each site's changes are held once, densely numbered;
  *   4. authority: no refused write stands anywhere.
  *
+ * The link between each site and the server is faulty (seeded): requests and
+ * replies are dropped, duplicated, replayed late (reordered), truncated and
+ * corrupted; a site is partitioned for a while; a session is cut mid-batch.
+ * Nodes crash at named points — the server before committing a PUSH or after
+ * committing it but before replying, a site after a reply arrives but before
+ * recording it, or before applying a PULL — and restart from their database
+ * files. One site in four seeds has a clock far beyond the skew bound, so the
+ * server clamps it.
+ *
  * OCOP_SIM_SEEDS=N runs seeds 1..N (default 500); OCOP_SIM_SEED=S runs only S
- * and prints what happens. A failing seed is printed with the command that
- * replays it.
+ * and prints what happens; OCOP_SIM_FAULTS=0 turns the faults off;
+ * OCOP_SIM_KEEP=1 keeps the database files for inspection. A failing seed is
+ * printed with the command that replays it.
  */
 #include "tests/lib/testutil.h"
 
@@ -25,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client/sync.h"
 #include "common/ocop/policy.h"
@@ -32,6 +43,7 @@
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
+#include "common/util/fault.h"
 #include "server/registry.h"
 #include "server/service.h"
 #include "tests/lib/replica.h"
@@ -40,6 +52,8 @@
 #define SIM_MAX_ROWS 64
 
 typedef struct sim_site {
+	struct sim *m;           /* back pointer, for the link */
+	int index;               /* which site */
 	const char *role;        /* role name */
 	const char *scope;       /* unit scope */
 	sto_db *db;              /* replica, in memory */
@@ -47,6 +61,10 @@ typedef struct sim_site {
 	char cred[SRV_CREDENTIAL_LEN + 1]; /* credential from the server */
 	char member_id[37];      /* for member sites: their member row, once created */
 	char sheet_id[37];       /* and their sheet */
+	char path[600];          /* database file */
+	int partitioned;         /* link down for this many more requests */
+	com_buf old_req;         /* an earlier request, to replay late */
+	int crashes;             /* restarts so far */
 } sim_site;
 
 typedef struct sim {
@@ -65,6 +83,13 @@ typedef struct sim {
 	int nevals;
 	int rejected_expected;      /* unauthorised writes attempted */
 	char data_dir[1024];
+	char *dir;                  /* temp dir for the database files, owned */
+	char server_path[600];      /* the server's database file */
+	bool faults;                /* inject faults */
+	const char *crash_at;       /* the crash point armed for the next call, or NULL */
+	com_fault fault;            /* seam handed to the service and the sessions */
+	int faults_injected;        /* count, for the verbose log */
+	int server_crashes;         /* server restarts */
 } sim;
 
 static uint64_t
@@ -79,17 +104,107 @@ sim_rand(sim *m, unsigned n)
 	return n ? (unsigned)rand_r(&m->rng) % n : 0;
 }
 
-/* In-process transport: the request goes straight into the server code. */
+static int sim_restart_server(sim *m);
+
+/*
+ * The link of one site: the request goes into the server code, through the
+ * faults the seed chooses. A lost reply or request looks to the site like a
+ * timeout, as nng would report it.
+ */
 static int
 sim_roundtrip(void *arg, const uint8_t *req, size_t len, com_buf *reply)
 {
-	sim *m = arg;
+	sim_site *s = arg;
+	sim *m = s->m;
+	com_buf scratch;
+	uint8_t *copy;
+	unsigned f;
+	int rv;
 
-	return srv_handle(&m->svc, req, len, reply);
+	if (!m->faults) {
+		return srv_handle(&m->svc, req, len, reply);
+	}
+	if (s->partitioned > 0) {
+		s->partitioned--;
+		return OCOP_ETIMEDOUT;
+	}
+	f = sim_rand(m, 100);
+	if (f >= 24) {
+		/* Keep a copy now and then, to deliver it late. */
+		if (sim_rand(m, 4) == 0) {
+			com_buf_reset(&s->old_req);
+			com_buf_append(&s->old_req, req, len);
+		}
+		return srv_handle(&m->svc, req, len, reply);
+	}
+	m->faults_injected++;
+	com_buf_init(&scratch);
+	switch (f) {
+	case 0: case 1: case 2: /* the request is lost */
+		rv = OCOP_ETIMEDOUT;
+		break;
+	case 3: case 4: case 5: /* the reply is lost */
+		rv = srv_handle(&m->svc, req, len, &scratch);
+		rv = rv == OCOP_ECLOSED ? sim_restart_server(m), OCOP_ETIMEDOUT : OCOP_ETIMEDOUT;
+		break;
+	case 6: case 7: /* duplicated: the server sees it twice, the site gets the second reply */
+		srv_handle(&m->svc, req, len, &scratch);
+		rv = srv_handle(&m->svc, req, len, reply);
+		break;
+	case 8: case 9: case 10: /* an old request arrives late, before this one */
+		if (s->old_req.len > 0) {
+			srv_handle(&m->svc, s->old_req.data, s->old_req.len, &scratch);
+		}
+		rv = srv_handle(&m->svc, req, len, reply);
+		break;
+	case 11: case 12: /* truncated on the way */
+		copy = com_malloc(len);
+		memcpy(copy, req, len);
+		rv = srv_handle(&m->svc, copy, sim_rand(m, (unsigned)len), reply);
+		com_free(copy);
+		break;
+	case 13: case 14: /* a flipped bit in the request */
+		copy = com_malloc(len);
+		memcpy(copy, req, len);
+		copy[sim_rand(m, (unsigned)len)] ^= (uint8_t)(1u << sim_rand(m, 8));
+		rv = srv_handle(&m->svc, copy, len, reply);
+		com_free(copy);
+		break;
+	case 15: case 16: /* a flipped bit in the reply */
+		rv = srv_handle(&m->svc, req, len, reply);
+		if (rv == OCOP_OK && reply->len > 0) {
+			reply->data[sim_rand(m, (unsigned)reply->len)] ^= (uint8_t)(1u << sim_rand(m, 8));
+		}
+		break;
+	case 17: case 18: /* the link goes down for a while */
+		s->partitioned = 1 + (int)sim_rand(m, 6);
+		rv = OCOP_ETIMEDOUT;
+		break;
+	case 19: case 20: /* the server dies before committing a PUSH (no-op for others) */
+		m->crash_at = "server.push.before_commit";
+		rv = srv_handle(&m->svc, req, len, reply);
+		m->crash_at = NULL;
+		if (rv == OCOP_ECLOSED) {
+			reply->len = 0;
+			rv = sim_restart_server(m) == 0 ? OCOP_ETIMEDOUT : OCOP_EINTERNAL;
+		}
+		break;
+	default: /* the server dies after committing, before replying */
+		srv_handle(&m->svc, req, len, &scratch);
+		rv = sim_restart_server(m) == 0 ? OCOP_ETIMEDOUT : OCOP_EINTERNAL;
+		break;
+	}
+	com_buf_fini(&scratch);
+	return rv;
 }
 
+/*
+ * Open (or reopen after a crash) a replica file. synchronous=OFF: a crash
+ * here is a process dying, not the power failing, so the OS keeps every
+ * committed page and fsync would only slow the seeds down.
+ */
 static sto_db *
-sim_open_db(uint64_t *clock)
+sim_open_db(const char *path, uint64_t *clock)
 {
 	sto_db *db = NULL;
 	sto_opts o;
@@ -100,10 +215,57 @@ sim_open_db(uint64_t *clock)
 	o.clock = sim_clock_fn;
 	o.clock_arg = clock;
 	o.max_skew_ms = 10 * 60 * 1000;
-	if (sto_open(&db, ":memory:", &o) != OCOP_OK) {
+	if (sto_open(&db, path, &o) != OCOP_OK || sto_exec(db, "PRAGMA synchronous=OFF") != OCOP_OK) {
+		sto_close(db);
 		return NULL;
 	}
 	return db;
+}
+
+/* The crash-point seam: true once for the point armed by the link. */
+static bool
+sim_crash(void *arg, const char *point)
+{
+	sim *m = arg;
+
+	if (m->crash_at != NULL && strcmp(m->crash_at, point) == 0) {
+		m->crash_at = NULL;
+		return true;
+	}
+	return false;
+}
+
+/* The server died: reopen it from its file, as a restarted ocopd would. */
+static int
+sim_restart_server(sim *m)
+{
+	sto_close(m->server);
+	m->server = sim_open_db(m->server_path, &m->server_clock);
+	if (m->server == NULL) {
+		return -1;
+	}
+	sto_set_policy(m->server, ocp_policy_store(m->server_pol));
+	{
+		size_t batch = m->svc.max_batch;
+		srv_service_init(&m->svc, m->server, ocp_policy_store(m->server_pol), NULL);
+		m->svc.max_batch = batch;
+		m->svc.fault = &m->fault;
+	}
+	m->server_crashes++;
+	return 0;
+}
+
+static int
+sim_restart_site(sim *m, sim_site *s)
+{
+	sto_close(s->db);
+	s->db = sim_open_db(s->path, &s->clock);
+	if (s->db == NULL) {
+		return -1;
+	}
+	sto_set_policy(s->db, ocp_policy_store(m->site_pol));
+	s->crashes++;
+	return 0;
 }
 
 static int
@@ -122,21 +284,42 @@ sim_setup(sim *m)
 		print_error("policy: %s\n", err);
 		return -1;
 	}
+	m->fault.crash = sim_crash;
+	m->fault.arg = m;
+	/* Memory-backed files when the system has them: the seeds restart nodes
+	 * from their files, and fsync would only slow them down. */
+	if (getenv("TMPDIR") == NULL && access("/dev/shm", W_OK) == 0) {
+		setenv("TMPDIR", "/dev/shm", 1);
+		m->dir = tu_mkdtemp();
+		unsetenv("TMPDIR");
+	} else {
+		m->dir = tu_mkdtemp();
+	}
+	snprintf(m->server_path, sizeof(m->server_path), "%s/server.db", m->dir);
 	m->server_clock = 1763800000000ULL;
-	m->server = sim_open_db(&m->server_clock);
+	m->server = sim_open_db(m->server_path, &m->server_clock);
 	if (m->server == NULL || sto_site_init(m->server, NULL, "province", "83") != OCOP_OK) {
 		return -1;
 	}
 	sto_set_policy(m->server, ocp_policy_store(m->server_pol));
 	srv_service_init(&m->svc, m->server, ocp_policy_store(m->server_pol), NULL);
 	m->svc.max_batch = 2048 + sim_rand(m, 8192); /* small batches: many rounds */
+	m->svc.fault = &m->fault;
 	for (i = 0; i < SIM_SITES; i++) {
 		sim_site *s = &m->s[i];
+		s->m = m;
+		s->index = i;
 		s->role = roles[i];
 		s->scope = scopes[i];
-		/* Each site's clock is skewed by up to +-2 minutes. */
+		com_buf_init(&s->old_req);
+		snprintf(s->path, sizeof(s->path), "%s/site%d.db", m->dir, i);
+		/* Each site's clock is skewed by up to +-2 minutes; in one seed of
+		 * four, site 1 is 20 minutes ahead, beyond the 10-minute bound. */
 		s->clock = m->server_clock + sim_rand(m, 240000) - 120000;
-		s->db = sim_open_db(&s->clock);
+		if (i == 1 && sim_rand(m, 4) == 0) {
+			s->clock += 20 * 60 * 1000;
+		}
+		s->db = sim_open_db(s->path, &s->clock);
 		if (s->db == NULL ||
 		    srv_registry_add(m->server, NULL, s->role, s->scope, "sim", site, s->cred) != OCOP_OK ||
 		    sto_site_init(s->db, site, s->role, s->scope) != OCOP_OK) {
@@ -154,10 +337,17 @@ sim_teardown(sim *m)
 
 	for (i = 0; i < SIM_SITES; i++) {
 		sto_close(m->s[i].db);
+		com_buf_fini(&m->s[i].old_req);
 	}
 	sto_close(m->server);
 	ocp_policy_free(m->server_pol);
 	ocp_policy_free(m->site_pol);
+	if (getenv("OCOP_SIM_KEEP") != NULL) {
+		printf("kept %s\n", m->dir);
+		com_free(m->dir);
+	} else {
+		tu_rmtree(m->dir);
+	}
 }
 
 /* ===== Reading ===== */
@@ -367,10 +557,15 @@ sim_member_op(sim *m, sim_site *s)
 	}
 }
 
+/*
+ * One sync session of site i. With faults on, a session may fail (the link
+ * or a crash point); that is expected and only its effects are checked, at
+ * the end. must_succeed: the network has healed, so a failure is a bug.
+ */
 static int
-sim_sync(sim *m, int i)
+sim_sync(sim *m, int i, bool must_succeed)
 {
-	cli_transport t = {sim_roundtrip, m};
+	cli_transport t = {sim_roundtrip, &m->s[i]};
 	cli_sync_opts o;
 	cli_sync_stats st;
 	char err[600];
@@ -378,15 +573,26 @@ sim_sync(sim *m, int i)
 
 	memset(&o, 0, sizeof(o));
 	o.credential = m->s[i].cred;
+	o.fault = &m->fault;
+	if (m->faults && !must_succeed) {
+		unsigned c = sim_rand(m, 20);
+		m->crash_at = c == 0 ? "site.push.reply_received" : c == 1 ? "site.pull.reply_received" : NULL;
+	}
 	rv = cli_sync_once(m->s[i].db, ocp_policy_store(m->site_pol), &t, &o, &st, err, sizeof(err));
+	m->crash_at = NULL;
 	if (m->verbose) {
 		printf("  sync site %d: %s pushed %" PRIu64 " (rejected %" PRIu64 ") pulled %" PRIu64 " %s\n", i,
 		    ocop_errname(rv), st.pushed, st.rejected, st.pulled, err);
 	}
-	if (rv != OCOP_OK) {
-		print_error("seed %u: sync of site %d failed: %s\n", m->seed, i, err);
+	if (rv == OCOP_ECLOSED && sim_restart_site(m, &m->s[i]) != 0) {
+		print_error("seed %u: site %d could not restart\n", m->seed, i);
+		return OCOP_EINTERNAL;
 	}
-	return rv;
+	if (rv != OCOP_OK && must_succeed) {
+		print_error("seed %u: sync of site %d failed after the network healed: %s\n", m->seed, i, err);
+		return rv;
+	}
+	return OCOP_OK;
 }
 
 /* ===== Oracle ===== */
@@ -436,6 +642,26 @@ sim_dump(sto_db *db, const char *scope)
 		}
 	}
 	com_free(text);
+	/* Derived results (never replicated, computed from the rows on each node):
+	 * each live sheet's total, for the evaluations in scope. */
+	{
+		sqlite3_stmt *st = NULL;
+		com_buf_puts(&b, "== derived\n");
+		sqlite3_prepare_v2(sto_sqlite(db),
+		    "SELECT sh.id, COALESCE(SUM(sc.points), 0), COUNT(sc.id) FROM score_sheet sh"
+		    " LEFT JOIN score sc ON sc.sheet_id = sh.id AND sc.deleted = 0"
+		    " WHERE sh.deleted = 0 GROUP BY sh.id ORDER BY sh.id",
+		    -1, &st, NULL);
+		while (sqlite3_step(st) == SQLITE_ROW) {
+			char unit[64];
+			const char *id = (const char *)sqlite3_column_text(st, 0);
+			if (sto_row_scope(db, "score_sheet", id, unit, sizeof(unit)) == OCOP_OK && sim_in_scope(scope, unit)) {
+				com_buf_printf(&b, "%s total %lld over %d criteria\n", id, (long long)sqlite3_column_int64(st, 1),
+				    sqlite3_column_int(st, 2));
+			}
+		}
+		sqlite3_finalize(st);
+	}
 	return com_buf_detach(&b, NULL);
 }
 
@@ -591,6 +817,7 @@ sim_run(unsigned seed, bool verbose)
 	m->seed = seed;
 	m->rng = seed;
 	m->verbose = verbose;
+	m->faults = getenv("OCOP_SIM_FAULTS") == NULL || strcmp(getenv("OCOP_SIM_FAULTS"), "0") != 0;
 	if (sim_setup(m) != 0) {
 		print_error("seed %u: setup failed\n", seed);
 		sim_teardown(m);
@@ -611,7 +838,7 @@ sim_run(unsigned seed, bool verbose)
 			/* A random subset syncs, in random order. */
 			int k = (int)sim_rand(m, SIM_SITES);
 			for (i = 0; i < k; i++) {
-				bad += sim_sync(m, (int)sim_rand(m, SIM_SITES)) != OCOP_OK;
+				bad += sim_sync(m, (int)sim_rand(m, SIM_SITES), false) != OCOP_OK;
 			}
 		} else if (strcmp(m->s[who].role, "commune") == 0) {
 			sim_commune_op(m, &m->s[who]);
@@ -619,11 +846,15 @@ sim_run(unsigned seed, bool verbose)
 			sim_member_op(m, &m->s[who]);
 		}
 	}
-	/* Heal: everyone pushes, then everyone pulls what the others pushed. */
+	/* Heal: the faults stop; everyone pushes, then everyone pulls what the others pushed. */
+	m->faults = false;
 	for (step = 0; step < 2; step++) {
 		for (i = 0; i < SIM_SITES; i++) {
-			bad += sim_sync(m, i) != OCOP_OK;
+			bad += sim_sync(m, i, true) != OCOP_OK;
 		}
+	}
+	if (verbose) {
+		printf("  %d faults injected, %d server restarts\n", m->faults_injected, m->server_crashes);
 	}
 	if (bad == 0) {
 		bad += sim_check_convergence(m);

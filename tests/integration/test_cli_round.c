@@ -8,7 +8,8 @@
  * merges the commune's log directly); the province site moves the dossier to
  * its council, holds the evaluation, enters three members' sheets (two from
  * a CSV typed from paper, one criterion by criterion), reads the result,
- * recognises the product and prints the report as JSON and CSV.
+ * records the scores in the workflow, recognises the product (decision, then
+ * the dossier's move) and prints the report as JSON and CSV.
  *
  * The sheets, on rubric qd26-2026/01 (OCOP.md 3.5), computed by hand:
  *   Member 1 = BASE: A 3+1+2+2+2+1+1 + 3+2+3+1 + 3+1+3+2+2 = 12+9+11 = 32,
@@ -361,8 +362,11 @@ test_a_full_round_from_commune_dossier_to_recognition_and_report(void **state)
 		    BASE[i].code, points_of(M3, 4, BASE[i].code));
 		ocop_id(f, f->province, doc, args);
 	}
-	/* One criterion (12) still missing: no result yet, and it says whose and which. */
+	/* One criterion (12) still missing: no result yet, and it says whose and which;
+	 * the workflow will not record the council's scores either. */
 	snprintf(args, sizeof(args), "result %s", eval);
+	ocop_fails(f, f->province, 1, "Member 3 misses 12", args);
+	snprintf(args, sizeof(args), "dossier move %s --to scored", dossier);
 	ocop_fails(f, f->province, 1, "Member 3 misses 12", args);
 	snprintf(args, sizeof(args), "sheet set --member %s --criterion 12 --points %s", m[2],
 	    points_of(M3, 4, "12"));
@@ -399,7 +403,12 @@ test_a_full_round_from_commune_dossier_to_recognition_and_report(void **state)
 	assert_true(json_is_false(json_object_get(json_object_get(j, "knockout"), "applies")));
 	json_decref(j);
 
+	snprintf(args, sizeof(args), "dossier move %s --to scored", dossier);
+	ocop_id(f, f->province, doc, args);
+
 	/* ----- Recognition by UBND tỉnh (Đ7.3đ-e) ----- */
+	snprintf(args, sizeof(args), "dossier move %s --to recognised", dossier);
+	ocop_fails(f, f->province, 1, "decision", args); /* no decision yet */
 	snprintf(args, sizeof(args), "decision add --dossier %s --kind recognition --star 2", dossier);
 	ocop_fails(f, f->province, 1, "no recognition decision", args);
 	snprintf(args, sizeof(args),
@@ -407,6 +416,12 @@ test_a_full_round_from_commune_dossier_to_recognition_and_report(void **state)
 	    " --issued 2026-07-15 --issuer 'UBND tỉnh'",
 	    dossier, eval);
 	ocop_id(f, f->province, decision, args);
+	snprintf(args, sizeof(args), "dossier move %s --to recognised", dossier);
+	ocop_id(f, f->province, doc, args);
+	snprintf(args, sizeof(args), "dossier show %s --json", dossier);
+	j = ocop_json(f, f->province, args);
+	assert_string_equal(str(j, "status"), "recognised");
+	json_decref(j);
 	snprintf(args, sizeof(args), "decision list --dossier %s --json", dossier);
 	j = ocop_json(f, f->province, args);
 	assert_int_equal(json_array_size(j), 1);

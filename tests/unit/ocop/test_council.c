@@ -62,23 +62,15 @@ sheet_points(const pick *over, size_t nover, const char *code)
 	return NULL;
 }
 
-/* Append member's CSV rows: BASE with overrides (a NULL points value drops the row). */
+/* Append member's CSV rows: BASE with overrides. */
 static void
 csv_member(com_buf *b, const char *member, const pick *over, size_t nover)
 {
 	size_t i;
 
 	for (i = 0; i < NBASE; i++) {
-		const char *p = sheet_points(over, nover, BASE[i].code);
-		size_t k;
-		bool drop = false;
-
-		for (k = 0; k < nover; k++) {
-			drop = drop || (strcmp(over[k].code, BASE[i].code) == 0 && over[k].points == NULL);
-		}
-		if (!drop) {
-			com_buf_printf(b, "%s,%s,%s\n", member, BASE[i].code, p);
-		}
+		com_buf_printf(b, "%s,%s,%s\n", member, BASE[i].code,
+		    sheet_points(over, nover, BASE[i].code));
 	}
 }
 
@@ -534,7 +526,6 @@ static void
 test_incomplete_sheets_name_the_member_and_the_missing_criteria(void **state)
 {
 	fx *f = *state;
-	static const pick holes[] = {{"4.1", NULL}, {"9", NULL}};
 	ocp_council_result *res = NULL;
 	char eval[37];
 	char members[2][37];
@@ -549,7 +540,7 @@ test_incomplete_sheets_name_the_member_and_the_missing_criteria(void **state)
 	/* Member 2 typed in by hand, leaving 4.1 and 9 out. */
 	for (i = 0; i < NBASE; i++) {
 		int64_t p = 0;
-		const char *t = sheet_points(holes, 0, BASE[i].code);
+		const char *t = BASE[i].points;
 
 		if (strcmp(BASE[i].code, "4.1") == 0 || strcmp(BASE[i].code, "9") == 0) {
 			continue;
@@ -712,6 +703,120 @@ test_workflow_requirements_read_the_latest_result(void **state)
 	    OCOP_ESTATE);
 }
 
+static void
+test_a_disqualified_evaluation_has_no_star_and_keeps_its_reason(void **state)
+{
+	fx *f = *state;
+	ocp_council_result *res = NULL;
+	char eval[37];
+	char members[2][37];
+	char text[128];
+
+	make_evaluation(f, eval, 2, members);
+	score_base(f, eval, 2);
+	assert_ok(ocp_council_result_compute(f->c, eval, &res));
+	assert_int_equal(res->score->star, 4);
+	ocp_council_result_free(res);
+	assert_err(ocp_council_evaluation_disqualify(f->c, eval, ""), OCOP_EINVAL);
+	assert_ok(ocp_council_evaluation_disqualify(f->c, eval, "Giả mạo hồ sơ"));
+	assert_err(ocp_council_evaluation_disqualify(f->c, eval, "again"), OCOP_ESTATE);
+	text_of(f->db, "SELECT disqualify_reason FROM evaluation WHERE id = ?1", eval, text,
+	    sizeof(text));
+	assert_string_equal(text, "Giả mạo hồ sơ");
+	assert_ok(ocp_council_result_compute(f->c, eval, &res));
+	assert_int_equal(res->score->band_star, 4);
+	assert_int_equal(res->score->star, 0);
+	assert_true(res->score->disqualified);
+	ocp_council_result_free(res);
+	assert_err(ocp_council_evaluation_disqualify(f->c, "01a203b5-0000-7000-8000-000000000000", "x"),
+	    OCOP_ENOENT);
+}
+
+static void
+test_reads_return_stable_json_keys(void **state)
+{
+	fx *f = *state;
+	ocp_council_result *res = NULL;
+	char eval[37];
+	char members[2][37];
+	json_t *j = NULL;
+	json_t *x;
+	com_buf csv;
+
+	make_evaluation(f, eval, 2, members);
+	com_buf_init(&csv);
+	com_buf_puts(&csv, "member,criterion,points\n");
+	csv_member(&csv, "Member 1", NULL, 0);
+	assert_ok(ocp_council_sheet_import(f->c, eval, "p.csv", (const char *)csv.data, csv.len, NULL));
+	com_buf_fini(&csv);
+	assert_ok(ocp_council_sheet_set(f->c, members[1], "6.1", 0, true, NULL));
+
+	assert_ok(ocp_council_evaluation_get(f->c, eval, &j));
+	assert_string_equal(json_string_value(json_object_get(j, "dossier_id")), f->dossier);
+	assert_string_equal(json_string_value(json_object_get(j, "tier")), "province");
+	assert_true(json_real_value(json_object_get(j, "spread_threshold")) == 10.0);
+	assert_true(json_is_true(json_object_get(j, "spread_rule")));
+	assert_int_equal(json_integer_value(json_object_get(j, "members")), 2);
+	json_decref(j);
+	assert_ok(ocp_council_evaluation_list(f->c, f->dossier, &j));
+	assert_int_equal(json_array_size(j), 1);
+	json_decref(j);
+	assert_err(ocp_council_evaluation_list(f->c, "01a203b5-0000-7000-8000-000000000000", &j),
+	    OCOP_ENOENT);
+
+	assert_ok(ocp_council_member_list(f->c, eval, &j));
+	assert_int_equal(json_array_size(j), 2);
+	x = json_array_get(j, 0);
+	assert_string_equal(json_string_value(json_object_get(x, "name")), "Member 1");
+	assert_string_equal(json_string_value(json_object_get(x, "role")), "chair");
+	assert_string_equal(json_string_value(json_object_get(x, "site_id")), sto_site_id(f->db));
+	assert_int_equal(json_integer_value(json_object_get(x, "scored")), NBASE);
+	assert_int_equal(json_array_size(json_object_get(x, "missing")), 0);
+	x = json_array_get(j, 1);
+	assert_int_equal(json_integer_value(json_object_get(x, "scored")), 1);
+	/* 32 criteria, 6.1 entered, 5.2 conditional: 30 still to enter. */
+	assert_int_equal(json_array_size(json_object_get(x, "missing")), 30);
+	json_decref(j);
+
+	assert_ok(ocp_council_sheet_get(f->c, members[0], &j));
+	assert_string_equal(json_string_value(json_object_get(j, "member")), "Member 1");
+	assert_true(json_real_value(json_object_get(j, "total")) == 74.0);
+	x = json_array_get(json_object_get(j, "scores"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "criterion")), "1.1");
+	assert_true(json_real_value(json_object_get(x, "points")) == 3.0);
+	json_decref(j);
+	assert_ok(ocp_council_sheet_get(f->c, members[1], &j));
+	x = json_array_get(json_object_get(j, "scores"), 0);
+	assert_true(json_is_true(json_object_get(x, "ko")));
+	assert_true(json_is_null(json_object_get(x, "points")));
+	json_decref(j);
+
+	/* Both sheets complete, one with a knock-out: no star, and the JSON says why. */
+	for (size_t i = 0; i < NBASE; i++) {
+		int64_t p = 0;
+
+		if (strcmp(BASE[i].code, "6.1") == 0) {
+			continue;
+		}
+		assert_ok(ocp_points_parse(BASE[i].points, strlen(BASE[i].points), &p));
+		assert_ok(ocp_council_sheet_set(f->c, members[1], BASE[i].code, p, false, NULL));
+	}
+	assert_ok(ocp_council_result_compute(f->c, eval, &res));
+	j = ocp_council_result_json(res);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(j, "star")), 0);
+	x = json_object_get(j, "knockout");
+	assert_true(json_is_true(json_object_get(x, "applies")));
+	x = json_array_get(json_object_get(x, "choices"), 0);
+	assert_string_equal(json_string_value(json_object_get(x, "member")), "Member 2");
+	assert_string_equal(json_string_value(json_object_get(x, "criterion")), "6.1");
+	x = json_array_get(json_object_get(j, "members"), 1);
+	assert_string_equal(json_string_value(json_object_get(x, "member_id")), members[1]);
+	assert_string_equal(json_string_value(json_object_get(j, "evaluation_id")), eval);
+	json_decref(j);
+	ocp_council_result_free(res);
+}
+
 /* ===== Dates ===== */
 
 static void
@@ -768,6 +873,9 @@ main(void)
 		teardown),
 	    cmocka_unit_test_setup_teardown(test_workflow_requirements_read_the_latest_result, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_a_disqualified_evaluation_has_no_star_and_keeps_its_reason, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reads_return_stable_json_keys, setup, teardown),
 	    cmocka_unit_test(test_dates_parse_format_and_add_months),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

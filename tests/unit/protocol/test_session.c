@@ -970,6 +970,9 @@ test_encoders_refuse_fields_that_would_not_decode(void **state)
 	fill(&m, PROTO_MSG_PUSH, &recs);
 	m.push.changes.p = NULL; /* bytes claimed but none given */
 	assert_err(proto_push_encode(&msg, &m.push), OCOP_EINVAL);
+	fill(&m, PROTO_MSG_PUSH_OK, &recs);
+	m.push_ok.rejections.count = (uint32_t)m.push_ok.rejections.len + 1; /* more than bytes */
+	assert_err(proto_push_ok_encode(&msg, &m.push_ok), OCOP_EINVAL);
 	/* Nothing was written. */
 	assert_int_equal(msg.len, 1);
 	com_buf_fini(&recs);
