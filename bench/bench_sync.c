@@ -19,6 +19,7 @@
  *
  * usage: bench_sync [--rows N] [--edits M] [--reps R] [--sync full|normal]
  *                   [--transport inproc|tcp|both] [--cache-kib K] [--batch-kib K]
+ *                   [--no-bytes]
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -82,6 +83,7 @@ typedef struct opts {
 	bool tcp;          /* run over nng TCP on 127.0.0.1 */
 	int cache_kib;     /* page cache of every replica; 0 = SQLite's default */
 	size_t batch_kib;  /* server's PUSH/PULL byte budget; 0 = its default (1 MiB) */
+	bool bytes;        /* print the bytes-per-field table (once) */
 	char data_dir[1024]; /* authority and workflow files */
 } opts;
 
@@ -94,6 +96,7 @@ typedef struct phase {
 	double server_s;   /* time inside srv_handle (in process) */
 	uint64_t conflicts; /* ledger entries written where it merged */
 	double wire_s;     /* time inside round trips */
+	uint64_t deflated; /* bytes if every message were deflated (bytes table only) */
 	uint64_t type_n[BN_LINK_TYPES];     /* requests per message type */
 	uint64_t type_bytes[BN_LINK_TYPES]; /* bytes per request type (request + reply) */
 	double type_s[BN_LINK_TYPES];       /* round-trip seconds per request type */
@@ -133,6 +136,7 @@ parse_args(int argc, char **argv, opts *o)
 	o->reps = 3;
 	o->full_sync = true;
 	o->inproc = o->tcp = true;
+	o->bytes = true;
 	if (src != NULL && src[0] != 0) {
 		snprintf(o->data_dir, sizeof(o->data_dir), "%s/data", src);
 	} else {
@@ -141,6 +145,10 @@ parse_args(int argc, char **argv, opts *o)
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--no-bytes") == 0) {
+			o->bytes = false;
+			continue;
+		}
 		if (v == NULL) {
 			goto usage;
 		}
@@ -172,7 +180,7 @@ parse_args(int argc, char **argv, opts *o)
 usage:
 	fprintf(stderr,
 	    "usage: %s [--rows N] [--edits M] [--reps R] [--sync full|normal]\n"
-	    "          [--transport inproc|tcp|both] [--cache-kib K] [--batch-kib K]\n",
+	    "          [--transport inproc|tcp|both] [--cache-kib K] [--batch-kib K] [--no-bytes]\n",
 	    argv[0]);
 	return -1;
 }
@@ -334,6 +342,7 @@ session(world *w, bool is_a, phase *ph)
 	ph->bytes += bn_link_bytes(l);
 	ph->server_s += l->server_s;
 	ph->wire_s += l->wire_s;
+	ph->deflated += l->deflated_bytes;
 	for (int i = 0; i < BN_LINK_TYPES; i++) {
 		ph->type_n[i] += l->count[i];
 		ph->type_bytes[i] += l->type_bytes[i];
@@ -377,13 +386,17 @@ bytes_table(world *w)
 	phase pull;
 	uint64_t push0 = 0;
 	uint64_t pull0 = 0;
+	uint64_t zpush0 = 0;
+	uint64_t zpull0 = 0;
 	size_t first = 0;
 	size_t i;
 	int rv;
 
+	/* Deflating every message costs time; only this table measures it. */
+	w->link_a.deflate = w->link_b.deflate = true;
 	printf("\n-- bytes on the wire per changed field (protocol messages, request + reply) --\n");
-	printf("%-28s %6s | %10s %5s %9s | %10s %5s %9s\n", "edit", "K", "push B", "req", "B/field",
-	    "pull B", "req", "B/field");
+	printf("%-30s %5s | %8s %4s %8s %7s | %8s %4s %8s %7s\n", "edit", "K", "push B", "req",
+	    "B/field", "zlib", "pull B", "req", "B/field", "zlib");
 	for (i = 0; i < sizeof(ks) / sizeof(ks[0]) + 1; i++) {
 		bool long_value = i == sizeof(ks) / sizeof(ks[0]);
 		size_t k = long_value ? 1000 : ks[i];
@@ -397,20 +410,27 @@ bytes_table(world *w)
 		if (k == 0) {
 			push0 = push.bytes;
 			pull0 = pull.bytes;
-			printf("%-28s %6s | %10" PRIu64 " %5" PRIu64 " %9s | %10" PRIu64 " %5" PRIu64 " %9s\n",
-			    "none (empty session)", "0", push.bytes, push.requests, "-", pull.bytes,
-			    pull.requests, "-");
+			zpush0 = push.deflated;
+			zpull0 = pull.deflated;
+			printf("%-30s %5s | %8" PRIu64 " %4" PRIu64 " %8s %7s | %8" PRIu64 " %4" PRIu64 " %8s %7s\n",
+			    "none (empty session)", "0", push.bytes, push.requests, "-", "-", pull.bytes,
+			    pull.requests, "-", "-");
 			continue;
 		}
-		printf("%-28s %6zu | %10" PRIu64 " %5" PRIu64 " %9.1f | %10" PRIu64 " %5" PRIu64 " %9.1f\n",
+		printf("%-30s %5zu | %8" PRIu64 " %4" PRIu64 " %8.1f %7.1f | %8" PRIu64 " %4" PRIu64
+		       " %8.1f %7.1f\n",
 		    long_value ? "status_note (~250 B value)" : "update_deadline (~10 B value)", k,
-		    push.bytes, push.requests, (double)(push.bytes - push0) / (double)k, pull.bytes,
-		    pull.requests, (double)(pull.bytes - pull0) / (double)k);
-		snprintf(sum[nsum++], sizeof(sum[0]), "summary bytes %s %zu %.1f %.1f\n",
+		    push.bytes, push.requests, (double)(push.bytes - push0) / (double)k,
+		    (double)(push.deflated - zpush0) / (double)k, pull.bytes, pull.requests,
+		    (double)(pull.bytes - pull0) / (double)k, (double)(pull.deflated - zpull0) / (double)k);
+		snprintf(sum[nsum++], sizeof(sum[0]), "summary bytes %s %zu %.1f %.1f %.1f %.1f\n",
 		    long_value ? "long" : "short", k, (double)(push.bytes - push0) / (double)k,
-		    (double)(pull.bytes - pull0) / (double)k);
+		    (double)(pull.bytes - pull0) / (double)k, (double)(push.deflated - zpush0) / (double)k,
+		    (double)(pull.deflated - zpull0) / (double)k);
 	}
-	printf("B/field = (session bytes - empty session bytes) / K; a session is HELLO, PUSH*, PULL*, ACK\n");
+	w->link_a.deflate = w->link_b.deflate = false;
+	printf("B/field = (session bytes - empty session bytes) / K; a session is HELLO, PUSH*, PULL*, ACK;\n"
+	       "zlib = the same with every message deflated (level 6), which the protocol does not do\n");
 	for (i = 0; i < nsum; i++) {
 		fputs(sum[i], stdout);
 	}
@@ -479,16 +499,37 @@ done:
 
 /* ===== Report ===== */
 
-/* Where the time of the sessions went, by message type (first repetition). */
+/* The repetition whose time for phase p is the median (the lower middle one for an even count). */
+static int
+median_rep(int reps, phase all[MAX_REPS][PH_COUNT], int p)
+{
+	int r;
+	int k;
+
+	for (r = 0; r < reps; r++) {
+		int below = 0;
+		int same = 0;
+		for (k = 0; k < reps; k++) {
+			below += all[k][p].secs < all[r][p].secs;
+			same += all[k][p].secs == all[r][p].secs;
+		}
+		if (below <= (reps - 1) / 2 && (reps - 1) / 2 < below + same) {
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Where the time of the sessions went, by message type (the median repetition of each phase). */
 static void
-anatomy(phase all[MAX_REPS][PH_COUNT])
+anatomy(int reps, phase all[MAX_REPS][PH_COUNT])
 {
 	static const int phases[] = {PH_PUSH, PH_BOOT, PH_INC_PUSH, PH_INC_PULL};
 	static const unsigned types[] = {PROTO_MSG_HELLO, PROTO_MSG_PUSH, PROTO_MSG_PULL, PROTO_MSG_ACK};
 	size_t i;
 	size_t k;
 
-	printf("session anatomy (first repetition): requests / seconds in round trips per type, "
+	printf("session anatomy (median repetition): requests / seconds in round trips per type, "
 	       "and time outside them (the site's own work)\n");
 	printf("%-26s", "phase");
 	for (k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
@@ -496,7 +537,7 @@ anatomy(phase all[MAX_REPS][PH_COUNT])
 	}
 	printf(" %9s\n", "site s");
 	for (i = 0; i < sizeof(phases) / sizeof(phases[0]); i++) {
-		const phase *ph = &all[0][phases[i]];
+		const phase *ph = &all[median_rep(reps, all, phases[i])][phases[i]];
 		printf("%-26s", phase_names[phases[i]]);
 		for (k = 0; k < sizeof(types) / sizeof(types[0]); k++) {
 			printf(" %5" PRIu64 " / %7.3fs", ph->type_n[types[k]], ph->type_s[types[k]]);
@@ -551,7 +592,7 @@ report(const opts *o, bool tcp, phase all[MAX_REPS][PH_COUNT])
 	}
 	printf("rows = changes moved (pushed + pulled); /plain = rows/s over the plain-insert rows/s "
 	       "(target >= 0.5 for push and bootstrap); server%% = share of the time inside srv_handle\n");
-	anatomy(all);
+	anatomy(o->reps, all);
 	for (p = 0; p < PH_COUNT; p++) {
 		fputs(line[p], stdout);
 	}
@@ -565,11 +606,12 @@ main(int argc, char **argv)
 	bn_row *rows;
 	int t;
 	int r;
-	bool bytes_done = false;
+	bool bytes_done;
 
 	if (parse_args(argc, argv, &o) != 0) {
 		return 2;
 	}
+	bytes_done = !o.bytes;
 	rows = bn_rows_make(0, o.rows, "83-100");
 	if (rows == NULL) {
 		fprintf(stderr, "bench: out of memory\n");

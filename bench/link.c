@@ -5,7 +5,10 @@
 
 #include <string.h>
 
+#include <zlib.h>
+
 #include "bench/harness.h"
+#include "common/util/alloc.h"
 #include "ocop_err.h"
 
 void
@@ -27,10 +30,12 @@ bn_link_reset(bn_link *l)
 {
 	srv_service *svc = l->svc;
 	cli_transport inner = l->inner;
+	bool deflate = l->deflate;
 
 	memset(l, 0, sizeof(*l));
 	l->svc = svc;
 	l->inner = inner;
+	l->deflate = deflate;
 }
 
 uint64_t
@@ -51,6 +56,24 @@ link_type(const uint8_t *req, size_t len)
 		return 0;
 	}
 	return req[2];
+}
+
+/*
+ * Bytes of p deflated with zlib at level 6: what compressing each message
+ * would save (the protocol does not compress). Falls back to len on failure.
+ */
+static uint64_t
+link_deflated(const uint8_t *p, size_t len)
+{
+	uLongf cap = compressBound((uLong)len);
+	Bytef *out = com_malloc(cap);
+	uint64_t n = len;
+
+	if (out != NULL && compress2(out, &cap, p, (uLong)len, 6) == Z_OK) {
+		n = cap;
+	}
+	com_free(out);
+	return n;
 }
 
 static int
@@ -80,6 +103,12 @@ link_roundtrip(void *arg, const uint8_t *req, size_t len, com_buf *reply)
 	if (rv == OCOP_OK && reply->len >= mark) {
 		l->reply_bytes += reply->len - mark;
 		l->type_bytes[type] += reply->len - mark;
+	}
+	if (l->deflate) {
+		l->deflated_bytes += link_deflated(req, len);
+		if (rv == OCOP_OK && reply->len >= mark) {
+			l->deflated_bytes += link_deflated(reply->data + mark, reply->len - mark);
+		}
 	}
 	return rv;
 }

@@ -8,6 +8,7 @@
 #ifndef OCOP_BENCH_LINK_H
 #define OCOP_BENCH_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,6 +28,8 @@ typedef struct bn_link {
 	double type_s[BN_LINK_TYPES];        /* seconds inside round trips per request type */
 	double server_s;                     /* seconds inside srv_handle (in process only) */
 	double wire_s;                       /* seconds inside round trips */
+	bool deflate;                        /* also measure each message deflated (slow) */
+	uint64_t deflated_bytes;             /* request + reply bytes after zlib level 6, when deflate */
 } bn_link;
 
 /* Carry requests into svc (borrowed) in this thread. Cannot fail. */
@@ -35,7 +38,7 @@ void bn_link_init_local(bn_link *l, srv_service *svc);
 /* Carry requests through inner (borrowed). Cannot fail. */
 void bn_link_init_remote(bn_link *l, cli_transport inner);
 
-/* Zero the counters. Cannot fail. */
+/* Zero the counters (deflate stays as set). Cannot fail. */
 void bn_link_reset(bn_link *l);
 
 /* The cli_transport view of l (borrowed, valid while l is). Cannot fail. */

@@ -45,9 +45,11 @@ cli_nng_open(cli_nng *t, const char *url, int timeout_ms)
 		return cli_err_from_nng(rv);
 	}
 	t->open = true;
-	/* Resend a request whose reply has not come within the timeout's third:
-	 * a server restarted mid-request answers the resend instead. */
-	if ((rv = nng_setopt_ms(t->sock, NNG_OPT_REQ_RESENDTIME, timeout_ms / 3 + 1)) != 0 ||
+	/* No resend while the server may still be working on a big batch (it
+	 * would apply it again as duplicates, for nothing): nng still resends at
+	 * once when the connection drops and comes back, and a round trip that
+	 * times out fails the session, which the next sync continues. */
+	if ((rv = nng_setopt_ms(t->sock, NNG_OPT_REQ_RESENDTIME, timeout_ms * 2)) != 0 ||
 	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
 	    (rv = nng_setopt_ms(t->sock, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
 	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||

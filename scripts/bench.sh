@@ -27,8 +27,13 @@ fi
 # gcc -O3 sees -Wformat-truncation and -Wmaybe-uninitialized in library files
 # that the Debug build does not, so -Werror is off for the libraries here; the
 # bench targets keep -Werror themselves (bench/CMakeLists.txt).
-cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DOCOP_WERROR=OFF -DOCOP_BUILD_TESTS=OFF >/dev/null
-cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync >/dev/null
+mkdir -p "$dir"
+if ! { cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DOCOP_WERROR=OFF -DOCOP_BUILD_TESTS=OFF &&
+       cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync; } >"$dir/bench-build.log" 2>&1; then
+  cat "$dir/bench-build.log" >&2
+  echo "bench: build failed (log above, also in $dir/bench-build.log)" >&2
+  exit 1
+fi
 bin="$dir/bin"
 log="$dir/bench-results.txt"
 tmp=${TMPDIR:-/tmp}
@@ -40,13 +45,14 @@ tmp=${TMPDIR:-/tmp}
   echo "kernel:  $(uname -sr)"
   echo "sqlite:  $(pkg-config --modversion sqlite3 2>/dev/null || echo '?')"
   echo "disk:    $tmp on $(df -T "$tmp" | awk 'NR == 2 {print $2 " (" $1 ")"}')"
+  echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min; other work on the machine skews the figures)"
   echo "run:     $rows dossiers, $edits edits, median of $reps"
   echo
   "$bin/bench_capture" --reps "$reps" --rows "$rows"
   echo
   "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync full --transport both
   echo
-  "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync normal --transport inproc
+  "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync normal --transport inproc --no-bytes
 } | tee "$log"
 
 # One table of the figures the issue asks for, from the programs' summary lines.
@@ -54,7 +60,7 @@ echo
 awk -v rows="$rows" -v edits="$edits" '
   $1 == "summary" && $2 == "capture" { cap[$3 "," $4] = $7 }
   $1 == "summary" && $2 == "sync"    { rate[$3 "," $4 "," $5] = $6; ratio[$3 "," $4 "," $5] = $7 }
-  $1 == "summary" && $2 == "bytes"   { bpush[$3 "," $4] = $5; bpull[$3 "," $4] = $6 }
+  $1 == "summary" && $2 == "bytes"   { bpush[$3 "," $4] = $5; bpull[$3 "," $4] = $6; zpush[$3 "," $4] = $7; zpull[$3 "," $4] = $8 }
   function v(a, k) { return (k in a) ? a[k] : "-" }
   function row(name, full, normal, target) { printf "%-52s %10s %10s   %s\n", name, full, normal, target }
   END {
@@ -75,9 +81,9 @@ awk -v rows="$rows" -v edits="$edits" '
     row("conflict run, B pushes + pulls, rows/s", v(rate, "inproc,FULL,conflict_b"), v(rate, "inproc,NORMAL,conflict_b"), "")
     row("conflict run, A pulls B edits, rows/s", v(rate, "inproc,FULL,conflict_a2"), v(rate, "inproc,NORMAL,conflict_a2"), "")
     print ""
-    row("protocol bytes per changed field (req + reply)", "push", "pull", "")
-    row("one ~10 B field in each of 1000 dossiers", v(bpush, "short,1000"), v(bpull, "short,1000"), "")
-    row("one ~10 B field in 1 dossier", v(bpush, "short,1"), v(bpull, "short,1"), "")
-    row("one ~250 B field in each of 1000 dossiers", v(bpush, "long,1000"), v(bpull, "long,1000"), "")
+    row("protocol bytes per changed field (req + reply)", "push", "pull", "push/pull if deflated")
+    row("one ~10 B field in each of 1000 dossiers", v(bpush, "short,1000"), v(bpull, "short,1000"), v(zpush, "short,1000") " / " v(zpull, "short,1000"))
+    row("one ~10 B field in 1 dossier", v(bpush, "short,1"), v(bpull, "short,1"), v(zpush, "short,1") " / " v(zpull, "short,1"))
+    row("one ~250 B field in each of 1000 dossiers", v(bpush, "long,1000"), v(bpull, "long,1000"), v(zpush, "long,1000") " / " v(zpull, "long,1000"))
   }' "$log" | tee -a "$log"
 echo "(full output in $log)"

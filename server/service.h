@@ -20,7 +20,7 @@
 #include "common/util/fault.h"
 #include "common/util/log.h"
 
-#define SRV_DEFAULT_BATCH (1024u * 1024u) /* PUSH/PULL_OK byte budget */
+#define SRV_DEFAULT_BATCH (512u * 1024u) /* PUSH/PULL_OK byte budget: a few seconds of work at most */
 
 typedef struct srv_service {
 	sto_db *db;               /* borrowed replica of this server */

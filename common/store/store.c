@@ -522,7 +522,9 @@ sto_open(sto_db **out, const char *path, const sto_opts *opts)
 		    db->db ? sqlite3_errmsg(db->db) : sqlite3_errstr(rc));
 		goto fail;
 	}
-	sqlite3_busy_timeout(db->db, 5000);
+	/* A sync applying a page and a clerk's write share the file: wait for the
+	 * other rather than failing with "database is locked". */
+	sqlite3_busy_timeout(db->db, 30000);
 	sqlite3_extended_result_codes(db->db, 1);
 	/* WAL: readers do not block the writer; synchronous=FULL so a commit that
 	 * returned is on disk before we acknowledge anything built on it. */
