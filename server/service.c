@@ -283,6 +283,11 @@ service_relay_push(srv_service *s, const proto_push *m, const srv_peer *peer, co
 		return service_error(s, reply, rv == OCOP_EPROTO ? OCOP_EPROTO : OCOP_EDB,
 		    "the server could not apply this batch; resend later");
 	}
+	if (com_fault_hit(s->fault, "server.relay.before_commit")) {
+		sto_rollback(s->db);
+		com_buf_fini(&rej);
+		return OCOP_ECLOSED;
+	}
 	if ((rv = sto_meta_set_hlc(s->db)) != OCOP_OK || (rv = sto_commit(s->db)) != OCOP_OK) {
 		sto_rollback(s->db);
 		com_buf_fini(&rej);

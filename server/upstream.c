@@ -558,8 +558,11 @@ srv_upstream_nng_open(srv_upstream_nng *t, const char *url, int timeout_ms)
 		return upstream_err_from_nng(rv);
 	}
 	t->open = true;
-	/* A national server restarted mid-request answers nng's resend instead. */
-	if ((rv = nng_setopt_ms(t->sock, NNG_OPT_REQ_RESENDTIME, timeout_ms / 3 + 1)) != 0 ||
+	/* No resend while the national server may still be applying a big relay
+	 * batch (as client/transport.c): nng resends at once when the connection
+	 * comes back, and a round trip that times out fails the step, which the
+	 * next step continues. */
+	if ((rv = nng_setopt_ms(t->sock, NNG_OPT_REQ_RESENDTIME, timeout_ms * 2)) != 0 ||
 	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
 	    (rv = nng_setopt_ms(t->sock, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
 	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
