@@ -15,6 +15,9 @@ for type in Debug Asan; do
   if [ "$type" = Debug ]; then seeds=$sim_debug; else seeds=$sim_asan; fi
   (cd "$dir" && OCOP_SIM_SEEDS=$seeds ctest --output-on-failure -j2)
 done
+# README command 1 runs the Release build: it must compile (warnings as errors) too.
+echo "== build (Release) =="
+bash scripts/build.sh Release >/dev/null
 # A short bounded libFuzzer run of every decoder of network and file bytes
 # (protocol messages, change records, USB bundles, rubric files, CSV sheets).
 if [ "${OCOP_SOAK:-0}" = "1" ]; then fuzz_secs=600; else fuzz_secs=${OCOP_FUZZ_SECONDS:-30}; fi

@@ -63,7 +63,7 @@ srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
 	FILE *f = fopen(path, "r");
 	char line[2048];
 	int lineno = 0;
-	uint64_t n;
+	uint64_t n = 0;
 
 	if (f == NULL) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));

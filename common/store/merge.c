@@ -240,7 +240,9 @@ cell_set(sto_db *db, const char *tbl, const char *row, const char *col, const pr
 	sqlite3_stmt *st;
 	int rv;
 
-	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?1 WHERE id = ?2", tbl, col);
+	if (snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?1 WHERE id = ?2", tbl, col) >= (int)sizeof(sql)) {
+		return sto_seterr(db, OCOP_EINVAL, "name too long");
+	}
 	if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
 		return rv;
 	}
