@@ -10,7 +10,12 @@
 #   - the council sits: two sheets typed at the office from paper, one on
 #     member 3's own laptop; the office reads the result and recognises 4★;
 #   - every site syncs; the script prints the merged state, the ledger, the
-#     rejection, the server's status and the province's report.
+#     rejection, the server's status and the province's report;
+#   - the national tier: a national server and the national OCOP office; the
+#     provincial server restarts with it as upstream; a second Thành Thới
+#     dossier scores 94.33, the chair approves it, the province hands it to
+#     the national server once, the central council recognises 5★ and the
+#     decision comes down to the province and to Thành Thới.
 #
 # usage: scripts/demo.sh BIN_DIR   (the directory holding ocop, ocopd, ocop-rawwrite)
 # Every process and temp file it starts is cleaned up on exit.
@@ -20,8 +25,10 @@ repo="$(cd "$(dirname "$0")/.." && pwd)"
 export OCOP_DATA_DIR="$repo/data"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ocop-demo-XXXXXX")
 server_pid=""
+nation_pid=""
 cleanup() {
   if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  if [ -n "$nation_pid" ]; then kill "$nation_pid" 2>/dev/null || true; wait "$nation_pid" 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -140,7 +147,99 @@ say "The server"
 say "The province's report"
 at office report --today 2026-07-01
 
-say "Stopping the server"
+# ===== The national tier (docs/NATIONAL.md) =====
+
+say "The national tier: a national server (scope VN) and the national OCOP office"
+nport=$((port + 1))
+nurl="tcp://127.0.0.1:$nport"
+"$bin/ocopd" init --db "$work/nation.db" --role national --scope VN >/dev/null
+prov_site=$("$bin/ocopd" status --db "$work/province.db" --json | awk -F'"' '/"site_id"/ {print $4; exit}')
+out=$("$bin/ocopd" site add --db "$work/nation.db" --role province --scope 83 --site-id "$prov_site" \
+  --name "UBND tỉnh Bến Tre (máy chủ tỉnh)")
+prov_cred=$(awk '/^credential/ {print $2}' <<<"$out")
+out=$("$bin/ocopd" site add --db "$work/nation.db" --role national --scope VN --name "Văn phòng OCOP trung ương")
+nat_id=$(awk '/^site_id/ {print $2}' <<<"$out")
+nat_cred=$(awk '/^credential/ {print $2}' <<<"$out")
+OCOP_DB="$work/nationaloffice.db" "$bin/ocop" init --site-id "$nat_id" --role national --scope VN >/dev/null
+OCOP_DB="$work/nationaloffice.db" "$bin/ocop" remote --server "$nurl" --credential "$nat_cred"
+echo "  registered the province server ($prov_site) and the national office at the national server"
+"$bin/ocopd" serve --db "$work/nation.db" --role national --listen "$nurl" 2>"$work/nation.log" &
+nation_pid=$!
+for _ in $(seq 50); do grep -q listening "$work/nation.log" 2>/dev/null && break; sleep 0.1; done
+
+say "The provincial server restarts with the national server as its upstream"
+cat >"$work/province.conf" <<CONF
+listen = $url
+role = province
+db = $work/province.db
+upstream = $nurl
+upstream_credential = $prov_cred
+upstream_interval_ms = 300
+CONF
+kill -TERM "$server_pid"; wait "$server_pid"
+"$bin/ocopd" serve --config "$work/province.conf" 2>>"$work/ocopd.log" &
+server_pid=$!
+for _ in $(seq 50); do [ "$(grep -c listening "$work/ocopd.log")" -ge 2 ] && break; sleep 0.1; done
+
+say "Thành Thới files a second dossier; the provincial council scores it 94.33"
+prod5=$(id_at thanhthoi product add --subject "$subj" --name "Bưởi da xanh hữu cơ" --set 01)
+dos5=$(id_at thanhthoi dossier add --product "$prod5" --year 2026 --round 1)
+id_at thanhthoi document add --dossier "$dos5" --kind mau01 --title "Phiếu đăng ký (Mẫu 01)" >/dev/null
+id_at thanhthoi document add --dossier "$dos5" --kind commune_report --title "Báo cáo đánh giá (Mẫu 03)" >/dev/null
+at thanhthoi dossier move "$dos5" --to commune_check
+at thanhthoi dossier move "$dos5" --to province_review
+at thanhthoi sync
+at office sync
+at office dossier move "$dos5" --to council_review
+ev5=$(id_at office evaluation add --dossier "$dos5" --tier province --held 2026-06-11)
+id_at office member add --evaluation "$ev5" --name "Chủ tịch hội đồng" --role chair >/dev/null
+id_at office member add --evaluation "$ev5" --name "Thành viên 2" >/dev/null
+id_at office member add --evaluation "$ev5" --name "Thành viên 3" >/dev/null
+at office sheet import --evaluation "$ev5" --csv "$repo/data/demo/sheets-5star-province.csv"
+at office result "$ev5" | grep -E "Mean|Star|5★"
+at office dossier move "$dos5" --to scored
+echo "  The chair of UBND tỉnh approves the potential 5★ result (Đ7.3):"
+id_at office decision add --dossier "$dos5" --kind approval --evaluation "$ev5" \
+  --number "2345/QĐ-UBND" --issued 2026-06-30 --issuer "UBND tỉnh Bến Tre" >/dev/null
+at office dossier move "$dos5" --to potential_5star
+at office sync
+
+say "The provincial server hands the candidate to the national server, once"
+for _ in $(seq 100); do
+  "$bin/ocopd" candidates --db "$work/province.db" | grep -q "^acknowledged" && break; sleep 0.2
+done
+echo "  at the province:"; "$bin/ocopd" candidates --db "$work/province.db" | sed 's/^/    /'
+echo "  at the nation:"; "$bin/ocopd" candidates --db "$work/nation.db" | sed 's/^/    /'
+
+say "The central council sits at the national office and recognises 5★"
+at nationaloffice sync
+at nationaloffice dossier move "$dos5" --to national_review
+ev6=$(id_at nationaloffice evaluation add --dossier "$dos5" --tier national --held 2026-09-10)
+id_at nationaloffice member add --evaluation "$ev6" --name "Chủ tịch Hội đồng trung ương" --role chair >/dev/null
+id_at nationaloffice member add --evaluation "$ev6" --name "Chuyên gia Bộ Công Thương" >/dev/null
+id_at nationaloffice member add --evaluation "$ev6" --name "Chuyên gia Bộ Y tế" >/dev/null
+at nationaloffice sheet import --evaluation "$ev6" --csv "$repo/data/demo/sheets-5star-national.csv"
+at nationaloffice result "$ev6" | grep -E "Mean|Star"
+id_at nationaloffice decision add --dossier "$dos5" --kind national_result --evaluation "$ev6" \
+  --number "456/QĐ-BNNMT" --issued 2026-09-20 --issuer "Bộ Nông nghiệp và Môi trường" >/dev/null
+at nationaloffice dossier move "$dos5" --to national_recognised
+at nationaloffice sync
+
+say "The national decision comes down to the province and to Thành Thới"
+for _ in $(seq 100); do
+  "$bin/ocopd" candidates --db "$work/province.db" | grep -q "^decided" && break; sleep 0.2
+done
+"$bin/ocopd" candidates --db "$work/province.db" | sed 's/^/  /'
+at thanhthoi sync
+printf '  thanhthoi  5★ dossier %s  national result %s\n' \
+  "$(OCOP_DB=$work/thanhthoi.db "$bin/ocop" dossier show "$dos5" | awk '$1 == "status:" {print $2}')" \
+  "$(OCOP_DB=$work/thanhthoi.db "$bin/ocop" decision list --dossier "$dos5" | awk '$2 == "national_result" {print $3, $NF, "expires", $5}')"
+at office sync
+at office report --today 2026-10-01 | grep -iE "5★|5 sao|potential|tiềm năng" | head -n 8 || true
+
+say "Stopping the servers"
 kill -TERM "$server_pid"; wait "$server_pid"; server_pid=""
 tail -n 3 "$work/ocopd.log"
+kill -TERM "$nation_pid"; wait "$nation_pid"; nation_pid=""
+tail -n 1 "$work/nation.log"
 echo "demo finished"

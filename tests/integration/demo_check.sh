@@ -2,7 +2,9 @@
 # integration.demo: run scripts/demo.sh and check the facts it must show:
 # the merged state is the same everywhere, the concurrent edit's loser is in
 # the ledger, the write without authority was refused and reverted, the
-# council's result is 4★, and the server stopped cleanly.
+# council's result is 4★, a 5★ candidate reached the national server once and
+# its national decision came back to the province and to Thành Thới, and the
+# servers stopped cleanly.
 set -euo pipefail
 bin="${1:?usage: demo_check.sh BIN_DIR}"
 out=$(bash "$(dirname "$0")/../../scripts/demo.sh" "$bin" 2>&1)
@@ -14,6 +16,12 @@ grep -q "mocay      Mỏ Cày dossier draft" <<<"$out" || fail "the refused stat
 grep -q "lww .*subject.phone  kept '0275 3861 222'  lost '0275 3861 111'" <<<"$out" || fail "ledger entry"
 grep -q "authority .*a commune office cannot move a dossier to 'recognised'" <<<"$out" || fail "rejection"
 grep -q "Star: 4★" <<<"$out" || fail "result"
+grep -q "^    acknowledged .*Bưởi da xanh hữu cơ .*94.33 5★" <<<"$out" || fail "the province's hand-off of the 5★ candidate"
+grep -q "^    received .*Bưởi da xanh hữu cơ" <<<"$out" || fail "the candidate at the national server"
+[ "$(grep -c "^    received " <<<"$out")" = 1 ] || fail "the candidate reached the national server more than once"
+grep -q "^  decided .*national_recognised" <<<"$out" || fail "the national decision at the province"
+grep -q "thanhthoi  5★ dossier national_recognised  national result 5★ 456/QĐ-BNNMT expires 2029-09-20" <<<"$out" ||
+  fail "the national decision at Thành Thới"
 grep -q "shutting down" <<<"$out" || fail "clean server stop"
 grep -q "demo finished" <<<"$out" || fail "did not finish"
 echo "demo check: ok"
