@@ -8,6 +8,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -15,14 +16,14 @@
 
 #include "common/util/alloc.h"
 #include "ocop_err.h"
+#include "common/store/schema.h"
+#include "protocol/bundle.h"
 #include "protocol/envelope.h"
 #include "protocol/error.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
 
 #define HANDOFF_MAX_SCAN 20000u
-#define HANDOFF_PREFIX 20u  /* magic, format, body length */
-#define HANDOFF_DIGEST 32u  /* SHA-256 at the end of a package */
 
 /* Statuses in which a dossier with an approved potential-5★ result is a candidate. */
 #define HANDOFF_STATUSES \
@@ -354,7 +355,7 @@ srv_handoff_set_state(sto_db *db, const srv_handoff_key *k, const char *state, c
 }
 
 int
-srv_handoff_mark_decided(sto_db *db, uint32_t *n)
+srv_handoff_mark_decided(sto_db *db, bool any_state, uint32_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	char now[32];
@@ -367,13 +368,15 @@ srv_handoff_mark_decided(sto_db *db, uint32_t *n)
 	/* UUIDv7 ids order by creation time: a national result made after the
 	 * provincial evaluation is about this version, not an earlier one. */
 	if (sqlite3_prepare_v2(sto_sqlite(db),
-		"UPDATE handoff SET state = 'decided', updated = ?1 WHERE state = 'acknowledged'"
+		"UPDATE handoff SET state = 'decided', updated = ?1"
+		" WHERE (state = 'acknowledged' OR (?2 AND state IN ('waiting', 'sent')))"
 		" AND EXISTS (SELECT 1 FROM decision x WHERE x.dossier_id = handoff.dossier_id"
 		" AND x.kind = 'national_result' AND x.deleted = 0 AND x.id > handoff.evaluation_id)",
 		-1, &st, NULL) != SQLITE_OK) {
 		return OCOP_EDB;
 	}
 	sqlite3_bind_text(st, 1, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, any_state ? 1 : 0);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
 	if (rc != SQLITE_DONE) {
@@ -744,27 +747,18 @@ srv_handoff_note_arrival(sto_db *db, const char *tbl, const char *row, const cha
 
 /* ===== Package files ===== */
 
-static void
-put_be(uint8_t *p, uint64_t v, int n)
-{
-	int i;
-
-	for (i = n - 1; i >= 0; i--) {
-		p[i] = (uint8_t)(v & 0xff);
-		v >>= 8;
-	}
-}
-
+/* Read a meta value as an unsigned number (0 when absent). */
 static uint64_t
-get_be(const uint8_t *p, int n)
+handoff_meta_u64(sto_db *db, const char *key)
 {
-	uint64_t v = 0;
-	int i;
+	char *v = NULL;
+	uint64_t n = 0;
 
-	for (i = 0; i < n; i++) {
-		v = (v << 8) | p[i];
+	if (sto_meta_get(db, key, &v) == OCOP_OK) {
+		n = strtoull(v, NULL, 10);
+		com_free(v);
 	}
-	return v;
+	return n;
 }
 
 int
@@ -773,239 +767,280 @@ srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential,
 {
 	srv_relay_sel sel;
 	srv_relay_batch b;
-	com_buf msgs;
-	com_buf body;
-	proto_wr w;
+	proto_bundle_hdr hdr;
+	proto_bundle_wr bw;
+	proto_hello h;
+	proto_ack ack;
+	proto_pull pull;
+	com_buf msg;
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	char content[SRV_HANDOFF_SHA_HEX];
-	uint8_t prefix[HANDOFF_PREFIX];
+	char *server = NULL;
 	uint64_t after = 0;
 	uint64_t total = 0;
-	uint32_t nmsg = 0;
-	size_t start = out->len;
-	int rv = OCOP_OK;
+	uint64_t cursor = handoff_meta_u64(db, "upstream_pull_cursor");
+	size_t start;
+	int rv;
 
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
 		return OCOP_ENOMEM;
 	}
+	memset(&hdr, 0, sizeof(hdr));
+	hdr.kind = PROTO_BUNDLE_REQUEST;
+	snprintf(hdr.site, sizeof(hdr.site), "%s", sto_site_id(db));
+	if (sto_meta_get(db, "upstream_site", &server) == OCOP_OK) {
+		snprintf(hdr.server, sizeof(hdr.server), "%s", server);
+		com_free(server);
+	}
+	hdr.created_ms = (uint64_t)time(NULL) * 1000u;
+	start = out->len;
+	com_buf_init(&msg);
+	srv_relay_batch_init(&b);
+	if ((rv = proto_bundle_begin(&bw, out, &hdr)) != OCOP_OK) {
+		EVP_MD_CTX_free(ctx);
+		com_buf_fini(&msg);
+		return rv;
+	}
+	/* The session a province would run online: HELLO, the relay PUSHes, ACK, PULL. */
+	memset(&h, 0, sizeof(h));
+	snprintf(h.site, sizeof(h.site), "%s", sto_site_id(db));
+	snprintf(h.credential, sizeof(h.credential), "%s", credential ? credential : "");
+	h.protocol_version = PROTO_VERSION;
+	h.schema_version = STO_SCHEMA_VERSION;
+	snprintf(h.role, sizeof(h.role), "%s", sto_role(db));
+	snprintf(h.software, sizeof(h.software), "ocopd %s", OCOP_VERSION_STRING);
+	if ((rv = proto_hello_encode(&msg, &h)) == OCOP_OK) {
+		rv = proto_bundle_add(&bw, msg.data, msg.len);
+	}
 	memset(&sel, 0, sizeof(sel));
 	sel.key = k;
 	sel.credential = credential;
 	sel.budget = SRV_DEFAULT_BATCH;
-	srv_relay_batch_init(&b);
-	com_buf_init(&msgs);
-	com_buf_init(&body);
-	proto_wr_init(&w, &msgs);
-	/* The messages first, hashing the content as it goes. */
-	do {
+	while (rv == OCOP_OK) {
 		if ((rv = srv_relay_build(db, &sel, after, &b, ctx)) != OCOP_OK) {
 			break;
 		}
 		after = b.scanned_to;
 		if (b.count > 0) {
-			proto_wr_bin(&w, b.req.data, b.req.len);
-			nmsg++;
 			total += b.count;
+			rv = proto_bundle_add(&bw, b.req.data, b.req.len);
 		}
-	} while (!b.done);
+		if (b.done) {
+			break;
+		}
+	}
+	if (rv == OCOP_OK) {
+		memset(&ack, 0, sizeof(ack));
+		snprintf(ack.site, sizeof(ack.site), "%s", h.site);
+		snprintf(ack.credential, sizeof(ack.credential), "%s", h.credential);
+		ack.cursor = cursor;
+		com_buf_reset(&msg);
+		if ((rv = proto_ack_encode(&msg, &ack)) == OCOP_OK) {
+			rv = proto_bundle_add(&bw, msg.data, msg.len);
+		}
+	}
+	if (rv == OCOP_OK) {
+		memset(&pull, 0, sizeof(pull));
+		snprintf(pull.site, sizeof(pull.site), "%s", h.site);
+		snprintf(pull.credential, sizeof(pull.credential), "%s", h.credential);
+		pull.cursor = cursor;
+		pull.max_bytes = SRV_DEFAULT_BATCH;
+		com_buf_reset(&msg);
+		if ((rv = proto_pull_encode(&msg, &pull)) == OCOP_OK) {
+			rv = proto_bundle_add(&bw, msg.data, msg.len);
+		}
+	}
+	if (rv == OCOP_OK) {
+		rv = proto_bundle_end(&bw); /* rewinds out itself on error */
+	} else {
+		out->len = start; /* drop what was begun */
+	}
 	srv_relay_batch_fini(&b);
+	com_buf_fini(&msg);
 	if (rv == OCOP_OK && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
 		rv = OCOP_ENOMEM;
 	}
 	EVP_MD_CTX_free(ctx);
-	if (rv == OCOP_OK && (rv = proto_wr_error(&w)) == OCOP_OK) {
-		hex_of(md, mdlen, content);
-		proto_wr_init(&w, &body);
-		proto_wr_array(&w, 7);
-		proto_wr_cstr(&w, k->dossier_id);
-		proto_wr_cstr(&w, k->evaluation_id);
-		proto_wr_uint(&w, (uint64_t)k->version);
-		proto_wr_cstr(&w, sto_site_id(db));
-		proto_wr_cstr(&w, content);
-		proto_wr_uint(&w, (uint64_t)time(NULL) * 1000u);
-		proto_wr_array(&w, nmsg);
-		proto_wr_raw(&w, msgs.data, msgs.len);
-		rv = proto_wr_error(&w);
-	}
 	if (rv == OCOP_OK) {
-		memcpy(prefix, SRV_HANDOFF_MAGIC, 8);
-		put_be(prefix + 8, SRV_HANDOFF_FORMAT, 4);
-		put_be(prefix + 12, body.len, 8);
-		if ((rv = com_buf_append(out, prefix, sizeof(prefix))) == OCOP_OK &&
-		    (rv = com_buf_append(out, body.data, body.len)) == OCOP_OK) {
-			if (EVP_Digest(out->data + start, out->len - start, md, &mdlen, EVP_sha256(), NULL) != 1) {
-				rv = OCOP_ENOMEM;
-			} else {
-				rv = com_buf_append(out, md, HANDOFF_DIGEST);
-			}
-		}
-	}
-	if (rv != OCOP_OK) {
-		out->len = start;
-	} else {
 		if (sha != NULL) {
-			snprintf(sha, SRV_HANDOFF_SHA_HEX, "%s", content);
+			hex_of(md, mdlen, sha);
 		}
 		if (changes != NULL) {
 			*changes = total;
 		}
 	}
-	com_buf_fini(&msgs);
-	com_buf_fini(&body);
 	return rv;
 }
 
-/* Read a string field into out (NUL-terminated). */
+/* Serve one message; an ERROR reply becomes its code with the text in err. */
 static int
-rd_text(proto_rd *r, char *out, size_t cap)
+import_call(srv_service *svc, const uint8_t *m, size_t mlen, uint32_t type, uint32_t i, com_buf *reply,
+    proto_rd *body, char *err, size_t errlen)
 {
-	const char *s;
-	size_t len;
+	proto_env env;
+	proto_error e;
+	int rv;
 
-	if (proto_rd_str(r, &s, &len) != OCOP_OK || len >= cap) {
+	com_buf_reset(reply);
+	if ((rv = srv_handle(svc, m, mlen, reply)) != OCOP_OK) {
+		return rv;
+	}
+	if (proto_env_open(reply->data, reply->len, &env, body) != OCOP_OK) {
 		return OCOP_EPROTO;
 	}
-	memcpy(out, s, len);
-	out[len] = 0;
-	return OCOP_OK;
+	if (env.type == PROTO_MSG_ERROR) {
+		rv = proto_error_decode(body, &e) == OCOP_OK && e.code > 0 && e.code < OCOP_ERR_COUNT_ ? (int)e.code
+												 : OCOP_EPROTO;
+		snprintf(err, errlen, "the server refused message %u (%s): %s", i, proto_msg_name(type),
+		    rv == OCOP_EPROTO ? "malformed error" : e.text);
+		return rv;
+	}
+	return env.type == type + 1 ? OCOP_OK : OCOP_EPROTO; /* HELLO -> HELLO_OK, ... */
 }
 
-/* The package's verified parts. */
-typedef struct package {
-	char dossier[37];       /* dossier id */
-	char evaluation[37];    /* evaluation id */
-	uint64_t version;       /* evaluation version */
-	char province[37];      /* the province's site */
-	char content[SRV_HANDOFF_SHA_HEX + 1]; /* content hash */
-	uint32_t nmsg;          /* messages */
-	proto_rd msgs;          /* reader positioned on the first message */
-} package;
-
-/* Check everything before anything is done. */
-static int
-package_verify(const uint8_t *pkg, size_t len, package *p, char *err, size_t errlen)
+/* The package's dossier: the first dossier row a PUSH carries. */
+static void
+import_dossier(const uint8_t *m, size_t mlen, char out[37])
 {
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	uint64_t body_len;
-	proto_rd r;
-	proto_rd check;
-	uint32_t n;
-	uint64_t created;
-	uint32_t i;
+	proto_env env;
+	proto_rd pb;
+	proto_push push;
+	proto_changes_it cit;
+	proto_change c;
 
-	if (len < HANDOFF_PREFIX + HANDOFF_DIGEST || memcmp(pkg, SRV_HANDOFF_MAGIC, 8) != 0) {
-		snprintf(err, errlen, "not a hand-off package (bad magic or too short)");
-		return OCOP_EPROTO;
+	if (out[0] != 0 || proto_env_open(m, mlen, &env, &pb) != OCOP_OK || proto_push_decode(&pb, &push) != OCOP_OK) {
+		return;
 	}
-	if (get_be(pkg + 8, 4) != SRV_HANDOFF_FORMAT) {
-		snprintf(err, errlen, "hand-off package format %" PRIu64 " is not supported (this program reads %d)",
-		    get_be(pkg + 8, 4), SRV_HANDOFF_FORMAT);
-		return OCOP_EVERSION;
-	}
-	body_len = get_be(pkg + 12, 8);
-	if (body_len != len - HANDOFF_PREFIX - HANDOFF_DIGEST) {
-		snprintf(err, errlen, "the package is truncated or has extra bytes (length %zu, expected %" PRIu64 ")",
-		    len, body_len + HANDOFF_PREFIX + HANDOFF_DIGEST);
-		return OCOP_EPROTO;
-	}
-	if (EVP_Digest(pkg, len - HANDOFF_DIGEST, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != HANDOFF_DIGEST || memcmp(md, pkg + len - HANDOFF_DIGEST, HANDOFF_DIGEST) != 0) {
-		snprintf(err, errlen, "the package's SHA-256 does not match its content: damaged or edited");
-		return OCOP_EPROTO;
-	}
-	proto_rd_init(&r, pkg + HANDOFF_PREFIX, (size_t)body_len);
-	if (proto_rd_array(&r, &n) != OCOP_OK || n != 7 || rd_text(&r, p->dossier, sizeof(p->dossier)) != OCOP_OK ||
-	    rd_text(&r, p->evaluation, sizeof(p->evaluation)) != OCOP_OK || proto_rd_uint(&r, &p->version) != OCOP_OK ||
-	    rd_text(&r, p->province, sizeof(p->province)) != OCOP_OK ||
-	    rd_text(&r, p->content, sizeof(p->content)) != OCOP_OK || proto_rd_uint(&r, &created) != OCOP_OK ||
-	    proto_rd_array(&r, &p->nmsg) != OCOP_OK || !proto_uuid_valid(p->dossier, strlen(p->dossier)) ||
-	    !proto_uuid_valid(p->province, strlen(p->province))) {
-		snprintf(err, errlen, "malformed hand-off package header");
-		return OCOP_EPROTO;
-	}
-	p->msgs = r;
-	/* Every message must be a PUSH from the province that decodes. */
-	check = r;
-	for (i = 0; i < p->nmsg; i++) {
-		const uint8_t *m;
-		size_t mlen;
-		proto_env env;
-		proto_rd body;
-		proto_push push;
-
-		if (proto_rd_bin(&check, &m, &mlen) != OCOP_OK || proto_env_open(m, mlen, &env, &body) != OCOP_OK ||
-		    env.type != PROTO_MSG_PUSH || proto_push_decode(&body, &push) != OCOP_OK ||
-		    strcmp(push.site, p->province) != 0) {
-			snprintf(err, errlen, "message %u of the package is not a valid PUSH from province %s", i + 1,
-			    p->province);
-			return OCOP_EPROTO;
+	proto_changes_iter(&cit, &push.changes);
+	while (proto_changes_next(&cit, &c) == OCOP_OK) {
+		if (strcmp(c.tbl, "dossier") == 0) {
+			snprintf(out, 37, "%s", c.row);
+			return;
 		}
 	}
-	if (proto_rd_done(&check) != OCOP_OK) {
-		snprintf(err, errlen, "the package has bytes after its last message");
-		return OCOP_EPROTO;
+}
+
+/* Serve the package's PULL, then PULLs from each page's next cursor until done, every page into bw. */
+static int
+import_pull(srv_service *svc, const proto_pull *first, proto_bundle_wr *bw, com_buf *reply, uint32_t i, char *err,
+    size_t errlen)
+{
+	proto_pull m = *first;
+	proto_pull_ok ok;
+	proto_rd body;
+	com_buf req;
+	int pages = 0;
+	int rv;
+
+	com_buf_init(&req);
+	for (;;) {
+		com_buf_reset(&req);
+		if ((rv = proto_pull_encode(&req, &m)) != OCOP_OK ||
+		    (rv = import_call(svc, req.data, req.len, PROTO_MSG_PULL, i, reply, &body, err, errlen)) != OCOP_OK) {
+			break;
+		}
+		if (proto_pull_ok_decode(&body, &ok) != OCOP_OK) {
+			rv = OCOP_EPROTO;
+			break;
+		}
+		if (bw != NULL && (rv = proto_bundle_add(bw, reply->data, reply->len)) != OCOP_OK) {
+			break;
+		}
+		/* Without a reply file one page is enough; with one, bounded. */
+		if (bw == NULL || !ok.more || ok.next_cursor <= m.cursor || ++pages >= 4096) {
+			break;
+		}
+		m.cursor = ok.next_cursor;
 	}
-	return OCOP_OK;
+	com_buf_fini(&req);
+	return rv;
 }
 
 int
-srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, srv_handoff_import_stats *st, char *err,
-    size_t errlen)
+srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *reply_out,
+    srv_handoff_import_stats *st, char *err, size_t errlen)
 {
-	package p;
+	proto_bundle bundle;
+	proto_bundle_it it;
+	proto_bundle_hdr h;
+	proto_bundle_wr bw;
+	proto_pull pull;
 	com_buf reply;
-	uint32_t i;
+	const uint8_t *m;
+	size_t mlen;
+	uint32_t type;
+	uint32_t i = 0;
 	int rv;
 
 	memset(st, 0, sizeof(*st));
 	err[0] = 0;
-	if ((rv = package_verify(pkg, len, &p, err, errlen)) != OCOP_OK) {
+	/* The whole file is verified (digest, every message, their order) before anything is served. */
+	if ((rv = proto_bundle_open(&bundle, pkg, len, err, errlen)) != OCOP_OK) {
 		return rv;
 	}
-	snprintf(st->dossier_id, sizeof(st->dossier_id), "%s", p.dossier);
-	snprintf(st->province, sizeof(st->province), "%s", p.province);
-	com_buf_init(&reply);
-	for (i = 0; i < p.nmsg && rv == OCOP_OK; i++) {
-		const uint8_t *m;
-		size_t mlen;
+	if (bundle.hdr.kind != PROTO_BUNDLE_REQUEST) {
+		snprintf(err, errlen, "a %s bundle is not a hand-off package", proto_bundle_kind_name(bundle.hdr.kind));
+		return OCOP_EPROTO;
+	}
+	snprintf(st->province, sizeof(st->province), "%s", bundle.hdr.site);
+	/* The reply's header needs the PULL's cursor, and the PULL comes last. */
+	memset(&pull, 0, sizeof(pull));
+	proto_bundle_iter(&it, &bundle);
+	while (proto_bundle_next(&it, &m, &mlen, &type) == OCOP_OK) {
 		proto_env env;
 		proto_rd body;
-		proto_push_ok ok;
-		proto_error e;
+		if (type == PROTO_MSG_PULL && proto_env_open(m, mlen, &env, &body) == OCOP_OK) {
+			proto_pull_decode(&body, &pull);
+		}
+	}
+	if (reply_out != NULL) {
+		memset(&h, 0, sizeof(h));
+		h.kind = PROTO_BUNDLE_REPLY;
+		snprintf(h.site, sizeof(h.site), "%s", bundle.hdr.site);
+		snprintf(h.server, sizeof(h.server), "%s", sto_site_id(svc->db));
+		h.created_ms = (uint64_t)time(NULL) * 1000u;
+		h.pull_from = pull.cursor;
+		if ((rv = proto_bundle_begin(&bw, reply_out, &h)) != OCOP_OK) {
+			return rv;
+		}
+	}
+	com_buf_init(&reply);
+	proto_bundle_iter(&it, &bundle);
+	while ((rv = proto_bundle_next(&it, &m, &mlen, &type)) == OCOP_OK) {
+		proto_rd body;
 
-		if (proto_rd_bin(&p.msgs, &m, &mlen) != OCOP_OK) {
-			rv = OCOP_EPROTO; /* verified above; cannot happen */
+		i++;
+		if (type == PROTO_MSG_PULL) {
+			rv = import_pull(svc, &pull, reply_out ? &bw : NULL, &reply, i, err, errlen);
+		} else if ((rv = import_call(svc, m, mlen, type, i, &reply, &body, err, errlen)) == OCOP_OK) {
+			if (type == PROTO_MSG_PUSH) {
+				proto_push_ok ok;
+				if (proto_push_ok_decode(&body, &ok) != OCOP_OK) {
+					rv = OCOP_EPROTO;
+					break;
+				}
+				st->messages++;
+				st->applied += ok.applied;
+				st->duplicates += ok.duplicates;
+				st->rejected += ok.rejections.count;
+				import_dossier(m, mlen, st->dossier_id);
+			}
+			if (reply_out != NULL) {
+				rv = proto_bundle_add(&bw, reply.data, reply.len);
+			}
+		}
+		if (rv != OCOP_OK) {
 			break;
 		}
-		com_buf_reset(&reply);
-		if ((rv = srv_handle(svc, m, mlen, &reply)) != OCOP_OK) {
-			break;
-		}
-		if (proto_env_open(reply.data, reply.len, &env, &body) != OCOP_OK) {
-			rv = OCOP_EPROTO;
-			break;
-		}
-		if (env.type == PROTO_MSG_ERROR) {
-			rv = proto_error_decode(&body, &e) == OCOP_OK && e.code > 0 && e.code < OCOP_ERR_COUNT_
-			    ? (int)e.code
-			    : OCOP_EPROTO;
-			snprintf(err, errlen, "the server refused message %u: %s", i + 1,
-			    rv == OCOP_EPROTO ? "malformed error" : e.text);
-			break;
-		}
-		if (env.type != PROTO_MSG_PUSH_OK || proto_push_ok_decode(&body, &ok) != OCOP_OK) {
-			rv = OCOP_EPROTO;
-			break;
-		}
-		st->messages++;
-		st->applied += ok.applied;
-		st->duplicates += ok.duplicates;
-		st->rejected += ok.rejections.count;
 	}
 	com_buf_fini(&reply);
-	return rv;
+	if (rv != OCOP_ENOENT) {
+		if (reply_out != NULL) {
+			reply_out->len = bw.start;
+		}
+		return rv == OCOP_OK ? OCOP_EINTERNAL : rv;
+	}
+	return reply_out != NULL ? proto_bundle_end(&bw) : OCOP_OK;
 }

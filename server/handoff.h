@@ -70,10 +70,12 @@ int srv_handoff_set_state(sto_db *db, const srv_handoff_key *k, const char *stat
 
 /*
  * Mark decided every acknowledged hand-off whose dossier holds a national_result
- * decision made after its evaluation. *n (may be NULL) receives how many.
+ * decision made after its evaluation. With any_state (a reply file to a whole
+ * package), waiting and sent ones too: the national result shows the national
+ * tier holds the candidate. *n (may be NULL) receives how many.
  * Returns OCOP_OK or OCOP_EDB.
  */
-int srv_handoff_mark_decided(sto_db *db, uint32_t *n /* OUT */);
+int srv_handoff_mark_decided(sto_db *db, bool any_state, uint32_t *n /* OUT */);
 
 /* ===== Relay PUSH messages ===== */
 
@@ -139,22 +141,21 @@ int srv_handoff_note_arrival(sto_db *db, const char *tbl, const char *row, const
 
 /* ===== Hand-off package files ===== */
 
-#define SRV_HANDOFF_MAGIC "OCOPHOFF" /* first 8 bytes of a package */
-#define SRV_HANDOFF_FORMAT 1         /* package format version */
-
 /*
- * Write one hand-off's package to out: the magic, the format version, a
- * header (dossier, evaluation, version, province site, content hash), the
- * relay PUSH messages that carry its tree, and a SHA-256 of everything before
- * it. Returns OCOP_OK, OCOP_EDB, OCOP_ENOMEM; sha (may be NULL) receives the
- * content hash and *changes (may be NULL) the number of changes.
+ * Write one hand-off's package to out: a sneakernet request bundle
+ * (protocol/bundle.h, PROTOCOL.md section 6) from this province holding the
+ * session it would run online: HELLO, the relay PUSH messages that carry the
+ * tree, ACK and PULL at its upstream pull cursor. The bundle ends with the
+ * SHA-256 of its bytes. sha (may be NULL) receives the hand-off's content hash
+ * (of its records, as srv_handoff_digest) and *changes (may be NULL) the number
+ * of changes. Returns OCOP_OK, OCOP_EDB, OCOP_ENOMEM.
  */
 int srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential, com_buf *out,
     char sha[SRV_HANDOFF_SHA_HEX] /* OUT */, uint64_t *changes /* OUT */);
 
 /* What importing a package did. */
 typedef struct srv_handoff_import_stats {
-	char dossier_id[37];  /* the package's dossier */
+	char dossier_id[37];  /* the package's dossier ("" when it carries none) */
 	char province[37];    /* the province that wrote it */
 	uint32_t messages;    /* PUSH messages served */
 	uint64_t applied;     /* changes newly applied */
@@ -163,13 +164,18 @@ typedef struct srv_handoff_import_stats {
 } srv_handoff_import_stats;
 
 /*
- * Check a whole package (magic, version, lengths, SHA-256, every message a
- * valid PUSH) before acting on any of it; then serve each PUSH with
- * srv_handle(), so importing twice changes nothing the second time.
- * Returns OCOP_OK; OCOP_EPROTO (damaged, truncated or edited: nothing done);
- * OCOP_EVERSION; an ERROR reply's code (err has its text); OCOP_ENOMEM.
+ * Verify a whole package (proto_bundle_open: digest, every message, their
+ * order) before acting on any of it; then serve each message with
+ * srv_handle() (relay mode for the province's PUSHes), so importing twice
+ * changes nothing the second time. With reply_out (may be NULL) the reply
+ * bundle is appended to it: HELLO_OK, PUSH_OK..., ACK_OK and the PULL_OK pages
+ * with the national tier's changes for the province from the package's cursor,
+ * for `ocopd handoff apply` at the province.
+ * Returns OCOP_OK; OCOP_ECORRUPT (truncated, damaged or edited), OCOP_EPROTO
+ * (not a request bundle), OCOP_EVERSION: nothing done; an ERROR reply's code
+ * (err has its text; what was served before stays); OCOP_ENOMEM.
  */
-int srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len,
+int srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *reply_out /* OUT, may be NULL */,
     srv_handoff_import_stats *st /* OUT */, char *err, size_t errlen);
 
 #endif /* OCOP_SERVER_HANDOFF_H */

@@ -9,7 +9,8 @@
  *   ocopd import --db PATH --in FILE --reply FILE   (sneakernet: server/cmd_import.c)
  *   ocopd candidates --db PATH [--json]
  *   ocopd handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]
- *   ocopd handoff import --db PATH --in FILE [--config FILE]
+ *   ocopd handoff import --db PATH --in FILE [--reply FILE] [--config FILE]
+ *   ocopd handoff apply --db PATH --in REPLY [--config FILE]
  *
  * `serve` runs until SIGTERM or SIGINT, then stops taking requests, finishes
  * the ones in flight and closes the database cleanly. Logs go to stderr.
@@ -70,8 +71,11 @@ usage(FILE *out)
 	    "                      decided (province); received from provinces (national)\n"
 	    "  handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]\n"
 	    "                      write a candidate's hand-off package for the national office\n"
-	    "  handoff import --db PATH --in FILE [--config FILE]\n"
-	    "                      apply a hand-off package at the national server (idempotent)\n"
+	    "  handoff import --db PATH --in FILE [--reply FILE] [--config FILE]\n"
+	    "                      apply a hand-off package at the national server (idempotent);\n"
+	    "                      --reply writes the national changes for the province\n"
+	    "  handoff apply --db PATH --in REPLY [--config FILE]\n"
+	    "                      merge the national server's reply bundle (ocopd import there) at the province\n"
 	    "  serve [--config FILE] [--db PATH] [--listen URL] [--role R]\n"
 	    "                      serve until SIGTERM (also: ocopd --config FILE)\n"
 	    "  import --db PATH --in FILE --reply FILE   serve a site's bundle from a USB stick\n"
@@ -126,6 +130,7 @@ parse_opts(int argc, char **argv, opts *o, const char *what)
 	    {"listen", required_argument, NULL, 'l'}, {"server-url", required_argument, NULL, 'u'},
 	    {"dossier", required_argument, NULL, 'D'}, {"out", required_argument, NULL, 'o'},
 	    {"in", required_argument, NULL, 'I'}, {"credential", required_argument, NULL, 'C'},
+	    {"reply", required_argument, NULL, 'o'},
 	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	int ch;
 
@@ -797,6 +802,7 @@ cmd_handoff_import(int argc, char **argv)
 	ocp_policy *pol = NULL;
 	srv_service svc;
 	srv_handoff_import_stats st;
+	com_buf reply;
 	static const com_log quiet = {com_log_stderr, NULL, COM_LOG_WARN};
 	char err[600];
 	const char *dd = ocp_data_dir();
@@ -848,8 +854,14 @@ cmd_handoff_import(int argc, char **argv)
 	sto_set_policy(db, ocp_policy_store(pol));
 	srv_service_init(&svc, db, ocp_policy_store(pol), &quiet);
 	svc.relay_policy = ocp_policy_store_relay(pol, "province");
-	rv = srv_handoff_import(&svc, pkg, len, &st, err, sizeof(err));
+	com_buf_init(&reply);
+	rv = srv_handoff_import(&svc, pkg, len, o.out ? &reply : NULL, &st, err, sizeof(err));
 	free(pkg);
+	if (rv == OCOP_OK && o.out != NULL && write_file(o.out, reply.data, reply.len) != 0) {
+		snprintf(err, sizeof(err), "cannot write the reply %s", o.out);
+		rv = OCOP_EIO;
+	}
+	com_buf_fini(&reply);
 	if (rv != OCOP_OK) {
 		fprintf(stderr, "ocopd handoff import: %s: %s\n", o.in, err[0] ? err : ocop_strerror(rv));
 	} else {
@@ -859,7 +871,78 @@ cmd_handoff_import(int argc, char **argv)
 	}
 	ocp_policy_free(pol);
 	sto_close(db);
-	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION ? 2 : 1;
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT ? 2 : 1;
+}
+
+static int
+cmd_handoff_apply(int argc, char **argv)
+{
+	opts o = {0};
+	srv_config cfg;
+	sto_db *db = NULL;
+	ocp_policy *pol = NULL;
+	srv_upstream *u = NULL;
+	srv_upstream_opts uo;
+	srv_upstream_stats st;
+	char err[600];
+	const char *dd = ocp_data_dir();
+	uint8_t *reply;
+	size_t len = 0;
+	int rv;
+
+	if ((rv = parse_opts(argc, argv, &o, "handoff apply")) != 0) {
+		return rv;
+	}
+	srv_config_defaults(&cfg);
+	if (o.config != NULL && srv_config_load(&cfg, o.config, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		return 2;
+	}
+	if (o.db == NULL || o.in == NULL) {
+		fprintf(stderr, "ocopd handoff apply: needs --db PATH and --in FILE\n");
+		return 2;
+	}
+	if (cfg.data_dir[0]) {
+		dd = cfg.data_dir;
+	}
+	if (dd == NULL) {
+		fprintf(stderr, "ocopd: cannot find the data directory: set OCOP_DATA_DIR\n");
+		return 2;
+	}
+	if ((reply = read_file(o.in, &len)) == NULL) {
+		fprintf(stderr, "ocopd handoff apply: cannot read %s\n", o.in);
+		return 1;
+	}
+	if (open_db(o.db, false, &db) != OCOP_OK) {
+		free(reply);
+		return 1;
+	}
+	sto_hlc(db)->max_skew_ms = cfg.skew_ms;
+	if (ocp_policy_open(&pol, dd, true, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		free(reply);
+		sto_close(db);
+		return 2;
+	}
+	sto_set_policy(db, ocp_policy_store(pol));
+	memset(&uo, 0, sizeof(uo));
+	uo.pull_policy = ocp_policy_store_relay(pol, "national");
+	uo.data_dir = dd;
+	uo.log = &stderr_log;
+	if ((rv = srv_upstream_open(&u, db, &uo, err, sizeof(err))) == OCOP_OK) {
+		rv = srv_upstream_apply_reply(u, reply, len, &st, err, sizeof(err));
+	}
+	free(reply);
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff apply: %s: %s\n", o.in, err[0] ? err : ocop_strerror(rv));
+	} else {
+		printf("%llu national changes (%llu new); %u hand-offs decided\n", (unsigned long long)st.pulled,
+		    (unsigned long long)st.applied, st.decided);
+	}
+	srv_upstream_close(u);
+	ocp_policy_free(pol);
+	sto_close(db);
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT ? 2 : 1;
 }
 
 int
@@ -903,6 +986,9 @@ main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "handoff") == 0 && argc >= 3 && strcmp(argv[2], "import") == 0) {
 		return cmd_handoff_import(argc - 2, argv + 2);
+	}
+	if (strcmp(argv[1], "handoff") == 0 && argc >= 3 && strcmp(argv[2], "apply") == 0) {
+		return cmd_handoff_apply(argc - 2, argv + 2);
 	}
 	if (argv[1][0] == '-') {
 		/* `ocopd --config FILE` and friends: serve. */

@@ -17,6 +17,7 @@
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
+#include "protocol/bundle.h"
 #include "protocol/envelope.h"
 #include "protocol/error.h"
 #include "protocol/session.h"
@@ -382,6 +383,48 @@ upstream_set_via(srv_upstream *u, const proto_change *c)
 	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
 }
 
+/* Merge one PULL_OK page and move the upstream pull cursor over it, in one transaction. */
+static int
+upstream_merge_page(srv_upstream *u, const proto_pull_ok *ok, uint64_t cursor, srv_upstream_stats *st, char *err,
+    size_t errlen)
+{
+	proto_changes_it it;
+	proto_change c;
+	sto_verdict v;
+	uint64_t seen;
+	int rv;
+
+	if ((rv = sto_begin(u->db)) != OCOP_OK) {
+		return rv;
+	}
+	proto_changes_iter(&it, &ok->changes);
+	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
+		if ((rv = sto_merge_apply(u->db, u->pull_policy, &c, true, &v)) != OCOP_OK) {
+			break;
+		}
+		st->pulled++;
+		if (v.outcome == STO_APPLIED) {
+			st->applied++;
+			if ((rv = upstream_set_via(u, &c)) != OCOP_OK) {
+				break;
+			}
+		} else if (v.outcome == STO_REJECTED) {
+			com_logf(u->log, COM_LOG_WARN, "refused a national change %s seq %" PRIu64 " (%s %s): %s", c.site,
+			    c.seq, c.tbl, c.row, v.reason);
+		}
+	}
+	com_hlc_update(sto_hlc(u->db), ok->server_hlc, &seen);
+	if ((rv != OCOP_ENOENT && rv != OCOP_OK) ||
+	    (rv = meta_set_u64(u->db, "upstream_pull_cursor", ok->next_cursor > cursor ? ok->next_cursor : cursor)) !=
+		OCOP_OK ||
+	    (rv = sto_meta_set_hlc(u->db)) != OCOP_OK || (rv = sto_commit(u->db)) != OCOP_OK) {
+		snprintf(err, errlen, "cannot apply the national server's changes: %s", sto_errmsg(u->db));
+		sto_rollback(u->db);
+		return rv == OCOP_OK ? OCOP_EDB : rv;
+	}
+	return OCOP_OK;
+}
+
 /* Pull the national tier's changes for this province and merge them. */
 static int
 upstream_pull(srv_upstream *u, const srv_link *link, size_t budget, com_buf *req, com_buf *reply,
@@ -391,11 +434,7 @@ upstream_pull(srv_upstream *u, const srv_link *link, size_t budget, com_buf *req
 	proto_pull m;
 	proto_pull_ok ok;
 	proto_ack ack;
-	proto_changes_it it;
-	proto_change c;
-	sto_verdict v;
 	uint64_t cursor = meta_u64(u->db, "upstream_pull_cursor");
-	uint64_t seen;
 	int rounds = UPSTREAM_MAX_ROUNDS;
 	int rv;
 
@@ -419,32 +458,8 @@ upstream_pull(srv_upstream *u, const srv_link *link, size_t budget, com_buf *req
 			return OCOP_EPROTO;
 		}
 		/* The changes and the cursor that covers them commit together. */
-		if ((rv = sto_begin(u->db)) != OCOP_OK) {
+		if ((rv = upstream_merge_page(u, &ok, cursor, st, err, errlen)) != OCOP_OK) {
 			return rv;
-		}
-		proto_changes_iter(&it, &ok.changes);
-		while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
-			if ((rv = sto_merge_apply(u->db, u->pull_policy, &c, true, &v)) != OCOP_OK) {
-				break;
-			}
-			st->pulled++;
-			if (v.outcome == STO_APPLIED) {
-				st->applied++;
-				if ((rv = upstream_set_via(u, &c)) != OCOP_OK) {
-					break;
-				}
-			} else if (v.outcome == STO_REJECTED) {
-				com_logf(u->log, COM_LOG_WARN, "refused a national change %s seq %" PRIu64 " (%s %s): %s",
-				    c.site, c.seq, c.tbl, c.row, v.reason);
-			}
-		}
-		com_hlc_update(sto_hlc(u->db), ok.server_hlc, &seen);
-		if ((rv != OCOP_ENOENT && rv != OCOP_OK) ||
-		    (rv = meta_set_u64(u->db, "upstream_pull_cursor", ok.next_cursor)) != OCOP_OK ||
-		    (rv = sto_meta_set_hlc(u->db)) != OCOP_OK || (rv = sto_commit(u->db)) != OCOP_OK) {
-			snprintf(err, errlen, "cannot apply the national server's changes: %s", sto_errmsg(u->db));
-			sto_rollback(u->db);
-			return rv == OCOP_OK ? OCOP_EDB : rv;
 		}
 		cursor = ok.next_cursor;
 		if (!ok.more) {
@@ -503,7 +518,7 @@ srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st,
 	if (rv == OCOP_OK) {
 		rv = upstream_pull(u, link, budget, &req, &reply, st, err, errlen);
 	}
-	if (rv == OCOP_OK && srv_handoff_mark_decided(u->db, &st->decided) != OCOP_OK) {
+	if (rv == OCOP_OK && srv_handoff_mark_decided(u->db, false, &st->decided) != OCOP_OK) {
 		snprintf(err, errlen, "cannot record decided hand-offs: %s", sqlite3_errmsg(sto_sqlite(u->db)));
 		rv = OCOP_EDB;
 	}
@@ -521,6 +536,77 @@ srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st,
 	com_buf_fini(&req);
 	com_buf_fini(&reply);
 	return rv;
+}
+
+/* ===== A reply bundle from the national office ===== */
+
+int
+srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv_upstream_stats *st, char *err,
+    size_t errlen)
+{
+	proto_bundle b;
+	proto_bundle_it it;
+	const uint8_t *m;
+	size_t mlen;
+	uint32_t type;
+	uint64_t cursor = meta_u64(u->db, "upstream_pull_cursor");
+	int rv;
+
+	memset(st, 0, sizeof(*st));
+	err[0] = 0;
+	if ((rv = proto_bundle_open(&b, bundle, len, err, errlen)) != OCOP_OK) {
+		return rv;
+	}
+	if (b.hdr.kind != PROTO_BUNDLE_REPLY || strcmp(b.hdr.site, sto_site_id(u->db)) != 0) {
+		snprintf(err, errlen, "this is not a reply for province %s (a %s bundle for %s)", sto_site_id(u->db),
+		    proto_bundle_kind_name(b.hdr.kind), b.hdr.site);
+		return OCOP_EPROTO;
+	}
+	if (b.hdr.pull_from > cursor) {
+		snprintf(err, errlen, "the reply continues from the national server's position %" PRIu64
+		    " but this province has only reached %" PRIu64 ": import the replies in order",
+		    b.hdr.pull_from, cursor);
+		return OCOP_ESTATE;
+	}
+	proto_bundle_iter(&it, &b);
+	while ((rv = proto_bundle_next(&it, &m, &mlen, &type)) == OCOP_OK) {
+		proto_env env;
+		proto_rd body;
+
+		if (proto_env_open(m, mlen, &env, &body) != OCOP_OK) {
+			return OCOP_EPROTO; /* verified above; cannot happen */
+		}
+		if (type == PROTO_MSG_HELLO_OK) {
+			proto_hello_ok h;
+			if (proto_hello_ok_decode(&body, &h) != OCOP_OK || strcmp(h.server_role, "national") != 0) {
+				snprintf(err, errlen, "the reply is not from a national server");
+				return OCOP_EPROTO;
+			}
+			snprintf(u->server_site, sizeof(u->server_site), "%s", h.server_site);
+			if ((rv = sto_meta_set(u->db, "upstream_site", h.server_site)) != OCOP_OK) {
+				return rv;
+			}
+		} else if (type == PROTO_MSG_PULL_OK) {
+			proto_pull_ok ok;
+			if (proto_pull_ok_decode(&body, &ok) != OCOP_OK) {
+				return OCOP_EPROTO;
+			}
+			if ((rv = upstream_merge_page(u, &ok, cursor, st, err, errlen)) != OCOP_OK) {
+				return rv;
+			}
+			if (ok.next_cursor > cursor) {
+				cursor = ok.next_cursor;
+			}
+		}
+	}
+	if (rv != OCOP_ENOENT) {
+		return rv;
+	}
+	if (srv_handoff_mark_decided(u->db, true, &st->decided) != OCOP_OK) {
+		snprintf(err, errlen, "cannot record decided hand-offs: %s", sqlite3_errmsg(sto_sqlite(u->db)));
+		return OCOP_EDB;
+	}
+	return OCOP_OK;
 }
 
 /* ===== nng REQ link ===== */

@@ -72,6 +72,18 @@ void srv_upstream_close(srv_upstream *u);
 int srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st /* OUT */, char *err,
     size_t errlen);
 
+/*
+ * Apply a reply bundle that the national server wrote (`ocopd import` at the
+ * national office) for this province's hand-off package: merge its PULL_OK
+ * pages as a pull would (same policy, cursor and `via`), then mark decided
+ * hand-offs. The file is verified whole first. Importing the same reply again
+ * changes nothing. Returns OCOP_OK; OCOP_ECORRUPT, OCOP_EPROTO, OCOP_EVERSION
+ * (damaged or not a reply for this province: nothing done); OCOP_ESTATE (the
+ * reply continues from a position this province has not reached); OCOP_EDB.
+ */
+int srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv_upstream_stats *st /* OUT */,
+    char *err, size_t errlen);
+
 /* ===== nng REQ link ===== */
 
 typedef struct srv_upstream_nng {

@@ -510,7 +510,7 @@ test_an_approved_candidate_reaches_the_nation_once_and_its_decision_reaches_the_
 	assert_int_equal(tu_run(NULL, 1, "cd %s && cp c.hoff bad.hoff && printf 'X' | dd of=bad.hoff bs=1 seek=200"
 				   " conv=notrunc 2>/dev/null", f->dir), 0);
 	assert_int_equal(tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/bad.hoff", f->ocopd, f->dir, f->dir), 2);
-	assert_non_null(strstr(out, "SHA-256"));
+	assert_non_null(strstr(out, "checksum mismatch"));
 	com_free(out);
 	assert_int_equal(tu_run(NULL, 1, "cd %s && head -c 500 c.hoff > short.hoff", f->dir), 0);
 	assert_int_equal(tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/short.hoff", f->ocopd, f->dir, f->dir), 2);
@@ -698,6 +698,109 @@ test_the_hand_off_waits_while_the_national_link_is_down_and_completes_later(void
 	assert_int_equal(count(f, "nation", sql), 1);
 }
 
+/* Run a command in the test's directory; fail with its output when it exits otherwise than want. */
+static void
+run_ok(fx *f, int want, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+run_ok(fx *f, int want, const char *fmt, ...)
+{
+	char cmd[4096];
+	char *out = NULL;
+	va_list ap;
+	int rc;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	rc = tu_run(&out, 1, "cd %s && %s", f->dir, cmd);
+	if (rc != want) {
+		print_error("%s exited %d: %s\n", cmd, rc, out);
+	}
+	com_free(out);
+	assert_int_equal(rc, want);
+}
+
+static void
+test_a_hand_off_travels_by_file_and_the_decision_comes_back_by_file(void **state)
+{
+	fx *f = *state;
+	char dossier[37];
+	char eval[37];
+	char neval[37];
+	char id[37];
+	char sql[300];
+	char args[400];
+	json_t *l;
+	json_t *e = NULL;
+	long long before;
+	int waited;
+	int m;
+
+	write_sheets(f, "s94.csv", SHEET_94, 3, false);
+	/* The national link is down for long: the national server is not running. */
+	assert_int_equal(tp_stop(f->nation, SIGTERM), 0);
+	f->nation = -1;
+	candidate(f, "Bưởi da xanh", dossier, eval);
+	for (waited = 0; waited < WAIT_MS && e == NULL; waited += 100) {
+		l = candidates(f, "prov");
+		if (entry(l, dossier) != NULL && json_is_true(json_object_get(entry(l, dossier), "recorded"))) {
+			e = json_incref(entry(l, dossier));
+		}
+		json_decref(l);
+		if (e == NULL) {
+			sleep_ms(100);
+		}
+	}
+	assert_non_null(e);
+	json_decref(e);
+	/* The province writes the package; the national office imports it. */
+	run_ok(f, 0, "%s handoff export --db prov.db --dossier %s --out c.hoff --config prov.conf", f->ocopd, dossier);
+	run_ok(f, 0, "%s handoff import --db nation.db --in c.hoff --reply r1.bundle", f->ocopd);
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM arrival WHERE dossier_id = '%s'", dossier);
+	assert_int_equal(count(f, "nation", sql), 1);
+	/* The central council works on the national server's own replica. */
+	assert_int_equal(ocop(f, "nation", NULL, "dossier move %s --to national_review", dossier), 0);
+	snprintf(args, sizeof(args), "evaluation add --dossier %s --tier national --held 2026-09-10", dossier);
+	ocop_id(f, "nation", neval, args);
+	for (m = 1; m <= 3; m++) {
+		snprintf(args, sizeof(args), "member add --evaluation %s --name 'Member %d'", neval, m);
+		ocop_id(f, "nation", id, args);
+	}
+	assert_int_equal(ocop(f, "nation", NULL, "sheet import --evaluation %s --csv %s/s94.csv", neval, f->dir), 0);
+	snprintf(args, sizeof(args),
+	    "decision add --dossier %s --kind national_result --evaluation %s --number 77/QĐ-BNNMT --issued 2026-09-20",
+	    dossier, neval);
+	ocop_id(f, "nation", id, args);
+	assert_int_equal(ocop(f, "nation", NULL, "dossier move %s --to national_recognised", dossier), 0);
+	/* Importing the same package again changes nothing and answers with the decision. */
+	before = changes_at(f, "nation");
+	run_ok(f, 0, "%s handoff import --db nation.db --in c.hoff --reply r2.bundle", f->ocopd);
+	assert_int_equal(changes_at(f, "nation"), before);
+	assert_int_equal(count(f, "nation", sql), 1);
+	/* The province applies the reply: the hand-off is decided, and the commune sees it. */
+	run_ok(f, 0, "%s handoff apply --db prov.db --in r2.bundle", f->ocopd);
+	e = wait_state(f, dossier, "decided");
+	assert_string_equal(jstr(e, "status"), "national_recognised");
+	json_decref(e);
+	before = changes_at(f, "prov");
+	run_ok(f, 0, "%s handoff apply --db prov.db --in r2.bundle", f->ocopd);
+	assert_int_equal(changes_at(f, "prov"), before);
+	run_ok(f, 2, "printf 'X' | dd of=r2.bundle bs=1 seek=100 conv=notrunc 2>/dev/null; %s handoff apply --db prov.db --in r2.bundle",
+	    f->ocopd);
+	assert_int_equal(ocop(f, "commune", NULL, "sync"), 0);
+	snprintf(args, sizeof(args), "dossier show %s --json", dossier);
+	l = run_json("dossier show", "cd %s && OCOP_DB=%s/commune.db %s %s", f->dir, f->dir, f->ocop, args);
+	assert_string_equal(jstr(l, "status"), "national_recognised");
+	json_decref(l);
+	/* When the link comes back, nothing arrives twice. */
+	f->nation = start_nation(f);
+	assert_true(f->nation > 0);
+	snprintf(args, sizeof(args), "SELECT COUNT(*) FROM dossier WHERE id = '%s'", dossier);
+	assert_int_equal(count(f, "nation", args), 1);
+	assert_int_equal(count(f, "nation", sql), 1);
+}
+
 int
 main(void)
 {
@@ -707,6 +810,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_below_90_and_a_missed_five_star_minimum_are_not_handed_off, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_the_hand_off_waits_while_the_national_link_is_down_and_completes_later, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_a_hand_off_travels_by_file_and_the_decision_comes_back_by_file, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
