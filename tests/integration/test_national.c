@@ -25,6 +25,9 @@
 #include "common/ocop/rubric.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
+#include "protocol/envelope.h"
+#include "protocol/session.h"
+#include "server/upstream.h"
 #include "tests/lib/proc.h"
 
 #define WAIT_MS 30000
@@ -39,6 +42,7 @@ typedef struct fx {
 	pid_t nation;       /* national ocopd */
 	pid_t province;     /* provincial ocopd */
 	char prov_id[40];   /* the province server's site id */
+	char prov_cred[128]; /* its credential at the national server */
 } fx;
 
 /* ===== Running the programs ===== */
@@ -222,6 +226,7 @@ setup(void **state)
 	j = json_loads(o, 0, NULL);
 	com_free(o);
 	snprintf(cred, sizeof(cred), "%s", jstr(j, "credential"));
+	snprintf(f->prov_cred, sizeof(f->prov_cred), "%s", cred);
 	json_decref(j);
 	if (add_site(f, "nation", f->nport, "noffice", "national", "VN") != 0 ||
 	    add_site(f, "prov", f->pport, "commune", "commune", "83-28882") != 0 ||
@@ -698,6 +703,119 @@ test_the_hand_off_waits_while_the_national_link_is_down_and_completes_later(void
 	assert_int_equal(count(f, "nation", sql), 1);
 }
 
+/* Send one request to the national server over nng; the reply is appended to reply. */
+static void
+to_nation(fx *f, const com_buf *req, com_buf *reply)
+{
+	srv_upstream_nng t;
+	srv_link link;
+	char url[64];
+
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->nport);
+	assert_ok(srv_upstream_nng_open(&t, url, 5000));
+	link = srv_upstream_nng_link(&t);
+	com_buf_reset(reply);
+	assert_ok(link.roundtrip(link.arg, req->data, req->len, reply));
+	srv_upstream_nng_close(&t);
+}
+
+static void
+test_a_relayed_change_outside_the_province_or_its_authority_is_refused(void **state)
+{
+	fx *f = *state;
+	sto_opts so;
+	sto_db *w = NULL;
+	sqlite3_stmt *st = NULL;
+	proto_push hdr;
+	proto_batch b;
+	proto_change c;
+	proto_push_ok ok;
+	proto_rejections_it it;
+	proto_rejection r;
+	proto_env env;
+	proto_rd body;
+	com_buf req;
+	com_buf reply;
+	char id[37];
+	char dossier[37];
+	long long before;
+	int k;
+
+	/* Three changes of a commune the national server has never heard of, relayed by the province. */
+	memset(&so, 0, sizeof(so));
+	so.create = true;
+	assert_ok(sto_open(&w, ":memory:", &so));
+	assert_ok(sto_site_init(w, NULL, "commune", "83-28882"));
+	{
+		const char *cols[] = {"name", "kind", "unit_code"};
+		const char *other[] = {"HTX tỉnh khác", "htx", "79-26734"};
+		const char *mine[] = {"HTX Thành Thới", "htx", "83-28882"};
+		assert_ok(sto_row_insert(w, "subject", cols, other, 3, id)); /* another province's unit */
+		assert_ok(sto_row_insert(w, "subject", cols, mine, 3, id));  /* in scope: stands */
+	}
+	{
+		const char *cols[] = {"dossier_id", "kind", "star", "number"};
+		const char *vals[] = {id, "national_result", "5", "1/QĐ-GIẢ"}; /* only the national tier may */
+		assert_ok(sto_row_insert(w, "decision", cols, vals, 4, dossier));
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	snprintf(hdr.site, sizeof(hdr.site), "%.36s", f->prov_id);
+	snprintf(hdr.credential, sizeof(hdr.credential), "%.127s", f->prov_cred);
+	com_buf_init(&req);
+	com_buf_init(&reply);
+	assert_ok(proto_push_begin(&b, &req, &hdr, 1 << 20));
+	assert_int_equal(sqlite3_prepare_v2(sto_sqlite(w),
+			     "SELECT site, seq, tbl, row_id, hlc, user, cells FROM change ORDER BY lsn", -1, &st, NULL),
+	    SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		memset(&c, 0, sizeof(c));
+		snprintf(c.site, sizeof(c.site), "%s", (const char *)sqlite3_column_text(st, 0));
+		c.seq = (uint64_t)sqlite3_column_int64(st, 1);
+		snprintf(c.tbl, sizeof(c.tbl), "%s", (const char *)sqlite3_column_text(st, 2));
+		snprintf(c.row, sizeof(c.row), "%s", (const char *)sqlite3_column_text(st, 3));
+		c.hlc = (uint64_t)sqlite3_column_int64(st, 4);
+		c.cells = sqlite3_column_blob(st, 6);
+		c.cells_len = (size_t)sqlite3_column_bytes(st, 6);
+		assert_ok(proto_batch_add(&b, &c));
+	}
+	sqlite3_finalize(st);
+	assert_ok(proto_push_end(&b));
+	sto_close(w);
+
+	for (k = 0; k < 2; k++) {
+		before = changes_at(f, "nation");
+		to_nation(f, &req, &reply);
+		assert_ok(proto_env_open(reply.data, reply.len, &env, &body));
+		assert_int_equal(env.type, PROTO_MSG_PUSH_OK);
+		assert_ok(proto_push_ok_decode(&body, &ok));
+		assert_int_equal(ok.high_water, 3);          /* records processed */
+		assert_int_equal(ok.applied, k == 0 ? 1 : 0); /* the in-scope subject, once */
+		assert_int_equal(ok.duplicates, k == 0 ? 0 : 1);
+		assert_int_equal(ok.rejections.count, 2);    /* reported again on a replay */
+		proto_rejections_iter(&it, &ok.rejections);
+		assert_ok(proto_rejections_next(&it, &r));
+		assert_int_equal(r.seq, 1); /* positions in the PUSH */
+		assert_non_null(strstr(r.reason, "outside the scope"));
+		assert_ok(proto_rejections_next(&it, &r));
+		assert_int_equal(r.seq, 3);
+		assert_non_null(strstr(r.reason, "national_result"));
+		if (k == 1) {
+			assert_int_equal(changes_at(f, "nation"), before); /* a replay changes nothing */
+		}
+	}
+	/* The refused decision is re-asserted away (a tombstone), the other province's row never stood. */
+	{
+		char sql[200];
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM decision WHERE id = '%s' AND deleted = 1", dossier);
+		assert_int_equal(count(f, "nation", sql), 1);
+	}
+	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM subject WHERE unit_code = '79-26734'"), 0);
+	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM subject WHERE unit_code = '83-28882'"), 1);
+	assert_int_equal(count(f, "nation", "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE rule = 'authority'"), 2);
+	com_buf_fini(&req);
+	com_buf_fini(&reply);
+}
+
 /* Run a command in the test's directory; fail with its output when it exits otherwise than want. */
 static void
 run_ok(fx *f, int want, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -812,6 +930,8 @@ main(void)
 		test_the_hand_off_waits_while_the_national_link_is_down_and_completes_later, setup, teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_a_hand_off_travels_by_file_and_the_decision_comes_back_by_file, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+		test_a_relayed_change_outside_the_province_or_its_authority_is_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
