@@ -90,7 +90,8 @@ handoff_find(sto_db *db, cand **out, size_t *n, char *err, size_t errlen)
 	    " EXISTS (SELECT 1 FROM handoff h WHERE h.dossier_id = d.id AND h.evaluation_id = e.id"
 	    "  AND h.version = COALESCE(e.version, 1))"
 	    " FROM dossier d JOIN evaluation e ON e.id = (SELECT x.id FROM evaluation x"
-	    "  WHERE x.dossier_id = d.id AND x.deleted = 0 AND x.tier = 'province' ORDER BY x.id DESC LIMIT 1)"
+	    "  WHERE x.dossier_id = d.id AND x.deleted = 0 AND x.tier = 'province'"
+	    "  ORDER BY COALESCE(x.held_on, '') DESC, x.id DESC LIMIT 1)"
 	    " WHERE d.deleted = 0 AND d.status IN " HANDOFF_STATUSES
 	    " AND EXISTS (SELECT 1 FROM decision a WHERE a.dossier_id = d.id AND a.kind = 'approval'"
 	    "  AND a.deleted = 0 AND (a.evaluation_id = e.id OR a.evaluation_id IS NULL))"
@@ -223,8 +224,8 @@ handoff_insert(sto_db *db, const srv_handoff_key *k, char *err, size_t errlen)
 
 	handoff_now(now);
 	if (sqlite3_prepare_v2(sto_sqlite(db),
-		"INSERT OR IGNORE INTO handoff (dossier_id, evaluation_id, version, state, created, updated)"
-		" VALUES (?1, ?2, ?3, 'waiting', ?4, ?4)",
+		"INSERT OR IGNORE INTO handoff (dossier_id, evaluation_id, version, state, created_lsn, created, updated)"
+		" VALUES (?1, ?2, ?3, 'waiting', (SELECT COALESCE(MAX(lsn), 0) FROM change), ?4, ?4)",
 		-1, &st, NULL) != SQLITE_OK) {
 		return handoff_sqlerr(db, err, errlen, "recording a hand-off");
 	}
@@ -365,13 +366,16 @@ srv_handoff_mark_decided(sto_db *db, bool any_state, uint32_t *n)
 		*n = 0;
 	}
 	handoff_now(now);
-	/* UUIDv7 ids order by creation time: a national result made after the
-	 * provincial evaluation is about this version, not an earlier one. */
+	/* A national result about this version reached this replica after the
+	 * hand-off was recorded (the nation could not decide on it before); one
+	 * about an earlier version arrived before. Clocks are not compared. */
 	if (sqlite3_prepare_v2(sto_sqlite(db),
 		"UPDATE handoff SET state = 'decided', updated = ?1"
 		" WHERE (state = 'acknowledged' OR (?2 AND state IN ('waiting', 'sent')))"
 		" AND EXISTS (SELECT 1 FROM decision x WHERE x.dossier_id = handoff.dossier_id"
-		" AND x.kind = 'national_result' AND x.deleted = 0 AND x.id > handoff.evaluation_id)",
+		" AND x.kind = 'national_result' AND x.deleted = 0"
+		" AND EXISTS (SELECT 1 FROM change c WHERE c.lsn > handoff.created_lsn AND c.tbl = 'decision'"
+		" AND c.row_id = x.id))",
 		-1, &st, NULL) != SQLITE_OK) {
 		return OCOP_EDB;
 	}

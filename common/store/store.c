@@ -153,6 +153,7 @@ static const char schema_core_sql[] =
     " package_sha256 TEXT," /* SHA-256 of the changes last handed over */
     " changes INTEGER NOT NULL DEFAULT 0," /* changes in the last full hand-over */
     " attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+    " created_lsn INTEGER NOT NULL DEFAULT 0," /* the log's end when it was recorded */
     " created TEXT NOT NULL, updated TEXT NOT NULL,"
     " PRIMARY KEY (dossier_id, evaluation_id, version));"
     /* On the national server: each candidate received from a province, once. */
