@@ -115,7 +115,8 @@ void srv_relay_batch_fini(srv_relay_batch *b);
  * Build the next relay PUSH (this node's site id as the sender) of the
  * selected trees' changes after log position `after`, in log order, up to the
  * byte budget. The tree is read in the same transaction as the log, so a row
- * that joined the tree and its changes are seen together. With digest (a
+ * that joined the tree and its changes are seen together; so the caller must
+ * not be inside a transaction on db. With digest (a
  * SHA-256 context, may be NULL) every record added is hashed into it.
  * Returns OCOP_OK (b->count may be 0 with b->done), OCOP_EDB, OCOP_ENOMEM.
  */

@@ -307,10 +307,21 @@ cmd_site_list_or_status(int argc, char **argv, bool status)
 		arr = json_array();
 	} else if (status) {
 		printf("server %s (%s, scope %s)\n", sto_site_id(db), sto_role(db), sto_scope(db));
-		printf("changes in log %lld, ledger entries %lld (rejected %lld), dossiers %lld\n\nsites:\n",
+		printf("changes in log %lld, ledger entries %lld (rejected %lld), dossiers %lld\n",
 		    count_sql(db, "SELECT COUNT(*) FROM change"), count_sql(db, "SELECT COUNT(*) FROM ledger"),
 		    count_sql(db, "SELECT COUNT(DISTINCT lost_site || lost_seq) FROM ledger WHERE rule = 'authority'"),
 		    count_sql(db, "SELECT COUNT(*) FROM dossier WHERE deleted = 0"));
+		/* The national tier (docs/NATIONAL.md; details: ocopd candidates). */
+		if (strcmp(sto_role(db), "national") == 0) {
+			printf("5-star candidates received from provinces %lld\n", count_sql(db, "SELECT COUNT(*) FROM arrival"));
+		} else {
+			printf("5-star hand-offs: %lld waiting, %lld sent, %lld acknowledged, %lld decided\n",
+			    count_sql(db, "SELECT COUNT(*) FROM handoff WHERE state = 'waiting'"),
+			    count_sql(db, "SELECT COUNT(*) FROM handoff WHERE state = 'sent'"),
+			    count_sql(db, "SELECT COUNT(*) FROM handoff WHERE state = 'acknowledged'"),
+			    count_sql(db, "SELECT COUNT(*) FROM handoff WHERE state = 'decided'"));
+		}
+		printf("\nsites:\n");
 	}
 	srv_registry_each(db, site_row, arr);
 	if (arr != NULL) {
