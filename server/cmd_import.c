@@ -467,6 +467,11 @@ srv_cmd_import(int argc, char **argv)
 	}
 	sto_set_policy(db, ocp_policy_store(pol));
 	srv_service_init(&svc, db, ocp_policy_store(pol), &import_log);
+	/* Serve a file exactly as `ocopd serve` would serve the same requests:
+	 * a national server takes a province's relayed hand-off records. */
+	if (strcmp(sto_role(db), "national") == 0) {
+		svc.relay_policy = ocp_policy_store_relay(pol, "province");
+	}
 
 	/* 3. Serve it and write the reply. */
 	memset(&st, 0, sizeof(st));
