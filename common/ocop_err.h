@@ -36,7 +36,12 @@ extern "C" {
 	X(ESITE, "unknown or unregistered site")                               \
 	X(ESCOPE, "outside this site's scope")                                 \
 	X(EBUSY, "resource busy")                                              \
-	X(EINTERNAL, "internal error")
+	X(EINTERNAL, "internal error")                                         \
+	X(EREFUSED, "connection refused")                                      \
+	X(EHOST, "unknown host")                                               \
+	X(ETLS, "TLS handshake failed")                                        \
+	X(ECANCELED, "interrupted")                                            \
+	X(EREVOKED, "site revoked")
 
 #define OCOP_ERR_ENUM_(name, text) OCOP_##name,
 typedef enum ocop_err { OCOP_ERR_MAP(OCOP_ERR_ENUM_) OCOP_ERR_COUNT_ } ocop_err;
