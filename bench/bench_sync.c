@@ -34,7 +34,7 @@
 #include "bench/harness.h"
 #include "bench/link.h"
 #include "client/sync.h"
-#include "client/transport.h"
+#include "common/link/dial.h"
 #include "common/ocop/policy.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -113,8 +113,8 @@ typedef struct world {
 	sto_db *b;                  /* commune replica B (fresh until bootstrap), owned */
 	srv_service svc;            /* the server code */
 	srv_listener *listener;     /* nng REP front when over TCP, owned */
-	cli_nng nng_a;              /* A's REQ socket when over TCP */
-	cli_nng nng_b;              /* B's REQ socket when over TCP */
+	lnk_dialer *nng_a;          /* A's REQ socket when over TCP, owned */
+	lnk_dialer *nng_b;          /* B's REQ socket when over TCP, owned */
 	bn_link link_a;             /* counting transport of A */
 	bn_link link_b;             /* counting transport of B */
 	char cred_a[SRV_CREDENTIAL_LEN + 1];
@@ -212,8 +212,8 @@ free_port(void)
 static void
 world_close(world *w)
 {
-	cli_nng_close(&w->nng_a);
-	cli_nng_close(&w->nng_b);
+	lnk_dialer_close(w->nng_a);
+	lnk_dialer_close(w->nng_b);
 	srv_listener_close(w->listener); /* before the service's database goes */
 	sto_close(w->a);
 	sto_close(w->b);
@@ -276,20 +276,31 @@ world_open(world *w, const opts *o, bool tcp)
 	}
 	rv = OCOP_ENET;
 	for (tries = 0; tries < 5 && rv != OCOP_OK; tries++) {
+		srv_listen_opts lo;
+		memset(&lo, 0, sizeof(lo));
 		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", free_port());
-		rv = srv_listener_open(&w->listener, &w->svc, url, 4, PROTO_MAX_MESSAGE);
+		lo.url = url;
+		lo.workers = 4;
+		lo.max_message = PROTO_MAX_MESSAGE;
+		rv = srv_listener_open(&w->listener, &w->svc, &lo, err, sizeof(err));
 	}
 	if (rv != OCOP_OK) {
-		fprintf(stderr, "bench: cannot listen on 127.0.0.1: %s\n", ocop_strerror(rv));
+		fprintf(stderr, "bench: cannot listen on 127.0.0.1: %s\n", err);
 		return rv;
 	}
-	if ((rv = cli_nng_open(&w->nng_a, url, NET_TIMEOUT_MS)) != OCOP_OK ||
-	    (rv = cli_nng_open(&w->nng_b, url, NET_TIMEOUT_MS)) != OCOP_OK) {
-		fprintf(stderr, "bench: cannot dial %s: %s\n", url, ocop_strerror(rv));
-		return rv;
+	{
+		lnk_dial_opts d;
+		memset(&d, 0, sizeof(d));
+		d.url = url;
+		d.timeout_ms = NET_TIMEOUT_MS;
+		if ((rv = lnk_dialer_open(&w->nng_a, &d, err, sizeof(err))) != OCOP_OK ||
+		    (rv = lnk_dialer_open(&w->nng_b, &d, err, sizeof(err))) != OCOP_OK) {
+			fprintf(stderr, "bench: cannot dial %s: %s\n", url, err);
+			return rv;
+		}
 	}
-	bn_link_init_remote(&w->link_a, cli_nng_transport(&w->nng_a));
-	bn_link_init_remote(&w->link_b, cli_nng_transport(&w->nng_b));
+	bn_link_init_remote(&w->link_a, lnk_dialer_transport(w->nng_a));
+	bn_link_init_remote(&w->link_b, lnk_dialer_transport(w->nng_b));
 	return OCOP_OK;
 }
 

@@ -371,8 +371,8 @@ sync_pull(sto_db *db, const sto_policy *pol, const cli_transport *t, const cli_s
 	return sync_call(t, req, reply, PROTO_MSG_ACK_OK, &body, err, errlen);
 }
 
-static void
-sync_record(sto_db *db, int rv, const char *err)
+void
+cli_sync_record(sto_db *db, int rv, const char *err)
 {
 	char now[32];
 
@@ -449,7 +449,7 @@ cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t, const c
 			meta_set_u64(db, "push_high_water", s->high_water);
 		}
 	}
-	sync_record(db, rv, err);
+	cli_sync_record(db, rv, err);
 	com_buf_fini(&req);
 	com_buf_fini(&reply);
 	return rv;

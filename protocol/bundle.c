@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "ocop_err.h"
 #include "protocol/envelope.h"
@@ -28,6 +29,20 @@ proto_bundle_kind_name(uint32_t kind)
 	case PROTO_BUNDLE_REPLY: return "reply";
 	default: return "unknown";
 	}
+}
+
+int
+proto_bundle_key(const char *credential, uint8_t key[PROTO_BUNDLE_DIGEST])
+{
+	static const char label[] = "ocop bundle key 1";
+	unsigned int n = 0;
+
+	if (HMAC(EVP_sha256(), credential, (int)strlen(credential), (const unsigned char *)label, sizeof(label) - 1,
+		key, &n) == NULL ||
+	    n != PROTO_BUNDLE_DIGEST) {
+		return OCOP_EINTERNAL;
+	}
+	return OCOP_OK;
 }
 
 /* ===== Small helpers ===== */

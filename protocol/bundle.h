@@ -111,6 +111,14 @@ int proto_bundle_add(proto_bundle_wr *bw, const uint8_t *msg, size_t len);
  */
 int proto_bundle_end(proto_bundle_wr *bw);
 
+/*
+ * The key that authenticates a site's bundles, derived from its credential:
+ * HMAC-SHA256(key = credential, "ocop bundle key 1"). Both ends derive it;
+ * the server keeps only the key, never the credential. Returns OCOP_OK or
+ * OCOP_EINTERNAL.
+ */
+int proto_bundle_key(const char *credential, uint8_t key[PROTO_BUNDLE_DIGEST] /* OUT */);
+
 /* Name of a bundle kind ("request", "reply"), or "unknown". Cannot fail. */
 const char *proto_bundle_kind_name(uint32_t kind);
 

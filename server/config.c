@@ -25,6 +25,8 @@ srv_config_defaults(srv_config *c)
 	c->workers = 8;
 	c->upstream_interval_ms = 5000;
 	c->upstream_timeout_ms = 5000;
+	c->max_connections = 4096;
+	c->send_timeout_ms = 10000;
 }
 
 static char *
@@ -117,14 +119,36 @@ srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
 		} else if (strcmp(k, "upstream") == 0) {
 			bad = snprintf(c->upstream, sizeof(c->upstream), "%s", v) >= (int)sizeof(c->upstream);
 		} else if (strcmp(k, "upstream_credential") == 0) {
-			bad = snprintf(c->upstream_credential, sizeof(c->upstream_credential), "%s", v) >=
-			    (int)sizeof(c->upstream_credential);
+			snprintf(err, errlen, "%s:%d: a secret does not belong in a config file: put the province's "
+					      "enrolment file from the national server in upstream_enrolment", path, lineno);
+			fclose(f);
+			return OCOP_EINPUT;
 		} else if (strcmp(k, "upstream_interval_ms") == 0) {
 			bad = parse_u64(v, 10, UINT64_C(86400000), &n) != OCOP_OK;
 			c->upstream_interval_ms = n;
 		} else if (strcmp(k, "upstream_timeout_ms") == 0) {
 			bad = parse_u64(v, 100, UINT64_C(600000), &n) != OCOP_OK;
 			c->upstream_timeout_ms = n;
+		} else if (strcmp(k, "ca_dir") == 0) {
+			bad = snprintf(c->ca_dir, sizeof(c->ca_dir), "%s", v) >= (int)sizeof(c->ca_dir);
+		} else if (strcmp(k, "tls_ca") == 0) {
+			bad = snprintf(c->tls_ca, sizeof(c->tls_ca), "%s", v) >= (int)sizeof(c->tls_ca);
+		} else if (strcmp(k, "tls_cert") == 0) {
+			bad = snprintf(c->tls_cert, sizeof(c->tls_cert), "%s", v) >= (int)sizeof(c->tls_cert);
+		} else if (strcmp(k, "tls_key") == 0) {
+			bad = snprintf(c->tls_key, sizeof(c->tls_key), "%s", v) >= (int)sizeof(c->tls_key);
+		} else if (strcmp(k, "allow_plain") == 0) {
+			bad = strcmp(v, "yes") != 0 && strcmp(v, "no") != 0;
+			c->allow_plain = strcmp(v, "yes") == 0;
+		} else if (strcmp(k, "upstream_enrolment") == 0) {
+			bad = snprintf(c->upstream_enrolment, sizeof(c->upstream_enrolment), "%s", v) >=
+			    (int)sizeof(c->upstream_enrolment);
+		} else if (strcmp(k, "max_connections") == 0) {
+			bad = parse_u64(v, 8, 65536, &n) != OCOP_OK;
+			c->max_connections = (int)n;
+		} else if (strcmp(k, "send_timeout_ms") == 0) {
+			bad = parse_u64(v, 100, 600000, &n) != OCOP_OK;
+			c->send_timeout_ms = (int)n;
 		} else {
 			snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, k);
 			fclose(f);

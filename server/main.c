@@ -2,13 +2,15 @@
  * main.c: the `ocopd` server daemon and its administration commands.
  *
  *   ocopd init --db PATH --role province|national --scope CODE
- *   ocopd site add --db PATH --role ROLE --scope CODES [--name N] [--site-id UUID]
+ *   ocopd ca init --db PATH --dir DIR --host HOSTS [--url URL]     (server/cmd_site.c)
+ *   ocopd site add --db PATH --role ROLE --scope CODES --enrol-out FILE [--name N] [--site-id UUID]
+ *   ocopd site revoke|rotate|set-scope ...                         (server/cmd_site.c)
  *   ocopd site list --db PATH [--json]
  *   ocopd status --db PATH [--json]
  *   ocopd serve [--config FILE] [--db PATH] [--listen URL] [--role R]
  *   ocopd import --db PATH --in FILE --reply FILE   (sneakernet: server/cmd_import.c)
  *   ocopd candidates --db PATH [--json]
- *   ocopd handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]
+ *   ocopd handoff export --db PATH --dossier ID --out FILE [--config FILE]
  *   ocopd handoff import --db PATH --in FILE [--reply FILE] [--config FILE]
  *   ocopd handoff apply --db PATH --in REPLY [--config FILE]
  *
@@ -33,7 +35,15 @@
 #include "common/util/log.h"
 #include "ocop_err.h"
 #include "protocol/envelope.h"
+#include "common/link/dial.h"
+#include "common/link/enrol.h"
+#include "common/link/tls.h"
+#include "common/util/alloc.h"
+#include "common/util/secret.h"
+#include "server/ca.h"
 #include "server/cmd_import.h"
+#include "server/cmd_site.h"
+#include "server/guard.h"
 #include "server/config.h"
 #include "server/handoff.h"
 #include "server/listener.h"
@@ -63,13 +73,18 @@ usage(FILE *out)
 	    "Commands:\n"
 	    "  init --db PATH --role province|national --scope CODE [--site-id UUID]\n"
 	    "                      create the server's database\n"
-	    "  site add --db PATH --role ROLE --scope CODES [--name N] [--site-id UUID]\n"
-	    "                      register a site; prints what the site needs to connect\n"
+	    "  ca init --db PATH --dir DIR --host HOSTS [--url URL]\n"
+	    "                      create this server's CA and certificate (trusted links)\n"
+	    "  site add --db PATH --role ROLE --scope CODES --enrol-out FILE [--name N]\n"
+	    "                      register a site; its secrets go to the enrolment FILE (0600)\n"
+	    "  site revoke --db PATH --site ID [--reason TEXT]   refuse a site from now on\n"
+	    "  site rotate --db PATH --site ID --enrol-out FILE  new secrets for a site\n"
+	    "  site set-scope --db PATH --site ID --scope CODES  change the units a site serves\n"
 	    "  site list --db PATH [--json]   registered sites and their sync state\n"
 	    "  status --db PATH [--json]      sites, log size, ledger entries\n"
 	    "  candidates --db PATH [--json]  5-star candidates: waiting, sent, acknowledged,\n"
 	    "                      decided (province); received from provinces (national)\n"
-	    "  handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]\n"
+	    "  handoff export --db PATH --dossier ID --out FILE [--config FILE]\n"
 	    "                      write a candidate's hand-off package for the national office\n"
 	    "  handoff import --db PATH --in FILE [--reply FILE] [--config FILE]\n"
 	    "                      apply a hand-off package at the national server (idempotent);\n"
@@ -116,7 +131,6 @@ typedef struct opts {
 	const char *dossier;
 	const char *out;
 	const char *in;
-	const char *credential;
 	int json;
 } opts;
 
@@ -149,7 +163,10 @@ parse_opts(int argc, char **argv, opts *o, const char *what)
 		case 'D': o->dossier = optarg; break;
 		case 'o': o->out = optarg; break;
 		case 'I': o->in = optarg; break;
-		case 'C': o->credential = optarg; break;
+		case 'C':
+			fprintf(stderr, "ocopd %s: secrets are never taken on the command line; the province's credential "
+					"comes from upstream_enrolment in --config FILE\n", what);
+			return 2;
 		case 'j': o->json = 1; break;
 		case 'h': usage(stdout); exit(0);
 		default:
@@ -213,62 +230,22 @@ cmd_init(int argc, char **argv)
 	return 0;
 }
 
-static int
-cmd_site_add(int argc, char **argv)
-{
-	opts o = {0};
-	sto_db *db = NULL;
-	char site[37];
-	char cred[SRV_CREDENTIAL_LEN + 1];
-	int rv;
-
-	if ((rv = parse_opts(argc, argv, &o, "site add")) != 0) {
-		return rv;
-	}
-	if (o.db == NULL || !valid_role(o.role, false) || o.scope == NULL || !*o.scope) {
-		fprintf(stderr, "ocopd site add: needs --db PATH, --role commune|district|province|national|member"
-				" and --scope CODES\n");
-		return 2;
-	}
-	if (open_db(o.db, false, &db) != OCOP_OK) {
-		return 1;
-	}
-	rv = srv_registry_add(db, o.site_id, o.role, o.scope, o.name, site, cred);
-	if (rv != OCOP_OK) {
-		fprintf(stderr, "ocopd site add: %s\n", sto_errmsg(db));
-		sto_close(db);
-		return rv == OCOP_EINVAL ? 2 : 1;
-	}
-	if (o.json) {
-		json_t *j = json_pack("{s:s, s:s, s:s, s:s}", "site_id", site, "credential", cred, "role",
-		    o.role, "scope", o.scope);
-		char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		puts(s);
-		free(s);
-		json_decref(j);
-	} else {
-		printf("site_id    %s\ncredential %s\nrole       %s\nscope      %s\n\n", site, cred, o.role, o.scope);
-		printf("On the site, run:\n  ocop init --site-id %s --role %s --scope %s\n"
-		       "  ocop remote --server %s --credential %s\n  ocop sync\n",
-		    site, o.role, o.scope, o.server_url ? o.server_url : "tcp://SERVER:7450", cred);
-	}
-	sto_close(db);
-	return 0;
-}
-
 static void
 site_row(void *arg, const srv_peer *p)
 {
 	json_t *arr = arg;
 
 	if (arr != NULL) {
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "site_id",
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "site_id",
 		    p->site, "name", p->name, "role", p->role, "scope", p->scope, "high_water",
-		    (json_int_t)p->high_water, "cursor", (json_int_t)p->cursor, "last_seen", p->last_seen));
+		    (json_int_t)p->high_water, "cursor", (json_int_t)p->cursor, "last_seen", p->last_seen,
+		    "revoked", p->auth.revoked, "certificate_expires", p->auth.cert_not_after, "rotated",
+		    p->auth.rotated));
 	} else {
-		printf("%-36s  %-8s  %-12s  hw %-6llu  cursor %-6llu  %s  %s\n", p->site, p->role, p->scope,
+		printf("%-36s  %-8s  %-12s  hw %-6llu  cursor %-6llu  %s  %s%s%s\n", p->site, p->role, p->scope,
 		    (unsigned long long)p->high_water, (unsigned long long)p->cursor,
-		    p->last_seen[0] ? p->last_seen : "never", p->name);
+		    p->last_seen[0] ? p->last_seen : "never", p->name, p->auth.revoked[0] ? "  REVOKED " : "",
+		    p->auth.revoked);
 	}
 }
 
@@ -345,9 +322,43 @@ cmd_site_list_or_status(int argc, char **argv, bool status)
 typedef struct upstream_run_state {
 	sto_db *db;             /* a second connection to the replica, owned */
 	srv_upstream *u;        /* owned; NULL = no upstream */
-	srv_upstream_nng link;  /* owned REQ socket */
+	lnk_enrolment enrol;    /* this province's enrolment at the national server, owned */
+	char url[256];          /* the national server's URL */
+	int timeout_ms;         /* one round trip, and the connection, at most */
+	lnk_dialer *dialer;     /* owned; NULL until a connection succeeds */
 	char last_error[600];   /* the last failure logged, to log each new one once */
 } upstream_run_state;
+
+/*
+ * Read a province's enrolment at the national server (0600 file) into e.
+ * Returns 0, or -1 with the reason printed.
+ */
+static int
+upstream_read_enrolment(const char *path, lnk_enrolment *e)
+{
+	char err[512];
+	char *text = NULL;
+	int rv;
+
+	memset(e, 0, sizeof(*e));
+	if (path == NULL || path[0] == 0) {
+		fprintf(stderr, "ocopd: the upstream link needs upstream_enrolment: the province's enrolment file from "
+				"'ocopd site add --role province' at the national server\n");
+		return -1;
+	}
+	if ((rv = com_secret_read(path, &text, NULL, err, sizeof(err))) != OCOP_OK) {
+		fprintf(stderr, "ocopd: upstream_enrolment: %s\n", err);
+		return -1;
+	}
+	rv = lnk_enrol_decode(e, text, err, sizeof(err));
+	memset(text, 0, strlen(text));
+	com_free(text);
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd: upstream_enrolment %s: %s\n", path, err);
+		return -1;
+	}
+	return 0;
+}
 
 static int
 upstream_start(upstream_run_state *s, const srv_config *cfg, const ocp_policy *pol, const char *dd)
@@ -360,15 +371,29 @@ upstream_start(upstream_run_state *s, const srv_config *cfg, const ocp_policy *p
 		fprintf(stderr, "ocopd: only a province server has an upstream (role is %s)\n", cfg->role);
 		return -1;
 	}
+	if (upstream_read_enrolment(cfg->upstream_enrolment, &s->enrol) != 0) {
+		return -1;
+	}
+	snprintf(s->url, sizeof(s->url), "%s", cfg->upstream[0] ? cfg->upstream : s->enrol.server_url);
+	s->timeout_ms = (int)cfg->upstream_timeout_ms;
 	/* Its own connection: the listener's requests and the upstream step
 	 * interleave as SQLite transactions, and no lock is held across a round trip. */
 	if (open_db(cfg->db, false, &s->db) != OCOP_OK) {
+		lnk_enrol_fini(&s->enrol);
+		return -1;
+	}
+	if (strcmp(s->enrol.site_id, sto_site_id(s->db)) != 0) {
+		fprintf(stderr, "ocopd: upstream_enrolment is for site %s, but this server is %s\n", s->enrol.site_id,
+		    sto_site_id(s->db));
+		sto_close(s->db);
+		s->db = NULL;
+		lnk_enrol_fini(&s->enrol);
 		return -1;
 	}
 	sto_hlc(s->db)->max_skew_ms = cfg->skew_ms;
 	sto_set_policy(s->db, ocp_policy_store(pol));
 	memset(&uo, 0, sizeof(uo));
-	uo.credential = cfg->upstream_credential;
+	uo.credential = s->enrol.credential;
 	uo.pull_policy = ocp_policy_store_relay(pol, "national");
 	uo.data_dir = dd;
 	uo.log = &stderr_log;
@@ -376,34 +401,58 @@ upstream_start(upstream_run_state *s, const srv_config *cfg, const ocp_policy *p
 		fprintf(stderr, "ocopd: upstream: %s\n", rv == OCOP_ENOMEM ? ocop_strerror(rv) : err);
 		sto_close(s->db);
 		s->db = NULL;
+		lnk_enrol_fini(&s->enrol);
 		return -1;
 	}
-	if ((rv = srv_upstream_nng_open(&s->link, cfg->upstream, (int)cfg->upstream_timeout_ms)) != OCOP_OK) {
-		fprintf(stderr, "ocopd: upstream %s: %s\n", cfg->upstream, ocop_strerror(rv));
-		srv_upstream_close(s->u);
-		s->u = NULL;
-		sto_close(s->db);
-		s->db = NULL;
-		return -1;
-	}
-	com_logf(&stderr_log, COM_LOG_INFO, "upstream: national server %s every %llu ms", cfg->upstream,
+	com_logf(&stderr_log, COM_LOG_INFO, "upstream: national server %s every %llu ms", s->url,
 	    (unsigned long long)cfg->upstream_interval_ms);
 	return 0;
+}
+
+/* A link that is down: every round trip fails with the code the dial failed with. */
+static int
+upstream_down(void *arg, const uint8_t *req, size_t len, com_buf *reply)
+{
+	(void)req;
+	(void)len;
+	(void)reply;
+	return *(int *)arg;
 }
 
 static void
 upstream_run(upstream_run_state *s)
 {
-	srv_link link = srv_upstream_nng_link(&s->link);
+	srv_link link;
 	srv_upstream_stats st;
+	lnk_dial_opts o;
 	char err[600];
-	int rv = srv_upstream_step(s->u, &link, &st, err, sizeof(err));
+	char dial_err[512] = "";
+	int dial_rv = OCOP_OK;
+	int rv;
 
+	if (s->dialer == NULL) {
+		memset(&o, 0, sizeof(o));
+		o.url = s->url;
+		o.timeout_ms = s->timeout_ms;
+		o.ca_pem = s->enrol.ca_pem;
+		o.cert_pem = s->enrol.cert_pem;
+		o.key_pem = s->enrol.key_pem;
+		dial_rv = lnk_dialer_open(&s->dialer, &o, dial_err, sizeof(dial_err));
+	}
+	if (s->dialer != NULL) {
+		link = lnk_dialer_transport(s->dialer);
+	} else {
+		/* New candidates are still recorded while the national server is away. */
+		link.roundtrip = upstream_down;
+		link.arg = &dial_rv;
+	}
+	rv = srv_upstream_step(s->u, &link, &st, err, sizeof(err));
 	if (rv != OCOP_OK) {
-		if (strcmp(err, s->last_error) != 0) {
+		const char *why = s->dialer == NULL ? dial_err : err;
+		if (strcmp(why, s->last_error) != 0) {
 			com_logf(&stderr_log, COM_LOG_WARN, "upstream: %s (%s); candidates wait for the next attempt",
-			    err, ocop_errname(rv));
-			snprintf(s->last_error, sizeof(s->last_error), "%s", err);
+			    why, ocop_errname(rv));
+			snprintf(s->last_error, sizeof(s->last_error), "%s", why);
 		}
 		return;
 	}
@@ -423,11 +472,13 @@ upstream_run(upstream_run_state *s)
 static void
 upstream_stop(upstream_run_state *s)
 {
-	srv_upstream_nng_close(&s->link);
+	lnk_dialer_close(s->dialer);
+	s->dialer = NULL;
 	srv_upstream_close(s->u);
 	s->u = NULL;
 	sto_close(s->db);
 	s->db = NULL;
+	lnk_enrol_fini(&s->enrol);
 }
 
 static int
@@ -439,6 +490,10 @@ cmd_serve(int argc, char **argv)
 	ocp_policy *pol = NULL;
 	srv_service svc;
 	srv_listener *l = NULL;
+	srv_listen_opts lo;
+	srv_listen_stats ls;
+	nng_tls_config *tls = NULL;
+	srv_guard *guard = NULL;
 	upstream_run_state up;
 	uint64_t waited_ms = UINT64_MAX / 2; /* the first step runs at once */
 	struct sigaction sa;
@@ -492,7 +547,32 @@ cmd_serve(int argc, char **argv)
 	if (strcmp(cfg.role, "national") == 0) {
 		svc.relay_policy = ocp_policy_store_relay(pol, "province");
 	}
-	if (cfg.upstream[0] != 0 && upstream_start(&up, &cfg, pol, dd) != 0) {
+	/* Every TLS link of this process (listener and upstream) logs why a handshake failed. */
+	if (lnk_tls_install(&stderr_log) != OCOP_OK) {
+		fprintf(stderr, "ocopd: cannot install the TLS engine\n");
+		ocp_policy_free(pol);
+		sto_close(db);
+		return 1;
+	}
+	if (lnk_url_tls(cfg.listen) && srv_ca_listener_tls(db, &cfg, &tls, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: cannot serve %s: %s\n", cfg.listen, err);
+		ocp_policy_free(pol);
+		sto_close(db);
+		return 2;
+	}
+	if (srv_guard_open(&guard, &stderr_log, NULL, NULL) != OCOP_OK) {
+		fprintf(stderr, "ocopd: out of memory\n");
+		nng_tls_config_free(tls);
+		ocp_policy_free(pol);
+		sto_close(db);
+		return 1;
+	}
+	svc.guard = guard;
+	if ((cfg.upstream[0] != 0 || cfg.upstream_enrolment[0] != 0) && upstream_start(&up, &cfg, pol, dd) != 0) {
+		srv_guard_close(guard);
+		if (tls != NULL) {
+			nng_tls_config_free(tls);
+		}
 		ocp_policy_free(pol);
 		sto_close(db);
 		return 2;
@@ -504,16 +584,30 @@ cmd_serve(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	rv = srv_listener_open(&l, &svc, cfg.listen, cfg.workers, cfg.max_message);
+	memset(&lo, 0, sizeof(lo));
+	lo.url = cfg.listen;
+	lo.workers = cfg.workers;
+	lo.max_message = cfg.max_message;
+	lo.tls = tls;
+	lo.allow_plain_remote = cfg.allow_plain != 0;
+	lo.send_timeout_ms = cfg.send_timeout_ms;
+	lo.max_connections = cfg.max_connections;
+	lo.log = &stderr_log;
+	rv = srv_listener_open(&l, &svc, &lo, err, sizeof(err));
+	if (tls != NULL) {
+		nng_tls_config_free(tls); /* the listener holds its own reference */
+	}
 	if (rv != OCOP_OK) {
-		fprintf(stderr, "ocopd: cannot listen on %s: %s\n", cfg.listen, ocop_strerror(rv));
+		fprintf(stderr, "ocopd: %s\n", err);
 		upstream_stop(&up);
+		srv_guard_close(guard);
 		ocp_policy_free(pol);
 		sto_close(db);
-		return 1;
+		return rv == OCOP_EINVAL ? 2 : 1;
 	}
-	com_logf(&stderr_log, COM_LOG_INFO, "ocopd %s role=%s site=%s listening on %s (db %s)",
-	    OCOP_VERSION_STRING, cfg.role, sto_site_id(db), cfg.listen, cfg.db);
+	com_logf(&stderr_log, COM_LOG_INFO, "ocopd %s role=%s site=%s listening on %s%s (db %s)",
+	    OCOP_VERSION_STRING, cfg.role, sto_site_id(db), cfg.listen,
+	    lnk_url_tls(cfg.listen) ? " with mutual TLS" : "", cfg.db);
 	while (!stop_requested) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		if (up.u != NULL && waited_ms >= cfg.upstream_interval_ms) {
@@ -523,10 +617,16 @@ cmd_serve(int argc, char **argv)
 		nanosleep(&ts, NULL);
 		waited_ms += 100;
 	}
-	com_logf(&stderr_log, COM_LOG_INFO, "shutting down: %llu requests served, %llu refused",
-	    (unsigned long long)svc.requests, (unsigned long long)svc.errors);
+	srv_listener_stats(l, &ls);
+	com_logf(&stderr_log, COM_LOG_INFO,
+	    "shutting down: %llu requests served, %llu refused (%llu for their identity); %llu connections, "
+	    "%llu refused, %llu closed for pipelining, %llu for unread replies",
+	    (unsigned long long)svc.requests, (unsigned long long)svc.errors, (unsigned long long)svc.auth_failures,
+	    (unsigned long long)ls.connections, (unsigned long long)ls.refused, (unsigned long long)ls.pipelined,
+	    (unsigned long long)ls.unread);
 	srv_listener_close(l);
 	upstream_stop(&up);
+	srv_guard_close(guard);
 	ocp_policy_free(pol);
 	sto_close(db);
 	return 0;
@@ -720,6 +820,7 @@ cmd_handoff_export(int argc, char **argv)
 	com_buf out;
 	char sha[SRV_HANDOFF_SHA_HEX];
 	char err[512];
+	lnk_enrolment enrol;
 	uint64_t changes = 0;
 	const char *dd = ocp_data_dir();
 	int found = 0;
@@ -786,7 +887,14 @@ cmd_handoff_export(int argc, char **argv)
 		return 1;
 	}
 	com_buf_init(&out);
-	rv = srv_handoff_export(db, &k, o.credential ? o.credential : cfg.upstream_credential, &out, sha, &changes);
+	if (upstream_read_enrolment(cfg.upstream_enrolment, &enrol) != 0) {
+		ocp_reg_close(reg);
+		ocp_council_close(c);
+		sto_close(db);
+		return 2;
+	}
+	rv = srv_handoff_export(db, &k, enrol.credential, &out, sha, &changes);
+	lnk_enrol_fini(&enrol);
 	if (rv == OCOP_OK && write_file(o.out, out.data, out.len) != 0) {
 		fprintf(stderr, "ocopd handoff export: cannot write %s\n", o.out);
 		rv = OCOP_EIO;
@@ -974,8 +1082,14 @@ main(int argc, char **argv)
 	if (strcmp(argv[1], "init") == 0) {
 		return cmd_init(argc - 1, argv + 1);
 	}
-	if (strcmp(argv[1], "site") == 0 && argc >= 3 && strcmp(argv[2], "add") == 0) {
-		return cmd_site_add(argc - 2, argv + 2);
+	if (strcmp(argv[1], "ca") == 0) {
+		return srv_cmd_ca(argc - 1, argv + 1);
+	}
+	if (strcmp(argv[1], "site") == 0) {
+		int rc = srv_cmd_site(argc - 1, argv + 1);
+		if (rc >= 0) {
+			return rc;
+		}
 	}
 	if (strcmp(argv[1], "site") == 0 && argc >= 3 && strcmp(argv[2], "list") == 0) {
 		return cmd_site_list_or_status(argc - 2, argv + 2, false);

@@ -18,6 +18,7 @@
 #include "protocol/envelope.h"
 #include "protocol/error.h"
 #include "protocol/session.h"
+#include "server/guard.h"
 #include "server/handoff.h"
 #include "server/registry.h"
 
@@ -41,27 +42,98 @@ service_error(srv_service *s, com_buf *reply, int code, const char *text)
 	return proto_error_encode(reply, code, text);
 }
 
-/* Authenticate a request; on failure the ERROR reply is already written. */
+/* Refuse a request for its identity: one reply for every cause, the cause in the (bounded) log. */
 static int
-service_auth(srv_service *s, const char *site, const char *cred, srv_peer *peer, com_buf *reply,
-    bool *ok)
+service_auth_fail(srv_service *s, const srv_caller *who, com_buf *reply, const char *detail)
 {
-	int rv = srv_registry_auth(s->db, site, cred, peer);
+	s->errors++;
+	s->auth_failures++;
+	srv_guard_fail(s->guard, who ? who->addr : NULL, detail);
+	return proto_error_encode(reply, OCOP_EAUTH, "authentication failed: unknown site or wrong credential");
+}
 
-	*ok = rv == OCOP_OK;
+/*
+ * Authenticate a request claiming to be from site (see srv_handle_from); on
+ * failure the ERROR reply is already written and *ok is false.
+ */
+static int
+service_auth(srv_service *s, const srv_caller *who, const char *site, const char *cred, srv_peer *peer,
+    com_buf *reply, bool *ok)
+{
+	static const srv_caller local = {SRV_VIA_LOCAL, "", NULL, NULL, NULL};
+	char detail[256];
+	char text[320];
+	uint64_t retry = 0;
+	int rv;
+
+	*ok = false;
+	if (who == NULL) {
+		who = &local;
+	}
+	if (srv_guard_blocked(s->guard, who->addr, &retry)) {
+		s->errors++;
+		s->auth_failures++;
+		snprintf(text, sizeof(text), "too many failed attempts from %s: try again in %llu s", who->addr,
+		    (unsigned long long)retry);
+		return proto_error_encode(reply, OCOP_EAUTH, text);
+	}
+	if (who->via == SRV_VIA_BUNDLE) {
+		if (who->site == NULL || strcmp(who->site, site) != 0) {
+			snprintf(detail, sizeof(detail), "a bundle of site %s carries a request of site %s",
+			    who->site ? who->site : "?", site);
+			return service_auth_fail(s, who, reply, detail);
+		}
+		rv = srv_registry_get(s->db, site, peer);
+	} else {
+		rv = srv_registry_auth(s->db, site, cred, peer);
+	}
 	if (rv == OCOP_ESITE || rv == OCOP_EAUTH) {
-		return service_error(s, reply, rv, sto_errmsg(s->db));
+		snprintf(detail, sizeof(detail), rv == OCOP_ESITE ? "unknown site %s" : "wrong credential for site %s",
+		    site);
+		return service_auth_fail(s, who, reply, detail);
 	}
 	if (rv != OCOP_OK) {
 		return service_error(s, reply, OCOP_EDB, "server database error");
 	}
+	if (who->via == SRV_VIA_TLS) {
+		if (who->cert_site == NULL || strcmp(who->cert_site, site) != 0) {
+			snprintf(detail, sizeof(detail), "the certificate of site %s was presented for site %s",
+			    who->cert_site ? who->cert_site : "?", site);
+			return service_auth_fail(s, who, reply, detail);
+		}
+		if (peer->auth.cert_sha256[0] != 0 &&
+		    (who->cert_sha256 == NULL || strcmp(who->cert_sha256, peer->auth.cert_sha256) != 0)) {
+			/* The holder proved the site's credential and a certificate our CA
+			 * issued to it: tell it plainly that it holds a replaced one. */
+			snprintf(detail, sizeof(detail), "site %s presented a certificate that was replaced on %s",
+			    site, peer->auth.rotated[0] ? peer->auth.rotated : "rotation");
+			srv_guard_fail(s->guard, who->addr, detail);
+			s->errors++;
+			s->auth_failures++;
+			snprintf(text, sizeof(text),
+			    "this certificate of site %s was replaced on %s: enrol with the new enrolment file", site,
+			    peer->auth.rotated[0] ? peer->auth.rotated : "rotation");
+			return proto_error_encode(reply, OCOP_EAUTH, text);
+		}
+	}
+	if (peer->auth.revoked[0] != 0) {
+		snprintf(detail, sizeof(detail), "revoked site %s (%s) tried to sync", site, peer->name);
+		srv_guard_fail(s->guard, who->addr, detail);
+		s->errors++;
+		s->auth_failures++;
+		snprintf(text, sizeof(text), "site %s was revoked on %s%s%.120s%s: it can no longer sync; ask the %s office",
+		    site, peer->auth.revoked, peer->auth.revoked_reason[0] ? " (" : "", peer->auth.revoked_reason,
+		    peer->auth.revoked_reason[0] ? ")" : "", sto_role(s->db));
+		return proto_error_encode(reply, OCOP_EREVOKED, text);
+	}
+	*ok = true;
 	return OCOP_OK;
 }
 
 /* ===== HELLO ===== */
 
 static int
-service_hello(srv_service *s, proto_rd *body, com_buf *reply)
+service_hello(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_hello m;
 	proto_hello_ok ok;
@@ -72,7 +144,7 @@ service_hello(srv_service *s, proto_rd *body, com_buf *reply)
 	if (proto_hello_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed HELLO");
 	}
-	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = service_auth(s, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	if (m.schema_version != STO_SCHEMA_VERSION) {
@@ -318,7 +390,7 @@ service_is_relay(const srv_service *s, const srv_peer *peer)
 }
 
 static int
-service_push(srv_service *s, proto_rd *body, com_buf *reply)
+service_push(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_push m;
 	proto_push_ok ok;
@@ -335,7 +407,7 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 	if (proto_push_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed PUSH");
 	}
-	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = service_auth(s, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	if (service_is_relay(s, &peer)) {
@@ -469,7 +541,7 @@ service_was_clamped(srv_service *s, const proto_change *c)
 }
 
 static int
-service_pull(srv_service *s, proto_rd *body, com_buf *reply)
+service_pull(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_pull m;
 	proto_batch b;
@@ -487,7 +559,7 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 	if (proto_pull_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed PULL");
 	}
-	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = service_auth(s, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	max = m.max_bytes && m.max_bytes < s->max_batch ? m.max_bytes : s->max_batch;
@@ -556,7 +628,7 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 /* ===== ACK ===== */
 
 static int
-service_ack(srv_service *s, proto_rd *body, com_buf *reply)
+service_ack(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_ack m;
 	proto_ack_ok ok;
@@ -567,7 +639,7 @@ service_ack(srv_service *s, proto_rd *body, com_buf *reply)
 	if (proto_ack_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed ACK");
 	}
-	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = service_auth(s, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	if (srv_registry_set_cursor(s->db, m.site, m.cursor) != OCOP_OK) {
@@ -581,6 +653,12 @@ service_ack(srv_service *s, proto_rd *body, com_buf *reply)
 
 int
 srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
+{
+	return srv_handle_from(s, NULL, req, len, reply);
+}
+
+int
+srv_handle_from(srv_service *s, const srv_caller *who, const uint8_t *req, size_t len, com_buf *reply)
 {
 	proto_env env;
 	proto_rd body;
@@ -600,16 +678,16 @@ srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 	}
 	switch (env.type) {
 	case PROTO_MSG_HELLO:
-		rv = service_hello(s, &body, reply);
+		rv = service_hello(s, who, &body, reply);
 		break;
 	case PROTO_MSG_PUSH:
-		rv = service_push(s, &body, reply);
+		rv = service_push(s, who, &body, reply);
 		break;
 	case PROTO_MSG_PULL:
-		rv = service_pull(s, &body, reply);
+		rv = service_pull(s, who, &body, reply);
 		break;
 	case PROTO_MSG_ACK:
-		rv = service_ack(s, &body, reply);
+		rv = service_ack(s, who, &body, reply);
 		break;
 	default:
 		snprintf(text, sizeof(text), "%s is not a request", proto_msg_name(env.type));

@@ -22,6 +22,25 @@
 
 #define SRV_DEFAULT_BATCH (512u * 1024u) /* PUSH/PULL_OK byte budget: a few seconds of work at most */
 
+struct srv_guard;
+
+/* How a request reached the server; srv_handle_from() authenticates by it. */
+typedef enum srv_via {
+	SRV_VIA_LOCAL = 0, /* in process (tests, simulations): the credential alone */
+	SRV_VIA_TCP,       /* a plain connection (loopback): the credential alone */
+	SRV_VIA_TLS,       /* a verified TLS connection: the certificate's site and the credential */
+	SRV_VIA_BUNDLE,    /* a bundle file whose MAC the caller verified for `site` */
+} srv_via;
+
+/* Who sent a request, as the transport knows it. Strings are borrowed for the call. */
+typedef struct srv_caller {
+	srv_via via;             /* how it arrived */
+	const char *addr;        /* remote address for limits and logs, "" in process */
+	const char *cert_site;   /* SRV_VIA_TLS: the common name of the peer's verified certificate */
+	const char *cert_sha256; /* SRV_VIA_TLS: its fingerprint */
+	const char *site;        /* SRV_VIA_BUNDLE: the site the bundle is authenticated for */
+} srv_caller;
+
 typedef struct srv_service {
 	sto_db *db;               /* borrowed replica of this server */
 	const sto_policy *policy; /* borrowed merge policy (authority, workflow) */
@@ -32,6 +51,8 @@ typedef struct srv_service {
 	uint64_t requests;        /* requests served (operator metrics) */
 	uint64_t errors;          /* ERROR replies sent */
 	const com_fault *fault;   /* borrowed crash-point seam for tests, NULL in production */
+	struct srv_guard *guard;  /* borrowed limiter of failed authentication, may be NULL */
+	uint64_t auth_failures;   /* requests refused for their identity (operator metrics) */
 } srv_service;
 
 /* Initialise in place (borrowing db, policy and log). Cannot fail. */
@@ -44,5 +65,17 @@ void srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, cons
  * committed, no reply).
  */
 int srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply);
+
+/*
+ * srv_handle for a request that arrived as `who` says (NULL = SRV_VIA_LOCAL).
+ * Authentication: an address the guard has blocked is refused at once; over
+ * TLS the certificate must name the site the request claims and be the one
+ * the server issued to it last; in a bundle the request must be the bundle's
+ * site's; otherwise (and also over TLS) the credential must match. Every such
+ * failure gets the same ERROR (EAUTH "authentication failed") whether the
+ * site is unknown or the secret wrong; the log says which, within the guard's
+ * bounds. A revoked site gets EREVOKED, once it has proven who it is.
+ */
+int srv_handle_from(srv_service *s, const srv_caller *who, const uint8_t *req, size_t len, com_buf *reply);
 
 #endif /* OCOP_SERVER_SERVICE_H */

@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nng/protocol/reqrep0/req.h>
 #include <openssl/evp.h>
 
 #include "common/ocop/council.h"
@@ -607,96 +606,4 @@ srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv
 		return OCOP_EDB;
 	}
 	return OCOP_OK;
-}
-
-/* ===== nng REQ link ===== */
-
-static int
-upstream_err_from_nng(int rv)
-{
-	switch (rv) {
-	case 0:
-		return OCOP_OK;
-	case NNG_ENOMEM:
-		return OCOP_ENOMEM;
-	case NNG_ETIMEDOUT:
-		return OCOP_ETIMEDOUT;
-	case NNG_ECLOSED:
-		return OCOP_ECLOSED;
-	case NNG_EADDRINVAL:
-	case NNG_EINVAL:
-	case NNG_ENOTSUP:
-		return OCOP_EINVAL;
-	case NNG_EMSGSIZE:
-		return OCOP_ETOOBIG;
-	default:
-		return OCOP_ENET;
-	}
-}
-
-int
-srv_upstream_nng_open(srv_upstream_nng *t, const char *url, int timeout_ms)
-{
-	int rv;
-
-	memset(t, 0, sizeof(*t));
-	if ((rv = nng_req0_open(&t->sock)) != 0) {
-		return upstream_err_from_nng(rv);
-	}
-	t->open = true;
-	/* No resend while the national server may still be applying a big relay
-	 * batch (as client/transport.c): nng resends at once when the connection
-	 * comes back, and a round trip that times out fails the step, which the
-	 * next step continues. */
-	if ((rv = nng_setopt_ms(t->sock, NNG_OPT_REQ_RESENDTIME, timeout_ms * 2)) != 0 ||
-	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
-	    (rv = nng_setopt_ms(t->sock, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
-	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
-	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECONNMAXT, 2000)) != 0 ||
-	    (rv = nng_setopt_size(t->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_MESSAGE)) != 0 ||
-	    (rv = nng_dial(t->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		srv_upstream_nng_close(t);
-		return upstream_err_from_nng(rv);
-	}
-	return OCOP_OK;
-}
-
-void
-srv_upstream_nng_close(srv_upstream_nng *t)
-{
-	if (t->open) {
-		nng_close(t->sock);
-		t->open = false;
-	}
-}
-
-static int
-upstream_nng_roundtrip(void *arg, const uint8_t *req, size_t len, com_buf *reply)
-{
-	srv_upstream_nng *t = arg;
-	nng_msg *msg = NULL;
-	int rv;
-
-	if ((rv = nng_msg_alloc(&msg, 0)) != 0 || (rv = nng_msg_append(msg, req, len)) != 0) {
-		nng_msg_free(msg);
-		return upstream_err_from_nng(rv);
-	}
-	if ((rv = nng_sendmsg(t->sock, msg, 0)) != 0) {
-		nng_msg_free(msg); /* ownership moves only on success */
-		return upstream_err_from_nng(rv);
-	}
-	if ((rv = nng_recvmsg(t->sock, &msg, 0)) != 0) {
-		return upstream_err_from_nng(rv);
-	}
-	rv = com_buf_append(reply, nng_msg_body(msg), nng_msg_len(msg));
-	nng_msg_free(msg);
-	return rv;
-}
-
-srv_link
-srv_upstream_nng_link(srv_upstream_nng *t)
-{
-	srv_link l = {upstream_nng_roundtrip, t};
-
-	return l;
 }

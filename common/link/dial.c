@@ -396,3 +396,17 @@ lnk_dialer_errmsg(lnk_dialer *d)
 {
 	return d->errmsg;
 }
+
+static int
+dial_roundtrip(void *arg, const uint8_t *req, size_t len, com_buf *reply)
+{
+	return lnk_dialer_roundtrip(arg, req, len, reply);
+}
+
+lnk_transport
+lnk_dialer_transport(lnk_dialer *d)
+{
+	lnk_transport t = {dial_roundtrip, d};
+
+	return t;
+}

@@ -22,6 +22,16 @@
 
 typedef struct lnk_dialer lnk_dialer;
 
+/*
+ * Send one request and receive its reply (appended to reply): the seam
+ * between a session and its link, which tests replace to run both ends in
+ * one process and to put faults between them.
+ */
+typedef struct lnk_transport {
+	int (*roundtrip)(void *arg, const uint8_t *req, size_t len, com_buf *reply);
+	void *arg; /* borrowed; passed to roundtrip */
+} lnk_transport;
+
 typedef struct lnk_dial_opts {
 	const char *url;         /* tcp://HOST:PORT, tls+tcp://HOST:PORT, ipc://PATH */
 	int timeout_ms;          /* the first connection, and each round trip, at most */
@@ -52,6 +62,9 @@ void lnk_dialer_close(lnk_dialer *d);
  * Threads: one round trip at a time per dialer.
  */
 int lnk_dialer_roundtrip(lnk_dialer *d, const uint8_t *req, size_t len, com_buf *reply);
+/* The lnk_transport view of d (borrowed). Cannot fail. */
+lnk_transport lnk_dialer_transport(lnk_dialer *d);
+
 /* A sentence about the last failure (borrowed, valid until the next call on d). */
 const char *lnk_dialer_errmsg(lnk_dialer *d);
 

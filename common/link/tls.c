@@ -533,7 +533,9 @@ lnk_tls_install(const com_log *log)
 	int rv;
 
 	pthread_mutex_lock(&tls_lock);
-	tls_log = log;
+	if (log != NULL) {
+		tls_log = log;
+	}
 	if (tls_installed) {
 		pthread_mutex_unlock(&tls_lock);
 		return OCOP_OK;

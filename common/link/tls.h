@@ -33,9 +33,9 @@ typedef struct lnk_tls_peer {
 } lnk_tls_peer;
 
 /*
- * Register the OpenSSL engine with nng (idempotent; later calls only replace
- * the log hook). log (borrowed, must outlive every TLS connection; may be
- * NULL) receives one line per failed handshake, rate-limited so a flood of
+ * Register the OpenSSL engine with nng (idempotent; a later call with a log
+ * hook replaces the hook). log (borrowed, must outlive every TLS connection;
+ * NULL keeps the current one) receives one line per failed handshake, rate-limited so a flood of
  * bad connections cannot flood the log.
  * Returns OCOP_OK, OCOP_ENOMEM, OCOP_EINTERNAL (nng refused the engine).
  * Threads: call from one thread before any TLS socket exists.

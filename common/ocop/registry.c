@@ -993,6 +993,27 @@ ocp_reg_scope_check(const char *role, const char *scope, char *err, size_t errle
 	return scope_check(role, scope, NULL, 0, err, errlen);
 }
 
+static bool scope_covers(const char *scope, const char *code);
+
+int
+ocp_reg_scope_within(const char *outer, const char *scope, char *err, size_t errlen)
+{
+	char e[REG_CODE_MAX];
+	const char *p = scope;
+	bool toolong;
+
+	while (scope_next(&p, e, sizeof(e), &toolong)) {
+		if (e[0] == 0) {
+			continue;
+		}
+		if (toolong || !scope_covers(outer, e)) {
+			msg_set(err, errlen, "scope entry '%s' lies outside this server's scope (%s)", e, outer);
+			return OCOP_ESCOPE;
+		}
+	}
+	return OCOP_OK;
+}
+
 int
 ocp_reg_site_init(sto_db *db, const char *site_id, const char *role, const char *scope,
     const char *name, char *err, size_t errlen)

@@ -28,6 +28,8 @@
 #include "protocol/envelope.h"
 #include "protocol/session.h"
 #include "server/upstream.h"
+#include "common/link/dial.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
 #define WAIT_MS 30000
@@ -163,31 +165,28 @@ start_nation(fx *f)
 	return start_server(f, args, log, f->nport);
 }
 
-/* Register a site at a server and initialise its replica. */
+/* Register a site at a server and enrol its replica. */
 static int
 add_site(fx *f, const char *server_db, int port, const char *name, const char *role, const char *scope)
 {
-	char *o = NULL;
-	json_t *j;
-	char id[40];
-	char cred[128];
+	char sdb[600];
+	char db[600];
+	char url[64];
+	char id[37];
+	te_site ts;
 
-	if (tu_run(&o, 0, "%s site add --db %s/%s.db --role %s --scope %s --name %s --json", f->ocopd, f->dir,
-		server_db, role, scope, name) != 0) {
-		com_free(o);
-		return -1;
-	}
-	j = json_loads(o, 0, NULL);
-	com_free(o);
-	if (j == NULL) {
-		return -1;
-	}
-	snprintf(id, sizeof(id), "%s", jstr(j, "site_id"));
-	snprintf(cred, sizeof(cred), "%s", jstr(j, "credential"));
-	json_decref(j);
-	return tu_run(NULL, 1, "OCOP_DB=%s/%s.db OCOP_DATA_DIR=%s %s init --site-id %s --role %s --scope %s >/dev/null &&"
-			       " OCOP_DB=%s/%s.db %s remote --server tcp://127.0.0.1:%d --credential %s >/dev/null",
-	    f->dir, name, f->data, f->ocop, id, role, scope, f->dir, name, f->ocop, port, cred);
+	snprintf(db, sizeof(db), "%s/%s.db", f->dir, server_db);
+	snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, name);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	memset(&ts, 0, sizeof(ts));
+	ts.dir = f->dir;
+	ts.server_db = db;
+	ts.site_db = sdb;
+	ts.role = role;
+	ts.scope = scope;
+	ts.name = name;
+	ts.url = url;
+	return te_site_add(&ts, id, NULL, 0, NULL);
 }
 
 static int
@@ -198,8 +197,7 @@ setup(void **state)
 	char path[600];
 	char log[600];
 	char args[700];
-	char cred[128];
-	json_t *j;
+	char enrol[600];
 	FILE *cf;
 
 	f->dir = tu_mkdtemp();
@@ -219,15 +217,27 @@ setup(void **state)
 	snprintf(f->prov_id, sizeof(f->prov_id), "%.36s", o);
 	com_free(o);
 	/* The national server knows the province by the province server's own site id. */
-	if (tu_run(&o, 0, "%s site add --db %s/nation.db --role province --scope 83 --site-id %s --name 'Bến Tre' --json",
-		f->ocopd, f->dir, f->prov_id) != 0) {
-		return -1;
+	{
+		char ndb[600];
+		char url[64];
+		char extra[80];
+		char id[37];
+		te_site ts;
+		snprintf(ndb, sizeof(ndb), "%s/nation.db", f->dir);
+		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->nport);
+		snprintf(extra, sizeof(extra), "--site-id %s", f->prov_id);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = ndb;
+		ts.role = "province";
+		ts.scope = "83";
+		ts.name = "Bến Tre";
+		ts.url = url;
+		ts.extra = extra;
+		if (te_site_add(&ts, id, f->prov_cred, sizeof(f->prov_cred), enrol) != 0) {
+			return -1;
+		}
 	}
-	j = json_loads(o, 0, NULL);
-	com_free(o);
-	snprintf(cred, sizeof(cred), "%s", jstr(j, "credential"));
-	snprintf(f->prov_cred, sizeof(f->prov_cred), "%s", cred);
-	json_decref(j);
 	if (add_site(f, "nation", f->nport, "noffice", "national", "VN") != 0 ||
 	    add_site(f, "prov", f->pport, "commune", "commune", "83-28882") != 0 ||
 	    add_site(f, "prov", f->pport, "office", "province", "83") != 0) {
@@ -238,9 +248,9 @@ setup(void **state)
 	if (cf == NULL) {
 		return -1;
 	}
-	fprintf(cf, "listen = tcp://127.0.0.1:%d\nrole = province\ndb = %s/prov.db\nupstream = tcp://127.0.0.1:%d\n"
-		    "upstream_credential = %s\nupstream_interval_ms = 200\nupstream_timeout_ms = 1000\n",
-	    f->pport, f->dir, f->nport, cred);
+	fprintf(cf, "listen = tcp://127.0.0.1:%d\nrole = province\ndb = %s/prov.db\n"
+		    "upstream_enrolment = %s\nupstream_interval_ms = 200\nupstream_timeout_ms = 1000\n",
+	    f->pport, f->dir, enrol);
 	fclose(cf);
 	f->nation = start_nation(f);
 	snprintf(args, sizeof(args), "--config %s", path);
@@ -707,16 +717,21 @@ test_the_hand_off_waits_while_the_national_link_is_down_and_completes_later(void
 static void
 to_nation(fx *f, const com_buf *req, com_buf *reply)
 {
-	srv_upstream_nng t;
-	srv_link link;
+	lnk_dialer *d = NULL;
+	lnk_dial_opts o;
+	lnk_transport t;
 	char url[64];
+	char err[512];
 
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->nport);
-	assert_ok(srv_upstream_nng_open(&t, url, 5000));
-	link = srv_upstream_nng_link(&t);
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.timeout_ms = 5000;
+	assert_ok(lnk_dialer_open(&d, &o, err, sizeof(err)));
+	t = lnk_dialer_transport(d);
 	com_buf_reset(reply);
-	assert_ok(link.roundtrip(link.arg, req->data, req->len, reply));
-	srv_upstream_nng_close(&t);
+	assert_ok(t.roundtrip(t.arg, req->data, req->len, reply));
+	lnk_dialer_close(d);
 }
 
 static void

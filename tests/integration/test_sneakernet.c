@@ -22,6 +22,7 @@
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/replica.h"
 
@@ -168,7 +169,6 @@ setup(void **state)
 {
 	static const char *const names[2] = {"a", "b"};
 	fx *f = com_calloc(1, sizeof(*f));
-	char *o = NULL;
 	int i;
 
 	f->dir = tu_mkdtemp();
@@ -182,22 +182,26 @@ setup(void **state)
 	}
 	for (i = 0; i < 2; i++) {
 		site *s = &f->s[i];
-		json_t *j;
+		char pdb[600];
+		char sdb[600];
+		char id[37];
+		te_site ts;
 
 		s->name = names[i];
-		if (ocopd(f, &o, "site add --db prov.db --role commune --scope 83-100 --name %s --json", s->name) != 0) {
-			com_free(o);
+		snprintf(pdb, sizeof(pdb), "%s/prov.db", f->dir);
+		snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, s->name);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = pdb;
+		ts.site_db = sdb;
+		ts.role = "commune";
+		ts.scope = "83-100";
+		ts.name = s->name;
+		ts.url = f->url;
+		if (te_site_add(&ts, id, s->cred, sizeof(s->cred), NULL) != 0) {
 			return -1;
 		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		snprintf(s->id, sizeof(s->id), "%s", jstr(j, "site_id"));
-		snprintf(s->cred, sizeof(s->cred), "%s", jstr(j, "credential"));
-		json_decref(j);
-		if (ocop(f, s->name, NULL, "init --site-id %s --role commune --scope 83-100", s->id) != 0 ||
-		    ocop(f, s->name, NULL, "remote --server %s --credential %s", f->url, s->cred) != 0) {
-			return -1;
-		}
+		snprintf(s->id, sizeof(s->id), "%s", id);
 	}
 	*state = f;
 	return 0;
