@@ -181,7 +181,7 @@ static int
 ca_load(const char *dir, char **crt, char **key, char *err, size_t errlen)
 {
 	char path[1200];
-	int rv;
+	int rv = OCOP_EINPUT;
 
 	*crt = NULL;
 	*key = NULL;
@@ -192,7 +192,7 @@ ca_load(const char *dir, char **crt, char **key, char *err, size_t errlen)
 	    (rv = com_secret_read(path, key, NULL, err, errlen)) != OCOP_OK) {
 		com_free(*crt);
 		*crt = NULL;
-		return rv;
+		return rv == OCOP_OK ? OCOP_EINPUT : rv;
 	}
 	return OCOP_OK;
 }

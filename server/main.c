@@ -40,6 +40,7 @@
 #include "common/link/tls.h"
 #include "common/util/alloc.h"
 #include "common/util/secret.h"
+#include "server/bundle.h"
 #include "server/ca.h"
 #include "server/cmd_import.h"
 #include "server/cmd_site.h"
@@ -977,8 +978,14 @@ cmd_handoff_import(int argc, char **argv)
 	rv = srv_handoff_import(&svc, pkg, len, o.out ? &reply : NULL, &st, err, sizeof(err));
 	free(pkg);
 	if (rv == OCOP_OK && o.out != NULL && write_file(o.out, reply.data, reply.len) != 0) {
-		snprintf(err, sizeof(err), "cannot write the reply %s", o.out);
+		snprintf(err, sizeof(err), "cannot write the reply %s (the package is applied; import it again to "
+					 "write the reply)", o.out);
 		rv = OCOP_EIO;
+	}
+	/* Taken once its reply is out: the same package is refused from now on. */
+	if (rv == OCOP_OK && srv_bundle_taken(db, st.province, st.seq) != OCOP_OK) {
+		snprintf(err, sizeof(err), "cannot record the package as taken: %s", sto_errmsg(db));
+		rv = OCOP_EDB;
 	}
 	com_buf_fini(&reply);
 	if (rv != OCOP_OK) {
@@ -990,7 +997,10 @@ cmd_handoff_import(int argc, char **argv)
 	}
 	ocp_policy_free(pol);
 	sto_close(db);
-	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT ? 2 : 1;
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT || rv == OCOP_ESTATE ||
+		    rv == OCOP_EINVAL || rv == OCOP_ESITE
+	    ? 2
+	    : 1;
 }
 
 static int
@@ -1003,6 +1013,7 @@ cmd_handoff_apply(int argc, char **argv)
 	srv_upstream *u = NULL;
 	srv_upstream_opts uo;
 	srv_upstream_stats st;
+	lnk_enrolment enrol;
 	char err[600];
 	const char *dd = ocp_data_dir();
 	uint8_t *reply;
@@ -1044,7 +1055,14 @@ cmd_handoff_apply(int argc, char **argv)
 		return 2;
 	}
 	sto_set_policy(db, ocp_policy_store(pol));
+	if (upstream_read_enrolment(cfg.upstream_enrolment, &enrol) != 0) {
+		free(reply);
+		ocp_policy_free(pol);
+		sto_close(db);
+		return 2;
+	}
 	memset(&uo, 0, sizeof(uo));
+	uo.credential = enrol.credential; /* its key authenticates the reply */
 	uo.pull_policy = ocp_policy_store_relay(pol, "national");
 	uo.data_dir = dd;
 	uo.log = &stderr_log;
@@ -1059,9 +1077,10 @@ cmd_handoff_apply(int argc, char **argv)
 		    (unsigned long long)st.applied, st.decided);
 	}
 	srv_upstream_close(u);
+	lnk_enrol_fini(&enrol);
 	ocp_policy_free(pol);
 	sto_close(db);
-	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT ? 2 : 1;
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT || rv == OCOP_ESTATE ? 2 : 1;
 }
 
 int

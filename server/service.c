@@ -77,6 +77,28 @@ service_auth(srv_service *s, const srv_caller *who, const char *site, const char
 		    (unsigned long long)retry);
 		return proto_error_encode(reply, OCOP_EAUTH, text);
 	}
+	if (who->via == SRV_VIA_TLS) {
+		/* The certificate first: it was verified by the handshake, and a
+		 * laptop holding a replaced one deserves to be told so. */
+		if (who->cert_site == NULL || strcmp(who->cert_site, site) != 0) {
+			snprintf(detail, sizeof(detail), "the certificate of site %s was presented for site %s",
+			    who->cert_site ? who->cert_site : "?", site);
+			return service_auth_fail(s, who, reply, detail);
+		}
+		rv = srv_registry_get(s->db, site, peer);
+		if (rv == OCOP_OK && peer->auth.cert_sha256[0] != 0 &&
+		    (who->cert_sha256 == NULL || strcmp(who->cert_sha256, peer->auth.cert_sha256) != 0)) {
+			snprintf(detail, sizeof(detail), "site %s presented a certificate that was replaced on %s",
+			    site, peer->auth.rotated[0] ? peer->auth.rotated : "rotation");
+			srv_guard_fail(s->guard, who->addr, detail);
+			s->errors++;
+			s->auth_failures++;
+			snprintf(text, sizeof(text),
+			    "this certificate of site %s was replaced on %s: enrol with the new enrolment file", site,
+			    peer->auth.rotated[0] ? peer->auth.rotated : "rotation");
+			return proto_error_encode(reply, OCOP_EAUTH, text);
+		}
+	}
 	if (who->via == SRV_VIA_BUNDLE) {
 		if (who->site == NULL || strcmp(who->site, site) != 0) {
 			snprintf(detail, sizeof(detail), "a bundle of site %s carries a request of site %s",
@@ -94,27 +116,6 @@ service_auth(srv_service *s, const srv_caller *who, const char *site, const char
 	}
 	if (rv != OCOP_OK) {
 		return service_error(s, reply, OCOP_EDB, "server database error");
-	}
-	if (who->via == SRV_VIA_TLS) {
-		if (who->cert_site == NULL || strcmp(who->cert_site, site) != 0) {
-			snprintf(detail, sizeof(detail), "the certificate of site %s was presented for site %s",
-			    who->cert_site ? who->cert_site : "?", site);
-			return service_auth_fail(s, who, reply, detail);
-		}
-		if (peer->auth.cert_sha256[0] != 0 &&
-		    (who->cert_sha256 == NULL || strcmp(who->cert_sha256, peer->auth.cert_sha256) != 0)) {
-			/* The holder proved the site's credential and a certificate our CA
-			 * issued to it: tell it plainly that it holds a replaced one. */
-			snprintf(detail, sizeof(detail), "site %s presented a certificate that was replaced on %s",
-			    site, peer->auth.rotated[0] ? peer->auth.rotated : "rotation");
-			srv_guard_fail(s->guard, who->addr, detail);
-			s->errors++;
-			s->auth_failures++;
-			snprintf(text, sizeof(text),
-			    "this certificate of site %s was replaced on %s: enrol with the new enrolment file", site,
-			    peer->auth.rotated[0] ? peer->auth.rotated : "rotation");
-			return proto_error_encode(reply, OCOP_EAUTH, text);
-		}
 	}
 	if (peer->auth.revoked[0] != 0) {
 		snprintf(detail, sizeof(detail), "revoked site %s (%s) tried to sync", site, peer->name);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "common/ocop/council.h"
@@ -549,17 +550,38 @@ srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv
 	size_t mlen;
 	uint32_t type;
 	uint64_t cursor = meta_u64(u->db, "upstream_pull_cursor");
+	uint8_t key[PROTO_BUNDLE_KEY];
 	int rv;
 
 	memset(st, 0, sizeof(*st));
 	err[0] = 0;
-	if ((rv = proto_bundle_open(&b, bundle, len, err, errlen)) != OCOP_OK) {
+	/* Whose reply it claims to be first, then whether this province's key authenticates it. */
+	if ((rv = proto_bundle_peek(&b.hdr, bundle, len, err, errlen)) != OCOP_OK) {
 		return rv;
 	}
 	if (b.hdr.kind != PROTO_BUNDLE_REPLY || strcmp(b.hdr.site, sto_site_id(u->db)) != 0) {
 		snprintf(err, errlen, "this is not a reply for province %s (a %s bundle for %s)", sto_site_id(u->db),
 		    proto_bundle_kind_name(b.hdr.kind), b.hdr.site);
 		return OCOP_EPROTO;
+	}
+	if (u->credential[0] == 0 || proto_bundle_key(u->credential, key) != OCOP_OK) {
+		snprintf(err, errlen, "this province has no credential at the national server (upstream_enrolment)");
+		return OCOP_EINVAL;
+	}
+	rv = proto_bundle_open(&b, bundle, len, key, err, errlen);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	/* A reply answers one package this province wrote, once, and never an older one after a newer. */
+	if (b.hdr.seq > meta_u64(u->db, "handoff_bundle_seq")) {
+		snprintf(err, errlen, "the reply answers package %" PRIu64 ", which this province never wrote", b.hdr.seq);
+		return OCOP_ESTATE;
+	}
+	if (b.hdr.seq <= meta_u64(u->db, "upstream_reply_seq")) {
+		snprintf(err, errlen, "the reply to package %" PRIu64 " was already applied (the last applied answers %" PRIu64
+		    "): a replayed or older file", b.hdr.seq, meta_u64(u->db, "upstream_reply_seq"));
+		return OCOP_ESTATE;
 	}
 	if (b.hdr.pull_from > cursor) {
 		snprintf(err, errlen, "the reply continues from the national server's position %" PRIu64
@@ -604,6 +626,10 @@ srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv
 	if (srv_handoff_mark_decided(u->db, true, &st->decided) != OCOP_OK) {
 		snprintf(err, errlen, "cannot record decided hand-offs: %s", sqlite3_errmsg(sto_sqlite(u->db)));
 		return OCOP_EDB;
+	}
+	if ((rv = meta_set_u64(u->db, "upstream_reply_seq", b.hdr.seq)) != OCOP_OK) {
+		snprintf(err, errlen, "cannot record the reply: %s", sto_errmsg(u->db));
+		return rv;
 	}
 	return OCOP_OK;
 }

@@ -121,6 +121,9 @@ tls_reason(nng_tls_engine_conn *ec, char *out, size_t cap)
 		snprintf(out, cap, "the client presented no certificate");
 	} else if (!ec->server && lib != NULL && strstr(lib, "alert") != NULL) {
 		snprintf(out, cap, "the server refused this site's certificate (%s)", lib);
+	} else if (ec->server && lib != NULL && strstr(lib, "alert") != NULL) {
+		snprintf(out, cap, "the client refused this server's certificate (%s): does it trust this server's CA?",
+		    lib);
 	} else if (!ec->server && !ec->saw_bytes) {
 		snprintf(out, cap, "the server closed the connection during the TLS handshake (a plain tcp:// server?)");
 	} else if (!ec->server && ec->first != 0x16 && !SSL_is_init_finished(ec->ssl)) {
@@ -278,6 +281,11 @@ conn_error(nng_tls_engine_conn *ec, int ret)
 		return NNG_EAGAIN;
 	}
 	if (e == SSL_ERROR_ZERO_RETURN) {
+		return NNG_ECLOSED;
+	}
+	if (ec->server && !ec->saw_bytes) {
+		/* Closed before a byte arrived (a port probe): not a TLS failure. */
+		ERR_clear_error();
 		return NNG_ECLOSED;
 	}
 	tls_reason(ec, reason, sizeof(reason));

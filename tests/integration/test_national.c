@@ -45,6 +45,7 @@ typedef struct fx {
 	pid_t province;     /* provincial ocopd */
 	char prov_id[40];   /* the province server's site id */
 	char prov_cred[128]; /* its credential at the national server */
+	char prov_enrol[600]; /* its enrolment file at the national server */
 } fx;
 
 /* ===== Running the programs ===== */
@@ -237,6 +238,7 @@ setup(void **state)
 		if (te_site_add(&ts, id, f->prov_cred, sizeof(f->prov_cred), enrol) != 0) {
 			return -1;
 		}
+		snprintf(f->prov_enrol, sizeof(f->prov_enrol), "%s", enrol);
 	}
 	if (add_site(f, "nation", f->nport, "noffice", "national", "VN") != 0 ||
 	    add_site(f, "prov", f->pport, "commune", "commune", "83-28882") != 0 ||
@@ -505,7 +507,7 @@ test_an_approved_candidate_reaches_the_nation_once_and_its_decision_reaches_the_
 	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM document WHERE kind = 'national_dossier'"), 1);
 	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM ledger WHERE rule = 'authority'"), 0);
 
-	/* The same hand-off as a package, imported twice, changes nothing. */
+	/* The same hand-off as a package changes nothing; the same package twice is refused. */
 	before = changes_at(f, "nation");
 	assert_int_equal(tu_run(&out, 1, "%s handoff export --db %s/prov.db --dossier %s --out %s/c.hoff --config %s/prov.conf",
 			     f->ocopd, f->dir, dossier, f->dir, f->dir), 0);
@@ -513,11 +515,11 @@ test_an_approved_candidate_reaches_the_nation_once_and_its_decision_reaches_the_
 	com_free(out);
 	for (i = 0; i < 2; i++) {
 		int rc = tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/c.hoff", f->ocopd, f->dir, f->dir);
-		if (rc != 0 || strstr(out, " 0 changes applied") == NULL) {
+		if (rc != (i == 0 ? 0 : 2)) {
 			print_error("handoff import exited %d: %s\n", rc, out);
 		}
-		assert_int_equal(rc, 0);
-		assert_non_null(strstr(out, " 0 changes applied"));
+		assert_int_equal(rc, i == 0 ? 0 : 2);
+		assert_non_null(strstr(out, i == 0 ? " 0 changes applied" : "already imported"));
 		com_free(out);
 	}
 	assert_int_equal(changes_at(f, "nation"), before);
@@ -525,7 +527,18 @@ test_an_approved_candidate_reaches_the_nation_once_and_its_decision_reaches_the_
 	assert_int_equal(tu_run(NULL, 1, "cd %s && cp c.hoff bad.hoff && printf 'X' | dd of=bad.hoff bs=1 seek=200"
 				   " conv=notrunc 2>/dev/null", f->dir), 0);
 	assert_int_equal(tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/bad.hoff", f->ocopd, f->dir, f->dir), 2);
-	assert_non_null(strstr(out, "checksum mismatch"));
+	assert_non_null(strstr(out, "authentication failed"));
+	com_free(out);
+	/* A package written without the province's secret is a forgery. */
+	assert_int_equal(tu_run(NULL, 1, "cd %s && sed 's/\"credential\": \"[0-9a-f]*\"/\"credential\": \"0000\"/' "
+				   "'%s' > forged.enrol && chmod 600 forged.enrol && "
+				   "sed 's|^upstream_enrolment = .*|upstream_enrolment = %s/forged.enrol|' prov.conf > forged.conf",
+				   f->dir, f->prov_enrol, f->dir), 0);
+	assert_int_equal(tu_run(&out, 1, "%s handoff export --db %s/prov.db --dossier %s --out %s/forged.hoff --config %s/forged.conf",
+			     f->ocopd, f->dir, dossier, f->dir, f->dir), 0);
+	com_free(out);
+	assert_int_equal(tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/forged.hoff", f->ocopd, f->dir, f->dir), 2);
+	assert_non_null(strstr(out, "forgery"));
 	com_free(out);
 	assert_int_equal(tu_run(NULL, 1, "cd %s && head -c 500 c.hoff > short.hoff", f->dir), 0);
 	assert_int_equal(tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/short.hoff", f->ocopd, f->dir, f->dir), 2);
@@ -906,20 +919,24 @@ test_a_hand_off_travels_by_file_and_the_decision_comes_back_by_file(void **state
 	    dossier, neval);
 	ocop_id(f, "nation", id, args);
 	assert_int_equal(ocop(f, "nation", NULL, "dossier move %s --to national_recognised", dossier), 0);
-	/* Importing the same package again changes nothing and answers with the decision. */
+	/* The same package again is refused; a new one changes nothing and answers with the decision. */
 	before = changes_at(f, "nation");
-	run_ok(f, 0, "%s handoff import --db nation.db --in c.hoff --reply r2.bundle", f->ocopd);
+	run_ok(f, 2, "%s handoff import --db nation.db --in c.hoff --reply r2.bundle", f->ocopd);
+	run_ok(f, 0, "%s handoff export --db prov.db --dossier %s --out c2.hoff --config prov.conf", f->ocopd, dossier);
+	run_ok(f, 0, "%s handoff import --db nation.db --in c2.hoff --reply r2.bundle", f->ocopd);
 	assert_int_equal(changes_at(f, "nation"), before);
 	assert_int_equal(count(f, "nation", sql), 1);
 	/* The province applies the reply: the hand-off is decided, and the commune sees it. */
-	run_ok(f, 0, "%s handoff apply --db prov.db --in r2.bundle", f->ocopd);
+	run_ok(f, 0, "%s handoff apply --db prov.db --in r2.bundle --config prov.conf", f->ocopd);
 	e = wait_state(f, dossier, "decided");
 	assert_string_equal(jstr(e, "status"), "national_recognised");
 	json_decref(e);
+	/* The same reply again, and the older one, are refused and change nothing. */
 	before = changes_at(f, "prov");
-	run_ok(f, 0, "%s handoff apply --db prov.db --in r2.bundle", f->ocopd);
+	run_ok(f, 2, "%s handoff apply --db prov.db --in r2.bundle --config prov.conf", f->ocopd);
+	run_ok(f, 2, "%s handoff apply --db prov.db --in r1.bundle --config prov.conf", f->ocopd);
 	assert_int_equal(changes_at(f, "prov"), before);
-	run_ok(f, 2, "printf 'X' | dd of=r2.bundle bs=1 seek=100 conv=notrunc 2>/dev/null; %s handoff apply --db prov.db --in r2.bundle",
+	run_ok(f, 2, "printf 'X' | dd of=r2.bundle bs=1 seek=100 conv=notrunc 2>/dev/null; %s handoff apply --db prov.db --in r2.bundle --config prov.conf",
 	    f->ocopd);
 	assert_int_equal(ocop(f, "commune", NULL, "sync"), 0);
 	snprintf(args, sizeof(args), "dossier show %s --json", dossier);
