@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "common/ocop/authority.h"
+#include "common/ocop/basis.h"
 #include "common/ocop/sheetcsv.h"
 #include "common/ocop/workflow.h"
 #include "common/store/fold.h"
@@ -57,6 +58,7 @@ typedef struct council_dossier {
 	char legal_basis[64]; /* e.g. qd26-2026 */
 	char rubric_id[64];   /* e.g. qd26-2026/01 */
 	char status[64];      /* workflow status */
+	char product_set[16]; /* its product's set ("07"), "" when unknown */
 } council_dossier;
 
 /* A member row with its score sheet. */
@@ -517,7 +519,8 @@ council_dossier_load(ocp_council *c, const char *id, council_dossier *d)
 		return council_fail(c, OCOP_EINVAL, "a dossier id is required");
 	}
 	if ((rv = council_prepare(c, &st,
-		 "SELECT id, legal_basis, rubric_id, status FROM dossier WHERE id = ?1 AND deleted = 0")) !=
+		 "SELECT d.id, d.legal_basis, d.rubric_id, d.status, p.product_set FROM dossier d"
+		 " LEFT JOIN product p ON p.id = d.product_id WHERE d.id = ?1 AND d.deleted = 0")) !=
 	    OCOP_OK) {
 		return rv;
 	}
@@ -528,6 +531,7 @@ council_dossier_load(ocp_council *c, const char *id, council_dossier *d)
 		col_copy(st, 1, d->legal_basis, sizeof(d->legal_basis));
 		col_copy(st, 2, d->rubric_id, sizeof(d->rubric_id));
 		col_copy(st, 3, d->status, sizeof(d->status));
+		col_copy(st, 4, d->product_set, sizeof(d->product_set));
 		rv = OCOP_OK;
 	} else if (rc == SQLITE_DONE) {
 		rv = council_fail(c, OCOP_ENOENT, "no dossier with id '%s'", id);
@@ -983,6 +987,16 @@ ocp_council_evaluation_add(ocp_council *c, const ocp_eval_spec *spec, char id_ou
 	rubric_id = !is_empty(spec->rubric_id) ? spec->rubric_id : d.rubric_id;
 	if (is_empty(rubric_id)) {
 		return council_fail(c, OCOP_EINVAL, "dossier %s names no rubric; pass --rubric", d.id);
+	}
+	{
+		/* The same rule as the dossier's: the basis's sheet for the product's set. */
+		char berr[768];
+
+		rv = ocp_basis_check(c->data_dir, d.legal_basis[0] ? d.legal_basis : OCP_FLOW_DEFAULT_BASIS,
+		    d.product_set, rubric_id, true, berr, sizeof(berr));
+		if (rv != OCOP_OK) {
+			return council_fail(c, rv, "dossier %s: %s", d.id, berr);
+		}
 	}
 	if ((rv = council_scoring_rubric(c, rubric_id, &r)) != OCOP_OK ||
 	    (rv = council_may(c, "evaluation", NULL, spec->tier)) != OCOP_OK ||

@@ -414,10 +414,15 @@ test_an_evaluation_keeps_basis_and_rubric_and_needs_the_council_status(void **st
 	spec.tier = "national";
 	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EAUTH);
 	spec.tier = "province";
+	/* The rubric must be the sheet of the dossier's basis and its product's set (01). */
 	spec.rubric_id = "qd148-2023/parts";
-	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_ERUBRIC);
+	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EINPUT);
+	assert_non_null(strstr(ocp_council_errmsg(f->c), "belongs to legal basis qd148-2023"));
+	spec.rubric_id = "qd26-2026/07";
+	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EINPUT);
+	assert_non_null(strstr(ocp_council_errmsg(f->c), "sheet of product set 07, but the product is in set 01"));
 	spec.rubric_id = "qd26-2026/99";
-	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_ENOENT);
+	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EINPUT);
 	spec.rubric_id = NULL;
 	spec.held_on = "2026-02-30";
 	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EINVAL);
