@@ -50,6 +50,7 @@ typedef struct council_eval {
 	int64_t spread_threshold; /* centipoints */
 	bool spread_rule;         /* spread rule applies */
 	bool disqualified;        /* hồ sơ bị loại */
+	size_t min_members;       /* council minimum size; 0 for evaluations kept before it existed */
 } council_eval;
 
 /* A dossier row (the columns this module needs). */
@@ -554,7 +555,8 @@ council_eval_load(ocp_council *c, const char *id, council_eval *e)
 	}
 	if ((rv = council_prepare(c, &st,
 		 "SELECT id, dossier_id, tier, rubric_id, legal_basis, spread_threshold,"
-		 " spread_rule, disqualified FROM evaluation WHERE id = ?1 AND deleted = 0")) != OCOP_OK) {
+		 " spread_rule, disqualified, min_members FROM evaluation WHERE id = ?1 AND deleted = 0")) !=
+	    OCOP_OK) {
 		return rv;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -570,6 +572,7 @@ council_eval_load(ocp_council *c, const char *id, council_eval *e)
 		    : sqlite3_column_int64(st, 5);
 		e->spread_rule = sqlite3_column_type(st, 6) == SQLITE_NULL || sqlite3_column_int(st, 6) != 0;
 		e->disqualified = sqlite3_column_int(st, 7) != 0;
+		e->min_members = sqlite3_column_int(st, 8) > 0 ? (size_t)sqlite3_column_int(st, 8) : 0;
 		rv = OCOP_OK;
 	} else if (rc == SQLITE_DONE) {
 		rv = council_fail(c, OCOP_ENOENT, "no evaluation with id '%s'", id);
@@ -961,8 +964,9 @@ int
 ocp_council_evaluation_add(ocp_council *c, const ocp_eval_spec *spec, char id_out[37])
 {
 	const char *cols[] = {"dossier_id", "tier", "rubric_id", "legal_basis", "held_on",
-	    "spread_threshold", "spread_rule", "disqualified", "version"};
-	const char *vals[9];
+	    "spread_threshold", "spread_rule", "disqualified", "version", "min_members"};
+	const char *vals[10];
+	char minimum[16];
 	const ocp_rubric *r = NULL;
 	council_dossier d;
 	const char *rubric_id;
@@ -977,6 +981,9 @@ ocp_council_evaluation_add(ocp_council *c, const ocp_eval_spec *spec, char id_ou
 	if (spec->held_on != NULL && ocp_council_date_parse(spec->held_on, &days) != OCOP_OK) {
 		return council_fail(c, OCOP_EINVAL, "held date '%s' is not a date (YYYY-MM-DD)",
 		    spec->held_on);
+	}
+	if (spec->min_members < 0 || spec->min_members > 99) {
+		return council_fail(c, OCOP_EINVAL, "the council minimum must be between 1 and 99 members");
 	}
 	if (spec->spread_threshold < 0 || spec->spread_threshold > 100 * 100) {
 		return council_fail(c, OCOP_EINVAL, "the spread threshold must be between 0 and 100 points");
@@ -1014,7 +1021,9 @@ ocp_council_evaluation_add(ocp_council *c, const ocp_eval_spec *spec, char id_ou
 	vals[6] = spec->spread_rule ? "1" : "0";
 	vals[7] = "0";
 	vals[8] = "1";
-	rv = sto_row_insert(c->db, "evaluation", cols, vals, 9, id_out);
+	snprintf(minimum, sizeof(minimum), "%d", spec->min_members ? spec->min_members : OCP_COUNCIL_MIN_DEFAULT);
+	vals[9] = minimum;
+	rv = sto_row_insert(c->db, "evaluation", cols, vals, 10, id_out);
 	if (rv != OCOP_OK) {
 		return council_fail(c, rv, "%s", sto_errmsg(c->db));
 	}
@@ -1060,7 +1069,7 @@ ocp_council_evaluation_disqualify(ocp_council *c, const char *id, const char *re
 	"SELECT e.id, e.dossier_id, e.tier, e.rubric_id, e.legal_basis, e.held_on,"  \
 	" e.spread_threshold, e.spread_rule, e.disqualified, e.disqualify_reason,"   \
 	" e.version, (SELECT COUNT(*) FROM member m WHERE m.evaluation_id = e.id"    \
-	" AND m.deleted = 0) FROM evaluation e WHERE e.deleted = 0"
+	" AND m.deleted = 0), e.min_members FROM evaluation e WHERE e.deleted = 0"
 
 static json_t *
 eval_json(sqlite3_stmt *st)
@@ -1083,6 +1092,7 @@ eval_json(sqlite3_stmt *st)
 	ok = ok && jset(o, "disqualify_reason", col_json_text(st, 9));
 	ok = ok && jset(o, "version", json_integer(sqlite3_column_int64(st, 10)));
 	ok = ok && jset(o, "members", json_integer(sqlite3_column_int64(st, 11)));
+	ok = ok && jset(o, "min_members", json_integer(sqlite3_column_int64(st, 12)));
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -1715,6 +1725,7 @@ ocp_council_result_compute(ocp_council *c, const char *evaluation_id, ocp_counci
 	opts.spread_threshold = e.spread_threshold > 0 ? e.spread_threshold : OCP_SPREAD_DEFAULT;
 	opts.spread_rule = e.spread_rule;
 	opts.disqualified = e.disqualified;
+	opts.min_members = e.min_members;
 	rv = ocp_score_compute(&res->score, rub, sheets, nm, &opts, err, sizeof(err));
 	if (rv == OCOP_EINPUT) {
 		/* The rows are stored already: this is the replica's state, not the user's input. */
@@ -1843,6 +1854,8 @@ ocp_council_result_json(const ocp_council_result *r)
 	ok = ok && jset(root, "spread_rule", json_boolean(s->spread_rule));
 	ok = ok && jset(root, "spread_ok", json_boolean(s->spread_ok));
 	ok = ok && jset(root, "potential_5star", json_boolean(s->potential_5star));
+	ok = ok && jset(root, "min_members", json_integer((json_int_t)s->min_members));
+	ok = ok && jset(root, "valid_for_star", json_boolean(s->quorum_ok));
 	if (!ok) {
 		json_decref(root);
 		return NULL;
@@ -1912,7 +1925,12 @@ council_decision_star(ocp_council *c, const ocp_decision_spec *d, const council_
 		snprintf(why, sizeof(why), "%s", c->err);
 		return council_fail(c, rv, "no result to decide on yet: %s", why);
 	}
-	if (d->star != 0 && d->star != res->score->star) {
+	if (!res->score->quorum_ok) {
+		rv = council_fail(c, OCOP_ESTATE,
+		    "evaluation %s is not valid for a star: its council has %zu member(s), the "
+		    "province's minimum is %zu",
+		    e->id, res->score->count, res->score->min_members);
+	} else if (d->star != 0 && d->star != res->score->star) {
 		rv = council_fail(c, OCOP_ESTATE, "evaluation %s gives %d★ (mean %.2f), not %d★", e->id,
 		    res->score->star, (double)res->score->mean_display / 100.0, d->star);
 	}

@@ -45,7 +45,7 @@ static const sto_column evaluation_cols[] = {
     {"dossier_id", "TEXT"}, {"tier", "TEXT"}, {"rubric_id", "TEXT"},
     {"legal_basis", "TEXT"}, {"held_on", "TEXT"}, {"spread_threshold", "INTEGER"},
     {"spread_rule", "INTEGER"}, {"disqualified", "INTEGER"}, {"disqualify_reason", "TEXT"},
-    {"version", "INTEGER"}, {"deleted", "INTEGER"},
+    {"version", "INTEGER"}, {"min_members", "INTEGER"}, {"deleted", "INTEGER"},
 };
 
 static const sto_column member_cols[] = {
@@ -69,6 +69,21 @@ static const sto_column decision_cols[] = {
     {"note", "TEXT"}, {"deleted", "INTEGER"},
 };
 
+/*
+ * A result of an earlier round brought in from the province's spreadsheets
+ * (ocop history import): kept as recorded (mean in centipoints, star, decision)
+ * with the unit codes as they were, reported with the live rounds and never
+ * re-scored. `source` names the file and line it came from.
+ */
+static const sto_column history_cols[] = {
+    {"subject_name", "TEXT"}, {"subject_kind", "TEXT"}, {"product_name", "TEXT"},
+    {"product_set", "TEXT"}, {"product_code", "TEXT"}, {"unit_code", "TEXT"},
+    {"province_code", "TEXT"}, {"legal_basis", "TEXT"}, {"round_year", "INTEGER"},
+    {"round_no", "INTEGER"}, {"eval_type", "TEXT"}, {"mean", "INTEGER"}, {"star", "INTEGER"},
+    {"decision_no", "TEXT"}, {"issued_on", "TEXT"}, {"expires_on", "TEXT"}, {"issuer", "TEXT"},
+    {"source", "TEXT"}, {"deleted", "INTEGER"},
+};
+
 static const sto_table tables[] = {
     {"unit", COLS(unit_cols), NULL, NULL},
     {"subject", COLS(subject_cols), NULL, NULL},
@@ -80,6 +95,7 @@ static const sto_table tables[] = {
     {"score_sheet", COLS(score_sheet_cols), "evaluation_id", "evaluation"},
     {"score", COLS(score_cols), "sheet_id", "score_sheet"},
     {"decision", COLS(decision_cols), "dossier_id", "dossier"},
+    {"history", COLS(history_cols), NULL, NULL},
 };
 
 const sto_table *

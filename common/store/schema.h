@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define STO_SCHEMA_VERSION 1
+#define STO_SCHEMA_VERSION 2
 
 typedef struct sto_column {
 	const char *name; /* column name */

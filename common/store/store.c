@@ -258,6 +258,18 @@ store_migrate(sto_db *db)
 			rv = com_buf_puts(&sql, schema_views_sql);
 		}
 	}
+	if (rv == OCOP_OK && version == 1) {
+		/* Version 2 (issue #14): the council minimum on each evaluation, and the
+		 * imported results of earlier rounds. A fresh file gets both above. */
+		rv = com_buf_puts(&sql,
+		    "ALTER TABLE evaluation ADD COLUMN min_members INTEGER;"
+		    "CREATE TABLE history (id TEXT PRIMARY KEY NOT NULL, subject_name TEXT,"
+		    " subject_kind TEXT, product_name TEXT, product_set TEXT, product_code TEXT,"
+		    " unit_code TEXT, province_code TEXT, legal_basis TEXT, round_year INTEGER,"
+		    " round_no INTEGER, eval_type TEXT, mean INTEGER, star INTEGER, decision_no TEXT,"
+		    " issued_on TEXT, expires_on TEXT, issuer TEXT, source TEXT,"
+		    " deleted INTEGER NOT NULL DEFAULT 0);");
+	}
 	if (rv == OCOP_OK) {
 		rv = sto_capture_triggers_sql(&sql);
 	}
