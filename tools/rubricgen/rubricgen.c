@@ -1035,6 +1035,30 @@ render_set(set *s, const char *source_name)
 	return out.p;
 }
 
+/* Release what read_lines() and read_sets() allocated. */
+static void
+free_all(char **lines, size_t n_lines, set *sets)
+{
+	size_t i, k;
+
+	for (i = 0; i < n_lines; i++) {
+		free(lines[i]);
+	}
+	free(lines);
+	for (i = 0; i < SETS; i++) {
+		for (k = 0; k < sets[i].n_rows; k++) {
+			free(sets[i].rows[k].text);
+			free(sets[i].rows[k].code);
+			free(sets[i].rows[k].points);
+			free(sets[i].rows[k].heading);
+		}
+		free(sets[i].rows);
+		free(sets[i].title);
+		free(sets[i].kind);
+		free(sets[i].disqualify);
+	}
+}
+
 /* ===== Main ===== */
 
 static void
@@ -1150,6 +1174,7 @@ main(int argc, char **argv)
 			}
 		}
 	}
+	free_all(lines, n_lines, sets);
 	if (mode == 1 && failures == 0) {
 		printf("rubricgen: the %d rubric files match %s\n", SETS, src);
 	}
