@@ -72,7 +72,7 @@ static const sto_column evaluation_cols[] = {
     UUID("dossier_id"), NAME("tier"), NAME("rubric_id"),
     NAME("legal_basis"), DATE("held_on"), INT("spread_threshold", 10000),
     FLAG("spread_rule"), FLAG("disqualified"), TEXT("disqualify_reason", NOTE_MAX_B),
-    INT("version", UINT32_MAX), FLAG("deleted"),
+    INT("version", UINT32_MAX), INT("min_members", 100), FLAG("deleted"),
 };
 
 static const sto_column member_cols[] = {
@@ -108,6 +108,21 @@ static const sto_column resolution_cols[] = {
     UUID("lost_site"), NAME("action"), TEXT("note", NOTE_MAX_B), FLAG("deleted"),
 };
 
+/*
+ * A result of an earlier round brought in from the province's spreadsheets
+ * (ocop history import): kept as recorded (mean in centipoints, star, decision)
+ * with the unit codes as they were, reported with the live rounds and never
+ * re-scored. `source` names the file and line it came from.
+ */
+static const sto_column history_cols[] = {
+    TEXT("subject_name", NAME_MAX_B), NAME("subject_kind"), TEXT("product_name", NAME_MAX_B),
+    NAME("product_set"), TEXT("product_code", NUMBER_MAX_B), CODE("unit_code"),
+    CODE("province_code"), NAME("legal_basis"), INT("round_year", 9999),
+    INT("round_no", 99), NAME("eval_type"), INT("mean", 10000), INT("star", 5),
+    TEXT("decision_no", NUMBER_MAX_B), DATE("issued_on"), DATE("expires_on"), TEXT("issuer", LINE_MAX_B),
+    TEXT("source", LINE_MAX_B), FLAG("deleted"),
+};
+
 static const sto_table tables[] = {
     {"unit", COLS(unit_cols), NULL, NULL, "code", NULL, NULL},
     {"subject", COLS(subject_cols), NULL, NULL, "unit_code", NULL, NULL},
@@ -119,6 +134,7 @@ static const sto_table tables[] = {
     {"score_sheet", COLS(score_sheet_cols), "evaluation_id", "evaluation", NULL, NULL, NULL},
     {"score", COLS(score_cols), "sheet_id", "score_sheet", NULL, NULL, NULL},
     {"decision", COLS(decision_cols), "dossier_id", "dossier", NULL, NULL, NULL},
+    {"history", COLS(history_cols), NULL, NULL, "unit_code", NULL, NULL},
     {"resolution", COLS(resolution_cols), NULL, NULL, NULL, "ref_tbl", "ref_row"},
 };
 

@@ -142,6 +142,7 @@ static const char schema_core_sql[] =
     " kept_value, kept_hlc INTEGER, kept_site TEXT,"
     " lost_value, lost_hlc INTEGER, lost_site TEXT, lost_seq INTEGER,"
     " status TEXT NOT NULL DEFAULT 'open',"
+    " refused INTEGER NOT NULL DEFAULT 0," /* 1: a change not applied (a refusal) */
     " UNIQUE (lost_site, lost_seq, col, rule));"
     "CREATE INDEX change_row ON change (tbl, row_id);"
     /* On a server: the sites it serves. On a site: unused. */
@@ -220,7 +221,7 @@ schema_table_sql(com_buf *b, const sto_table *t)
 	return rv;
 }
 
-/* The replicated tables of schema version 1 (resolution came with 2). */
+/* Every replicated table, as the current version has it (a fresh file). */
 static int
 schema_tables_sql(com_buf *b)
 {
@@ -230,22 +231,22 @@ schema_tables_sql(com_buf *b)
 	int rv = OCOP_OK;
 
 	for (i = 0; i < n && rv == OCOP_OK; i++) {
-		if (strcmp(t[i].name, "resolution") != 0) {
-			rv = schema_table_sql(b, &t[i]);
-		}
+		rv = schema_table_sql(b, &t[i]);
 	}
 	return rv;
 }
 
 /*
- * Version 2: refusals are told apart from superseded values by a flag, not
- * by their rule's name; ledger entries can be resolved by a replicated
- * resolution row; the log can be read by row (moves re-log a subtree).
+ * Version 2 from version 1: refusals are told apart from superseded values by
+ * a flag, not by their rule's name; the log can be read by row (moves re-log a
+ * subtree); each evaluation has a council minimum (issue #14); and the
+ * resolution and history tables (created from the schema list by the caller).
  */
 static const char schema_v2_sql[] =
     "ALTER TABLE ledger ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;"
     "UPDATE ledger SET refused = 1 WHERE rule = 'authority';"
-    "CREATE INDEX IF NOT EXISTS change_row ON change (tbl, row_id);";
+    "CREATE INDEX change_row ON change (tbl, row_id);"
+    "ALTER TABLE evaluation ADD COLUMN min_members INTEGER;";
 
 /*
  * Bring the file to STO_SCHEMA_VERSION. Each step runs in the same transaction
@@ -287,10 +288,14 @@ store_migrate(sto_db *db)
 			rv = com_buf_puts(&sql, schema_views_sql);
 		}
 	}
-	if (rv == OCOP_OK && version < 2) {
+	if (rv == OCOP_OK && version == 1) {
+		/* Version 2 on a file of version 1 (a fresh file got all of it above). */
 		rv = com_buf_puts(&sql, schema_v2_sql);
 		if (rv == OCOP_OK) {
 			rv = schema_table_sql(&sql, sto_schema_table("resolution"));
+		}
+		if (rv == OCOP_OK) {
+			rv = schema_table_sql(&sql, sto_schema_table("history"));
 		}
 	}
 	if (rv == OCOP_OK) {
