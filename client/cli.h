@@ -42,5 +42,6 @@ int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_conflicts(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_history(int argc, char **argv);
 
 #endif /* OCOP_CLIENT_CLI_H */

@@ -23,6 +23,7 @@ static const cli_cmd commands[] = {
     {"sheet", cmd_sheet, "members' score sheets: enter per criterion or import a CSV"},
     {"result", cmd_result, "an evaluation's result: totals, mean, stars, spread"},
     {"decision", cmd_decision, "recognition, approval, national result, revocation"},
+    {"history", cmd_history, "import earlier rounds from a CSV (never re-scored), list them"},
     {"report", cmd_report, "the tables provinces publish (--csv for a spreadsheet)"},
     {"enrol", cmd_enrol, "take the enrolment file the server wrote for this site"},
     {"remote", cmd_remote, "where this site's server is, and its secrets (from files)"},

@@ -37,6 +37,8 @@ extern "C" {
 	X(ESCOPE, "outside this site's scope")                                 \
 	X(EBUSY, "resource busy")                                              \
 	X(EINTERNAL, "internal error")                                         \
+	X(EIMMUTABLE, "this value never changes once set")                     \
+	X(ETYPE, "value of the wrong type or size")                            \
 	X(EREFUSED, "connection refused")                                      \
 	X(EHOST, "unknown host")                                               \
 	X(ETLS, "TLS handshake failed")                                        \

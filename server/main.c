@@ -287,7 +287,7 @@ cmd_site_list_or_status(int argc, char **argv, bool status)
 		printf("server %s (%s, scope %s)\n", sto_site_id(db), sto_role(db), sto_scope(db));
 		printf("changes in log %lld, ledger entries %lld (rejected %lld), dossiers %lld\n",
 		    count_sql(db, "SELECT COUNT(*) FROM change"), count_sql(db, "SELECT COUNT(*) FROM ledger"),
-		    count_sql(db, "SELECT COUNT(DISTINCT lost_site || lost_seq) FROM ledger WHERE rule = 'authority'"),
+		    count_sql(db, "SELECT COUNT(DISTINCT lost_site || lost_seq) FROM ledger WHERE refused = 1"),
 		    count_sql(db, "SELECT COUNT(*) FROM dossier WHERE deleted = 0"));
 		/* The national tier (docs/NATIONAL.md; details: ocopd candidates). */
 		if (strcmp(sto_role(db), "national") == 0) {

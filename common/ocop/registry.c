@@ -7,6 +7,7 @@
  */
 #include "common/ocop/registry.h"
 
+
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +19,8 @@
 #include <utf8proc.h>
 
 #include "common/ocop/authority.h"
+#include "common/ocop/basis.h"
+#include "common/ocop/scope.h"
 #include "common/ocop/workflow.h"
 #include "common/store/fold.h"
 #include "common/store/schema.h"
@@ -993,8 +996,6 @@ ocp_reg_scope_check(const char *role, const char *scope, char *err, size_t errle
 	return scope_check(role, scope, NULL, 0, err, errlen);
 }
 
-static bool scope_covers(const char *scope, const char *code);
-
 int
 ocp_reg_scope_within(const char *outer, const char *scope, char *err, size_t errlen)
 {
@@ -1006,7 +1007,7 @@ ocp_reg_scope_within(const char *outer, const char *scope, char *err, size_t err
 		if (e[0] == 0) {
 			continue;
 		}
-		if (toolong || !scope_covers(outer, e)) {
+		if (toolong || !ocp_scope_covers(outer, e)) {
 			msg_set(err, errlen, "scope entry '%s' lies outside this server's scope (%s)", e, outer);
 			return OCOP_ESCOPE;
 		}
@@ -1291,15 +1292,15 @@ today(char out[11])
 	}
 }
 
-/* The rubric's basis (before '/') must be the dossier's legal basis. */
+/* The rubric must be a scoring sheet of the dossier's legal basis and its product's set. */
 static int
-reg_rubric_matches(ocp_reg *r, const char *rubric, const char *basis)
+reg_rubric_matches(ocp_reg *r, const char *rubric, const char *basis, const char *product_set)
 {
-	size_t n = strlen(basis);
+	char err[768];
+	int rv = ocp_basis_check(r->data_dir, basis, product_set, rubric, true, err, sizeof(err));
 
-	if (strncmp(rubric, basis, n) != 0 || rubric[n] != '/') {
-		return reg_fail(r, OCOP_EINPUT,
-		    "rubric %s does not belong to the dossier's legal basis %s", rubric, basis);
+	if (rv != OCOP_OK) {
+		return reg_fail(r, rv, "%s", err);
 	}
 	return OCOP_OK;
 }
@@ -1347,7 +1348,7 @@ reg_dossier_prepare(ocp_reg *r, reg_row *w)
 		}
 	}
 	if (rv == OCOP_OK) {
-		rv = reg_rubric_matches(r, row_get(w, "rubric_id"), basis);
+		rv = reg_rubric_matches(r, row_get(w, "rubric_id"), basis, v[P_SET]);
 	}
 	if (rv == OCOP_OK && row_get(w, "eval_type") == NULL) {
 		rv = row_put_copy(r, w, "eval_type", "first");
@@ -1540,11 +1541,14 @@ reg_set_prepare(ocp_reg *r, const char *table, const char *id, reg_row *w)
 			    row_get(w, "province_code"));
 		}
 		if (row_get(w, "rubric_id") != NULL) {
-			rv = reg_query_row(r, v, 1, "SELECT legal_basis FROM dossier WHERE id = ?1", 1, id);
+			rv = reg_query_row(r, v, 2,
+			    "SELECT d.legal_basis, p.product_set FROM dossier d "
+			    "LEFT JOIN product p ON p.id = d.product_id WHERE d.id = ?1",
+			    1, id);
 			if (rv == OCOP_OK) {
-				rv = reg_rubric_matches(r, row_get(w, "rubric_id"), v[0] ? v[0] : "");
+				rv = reg_rubric_matches(r, row_get(w, "rubric_id"), v[0] ? v[0] : "", v[1]);
 			}
-			vals_free(v, 1);
+			vals_free(v, 2);
 		}
 	}
 	return rv;

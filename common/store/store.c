@@ -118,7 +118,10 @@ static const char schema_core_sql[] =
     " site TEXT NOT NULL, seq INTEGER NOT NULL,"
     " tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
     " hlc INTEGER NOT NULL, user TEXT NOT NULL DEFAULT '',"
-    " cells BLOB NOT NULL, scope TEXT,"
+    " cells BLOB NOT NULL,"
+    /* For a change that moved its row to another unit on a server: the
+     * scope the row left, so the sites of that scope are told (move.c). */
+    " scope TEXT,"
     /* The peer that delivered a change relayed between servers (a province's
      * relay at the national server, the national server's changes at a
      * province), so a server never sends a relaying peer its own relay back;
@@ -140,7 +143,9 @@ static const char schema_core_sql[] =
     " kept_value, kept_hlc INTEGER, kept_site TEXT,"
     " lost_value, lost_hlc INTEGER, lost_site TEXT, lost_seq INTEGER,"
     " status TEXT NOT NULL DEFAULT 'open',"
+    " refused INTEGER NOT NULL DEFAULT 0," /* 1: a change not applied (a refusal) */
     " UNIQUE (lost_site, lost_seq, col, rule));"
+    "CREATE INDEX change_row ON change (tbl, row_id);"
     /* On a server: the sites it serves. On a site: unused. */
     "CREATE TABLE peer ("
     " site TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, scope TEXT NOT NULL,"
@@ -164,12 +169,12 @@ static const char schema_core_sql[] =
     " PRIMARY KEY (dossier_id, evaluation_id, version));";
 
 /*
- * Version 2: how a server knows each site beyond its credential digest
+ * Version 3: how a server knows each site beyond its credential digest
  * (common/store/siteauth.h): the certificate it issued to it, the key of its
  * authenticated bundles, revocation and rotation, and the last request bundle
- * taken from it (a replayed file is refused).
+ * taken from it (a replayed file is refused). Applied to fresh files too.
  */
-static const char schema_v2_sql[] =
+static const char schema_v3_sql[] =
     "ALTER TABLE peer ADD COLUMN cert_sha256 TEXT;"
     "ALTER TABLE peer ADD COLUMN cert_not_after TEXT;"
     "ALTER TABLE peer ADD COLUMN mac_key TEXT;"
@@ -205,34 +210,59 @@ static const char schema_views_sql[] =
     " UNION SELECT 'decision', x.id, h.dossier_id, h.evaluation_id, h.version"
     "  FROM handoff h JOIN decision x ON x.dossier_id = h.dossier_id;";
 
+/* CREATE TABLE (and its parent index) of one replicated table. */
+static int
+schema_table_sql(com_buf *b, const sto_table *t)
+{
+	size_t k;
+	int rv = com_buf_printf(b, "CREATE TABLE %s (id TEXT PRIMARY KEY NOT NULL", t->name);
+
+	for (k = 0; k < t->ncols && rv == OCOP_OK; k++) {
+		if (strcmp(t->cols[k].name, "deleted") == 0) {
+			rv = com_buf_puts(b, ", deleted INTEGER NOT NULL DEFAULT 0");
+		} else {
+			rv = com_buf_printf(b, ", %s %s", t->cols[k].name, t->cols[k].type);
+		}
+	}
+	if (rv == OCOP_OK) {
+		rv = com_buf_puts(b, ");");
+	}
+	if (rv == OCOP_OK && t->parent_col != NULL) {
+		rv = com_buf_printf(b, "CREATE INDEX %s_parent ON %s(%s);", t->name, t->name, t->parent_col);
+	}
+	if (rv == OCOP_OK && t->ref_row_col != NULL) {
+		rv = com_buf_printf(b, "CREATE INDEX %s_ref ON %s(%s, %s);", t->name, t->name, t->ref_tbl_col,
+		    t->ref_row_col);
+	}
+	return rv;
+}
+
+/* Every replicated table, as the current version has it (a fresh file). */
 static int
 schema_tables_sql(com_buf *b)
 {
 	size_t n;
 	size_t i;
-	size_t k;
 	const sto_table *t = sto_schema_tables(&n);
 	int rv = OCOP_OK;
 
 	for (i = 0; i < n && rv == OCOP_OK; i++) {
-		rv = com_buf_printf(b, "CREATE TABLE %s (id TEXT PRIMARY KEY NOT NULL", t[i].name);
-		for (k = 0; k < t[i].ncols && rv == OCOP_OK; k++) {
-			if (strcmp(t[i].cols[k].name, "deleted") == 0) {
-				rv = com_buf_puts(b, ", deleted INTEGER NOT NULL DEFAULT 0");
-			} else {
-				rv = com_buf_printf(b, ", %s %s", t[i].cols[k].name, t[i].cols[k].type);
-			}
-		}
-		if (rv == OCOP_OK) {
-			rv = com_buf_puts(b, ");");
-		}
-		if (rv == OCOP_OK && t[i].parent_col != NULL) {
-			rv = com_buf_printf(b, "CREATE INDEX %s_parent ON %s(%s);", t[i].name,
-			    t[i].name, t[i].parent_col);
-		}
+		rv = schema_table_sql(b, &t[i]);
 	}
 	return rv;
 }
+
+/*
+ * Version 2 from version 1: refusals are told apart from superseded values by
+ * a flag, not by their rule's name; the log can be read by row (moves re-log a
+ * subtree); each evaluation has a council minimum (issue #14); and the
+ * resolution and history tables (created from the schema list by the caller).
+ */
+static const char schema_v2_sql[] =
+    "ALTER TABLE ledger ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE ledger SET refused = 1 WHERE rule = 'authority';"
+    "CREATE INDEX change_row ON change (tbl, row_id);"
+    "ALTER TABLE evaluation ADD COLUMN min_members INTEGER;";
 
 /*
  * Bring the file to STO_SCHEMA_VERSION. Each step runs in the same transaction
@@ -274,8 +304,18 @@ store_migrate(sto_db *db)
 			rv = com_buf_puts(&sql, schema_views_sql);
 		}
 	}
-	if (rv == OCOP_OK && version < 2) {
+	if (rv == OCOP_OK && version == 1) {
+		/* Version 2 on a file of version 1 (a fresh file got all of it above). */
 		rv = com_buf_puts(&sql, schema_v2_sql);
+		if (rv == OCOP_OK) {
+			rv = schema_table_sql(&sql, sto_schema_table("resolution"));
+		}
+		if (rv == OCOP_OK) {
+			rv = schema_table_sql(&sql, sto_schema_table("history"));
+		}
+	}
+	if (rv == OCOP_OK && version < 3) {
+		rv = com_buf_puts(&sql, schema_v3_sql);
 	}
 	if (rv == OCOP_OK) {
 		rv = sto_capture_triggers_sql(&sql);
@@ -397,6 +437,12 @@ const char *
 sto_scope(sto_db *db)
 {
 	return db->scope ? db->scope : "";
+}
+
+void
+sto_set_serving(sto_db *db, bool serving)
+{
+	db->serving = serving;
 }
 
 int

@@ -79,6 +79,13 @@ const char *sto_site_id(sto_db *db);
 const char *sto_role(sto_db *db);
 /* This node's scope, or "" (borrowed). */
 const char *sto_scope(sto_db *db);
+/*
+ * Mark this replica as one that serves other sites (a provincial or national
+ * server): when a merged change moves a row to another unit, the row's whole
+ * subtree is logged again for the sites that now see it (DESIGN.md 5).
+ * Cannot fail.
+ */
+void sto_set_serving(sto_db *db, bool serving);
 /* Set the user recorded with later changes (copied). Returns OCOP_OK or OCOP_ENOMEM. */
 int sto_set_user(sto_db *db, const char *user);
 
