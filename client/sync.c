@@ -385,7 +385,10 @@ cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t, const c
 		rv = OCOP_EPROTO;
 	}
 	if (rv == OCOP_OK) {
-		budget = o->max_batch ? o->max_batch : (size_t)hok.max_batch_bytes;
+		/* The server's limit holds: it refuses a larger PUSH. */
+		budget = o->max_batch && (hok.max_batch_bytes == 0 || o->max_batch < hok.max_batch_bytes)
+		    ? o->max_batch
+		    : (size_t)hok.max_batch_bytes;
 		if (budget == 0 || budget > PROTO_MAX_MESSAGE / 2) {
 			budget = PROTO_MAX_MESSAGE / 2;
 		}

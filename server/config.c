@@ -22,11 +22,13 @@ srv_config_defaults(srv_config *c)
 	c->skew_ms = 5u * 60u * 1000u;
 	c->spread_threshold = 10;
 	c->max_message = PROTO_MAX_MESSAGE;
-	c->workers = 8;
+	c->workers = 16;
 	c->upstream_interval_ms = 5000;
 	c->upstream_timeout_ms = 5000;
 	c->max_connections = 4096;
 	c->send_timeout_ms = 10000;
+	c->readers = 4;
+	c->max_batch = 512u * 1024u;
 }
 
 static char *
@@ -146,6 +148,12 @@ srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
 		} else if (strcmp(k, "max_connections") == 0) {
 			bad = parse_u64(v, 8, 65536, &n) != OCOP_OK;
 			c->max_connections = (int)n;
+		} else if (strcmp(k, "readers") == 0) {
+			bad = parse_u64(v, 1, 64, &n) != OCOP_OK;
+			c->readers = (int)n;
+		} else if (strcmp(k, "max_batch") == 0) {
+			bad = parse_u64(v, 16384, 8u * 1024u * 1024u, &n) != OCOP_OK;
+			c->max_batch = (size_t)n;
 		} else if (strcmp(k, "send_timeout_ms") == 0) {
 			bad = parse_u64(v, 100, 600000, &n) != OCOP_OK;
 			c->send_timeout_ms = (int)n;

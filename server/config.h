@@ -8,7 +8,7 @@
  *   skew_ms = 300000                # remote clocks further ahead are clamped
  *   spread_threshold = 10           # council spread rule (points)
  *   max_message = 16777216          # bytes; larger messages are refused by nng
- *   workers = 8                     # concurrent requests in flight
+ *   workers = 16                    # requests handled at once (worker threads)
  *   upstream = tls+tcp://nation:7450 # province only: the national server (docs/NATIONAL.md);
  *                                    # default: the URL in upstream_enrolment
  *   upstream_interval_ms = 5000     # how often candidates go up and decisions come down
@@ -24,6 +24,8 @@
  *   upstream_enrolment = FILE       # province: its enrolment file from the national server (0600)
  *   max_connections = 4096          # open connections at once
  *   send_timeout_ms = 10000         # a peer that does not take its reply in this time is dropped
+ *   readers = 4                     # read connections: PULLs served at once (PUSHes take turns)
+ *   max_batch = 524288              # bytes: the largest PUSH taken, and a PULL_OK page at most
  *
  * Registered sites live in the database (`ocopd site add`), not here, so
  * adding a site needs no restart. Unknown keys and bad values are errors
@@ -56,6 +58,8 @@ typedef struct srv_config {
 	char upstream_enrolment[1024]; /* province: its enrolment at the national server, "" = none */
 	int max_connections;     /* open connections at once */
 	int send_timeout_ms;     /* time a peer has to take its reply */
+	int readers;             /* read connections of the pool */
+	size_t max_batch;        /* PUSH and PULL_OK byte budget */
 } srv_config;
 
 /*

@@ -31,11 +31,31 @@ typedef struct conn {
 	struct conn *next;      /* bucket chain */
 } conn;
 
-/* One worker: a thread with its REP context. */
-typedef struct worker {
+/*
+ * One slot: a REP context with its aio, cycling receive -> (queued for a
+ * worker) -> send -> receive. Slots outnumber workers, so a reply a slow peer
+ * does not take holds a slot until its send times out, never a worker.
+ */
+typedef enum slot_state { SLOT_RECV, SLOT_QUEUED, SLOT_SEND } slot_state;
+
+typedef struct slot {
 	struct srv_listener *l; /* back pointer, borrowed */
 	nng_ctx ctx;            /* owned */
-	nng_aio *aio;           /* owned, used synchronously */
+	nng_aio *aio;           /* owned, with slot_cb */
+	slot_state state;       /* where it is in its cycle */
+	nng_msg *msg;           /* the request while queued, owned then */
+	nng_pipe pipe;          /* the connection the request came on */
+	srv_caller who;         /* what the connection says about its peer (points into the buffers below) */
+	char addr[64];          /* the peer's address */
+	char site[65];          /* TLS: its certificate's site */
+	char sha[65];           /* TLS: its certificate's fingerprint */
+	bool close_pipe;        /* queued only to close pipe (nng forbids it from the callback) */
+	struct slot *next;      /* work queue link */
+} slot;
+
+/* One worker thread: takes queued requests, runs them, starts their replies. */
+typedef struct worker {
+	struct srv_listener *l; /* back pointer, borrowed */
 	nng_thread *thr;        /* owned */
 	com_buf reply;          /* scratch for the reply, owned */
 } worker;
@@ -44,15 +64,22 @@ struct srv_listener {
 	nng_socket sock;         /* REP socket, owned */
 	bool open;               /* sock is open */
 	srv_service *svc;        /* borrowed */
-	nng_mtx *serial;         /* serialises srv_handle_from (one database connection), owned */
+	nng_mtx *serial;         /* serialises srv_handle_from when the service has no pool, owned */
 	nng_mtx *mtx;            /* guards the connection table and the counters, owned */
 	conn *buckets[CONN_BUCKETS]; /* connection table, owned nodes */
 	worker *workers;         /* owned array */
 	int nworkers;            /* entries in workers */
+	slot *slots;             /* owned array */
+	int nslots;              /* entries in slots */
+	slot *queue_head;        /* requests waiting for a worker (guarded by mtx) */
+	slot *queue_tail;
+	nng_cv *queue_cv;        /* a request was queued, or closing; owned */
+	bool closing;            /* workers return */
 	bool tls;                /* the URL is tls+tcp:// */
 	int send_timeout_ms;     /* see srv_listen_opts */
 	int max_inflight;        /* see srv_listen_opts */
 	int max_connections;     /* see srv_listen_opts */
+	int max_site_connections; /* TLS: connections of one site at once */
 	const com_log *log;      /* borrowed */
 	srv_listen_stats stats;  /* counters */
 	uint64_t log_window;     /* start of the refusal log window, ms */
@@ -84,6 +111,22 @@ conn_slot(srv_listener *l, uint32_t pipe)
 		pp = &(*pp)->next;
 	}
 	return pp;
+}
+
+/* Connections open for a site (its certificate). Called with mtx held. */
+static int
+conn_count_site(srv_listener *l, const char *site)
+{
+	int n = 0;
+	int i;
+
+	for (i = 0; i < CONN_BUCKETS; i++) {
+		const conn *c;
+		for (c = l->buckets[i]; c != NULL; c = c->next) {
+			n += c->tls && strcmp(c->cert_site, site) == 0;
+		}
+	}
+	return n;
 }
 
 /* The peer's address without its port, from the pipe. */
@@ -144,11 +187,18 @@ listen_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 			snprintf(c->cert_sha256, sizeof(c->cert_sha256), "%s", peer.sha256);
 		}
 		nng_mtx_lock(l->mtx);
-		if (l->stats.open >= l->max_connections) {
+		if (l->stats.open >= l->max_connections ||
+		    (c->tls && conn_count_site(l, c->cert_site) >= l->max_site_connections)) {
 			l->stats.refused++;
 			if (listen_may_log(l)) {
-				com_logf(l->log, COM_LOG_WARN, "refused a connection from %s: %d connections are open",
-				    c->addr, l->stats.open);
+				if (l->stats.open >= l->max_connections) {
+					com_logf(l->log, COM_LOG_WARN, "refused a connection from %s: %d connections are open",
+					    c->addr, l->stats.open);
+				} else {
+					com_logf(l->log, COM_LOG_WARN,
+					    "refused a connection from %s: site %s has %d connections open already",
+					    c->addr, c->cert_site, l->max_site_connections);
+				}
 			}
 			nng_mtx_unlock(l->mtx);
 			com_free(c);
@@ -176,18 +226,21 @@ listen_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 	}
 }
 
+/* What conn_enter found. */
+typedef enum conn_verdict { CONN_OK, CONN_GONE, CONN_OVER } conn_verdict;
+
 /*
  * A request arrived on pipe: count it in flight and copy what the connection
- * says about its peer into the caller's buffers. False when the connection is
- * gone or has too many requests in flight (then it is closed).
+ * says about its peer into the caller's buffers. CONN_GONE when the
+ * connection is gone, CONN_OVER when it has too many requests in flight (the
+ * caller closes it; not from an nng callback).
  */
-static bool
+static conn_verdict
 conn_enter(srv_listener *l, nng_pipe p, srv_caller *who, char addr[64], char site[65], char sha[65])
 {
 	uint32_t id = (uint32_t)nng_pipe_id(p);
+	conn_verdict v = CONN_GONE;
 	conn *c;
-	bool ok = false;
-	bool close = false;
 
 	nng_mtx_lock(l->mtx);
 	c = *conn_slot(l, id);
@@ -198,7 +251,7 @@ conn_enter(srv_listener *l, nng_pipe p, srv_caller *who, char addr[64], char sit
 			    "closed the connection of %s%s%s: more than %d requests in flight without reading replies",
 			    c->addr, c->tls ? " site " : "", c->tls ? c->cert_site : "", l->max_inflight);
 		}
-		close = true;
+		v = CONN_OVER;
 	} else if (c != NULL) {
 		c->inflight++;
 		memset(who, 0, sizeof(*who));
@@ -213,13 +266,10 @@ conn_enter(srv_listener *l, nng_pipe p, srv_caller *who, char addr[64], char sit
 		} else {
 			who->via = SRV_VIA_TCP;
 		}
-		ok = true;
+		v = CONN_OK;
 	}
 	nng_mtx_unlock(l->mtx);
-	if (close) {
-		nng_pipe_close(p);
-	}
-	return ok;
+	return v;
 }
 
 static void
@@ -235,57 +285,72 @@ conn_leave(srv_listener *l, nng_pipe p)
 	nng_mtx_unlock(l->mtx);
 }
 
-/* ===== Workers ===== */
+/* ===== Slots and workers ===== */
 
+/* Queue a slot for a worker. Called with mtx not held. */
 static void
-worker_main(void *arg)
+slot_queue(srv_listener *l, slot *sl)
 {
-	worker *w = arg;
-	srv_listener *l = w->l;
-	srv_caller who;
-	char addr[64];
-	char site[65];
-	char sha[65];
-	nng_msg *msg;
-	nng_pipe p;
-	int rv;
+	sl->state = SLOT_QUEUED;
+	nng_mtx_lock(l->mtx);
+	sl->next = NULL;
+	if (l->queue_tail != NULL) {
+		l->queue_tail->next = sl;
+	} else {
+		l->queue_head = sl;
+	}
+	l->queue_tail = sl;
+	nng_cv_wake1(l->queue_cv);
+	nng_mtx_unlock(l->mtx);
+}
 
-	for (;;) {
-		nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
-		nng_ctx_recv(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		if ((rv = nng_aio_result(w->aio)) != 0) {
+/*
+ * The slot callback: nng's thread, so nothing here blocks. A received request
+ * is checked against its connection's bounds and queued for a worker; a send
+ * that ended starts the next receive (and a reply the peer did not take in
+ * time closes its connection).
+ */
+static void
+slot_cb(void *arg)
+{
+	slot *sl = arg;
+	srv_listener *l = sl->l;
+	int rv = nng_aio_result(sl->aio);
+
+	switch (sl->state) {
+	case SLOT_RECV:
+		if (rv != 0) {
 			if (rv == NNG_ECLOSED) {
 				return; /* shutting down */
 			}
-			continue;
+			nng_ctx_recv(sl->ctx, sl->aio);
+			return;
 		}
-		msg = nng_aio_get_msg(w->aio);
-		p = nng_msg_get_pipe(msg);
-		if (!conn_enter(l, p, &who, addr, site, sha)) {
-			nng_msg_free(msg);
-			continue;
+		sl->msg = nng_aio_get_msg(sl->aio);
+		nng_aio_set_msg(sl->aio, NULL);
+		sl->pipe = nng_msg_get_pipe(sl->msg);
+		/* Bounds first, here: a peer pipelining requests never fills the queue. */
+		switch (conn_enter(l, sl->pipe, &sl->who, sl->addr, sl->site, sl->sha)) {
+		case CONN_OK:
+			break;
+		case CONN_OVER:
+			nng_msg_free(sl->msg);
+			sl->msg = NULL;
+			sl->close_pipe = true;
+			break;
+		case CONN_GONE:
+			nng_msg_free(sl->msg);
+			sl->msg = NULL;
+			nng_ctx_recv(sl->ctx, sl->aio);
+			return;
 		}
-		com_buf_reset(&w->reply);
-		nng_mtx_lock(l->serial);
-		rv = srv_handle_from(l->svc, &who, nng_msg_body(msg), nng_msg_len(msg), &w->reply);
-		nng_mtx_unlock(l->serial);
-		nng_msg_clear(msg);
-		if (rv != OCOP_OK || nng_msg_append(msg, w->reply.data, w->reply.len) != 0) {
-			/* Not even an error reply could be built: drop; the site resends. */
-			nng_msg_free(msg);
-			conn_leave(l, p);
-			continue;
-		}
-		nng_aio_set_msg(w->aio, msg);
-		nng_aio_set_timeout(w->aio, l->send_timeout_ms);
-		nng_ctx_send(w->ctx, w->aio);
-		nng_aio_wait(w->aio);
-		rv = nng_aio_result(w->aio);
-		conn_leave(l, p);
+		slot_queue(l, sl);
+		return;
+	case SLOT_SEND:
+		conn_leave(l, sl->pipe);
 		if (rv != 0) {
-			nng_msg_free(nng_aio_get_msg(w->aio));
-			nng_aio_set_msg(w->aio, NULL);
+			nng_msg_free(nng_aio_get_msg(sl->aio));
+			nng_aio_set_msg(sl->aio, NULL);
 			if (rv == NNG_ECLOSED) {
 				return;
 			}
@@ -294,13 +359,89 @@ worker_main(void *arg)
 				nng_mtx_lock(l->mtx);
 				l->stats.unread++;
 				if (listen_may_log(l)) {
-					com_logf(l->log, COM_LOG_WARN, "closed the connection of %s: it did not take its reply in %d ms",
-					    addr, l->send_timeout_ms);
+					com_logf(l->log, COM_LOG_WARN, "closed a connection that did not take its reply in %d ms",
+					    l->send_timeout_ms);
 				}
 				nng_mtx_unlock(l->mtx);
-				nng_pipe_close(p);
+				sl->close_pipe = true;
+				slot_queue(l, sl);
+				return;
 			}
 		}
+		sl->state = SLOT_RECV;
+		nng_aio_set_timeout(sl->aio, NNG_DURATION_INFINITE);
+		nng_ctx_recv(sl->ctx, sl->aio);
+		return;
+	case SLOT_QUEUED:
+		return; /* cannot happen: no operation is pending while queued */
+	}
+}
+
+/* Run one queued request on this worker's thread and start its reply. */
+static void
+worker_serve(worker *w, slot *sl)
+{
+	srv_listener *l = w->l;
+	nng_msg *msg = sl->msg;
+	int rv;
+
+	sl->msg = NULL;
+	if (sl->close_pipe) {
+		sl->close_pipe = false;
+		nng_pipe_close(sl->pipe);
+		sl->state = SLOT_RECV;
+		nng_aio_set_timeout(sl->aio, NNG_DURATION_INFINITE);
+		nng_ctx_recv(sl->ctx, sl->aio);
+		return;
+	}
+	com_buf_reset(&w->reply);
+	/* A service with a pool serves many at once; one without serves one at a time. */
+	if (l->svc->pool == NULL) {
+		nng_mtx_lock(l->serial);
+	}
+	rv = srv_handle_from(l->svc, &sl->who, nng_msg_body(msg), nng_msg_len(msg), &w->reply);
+	if (l->svc->pool == NULL) {
+		nng_mtx_unlock(l->serial);
+	}
+	nng_msg_clear(msg);
+	if (rv != OCOP_OK || nng_msg_append(msg, w->reply.data, w->reply.len) != 0) {
+		/* Not even an error reply could be built: drop; the site resends. */
+		nng_msg_free(msg);
+		conn_leave(l, sl->pipe);
+		sl->state = SLOT_RECV;
+		nng_aio_set_timeout(sl->aio, NNG_DURATION_INFINITE);
+		nng_ctx_recv(sl->ctx, sl->aio);
+		return;
+	}
+	sl->state = SLOT_SEND;
+	nng_aio_set_msg(sl->aio, msg);
+	nng_aio_set_timeout(sl->aio, l->send_timeout_ms);
+	nng_ctx_send(sl->ctx, sl->aio);
+}
+
+static void
+worker_main(void *arg)
+{
+	worker *w = arg;
+	srv_listener *l = w->l;
+	slot *sl;
+
+	for (;;) {
+		nng_mtx_lock(l->mtx);
+		while (l->queue_head == NULL && !l->closing) {
+			nng_cv_wait(l->queue_cv);
+		}
+		if (l->closing) {
+			nng_mtx_unlock(l->mtx);
+			return;
+		}
+		sl = l->queue_head;
+		l->queue_head = sl->next;
+		if (l->queue_head == NULL) {
+			l->queue_tail = NULL;
+		}
+		nng_mtx_unlock(l->mtx);
+		worker_serve(w, sl);
 	}
 }
 
@@ -338,8 +479,12 @@ srv_listener_open(srv_listener **out, srv_service *svc, const srv_listen_opts *o
 	l->send_timeout_ms = o->send_timeout_ms > 0 ? o->send_timeout_ms : SRV_LISTEN_SEND_TIMEOUT;
 	l->max_inflight = o->max_inflight > 0 ? o->max_inflight : SRV_LISTEN_INFLIGHT;
 	l->max_connections = o->max_connections > 0 ? o->max_connections : SRV_LISTEN_CONNECTIONS;
+	l->max_site_connections = SRV_LISTEN_SITE_CONNECTIONS;
+	l->nslots = l->nworkers * 4;
 	l->workers = com_calloc((size_t)l->nworkers, sizeof(worker));
-	if (l->workers == NULL || nng_mtx_alloc(&l->serial) != 0 || nng_mtx_alloc(&l->mtx) != 0) {
+	l->slots = com_calloc((size_t)l->nslots, sizeof(slot));
+	if (l->workers == NULL || l->slots == NULL || nng_mtx_alloc(&l->serial) != 0 || nng_mtx_alloc(&l->mtx) != 0 ||
+	    nng_cv_alloc(&l->queue_cv, l->mtx) != 0) {
 		snprintf(err, errlen, "out of memory");
 		srv_listener_close(l);
 		return OCOP_ENOMEM;
@@ -358,10 +503,13 @@ srv_listener_open(srv_listener **out, srv_service *svc, const srv_listen_opts *o
 		return OCOP_ENET;
 	}
 	for (i = 0; i < l->nworkers; i++) {
-		worker *w = &l->workers[i];
-		w->l = l;
-		com_buf_init(&w->reply);
-		if (nng_aio_alloc(&w->aio, NULL, NULL) != 0 || nng_ctx_open(&w->ctx, l->sock) != 0) {
+		l->workers[i].l = l;
+		com_buf_init(&l->workers[i].reply);
+	}
+	for (i = 0; i < l->nslots; i++) {
+		slot *sl = &l->slots[i];
+		sl->l = l;
+		if (nng_aio_alloc(&sl->aio, slot_cb, sl) != 0 || nng_ctx_open(&sl->ctx, l->sock) != 0) {
 			snprintf(err, errlen, "out of memory");
 			srv_listener_close(l);
 			return OCOP_ENOMEM;
@@ -389,6 +537,10 @@ srv_listener_open(srv_listener **out, srv_service *svc, const srv_listen_opts *o
 			return OCOP_ENOMEM;
 		}
 	}
+	for (i = 0; i < l->nslots; i++) {
+		l->slots[i].state = SLOT_RECV;
+		nng_ctx_recv(l->slots[i].ctx, l->slots[i].aio);
+	}
 	*out = l;
 	return OCOP_OK;
 }
@@ -401,20 +553,38 @@ srv_listener_close(srv_listener *l)
 	if (l == NULL) {
 		return;
 	}
-	/* Closing the socket fails every pending operation with NNG_ECLOSED, so
-	 * each worker finishes the request it holds, if any, and returns. */
+	/* Closing the socket fails every pending operation with NNG_ECLOSED; each
+	 * worker finishes the request it holds, if any (its reply's send fails at
+	 * once), and returns when it finds the listener closing. */
 	if (l->open) {
 		nng_close(l->sock);
+	}
+	if (l->mtx != NULL && l->queue_cv != NULL) {
+		nng_mtx_lock(l->mtx);
+		l->closing = true;
+		nng_cv_wake(l->queue_cv);
+		nng_mtx_unlock(l->mtx);
 	}
 	for (i = 0; l->workers != NULL && i < l->nworkers; i++) {
 		worker *w = &l->workers[i];
 		if (w->thr != NULL) {
 			nng_thread_destroy(w->thr);
 		}
-		if (w->aio != NULL) {
-			nng_aio_free(w->aio);
-		}
 		com_buf_fini(&w->reply);
+	}
+	for (i = 0; l->slots != NULL && i < l->nslots; i++) {
+		if (l->slots[i].aio != NULL) {
+			nng_aio_stop(l->slots[i].aio);
+		}
+	}
+	for (i = 0; l->slots != NULL && i < l->nslots; i++) {
+		slot *sl = &l->slots[i];
+		if (sl->msg != NULL) {
+			nng_msg_free(sl->msg); /* queued, never served */
+		}
+		if (sl->aio != NULL) {
+			nng_aio_free(sl->aio);
+		}
 	}
 	for (i = 0; i < CONN_BUCKETS; i++) {
 		while (l->buckets[i] != NULL) {
@@ -423,12 +593,16 @@ srv_listener_close(srv_listener *l)
 			com_free(c);
 		}
 	}
+	if (l->queue_cv != NULL) {
+		nng_cv_free(l->queue_cv);
+	}
 	if (l->mtx != NULL) {
 		nng_mtx_free(l->mtx);
 	}
 	if (l->serial != NULL) {
 		nng_mtx_free(l->serial);
 	}
+	com_free(l->slots);
 	com_free(l->workers);
 	com_free(l);
 }

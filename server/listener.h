@@ -1,17 +1,21 @@
 /*
  * listener.h: the nng REP front of a server.
  *
- * A pool of worker threads, each with its own REP context, receives a
- * request, hands it to srv_handle_from() with what the connection says about
- * the caller (its address and, over TLS, the site named in its verified
- * certificate), and sends the reply. The database work runs on these threads,
- * never on nng's own, so a slow request cannot stall the network for others.
+ * REP contexts ("slots") receive requests and queue them; a pool of worker
+ * threads takes each in turn, hands it to srv_handle_from() with what the
+ * connection says about the caller (its address and, over TLS, the site named
+ * in its verified certificate), and starts the reply's send, which completes
+ * on its own. The database work runs on the workers, never on nng's threads,
+ * and no worker ever waits on a peer, so a slow request or a slow reader
+ * cannot stall the server for others; with a pool (server/pool.h) PULLs run
+ * side by side while PUSHes take turns.
  *
  * No peer can hold the server: a connection with more requests in flight
  * than a REQ client ever has (a peer pipelining requests without reading
  * replies) is closed, a reply a peer does not take in time is dropped with
- * its connection, and the number of connections is bounded. A plain tcp://
- * listener on an address other than loopback is refused unless allowed.
+ * its connection, and the number of connections, in all and of one site, is
+ * bounded; so a peer pins at most a few replies' worth of memory. A plain
+ * tcp:// listener on an address other than loopback is refused unless allowed.
  */
 #ifndef OCOP_SERVER_LISTENER_H
 #define OCOP_SERVER_LISTENER_H
@@ -29,6 +33,7 @@
 #define SRV_LISTEN_INFLIGHT 2          /* requests in flight per connection (a REQ resend makes 2) */
 #define SRV_LISTEN_SEND_TIMEOUT 10000  /* ms a peer has to take its reply */
 #define SRV_LISTEN_CONNECTIONS 4096    /* connections at once */
+#define SRV_LISTEN_SITE_CONNECTIONS 4  /* TLS: connections of one site (certificate) at once */
 
 typedef struct srv_listener srv_listener;
 

@@ -48,6 +48,7 @@
 #include "server/config.h"
 #include "server/handoff.h"
 #include "server/listener.h"
+#include "server/pool.h"
 #include "server/registry.h"
 #include "server/service.h"
 #include "server/upstream.h"
@@ -495,6 +496,7 @@ cmd_serve(int argc, char **argv)
 	srv_listen_stats ls;
 	nng_tls_config *tls = NULL;
 	srv_guard *guard = NULL;
+	srv_pool *pool = NULL;
 	upstream_run_state up;
 	uint64_t waited_ms = UINT64_MAX / 2; /* the first step runs at once */
 	struct sigaction sa;
@@ -545,6 +547,7 @@ cmd_serve(int argc, char **argv)
 	}
 	sto_set_policy(db, ocp_policy_store(pol));
 	srv_service_init(&svc, db, ocp_policy_store(pol), &stderr_log);
+	svc.max_batch = cfg.max_batch;
 	if (strcmp(cfg.role, "national") == 0) {
 		svc.relay_policy = ocp_policy_store_relay(pol, "province");
 	}
@@ -569,7 +572,20 @@ cmd_serve(int argc, char **argv)
 		return 1;
 	}
 	svc.guard = guard;
+	/* PULLs on read connections of their own, PUSHes in turn on db. */
+	if (srv_pool_open(&pool, cfg.db, cfg.readers, &stderr_log) != OCOP_OK) {
+		fprintf(stderr, "ocopd: cannot open read connections on %s\n", cfg.db);
+		srv_guard_close(guard);
+		if (tls != NULL) {
+			nng_tls_config_free(tls);
+		}
+		ocp_policy_free(pol);
+		sto_close(db);
+		return 1;
+	}
+	svc.pool = pool;
 	if ((cfg.upstream[0] != 0 || cfg.upstream_enrolment[0] != 0) && upstream_start(&up, &cfg, pol, dd) != 0) {
+		srv_pool_close(pool);
 		srv_guard_close(guard);
 		if (tls != NULL) {
 			nng_tls_config_free(tls);
@@ -601,6 +617,7 @@ cmd_serve(int argc, char **argv)
 	if (rv != OCOP_OK) {
 		fprintf(stderr, "ocopd: %s\n", err);
 		upstream_stop(&up);
+		srv_pool_close(pool);
 		srv_guard_close(guard);
 		ocp_policy_free(pol);
 		sto_close(db);
@@ -620,13 +637,15 @@ cmd_serve(int argc, char **argv)
 	}
 	srv_listener_stats(l, &ls);
 	com_logf(&stderr_log, COM_LOG_INFO,
-	    "shutting down: %llu requests served, %llu refused (%llu for their identity); %llu connections, "
-	    "%llu refused, %llu closed for pipelining, %llu for unread replies",
+	    "shutting down: %llu requests served, %llu refused (%llu for their identity, %llu too big); %llu "
+	    "connections, %llu refused, %llu closed for pipelining, %llu for unread replies",
 	    (unsigned long long)svc.requests, (unsigned long long)svc.errors, (unsigned long long)svc.auth_failures,
+	    (unsigned long long)svc.too_big,
 	    (unsigned long long)ls.connections, (unsigned long long)ls.refused, (unsigned long long)ls.pipelined,
 	    (unsigned long long)ls.unread);
 	srv_listener_close(l);
 	upstream_stop(&up);
+	srv_pool_close(pool);
 	srv_guard_close(guard);
 	ocp_policy_free(pol);
 	sto_close(db);

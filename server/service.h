@@ -7,6 +7,11 @@
  * problem, and the database is untouched by it. The nng listener (listener.c),
  * the in-process simulation and the sneakernet import all call this one
  * function, so there is one server behaviour.
+ *
+ * With a pool (server/pool.h) many threads may call it at once: HELLO and
+ * PULL run on read connections, each in a read transaction (one snapshot),
+ * while PUSH and ACK take the writer's turn on db. Without one, one caller at
+ * a time.
  */
 #ifndef OCOP_SERVER_SERVICE_H
 #define OCOP_SERVER_SERVICE_H
@@ -47,12 +52,15 @@ typedef struct srv_service {
 	const sto_policy *relay_policy; /* borrowed; at a national server, the policy for what
 					   a province relays (docs/NATIONAL.md); NULL = no relay */
 	const com_log *log;       /* borrowed log hook, may be NULL */
-	size_t max_batch;         /* byte budget for PULL_OK and the PUSH size servers ask for */
-	uint64_t requests;        /* requests served (operator metrics) */
-	uint64_t errors;          /* ERROR replies sent */
+	size_t max_batch;         /* byte budget for PULL_OK and the largest PUSH taken (HELLO_OK says it) */
+	_Atomic uint64_t requests; /* requests served (operator metrics) */
+	_Atomic uint64_t errors;  /* ERROR replies sent */
 	const com_fault *fault;   /* borrowed crash-point seam for tests, NULL in production */
 	struct srv_guard *guard;  /* borrowed limiter of failed authentication, may be NULL */
-	uint64_t auth_failures;   /* requests refused for their identity (operator metrics) */
+	struct srv_pool *pool;    /* borrowed read connections and writer's turn (server/pool.h); NULL:
+				     one caller at a time, everything on db */
+	_Atomic uint64_t auth_failures; /* requests refused for their identity (operator metrics) */
+	_Atomic uint64_t too_big; /* PUSHes refused for their size */
 } srv_service;
 
 /* Initialise in place (borrowing db, policy and log). Cannot fail. */

@@ -179,7 +179,9 @@ upstream_hello(srv_upstream *u, const srv_link *link, com_buf *req, com_buf *rep
 	if ((rv = sto_meta_set(u->db, "upstream_site", ok.server_site)) != OCOP_OK) {
 		return rv;
 	}
-	*budget = u->max_batch ? u->max_batch : (size_t)ok.max_batch_bytes;
+	/* The national server's limit holds: it refuses a larger PUSH. */
+	*budget = u->max_batch && (ok.max_batch_bytes == 0 || u->max_batch < ok.max_batch_bytes) ? u->max_batch
+												 : (size_t)ok.max_batch_bytes;
 	if (*budget == 0 || *budget > PROTO_MAX_MESSAGE / 2) {
 		*budget = PROTO_MAX_MESSAGE / 2;
 	}
