@@ -31,46 +31,6 @@ jtext(const json_t *o, const char *k)
 	return json_is_string(v) ? json_string_value(v) : "";
 }
 
-/* The candidates received from provinces, on a national server. */
-static json_t *
-arrivals_json(sto_db *db)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *arr = json_array();
-
-	if (sqlite3_prepare_v2(sto_sqlite(db),
-		"SELECT a.dossier_id, a.evaluation_id, a.version, a.province_site, a.arrived, d.status,"
-		" (SELECT p.name FROM product p WHERE p.id = d.product_id), d.unit_code,"
-		" (SELECT x.star FROM decision x WHERE x.dossier_id = a.dossier_id AND x.kind = 'national_result'"
-		"  AND x.deleted = 0 ORDER BY x.id DESC LIMIT 1)"
-		" FROM arrival a LEFT JOIN dossier d ON d.id = a.dossier_id ORDER BY a.arrived, a.dossier_id",
-		-1, &st, NULL) != SQLITE_OK) {
-		json_decref(arr);
-		return NULL;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *o = json_object();
-		static const char *const keys[] = {"dossier_id", "evaluation_id", NULL, "province_site", "arrived",
-		    "status", "product", "unit_code"};
-		int i;
-		for (i = 0; i < 8; i++) {
-			if (keys[i] != NULL) {
-				const unsigned char *t = sqlite3_column_text(st, i);
-				json_object_set_new(o, keys[i], json_string(t ? (const char *)t : ""));
-			}
-		}
-		json_object_set_new(o, "version", json_integer(sqlite3_column_int64(st, 2)));
-		json_object_set_new(o, "state", json_string(sqlite3_column_type(st, 8) == SQLITE_NULL ? "received"
-												: "decided"));
-		json_object_set_new(o, "national_star", sqlite3_column_type(st, 8) == SQLITE_NULL
-							    ? json_null()
-							    : json_integer(sqlite3_column_int64(st, 8)));
-		json_array_append_new(arr, o);
-	}
-	sqlite3_finalize(st);
-	return arr;
-}
-
 int
 srv_cmd_candidates(int argc, char **argv)
 {
@@ -101,8 +61,7 @@ srv_cmd_candidates(int argc, char **argv)
 	}
 	national = strcmp(sto_role(db), "national") == 0;
 	if (national) {
-		arr = arrivals_json(db);
-		rv = arr ? OCOP_OK : OCOP_EDB;
+		rv = srv_handoff_arrivals(db, &arr);
 	} else if ((rv = ocp_council_open(&c, db, dd)) == OCOP_OK) {
 		rv = srv_handoff_list(db, c, &arr);
 	}
