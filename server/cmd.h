@@ -42,6 +42,8 @@ int srv_cmd_status(int argc, char **argv);     /* cmd_status.c */
 int srv_cmd_serve(int argc, char **argv);      /* cmd_serve.c */
 int srv_cmd_candidates(int argc, char **argv); /* cmd_candidates.c */
 int srv_cmd_handoff(int argc, char **argv);    /* cmd_handoff.c: the `handoff` group */
+int srv_cmd_backup(int argc, char **argv);     /* cmd_backup.c */
+int srv_cmd_restore(int argc, char **argv);    /* cmd_backup.c */
 
 /*
  * Print every registered site as a line on stdout, or append it as an object
@@ -80,6 +82,7 @@ enum {
 	SRV_OPT_CREDENTIAL = 1u << 11, /* --credential C */
 	SRV_OPT_REPLY = 1u << 12,     /* --reply FILE */
 	SRV_OPT_JSON = 1u << 13,      /* --json */
+	SRV_OPT_FORCE = 1u << 14,     /* --force */
 };
 
 /* Parsed options; NULL / 0 when not given. Strings are borrowed from argv. */
@@ -98,6 +101,7 @@ typedef struct srv_opts {
 	const char *credential; /* --credential */
 	const char *reply;      /* --reply */
 	bool json;              /* --json */
+	bool force;             /* --force */
 } srv_opts;
 
 /* srv_opts_parse's answer when --help was given: its usage is printed; exit 0. */

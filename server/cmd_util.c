@@ -80,6 +80,7 @@ static const struct {
     {{"credential", required_argument, NULL, 0}, SRV_OPT_CREDENTIAL},
     {{"reply", required_argument, NULL, 0}, SRV_OPT_REPLY},
     {{"json", no_argument, NULL, 0}, SRV_OPT_JSON},
+    {{"force", no_argument, NULL, 0}, SRV_OPT_FORCE},
 };
 
 #define N_OPTS (sizeof(all_opts) / sizeof(all_opts[0]))
@@ -89,7 +90,7 @@ srv_opts_parse(srv_opts *o, int argc, char **argv, unsigned allowed, const char 
 {
 	struct option longs[N_OPTS + 2];
 	const char **slots[N_OPTS] = {&o->db, &o->role, &o->scope, &o->name, &o->site_id, &o->config,
-	    &o->listen, &o->server_url, &o->dossier, &o->out, &o->in, &o->credential, &o->reply, NULL};
+	    &o->listen, &o->server_url, &o->dossier, &o->out, &o->in, &o->credential, &o->reply, NULL, NULL};
 	size_t n = 0;
 	size_t i;
 	int ch;
@@ -114,8 +115,10 @@ srv_opts_parse(srv_opts *o, int argc, char **argv, unsigned allowed, const char 
 		if (ch >= 1 && (size_t)ch <= N_OPTS) {
 			if (slots[ch - 1] != NULL) {
 				*slots[ch - 1] = optarg;
-			} else {
+			} else if (all_opts[ch - 1].bit == SRV_OPT_JSON) {
 				o->json = true;
+			} else {
+				o->force = true;
 			}
 			continue;
 		}

@@ -20,6 +20,8 @@ static const srv_cmd commands[] = {
     {"import", srv_cmd_import, "serve a site's bundle from a USB stick and write the reply"},
     {"candidates", srv_cmd_candidates, "5-star candidates and their hand-off to the national tier"},
     {"handoff", srv_cmd_handoff, "carry a candidate to the national server by file, and back"},
+    {"backup", srv_cmd_backup, "a consistent copy of the database while it serves"},
+    {"restore", srv_cmd_restore, "put a backup in place of the database (ocopd stopped)"},
 };
 
 static const char main_usage[] =

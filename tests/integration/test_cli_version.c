@@ -52,7 +52,8 @@ test_ocopd_commands_have_their_own_help(void **state)
 	    {"status", "ocopd status --db"}, {"serve", "ocopd serve [--config"},
 	    {"import", "ocopd import --db"}, {"candidates", "ocopd candidates --db"},
 	    {"handoff", "ocopd handoff <command>"}, {"handoff export", "ocopd handoff export --db"},
-	    {"handoff import", "ocopd handoff import --db"}, {"handoff apply", "ocopd handoff apply --db"}};
+	    {"handoff import", "ocopd handoff import --db"}, {"handoff apply", "ocopd handoff apply --db"},
+	    {"backup", "ocopd backup --out FILE"}, {"restore", "ocopd restore --in BACKUP"}};
 	char bin[512];
 	char *out = NULL;
 	size_t i;
