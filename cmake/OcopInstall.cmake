@@ -28,7 +28,7 @@ install(TARGETS ocop ocopd RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 # document the formats next to the files they describe.
 install(DIRECTORY data/ DESTINATION ${OCOP_DATA_SUBDIR} PATTERN demo EXCLUDE)
 install(FILES packaging/ocopd.conf DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
-install(FILES README.md docs/NATIONAL.md docs/SNEAKERNET.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(FILES README.md docs/NATIONAL.md docs/SNEAKERNET.md docs/OPERATIONS.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # The unit and /etc file name the paths of the prefix chosen at install time
 # (cmake --install --prefix), so they are written then, not at configure time.
