@@ -17,7 +17,7 @@
 static const char usage_text[] =
     "usage: ocop evaluation add --dossier ID --tier province|district|national\n"
     "                           [--rubric ID] [--held YYYY-MM-DD] [--spread POINTS]\n"
-    "                           [--no-spread-rule]\n"
+    "                           [--no-spread-rule] [--min-members N]\n"
     "       ocop evaluation list [--dossier ID] [--json]\n"
     "       ocop evaluation show ID [--json]\n"
     "       ocop evaluation disqualify ID --reason TEXT\n"
@@ -26,6 +26,8 @@ static const char usage_text[] =
     "dossier's legal basis and its rubric (--rubric overrides it, e.g. qd26-2026/01).\n"
     "--spread sets the spread rule's threshold (default 10 points: members' totals may\n"
     "not differ by that much or more); --no-spread-rule turns the rule off.\n"
+    "--min-members is the province's council minimum (default 3): a council with\n"
+    "fewer members gives points but its result is not valid for a star.\n"
     "'add' prints the new evaluation's id.\n";
 
 /* Unknown ids are bad input (exit 2) like malformed values. */
@@ -76,7 +78,7 @@ eval_print(json_t *e)
 {
 	static const char *const keys[] = {"id", "dossier_id", "tier", "rubric_id", "legal_basis",
 	    "held_on", "spread_threshold", "spread_rule", "disqualified", "disqualify_reason",
-	    "version", "members"};
+	    "version", "members", "min_members"};
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
@@ -107,6 +109,7 @@ eval_add(cli_ctx *ctx, int argc, char **argv)
 	    {"held", required_argument, NULL, 'H'},
 	    {"spread", required_argument, NULL, 's'},
 	    {"no-spread-rule", no_argument, NULL, 'n'},
+	    {"min-members", required_argument, NULL, 'm'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
@@ -142,6 +145,17 @@ eval_add(cli_ctx *ctx, int argc, char **argv)
 		case 'n':
 			spec.spread_rule = false;
 			break;
+		case 'm': {
+			char *end = NULL;
+			long n = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || n < 1 || n > 99) {
+				cli_err(ctx, "--min-members must be a number of members from 1 to 99, not '%s'", optarg);
+				return CLI_USAGE;
+			}
+			spec.min_members = (int)n;
+			break;
+		}
 		case 'h':
 			return eval_usage(stdout, CLI_OK);
 		default:

@@ -111,7 +111,11 @@ result_print(const ocp_council_result *res)
 		printf("Knock-out: %s chose the knock-out option of %s\n",
 		    s->members[s->ko[i].member].member, ocp_rubric_criterion(r, s->ko[i].criterion)->code);
 	}
-	if (s->star == 0) {
+	if (s->star == 0 && !s->quorum_ok && !s->knockout && !s->disqualified) {
+		printf("Star: none (not valid for a star: the council has %zu member%s, the province's "
+		       "minimum is %zu)\n",
+		    s->count, s->count == 1 ? "" : "s", s->min_members);
+	} else if (s->star == 0) {
 		printf("Star: none (%s)\n", s->knockout ? "knock-out" : "dossier disqualified");
 	} else {
 		printf("Star: %d★\n", s->star);

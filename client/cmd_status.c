@@ -12,6 +12,8 @@
 #include "client/cli.h"
 #include "client/cmdutil.h"
 #include "client/sync.h"
+#include "common/store/ledger.h"
+#include "common/store/merge.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
 
@@ -34,19 +36,6 @@ status_meta(sto_db *db, const char *key)
 	return v;
 }
 
-static long long
-status_count(sto_db *db, const char *sql)
-{
-	sqlite3_stmt *st = NULL;
-	long long n = 0;
-
-	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
-		n = sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	return n;
-}
-
 int
 cmd_status(int argc, char **argv)
 {
@@ -56,6 +45,7 @@ cmd_status(int argc, char **argv)
 	    "push_high_water", "pull_cursor", "server_site"};
 	char *vals[sizeof(keys) / sizeof(keys[0])];
 	uint64_t pending = 0;
+	sto_ledger_stats ls;
 	long long open_conflicts;
 	long long refused;
 	int json = 0;
@@ -82,10 +72,9 @@ cmd_status(int argc, char **argv)
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		vals[i] = status_meta(c.db, keys[i]);
 	}
-	open_conflicts = status_count(c.db, "SELECT COUNT(*) FROM ledger WHERE status = 'open'");
-	refused = status_count(c.db,
-	    "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE rule = 'authority' AND lost_site = "
-	    "(SELECT value FROM meta WHERE key = 'site_id')");
+	sto_ledger_counts(c.db, sto_site_id(c.db), &ls);
+	open_conflicts = (long long)ls.open;
+	refused = (long long)ls.refused_changes;
 	if (json) {
 		cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
 		    "site_id", sto_site_id(c.db), "role", sto_role(c.db), "scope", sto_scope(c.db), "server",

@@ -23,6 +23,7 @@ static const cli_cmd commands[] = {
     {"sheet", cmd_sheet, "members' score sheets: enter per criterion or import a CSV"},
     {"result", cmd_result, "an evaluation's result: totals, mean, stars, spread"},
     {"decision", cmd_decision, "recognition, approval, national result, revocation"},
+    {"history", cmd_history, "import earlier rounds from a CSV (never re-scored), list them"},
     {"report", cmd_report, "the tables provinces publish (--csv for a spreadsheet)"},
     {"remote", cmd_remote, "where this site's server is, and its credential"},
     {"sync", cmd_sync, "push local changes to the server and pull what changed (--watch)"},

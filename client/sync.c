@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/store/capture.h"
+#include "common/store/ledger.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -101,49 +102,6 @@ sync_call(const cli_transport *t, com_buf *req, com_buf *reply, uint32_t want, p
 	return OCOP_OK;
 }
 
-/* Remember a rejection the server reported, once, in the local ledger. */
-static int
-sync_record_rejection(sto_db *db, const proto_rejection *r)
-{
-	sqlite3_stmt *st = NULL;
-	char tbl[PROTO_NAME_MAX + 1] = "";
-	char row[PROTO_UUID_LEN + 1] = "";
-	int rc;
-
-	rc = sqlite3_prepare_v2(sto_sqlite(db), "SELECT tbl, row_id FROM change WHERE site = ?1 AND seq = ?2",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(tbl, sizeof(tbl), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(row, sizeof(row), "%s", (const char *)sqlite3_column_text(st, 1));
-	}
-	sqlite3_finalize(st);
-	rc = sto_ledger_put(db, tbl, row, NULL, "authority", r->reason, NULL, 0, NULL, NULL, 0,
-	    sto_site_id(db), r->seq);
-	if (rc != OCOP_OK) {
-		return rc;
-	}
-	/* A refused write has no standing anywhere: its cells that still hold it
-	 * here lose their version, so the server's re-assertion takes them back
-	 * whatever this site's clock said. */
-	rc = sqlite3_prepare_v2(sto_sqlite(db),
-	    "UPDATE clock SET hlc = 0, site = '' WHERE (tbl, row_id) = (SELECT tbl, row_id FROM change"
-	    " WHERE site = ?1 AND seq = ?2) AND site = ?1 AND hlc = (SELECT hlc FROM change WHERE site = ?1 AND seq = ?2)",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
-}
-
 int
 cli_sync_build_push(sto_db *db, const char *credential, uint64_t hw, size_t budget, com_buf *req,
     uint32_t *count, uint64_t *last_seq)
@@ -207,7 +165,8 @@ cli_sync_apply_push_ok(sto_db *db, const proto_push_ok *ok, cli_sync_stats *s)
 	}
 	proto_rejections_iter(&it, &ok->rejections);
 	while ((rv = proto_rejections_next(&it, &r)) == OCOP_OK) {
-		if ((rv = sync_record_rejection(db, &r)) != OCOP_OK) {
+		int code = r.code > 0 && r.code < OCOP_ERR_COUNT_ ? (int)r.code : OCOP_EAUTH;
+		if ((rv = sto_refused_own(db, r.seq, code, r.reason)) != OCOP_OK) {
 			break;
 		}
 		s->rejected++;
@@ -290,7 +249,7 @@ cli_sync_apply_pull_ok(sto_db *db, const sto_policy *pol, const proto_pull_ok *o
 	}
 	proto_changes_iter(&it, &ok->changes);
 	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
-		if ((rv = sto_merge_apply(db, pol, &c, false, &v)) != OCOP_OK) {
+		if ((rv = sto_merge_apply(db, pol, NULL, &c, false, &v)) != OCOP_OK) {
 			break;
 		}
 		s->pulled++;

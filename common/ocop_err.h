@@ -36,7 +36,9 @@ extern "C" {
 	X(ESITE, "unknown or unregistered site")                               \
 	X(ESCOPE, "outside this site's scope")                                 \
 	X(EBUSY, "resource busy")                                              \
-	X(EINTERNAL, "internal error")
+	X(EINTERNAL, "internal error")                                         \
+	X(EIMMUTABLE, "this value never changes once set")                     \
+	X(ETYPE, "value of the wrong type or size")
 
 #define OCOP_ERR_ENUM_(name, text) OCOP_##name,
 typedef enum ocop_err { OCOP_ERR_MAP(OCOP_ERR_ENUM_) OCOP_ERR_COUNT_ } ocop_err;

@@ -41,7 +41,8 @@ int srv_overview_status(sto_db *db, const srv_overview_opts *o, json_t **out /* 
 
 /*
  * The ledger entries that need someone (status open), newest first, at most
- * limit: [{id, recorded, tbl, row_id, col, rule, reason, lost_site, site_name}].
+ * limit: [{id, written (when the lost write was made), tbl, row_id, col, rule,
+ * reason, refused, lost_site, site_name}].
  * Returns OCOP_OK, OCOP_EDB or OCOP_ENOMEM. Caller json_decref()s *out.
  */
 int srv_overview_ledger(sto_db *db, size_t limit, json_t **out /* OUT */);

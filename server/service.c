@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/ocop/scope.h"
 #include "common/store/capture.h"
+#include "common/store/ledger.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -33,6 +35,7 @@ srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, const com
 	s->policy = policy;
 	s->log = log;
 	s->max_batch = SRV_DEFAULT_BATCH;
+	sto_set_serving(db, true);
 }
 
 static int
@@ -113,27 +116,18 @@ static int
 service_reassert(srv_service *s, const proto_change *c)
 {
 	const sto_table *t = sto_schema_table(c->tbl);
-	proto_cells_it it;
-	com_buf sql;
-	sqlite3_stmt *st = NULL;
+	sto_row r;
 	bool exists;
 	int rv;
 
-	if (t == NULL || proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
+	if (t == NULL) {
 		return OCOP_OK; /* nothing of it can stand anywhere */
 	}
-	com_buf_init(&sql);
-	rv = com_buf_printf(&sql, "SELECT 1 FROM %s WHERE id = ?1", c->tbl);
-	if (rv == OCOP_OK && sqlite3_prepare_v2(sto_sqlite(s->db), (char *)sql.data, -1, &st, NULL) != SQLITE_OK) {
-		rv = OCOP_EDB;
-	}
-	com_buf_fini(&sql);
-	if (rv != OCOP_OK) {
+	if ((rv = sto_row_load(s->db, t, c->row, &r)) != OCOP_OK) {
 		return rv;
 	}
-	sqlite3_bind_text(st, 1, c->row, -1, SQLITE_STATIC);
-	exists = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	exists = r.exists;
+	sto_row_fini(&r);
 	/* Above this server's clock, never above the refused write's own (possibly
 	 * far-ahead) HLC: the sender drops its refused versions itself. */
 	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists);
@@ -141,27 +135,11 @@ service_reassert(srv_service *s, const proto_change *c)
 
 /* ===== Relay PUSH (a province at the national server) ===== */
 
-/* Does a row of unit `code` belong to a site whose scope is the list `scope`? */
-static bool service_in_scope(const char *scope, const char *code);
-
 /* Was (site, seq) refused here before? Then a resend is answered, not re-asserted again. */
 static int
 service_refused_before(srv_service *s, const proto_change *c, bool *before)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(sto_sqlite(s->db),
-		"SELECT 1 FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = 'authority' LIMIT 1", -1,
-		&st, NULL) != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
-	rc = sqlite3_step(st);
-	*before = rc == SQLITE_ROW;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+	return sto_refusal_find(s->db, c->site, c->seq, NULL, NULL, 0, before);
 }
 
 /* Remember which peer delivered a relayed change, so it is never sent back to it. */
@@ -184,46 +162,26 @@ service_set_via(srv_service *s, const proto_change *c, const char *via)
 }
 
 /*
- * Apply one relayed change inside a savepoint, so a change that lands outside
- * the relaying province's scope can be undone alone and refused.
+ * Apply one relayed change, judged as the province may make it: the
+ * authority the province lends (relay_policy) and the province's own scope.
  * *index is the record's position in the PUSH (its "seq" in a rejection).
  */
 static int
 service_relay_one(srv_service *s, const srv_peer *peer, const proto_change *c, uint64_t index,
     proto_wr *rw, proto_push_ok *ok)
 {
+	sto_writer w = {c->site, peer->role, peer->scope};
 	sto_verdict v;
-	char scope[64];
-	char reason[PROTO_REASON_MAX];
 	bool before = false;
 	int rv;
 
-	if ((rv = service_refused_before(s, c, &before)) != OCOP_OK ||
-	    (rv = sto_exec(s->db, "SAVEPOINT relay")) != OCOP_OK) {
+	if ((rv = service_refused_before(s, c, &before)) != OCOP_OK) {
 		return rv;
 	}
-	if ((rv = sto_merge_apply(s->db, s->relay_policy, c, true, &v)) != OCOP_OK) {
+	if ((rv = sto_merge_apply(s->db, s->relay_policy, &w, c, true, &v)) != OCOP_OK) {
 		return rv;
 	}
 	if (v.outcome == STO_APPLIED) {
-		if ((rv = sto_row_scope(s->db, c->tbl, c->row, scope, sizeof(scope))) != OCOP_OK) {
-			return rv;
-		}
-		if (!service_in_scope(peer->scope, scope)) {
-			/* Undo it alone and refuse it for good (a resend meets the ledger). */
-			snprintf(reason, sizeof(reason), "a row of unit %s is outside the scope %s of province %s",
-			    scope, peer->scope, peer->site);
-			if ((rv = sto_exec(s->db, "ROLLBACK TO relay; RELEASE relay")) != OCOP_OK ||
-			    (rv = sto_ledger_put(s->db, c->tbl, c->row, NULL, "authority", reason, NULL, 0, NULL, NULL,
-				 c->hlc, c->site, c->seq)) != OCOP_OK) {
-				return rv;
-			}
-			com_logf(s->log, COM_LOG_WARN, "relay from %s: refused %s seq %llu (%s %s): %s", peer->site,
-			    c->site, (unsigned long long)c->seq, c->tbl, c->row, reason);
-			proto_rejection_put(rw, index, OCOP_ESCOPE, reason);
-			ok->rejections.count++;
-			return OCOP_OK;
-		}
 		if ((rv = service_set_via(s, c, peer->site)) != OCOP_OK ||
 		    (rv = srv_handoff_note_arrival(s->db, c->tbl, c->row, peer->site)) != OCOP_OK) {
 			return rv;
@@ -235,14 +193,14 @@ service_relay_one(srv_service *s, const srv_peer *peer, const proto_change *c, u
 		proto_rejection_put(rw, index, (uint32_t)v.code, v.reason);
 		ok->rejections.count++;
 		if (!before) {
-			com_logf(s->log, COM_LOG_WARN, "relay from %s: rejected %s seq %llu (%s %s): %s", peer->site,
-			    c->site, (unsigned long long)c->seq, c->tbl, c->row, v.reason);
+			com_logf(s->log, COM_LOG_WARN, "relay from %s: refused %s seq %llu (%s %s, %s): %s", peer->site,
+			    c->site, (unsigned long long)c->seq, c->tbl, c->row, sto_rule_name(v.code), v.reason);
 			if ((rv = service_reassert(s, c)) != OCOP_OK) {
 				return rv;
 			}
 		}
 	}
-	return sto_exec(s->db, "RELEASE relay");
+	return OCOP_OK;
 }
 
 /*
@@ -327,6 +285,7 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 	proto_changes_it it;
 	proto_change c;
 	srv_peer peer;
+	sto_writer w;
 	com_buf rej;
 	proto_wr rw;
 	uint64_t hw;
@@ -351,16 +310,30 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 		return service_error(s, reply, OCOP_EDB, "server database busy");
 	}
 	hw = peer.high_water;
+	w.site = peer.site;
+	w.role = peer.role;
+	w.scope = peer.scope;
 	proto_changes_iter(&it, &m.changes);
 	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
 		if (strcmp(c.site, m.site) != 0) {
-			proto_rejection_put(&rw, c.seq, OCOP_EAUTH, "a site may only push its own changes");
+			/* Another site's change in this site's batch: a tampered client.
+			 * Refused and ledgered under the sender, never applied. */
+			char why[200];
+			snprintf(why, sizeof(why), "site %s may only push its own changes, not one of site %s", m.site,
+			    c.site);
+			com_logf(s->log, COM_LOG_WARN, "refused %s seq %llu (%s %s, identity): %s", m.site,
+			    (unsigned long long)c.seq, c.tbl, c.row, why);
+			if ((rv = sto_ledger_refusal(s->db, c.tbl, c.row, "site", OCOP_ESITE, why, NULL, c.hlc, m.site,
+				 c.seq)) != OCOP_OK) {
+				break;
+			}
+			proto_rejection_put(&rw, c.seq, OCOP_ESITE, why);
 			ok.rejections.count++;
 			continue;
 		}
 		if (c.seq <= hw) {
 			/* A resend. Report an earlier rejection again so it is never lost. */
-			sto_merge_apply(s->db, s->policy, &c, true, &v);
+			sto_merge_apply(s->db, s->policy, &w, &c, true, &v);
 			if (v.outcome == STO_REJECTED) {
 				proto_rejection_put(&rw, c.seq, (uint32_t)v.code, v.reason);
 				ok.rejections.count++;
@@ -371,13 +344,13 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 		if (c.seq != hw + 1) {
 			break; /* a gap: stop here; the site resends from the high-water mark */
 		}
-		rv = sto_merge_apply(s->db, s->policy, &c, true, &v);
+		rv = sto_merge_apply(s->db, s->policy, &w, &c, true, &v);
 		if (rv != OCOP_OK) {
 			break;
 		}
 		if (v.outcome == STO_REJECTED) {
-			com_logf(s->log, COM_LOG_WARN, "rejected %s seq %llu (%s %s): %s", c.site,
-			    (unsigned long long)c.seq, c.tbl, c.row, v.reason);
+			com_logf(s->log, COM_LOG_WARN, "refused %s seq %llu (%s %s, %s): %s", c.site,
+			    (unsigned long long)c.seq, c.tbl, c.row, sto_rule_name(v.code), v.reason);
 			proto_rejection_put(&rw, c.seq, (uint32_t)v.code, v.reason);
 			ok.rejections.count++;
 			if ((rv = service_reassert(s, &c)) != OCOP_OK) {
@@ -426,31 +399,14 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 
 /* ===== PULL ===== */
 
+/*
+ * Does a site of `scope` see a row of unit `code`? A row of no unit
+ * (reference data) goes everywhere; otherwise the one scope matcher decides.
+ */
 static bool
-service_in_scope(const char *scope, const char *code)
+service_in_scope(srv_service *s, const char *scope, const char *code)
 {
-	const char *p = scope;
-
-	if (code[0] == 0) {
-		return true; /* rows with no unit (reference data) go everywhere */
-	}
-	while (*p) {
-		const char *end = strchr(p, ',');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		while (n > 0 && *p == ' ') {
-			p++;
-			n--;
-		}
-		if ((n == 2 && strncmp(p, "VN", 2) == 0) ||
-		    (strncmp(code, p, n) == 0 && (code[n] == 0 || code[n] == '-'))) {
-			return true;
-		}
-		if (!end) {
-			break;
-		}
-		p = end + 1;
-	}
-	return false;
+	return code[0] == 0 || ocp_scope_covers_at(s->db, scope, code);
 }
 
 static bool
@@ -495,7 +451,7 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 	max = m.max_bytes && m.max_bytes < s->max_batch ? m.max_bytes : s->max_batch;
 	next = m.cursor;
 	rc = sqlite3_prepare_v2(sto_sqlite(s->db),
-	    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, via FROM change WHERE lsn > ?1 ORDER BY lsn",
+	    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, via, scope FROM change WHERE lsn > ?1 ORDER BY lsn",
 	    -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		return service_error(s, reply, OCOP_EDB, "server database error");
@@ -531,7 +487,11 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 			if ((rv = sto_row_scope(s->db, c.tbl, c.row, scope, sizeof(scope))) != OCOP_OK) {
 				break;
 			}
-			if (service_in_scope(peer.scope, scope)) {
+			/* The change that moved a row out of this site's scope goes to it
+			 * too, so the site learns that the row left (move.c). */
+			if (service_in_scope(s, peer.scope, scope) ||
+			    (sqlite3_column_type(st, 9) == SQLITE_TEXT &&
+				ocp_scope_covers_at(s->db, peer.scope, (const char *)sqlite3_column_text(st, 9)))) {
 				rv = proto_batch_add(&b, &c);
 				if (rv == OCOP_ETOOBIG) {
 					more = true;

@@ -14,6 +14,7 @@
 
 #include "common/ocop/council.h"
 #include "common/ocop/registry.h"
+#include "common/store/ledger.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -399,7 +400,9 @@ upstream_merge_page(srv_upstream *u, const proto_pull_ok *ok, uint64_t cursor, s
 	}
 	proto_changes_iter(&it, &ok->changes);
 	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
-		if ((rv = sto_merge_apply(u->db, u->pull_policy, &c, true, &v)) != OCOP_OK) {
+		/* The national server's changes, judged as the national tier may make them. */
+		sto_writer w = {c.site, "national", "VN"};
+		if ((rv = sto_merge_apply(u->db, u->pull_policy, &w, &c, true, &v)) != OCOP_OK) {
 			break;
 		}
 		st->pulled++;

@@ -3,3 +3,5 @@
 ocop_add_test(NAME ocop.registry LABEL unit SOURCES unit/ocop/test_registry.c LIBS ocop_common)
 ocop_add_test(NAME cli.registry LABEL integration SOURCES integration/test_cli_registry.c
   LIBS ocop_common)
+# ocop history import: earlier rounds brought in, refused whole on a bad line, reported alongside.
+ocop_add_test(NAME cli.history LABEL integration SOURCES integration/test_cli_history.c LIBS ocop_common)

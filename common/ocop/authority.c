@@ -22,11 +22,26 @@
 #define AUTH_FILE "authority.conf"
 
 typedef struct auth_table {
-	char *name;      /* owned; the replicated table */
-	bool owner_only; /* rows are written only by their owner's site */
-	bool has_kinds;  /* some rule of this table names a row kind */
-	int line;        /* where the table was declared */
+	char *name;        /* owned; the replicated table */
+	bool owner_only;   /* rows are written only by their owner's site */
+	bool has_kinds;    /* some rule of this table names a row kind */
+	char *owner_col;   /* owned; the column naming the owner site, or NULL */
+	char *owner_via;   /* owned; the column naming the row whose owner owns this one, or NULL */
+	unsigned others;   /* roles that may create a row owned by another site */
+	char **immutable;  /* owned array of nimmutable owned column names */
+	size_t nimmutable; /* entries in immutable */
+	int line;          /* where the table was declared */
 } auth_table;
+
+/* `match T.COL = P.PCOL via REF`: T.COL equals P.PCOL of the row T.REF names. */
+typedef struct auth_match_rule {
+	size_t table;  /* index into ocp_auth.tables */
+	char *col;     /* owned */
+	char *ptable;  /* owned */
+	char *pcol;    /* owned */
+	char *via;     /* owned */
+	int line;      /* where it was written */
+} auth_match_rule;
 
 typedef struct auth_rule {
 	size_t table;   /* index into ocp_auth.tables */
@@ -43,6 +58,9 @@ struct ocp_auth {
 	auth_rule *rules;   /* owned array of nrules */
 	size_t nrules;      /* rules in use */
 	size_t cap_rules;   /* rules allocated */
+	auth_match_rule *matches; /* owned array of nmatches */
+	size_t nmatches;    /* matches in use */
+	size_t cap_matches; /* matches allocated */
 };
 
 /* Names, in enum order; the configuration spells roles exactly like this. */
@@ -352,12 +370,12 @@ auth_parse_table(ocp_auth *a, char **tok, int ntok, const char *path, int line, 
 		return rv;
 	}
 	t = &a->tables[a->ntables];
+	memset(t, 0, sizeof(*t));
 	t->name = com_strdup(tok[1]);
 	if (t->name == NULL) {
 		return OCOP_ENOMEM;
 	}
 	t->owner_only = ntok == 3;
-	t->has_kinds = false;
 	t->line = line;
 	a->ntables++;
 	return OCOP_OK;
@@ -443,6 +461,158 @@ auth_parse_allow(ocp_auth *a, char **tok, int ntok, const char *path, int line, 
 	return OCOP_OK;
 }
 
+/* Split "TABLE.COLUMN" into the declared table's index and the column name (in buf). */
+static int
+auth_target(ocp_auth *a, const char *word, size_t *table, char *buf, size_t cap, const char *path, int line,
+    char *err, size_t errlen)
+{
+	const char *dot = strchr(word, '.');
+
+	if (dot == NULL || strlen(word) >= cap) {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT, "expected TABLE.COLUMN, got '%s'", word);
+	}
+	memcpy(buf, word, (size_t)(dot - word));
+	buf[dot - word] = '\0';
+	*table = auth_find_table(a, buf);
+	if (*table == a->ntables) {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT,
+		    "unknown table '%s' (declare it with 'table %s' first)", buf, buf);
+	}
+	snprintf(buf, cap, "%s", dot + 1);
+	if (!auth_is_name(buf)) {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT, "bad column name '%s'", buf);
+	}
+	return OCOP_OK;
+}
+
+/* `immutable TABLE.COLUMN...`: set when the row is created, never changed after. */
+static int
+auth_parse_immutable(ocp_auth *a, char **tok, int ntok, const char *path, int line, char *err, size_t errlen)
+{
+	char col[AUTH_MAX_NAME + 1];
+	size_t table;
+	int i;
+	int rv;
+
+	if (ntok < 2) {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT, "expected 'immutable TABLE.COLUMN...'");
+	}
+	for (i = 1; i < ntok; i++) {
+		auth_table *t;
+		char **p;
+		if ((rv = auth_target(a, tok[i], &table, col, sizeof(col), path, line, err, errlen)) != OCOP_OK) {
+			return rv;
+		}
+		t = &a->tables[table];
+		if (ocp_auth_immutable(a, t->name, col)) {
+			return auth_fail(err, errlen, path, line, OCOP_EINPUT, "'%s' is already immutable", tok[i]);
+		}
+		p = com_realloc(t->immutable, (t->nimmutable + 1) * sizeof(*p));
+		if (p == NULL) {
+			return OCOP_ENOMEM;
+		}
+		t->immutable = p;
+		if ((p[t->nimmutable] = com_strdup(col)) == NULL) {
+			return OCOP_ENOMEM;
+		}
+		t->nimmutable++;
+	}
+	return OCOP_OK;
+}
+
+/*
+ * `owner TABLE.COLUMN [others ROLES]`: an owner-only table's owner site is in
+ * COLUMN; ROLES may create a row that another site owns.
+ * `owner TABLE via COLUMN`: the owner is the owner of the row COLUMN names.
+ */
+static int
+auth_parse_owner(ocp_auth *a, char **tok, int ntok, const char *path, int line, char *err, size_t errlen)
+{
+	char col[AUTH_MAX_NAME + 1];
+	auth_table *t;
+	size_t table;
+	int rv;
+
+	if (ntok == 4 && strcmp(tok[2], "via") == 0) {
+		table = auth_find_table(a, tok[1]);
+		if (table == a->ntables) {
+			return auth_fail(err, errlen, path, line, OCOP_EINPUT, "unknown table '%s'", tok[1]);
+		}
+		if (!auth_is_name(tok[3])) {
+			return auth_fail(err, errlen, path, line, OCOP_EINPUT, "bad column name '%s'", tok[3]);
+		}
+		snprintf(col, sizeof(col), "%s", tok[3]);
+	} else if (ntok == 2 || (ntok == 4 && strcmp(tok[2], "others") == 0)) {
+		if ((rv = auth_target(a, tok[1], &table, col, sizeof(col), path, line, err, errlen)) != OCOP_OK) {
+			return rv;
+		}
+	} else {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT,
+		    "expected 'owner TABLE.COLUMN [others ROLES]' or 'owner TABLE via COLUMN'");
+	}
+	t = &a->tables[table];
+	if (!t->owner_only) {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT, "table '%s' is not owner-only", t->name);
+	}
+	if (t->owner_col != NULL || t->owner_via != NULL) {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT, "table '%s' has an owner already", t->name);
+	}
+	if (ntok == 4 && strcmp(tok[2], "others") == 0 &&
+	    (rv = auth_parse_roles(tok[3], &t->others, err, errlen, path, line)) != OCOP_OK) {
+		return rv;
+	}
+	if (ntok == 4 && strcmp(tok[2], "via") == 0) {
+		t->owner_via = com_strdup(col);
+	} else {
+		t->owner_col = com_strdup(col);
+	}
+	return t->owner_col != NULL || t->owner_via != NULL ? OCOP_OK : OCOP_ENOMEM;
+}
+
+/* `match TABLE.COLUMN = PTABLE.PCOLUMN via COLUMN` */
+static int
+auth_parse_match(ocp_auth *a, char **tok, int ntok, const char *path, int line, char *err, size_t errlen)
+{
+	char col[AUTH_MAX_NAME + 1];
+	char pcol[AUTH_MAX_NAME + 1];
+	auth_match_rule *m;
+	size_t table;
+	size_t ptable;
+	void *p;
+	int rv;
+
+	if (ntok != 6 || strcmp(tok[2], "=") != 0 || strcmp(tok[4], "via") != 0) {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT,
+		    "expected 'match TABLE.COLUMN = TABLE.COLUMN via COLUMN'");
+	}
+	if ((rv = auth_target(a, tok[1], &table, col, sizeof(col), path, line, err, errlen)) != OCOP_OK ||
+	    (rv = auth_target(a, tok[3], &ptable, pcol, sizeof(pcol), path, line, err, errlen)) != OCOP_OK) {
+		return rv;
+	}
+	if (!auth_is_name(tok[5])) {
+		return auth_fail(err, errlen, path, line, OCOP_EINPUT, "bad column name '%s'", tok[5]);
+	}
+	p = a->matches;
+	rv = auth_grow(&p, &a->cap_matches, a->nmatches, sizeof(*a->matches));
+	a->matches = p;
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	m = &a->matches[a->nmatches];
+	memset(m, 0, sizeof(*m));
+	m->table = table;
+	m->line = line;
+	m->col = com_strdup(col);
+	m->ptable = com_strdup(a->tables[ptable].name);
+	m->pcol = com_strdup(pcol);
+	m->via = com_strdup(tok[5]);
+	a->nmatches++;
+	if (m->col == NULL || m->ptable == NULL || m->pcol == NULL || m->via == NULL) {
+		return OCOP_ENOMEM;
+	}
+	return OCOP_OK;
+}
+
 /* Split a line into words; a word starting with '#' begins a comment. */
 static int
 auth_split(char *s, char **tok, int max)
@@ -508,9 +678,15 @@ auth_parse(ocp_auth *a, const char *text, size_t len, const char *path, char *er
 			rv = auth_parse_table(a, tok, ntok, path, lineno, err, errlen);
 		} else if (strcmp(tok[0], "allow") == 0) {
 			rv = auth_parse_allow(a, tok, ntok, path, lineno, err, errlen);
+		} else if (strcmp(tok[0], "immutable") == 0) {
+			rv = auth_parse_immutable(a, tok, ntok, path, lineno, err, errlen);
+		} else if (strcmp(tok[0], "owner") == 0) {
+			rv = auth_parse_owner(a, tok, ntok, path, lineno, err, errlen);
+		} else if (strcmp(tok[0], "match") == 0) {
+			rv = auth_parse_match(a, tok, ntok, path, lineno, err, errlen);
 		} else {
 			rv = auth_fail(err, errlen, path, lineno, OCOP_EINPUT,
-			    "unknown keyword '%s' (expected 'table' or 'allow')", tok[0]);
+			    "unknown keyword '%s' (expected table, allow, immutable, owner or match)", tok[0]);
 		}
 		if (rv != OCOP_OK) {
 			return rv;
@@ -607,9 +783,23 @@ ocp_auth_free(ocp_auth *auth)
 	}
 	com_free(auth->rules);
 	for (i = 0; i < auth->ntables; i++) {
+		size_t k;
+		for (k = 0; k < auth->tables[i].nimmutable; k++) {
+			com_free(auth->tables[i].immutable[k]);
+		}
+		com_free(auth->tables[i].immutable);
+		com_free(auth->tables[i].owner_col);
+		com_free(auth->tables[i].owner_via);
 		com_free(auth->tables[i].name);
 	}
 	com_free(auth->tables);
+	for (i = 0; i < auth->nmatches; i++) {
+		com_free(auth->matches[i].col);
+		com_free(auth->matches[i].ptable);
+		com_free(auth->matches[i].pcol);
+		com_free(auth->matches[i].via);
+	}
+	com_free(auth->matches);
 	com_free(auth);
 }
 
@@ -784,4 +974,63 @@ ocp_auth_check_owner(const ocp_auth *auth, const char *table, const char *owner_
 		    owner_site, writer_site);
 	}
 	return OCOP_OK;
+}
+
+bool
+ocp_auth_immutable(const ocp_auth *auth, const char *table, const char *column)
+{
+	size_t t;
+	size_t i;
+
+	if (table == NULL || column == NULL || (t = auth_find_table(auth, table)) == auth->ntables) {
+		return false;
+	}
+	for (i = 0; i < auth->tables[t].nimmutable; i++) {
+		if (strcmp(auth->tables[t].immutable[i], column) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+ocp_auth_owner(const ocp_auth *auth, const char *table, const char **owner_col, const char **via_col,
+    unsigned *others)
+{
+	size_t t;
+
+	*owner_col = NULL;
+	*via_col = NULL;
+	*others = 0;
+	if (table == NULL || (t = auth_find_table(auth, table)) == auth->ntables || !auth->tables[t].owner_only) {
+		return false;
+	}
+	*owner_col = auth->tables[t].owner_col;
+	*via_col = auth->tables[t].owner_via;
+	*others = auth->tables[t].others;
+	return true;
+}
+
+size_t
+ocp_auth_match_count(const ocp_auth *auth)
+{
+	return auth->nmatches;
+}
+
+bool
+ocp_auth_match_at(const ocp_auth *auth, size_t i, const char **table, const char **col, const char **ptable,
+    const char **pcol, const char **via)
+{
+	const auth_match_rule *m;
+
+	if (i >= auth->nmatches) {
+		return false;
+	}
+	m = &auth->matches[i];
+	*table = auth->tables[m->table].name;
+	*col = m->col;
+	*ptable = m->ptable;
+	*pcol = m->pcol;
+	*via = m->via;
+	return true;
 }

@@ -117,6 +117,23 @@ bool ocp_auth_owner_only(const ocp_auth *auth, const char *table);
 int ocp_auth_check_owner(const ocp_auth *auth, const char *table, const char *owner_site,
     const char *writer_site, char *err, size_t errlen);
 
+/* True when `table`.`column` is declared immutable: set when the row is created, never after. */
+bool ocp_auth_immutable(const ocp_auth *auth, const char *table, const char *column);
+
+/*
+ * For an owner-only table: the column naming the owner site (*owner_col), or
+ * the column naming the row whose owner owns this one (*via_col), and the
+ * roles that may create a row another site owns (*others). Returns false
+ * (outputs NULL, 0) when the table is not owner-only. Borrowed strings.
+ */
+bool ocp_auth_owner(const ocp_auth *auth, const char *table, const char **owner_col, const char **via_col,
+    unsigned *others);
+
+/* Number of `match` rules, and the i-th: table.col must equal ptable.pcol of the row table.via names. */
+size_t ocp_auth_match_count(const ocp_auth *auth);
+bool ocp_auth_match_at(const ocp_auth *auth, size_t i, const char **table, const char **col, const char **ptable,
+    const char **pcol, const char **via);
+
 /* True when `table` is named in the rules (a replicated table). */
 bool ocp_auth_has_table(const ocp_auth *auth, const char *table);
 

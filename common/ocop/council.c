@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "common/ocop/authority.h"
+#include "common/ocop/basis.h"
 #include "common/ocop/sheetcsv.h"
 #include "common/ocop/workflow.h"
 #include "common/store/fold.h"
@@ -49,6 +50,7 @@ typedef struct council_eval {
 	int64_t spread_threshold; /* centipoints */
 	bool spread_rule;         /* spread rule applies */
 	bool disqualified;        /* hồ sơ bị loại */
+	size_t min_members;       /* council minimum size; 0 for evaluations kept before it existed */
 } council_eval;
 
 /* A dossier row (the columns this module needs). */
@@ -57,6 +59,7 @@ typedef struct council_dossier {
 	char legal_basis[64]; /* e.g. qd26-2026 */
 	char rubric_id[64];   /* e.g. qd26-2026/01 */
 	char status[64];      /* workflow status */
+	char product_set[16]; /* its product's set ("07"), "" when unknown */
 } council_dossier;
 
 /* A member row with its score sheet. */
@@ -517,7 +520,8 @@ council_dossier_load(ocp_council *c, const char *id, council_dossier *d)
 		return council_fail(c, OCOP_EINVAL, "a dossier id is required");
 	}
 	if ((rv = council_prepare(c, &st,
-		 "SELECT id, legal_basis, rubric_id, status FROM dossier WHERE id = ?1 AND deleted = 0")) !=
+		 "SELECT d.id, d.legal_basis, d.rubric_id, d.status, p.product_set FROM dossier d"
+		 " LEFT JOIN product p ON p.id = d.product_id WHERE d.id = ?1 AND d.deleted = 0")) !=
 	    OCOP_OK) {
 		return rv;
 	}
@@ -528,6 +532,7 @@ council_dossier_load(ocp_council *c, const char *id, council_dossier *d)
 		col_copy(st, 1, d->legal_basis, sizeof(d->legal_basis));
 		col_copy(st, 2, d->rubric_id, sizeof(d->rubric_id));
 		col_copy(st, 3, d->status, sizeof(d->status));
+		col_copy(st, 4, d->product_set, sizeof(d->product_set));
 		rv = OCOP_OK;
 	} else if (rc == SQLITE_DONE) {
 		rv = council_fail(c, OCOP_ENOENT, "no dossier with id '%s'", id);
@@ -550,7 +555,8 @@ council_eval_load(ocp_council *c, const char *id, council_eval *e)
 	}
 	if ((rv = council_prepare(c, &st,
 		 "SELECT id, dossier_id, tier, rubric_id, legal_basis, spread_threshold,"
-		 " spread_rule, disqualified FROM evaluation WHERE id = ?1 AND deleted = 0")) != OCOP_OK) {
+		 " spread_rule, disqualified, min_members FROM evaluation WHERE id = ?1 AND deleted = 0")) !=
+	    OCOP_OK) {
 		return rv;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
@@ -566,6 +572,7 @@ council_eval_load(ocp_council *c, const char *id, council_eval *e)
 		    : sqlite3_column_int64(st, 5);
 		e->spread_rule = sqlite3_column_type(st, 6) == SQLITE_NULL || sqlite3_column_int(st, 6) != 0;
 		e->disqualified = sqlite3_column_int(st, 7) != 0;
+		e->min_members = sqlite3_column_int(st, 8) > 0 ? (size_t)sqlite3_column_int(st, 8) : 0;
 		rv = OCOP_OK;
 	} else if (rc == SQLITE_DONE) {
 		rv = council_fail(c, OCOP_ENOENT, "no evaluation with id '%s'", id);
@@ -957,8 +964,9 @@ int
 ocp_council_evaluation_add(ocp_council *c, const ocp_eval_spec *spec, char id_out[37])
 {
 	const char *cols[] = {"dossier_id", "tier", "rubric_id", "legal_basis", "held_on",
-	    "spread_threshold", "spread_rule", "disqualified", "version"};
-	const char *vals[9];
+	    "spread_threshold", "spread_rule", "disqualified", "version", "min_members"};
+	const char *vals[10];
+	char minimum[16];
 	const ocp_rubric *r = NULL;
 	council_dossier d;
 	const char *rubric_id;
@@ -974,6 +982,9 @@ ocp_council_evaluation_add(ocp_council *c, const ocp_eval_spec *spec, char id_ou
 		return council_fail(c, OCOP_EINVAL, "held date '%s' is not a date (YYYY-MM-DD)",
 		    spec->held_on);
 	}
+	if (spec->min_members < 0 || spec->min_members > 99) {
+		return council_fail(c, OCOP_EINVAL, "the council minimum must be between 1 and 99 members");
+	}
 	if (spec->spread_threshold < 0 || spec->spread_threshold > 100 * 100) {
 		return council_fail(c, OCOP_EINVAL, "the spread threshold must be between 0 and 100 points");
 	}
@@ -983,6 +994,16 @@ ocp_council_evaluation_add(ocp_council *c, const ocp_eval_spec *spec, char id_ou
 	rubric_id = !is_empty(spec->rubric_id) ? spec->rubric_id : d.rubric_id;
 	if (is_empty(rubric_id)) {
 		return council_fail(c, OCOP_EINVAL, "dossier %s names no rubric; pass --rubric", d.id);
+	}
+	{
+		/* The same rule as the dossier's: the basis's sheet for the product's set. */
+		char berr[768];
+
+		rv = ocp_basis_check(c->data_dir, d.legal_basis[0] ? d.legal_basis : OCP_FLOW_DEFAULT_BASIS,
+		    d.product_set, rubric_id, true, berr, sizeof(berr));
+		if (rv != OCOP_OK) {
+			return council_fail(c, rv, "dossier %s: %s", d.id, berr);
+		}
 	}
 	if ((rv = council_scoring_rubric(c, rubric_id, &r)) != OCOP_OK ||
 	    (rv = council_may(c, "evaluation", NULL, spec->tier)) != OCOP_OK ||
@@ -1000,7 +1021,9 @@ ocp_council_evaluation_add(ocp_council *c, const ocp_eval_spec *spec, char id_ou
 	vals[6] = spec->spread_rule ? "1" : "0";
 	vals[7] = "0";
 	vals[8] = "1";
-	rv = sto_row_insert(c->db, "evaluation", cols, vals, 9, id_out);
+	snprintf(minimum, sizeof(minimum), "%d", spec->min_members ? spec->min_members : OCP_COUNCIL_MIN_DEFAULT);
+	vals[9] = minimum;
+	rv = sto_row_insert(c->db, "evaluation", cols, vals, 10, id_out);
 	if (rv != OCOP_OK) {
 		return council_fail(c, rv, "%s", sto_errmsg(c->db));
 	}
@@ -1046,7 +1069,7 @@ ocp_council_evaluation_disqualify(ocp_council *c, const char *id, const char *re
 	"SELECT e.id, e.dossier_id, e.tier, e.rubric_id, e.legal_basis, e.held_on,"  \
 	" e.spread_threshold, e.spread_rule, e.disqualified, e.disqualify_reason,"   \
 	" e.version, (SELECT COUNT(*) FROM member m WHERE m.evaluation_id = e.id"    \
-	" AND m.deleted = 0) FROM evaluation e WHERE e.deleted = 0"
+	" AND m.deleted = 0), e.min_members FROM evaluation e WHERE e.deleted = 0"
 
 static json_t *
 eval_json(sqlite3_stmt *st)
@@ -1069,6 +1092,7 @@ eval_json(sqlite3_stmt *st)
 	ok = ok && jset(o, "disqualify_reason", col_json_text(st, 9));
 	ok = ok && jset(o, "version", json_integer(sqlite3_column_int64(st, 10)));
 	ok = ok && jset(o, "members", json_integer(sqlite3_column_int64(st, 11)));
+	ok = ok && jset(o, "min_members", json_integer(sqlite3_column_int64(st, 12)));
 	if (!ok) {
 		json_decref(o);
 		return NULL;
@@ -1701,6 +1725,7 @@ ocp_council_result_compute(ocp_council *c, const char *evaluation_id, ocp_counci
 	opts.spread_threshold = e.spread_threshold > 0 ? e.spread_threshold : OCP_SPREAD_DEFAULT;
 	opts.spread_rule = e.spread_rule;
 	opts.disqualified = e.disqualified;
+	opts.min_members = e.min_members;
 	rv = ocp_score_compute(&res->score, rub, sheets, nm, &opts, err, sizeof(err));
 	if (rv == OCOP_EINPUT) {
 		/* The rows are stored already: this is the replica's state, not the user's input. */
@@ -1829,6 +1854,8 @@ ocp_council_result_json(const ocp_council_result *r)
 	ok = ok && jset(root, "spread_rule", json_boolean(s->spread_rule));
 	ok = ok && jset(root, "spread_ok", json_boolean(s->spread_ok));
 	ok = ok && jset(root, "potential_5star", json_boolean(s->potential_5star));
+	ok = ok && jset(root, "min_members", json_integer((json_int_t)s->min_members));
+	ok = ok && jset(root, "valid_for_star", json_boolean(s->quorum_ok));
 	if (!ok) {
 		json_decref(root);
 		return NULL;
@@ -1898,7 +1925,12 @@ council_decision_star(ocp_council *c, const ocp_decision_spec *d, const council_
 		snprintf(why, sizeof(why), "%s", c->err);
 		return council_fail(c, rv, "no result to decide on yet: %s", why);
 	}
-	if (d->star != 0 && d->star != res->score->star) {
+	if (!res->score->quorum_ok) {
+		rv = council_fail(c, OCOP_ESTATE,
+		    "evaluation %s is not valid for a star: its council has %zu member(s), the "
+		    "province's minimum is %zu",
+		    e->id, res->score->count, res->score->min_members);
+	} else if (d->star != 0 && d->star != res->score->star) {
 		rv = council_fail(c, OCOP_ESTATE, "evaluation %s gives %d★ (mean %.2f), not %d★", e->id,
 		    res->score->star, (double)res->score->mean_display / 100.0, d->star);
 	}

@@ -53,6 +53,13 @@
 typedef struct ocp_council ocp_council;
 
 /* A new evaluation (ocp_council_evaluation_add). Strings are borrowed. */
+/*
+ * The council minimum a province applies when it sets none: a council of fewer
+ * members gives points but no star ("not valid for a star"). Three, so that one
+ * member cannot decide and the mean is not a pair's.
+ */
+#define OCP_COUNCIL_MIN_DEFAULT 3
+
 typedef struct ocp_eval_spec {
 	const char *dossier_id;   /* the dossier evaluated; required */
 	const char *tier;         /* "district", "province" or "national"; required */
@@ -60,6 +67,7 @@ typedef struct ocp_eval_spec {
 	const char *held_on;      /* YYYY-MM-DD, or NULL */
 	int64_t spread_threshold; /* centipoints; 0 = OCP_SPREAD_DEFAULT (10 points) */
 	bool spread_rule;         /* apply the spread rule (on by default, Decision 3) */
+	int min_members;          /* council minimum size, 1..99; 0 = OCP_COUNCIL_MIN_DEFAULT */
 } ocp_eval_spec;
 
 /* A new decision (ocp_council_decision_add). Strings are borrowed; NULL = not given. */

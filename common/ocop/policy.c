@@ -4,8 +4,10 @@
 #include "common/ocop/policy.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "common/ocop/scope.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -65,218 +67,508 @@ ocp_policy_store(const ocp_policy *p)
 static void
 policy_row_text(sto_db *db, const char *tbl, const char *id, const char *col, char *out, size_t cap)
 {
-	char sql[160];
-	sqlite3_stmt *st = NULL;
+	const sto_table *t = sto_schema_table(tbl);
+	sto_row r;
+	const proto_value *v;
 
 	out[0] = 0;
-	snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = ?1", col, tbl);
-	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK) {
+	if (t == NULL || id == NULL || id[0] == 0 || sto_row_load(db, t, id, &r) != OCOP_OK) {
 		return;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	v = sto_row_get(&r, col);
+	if (r.exists && v != NULL && v->type == PROTO_V_TEXT) {
+		snprintf(out, cap, "%.*s", (int)v->len, (const char *)v->p);
+	} else if (r.exists && v != NULL && v->type == PROTO_V_INT) {
+		snprintf(out, cap, "%lld", (long long)v->i);
 	}
-	sqlite3_finalize(st);
+	sto_row_fini(&r);
 }
 
 static bool
 policy_row_exists(sto_db *db, const char *tbl, const char *id)
 {
-	char sql[128];
-	sqlite3_stmt *st = NULL;
-	bool found = false;
+	const sto_table *t = sto_schema_table(tbl);
+	sto_row r;
+	bool found;
 
-	snprintf(sql, sizeof(sql), "SELECT 1 FROM %s WHERE id = ?1", tbl);
-	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		found = sqlite3_step(st) == SQLITE_ROW;
+	if (t == NULL || sto_row_load(db, t, id, &r) != OCOP_OK) {
+		return false;
 	}
-	sqlite3_finalize(st);
+	found = r.exists;
+	sto_row_fini(&r);
 	return found;
 }
 
-/* The value of col in the change's cells, else in the stored row. */
+/* A value as text ("" for NULL; integers in decimal). */
 static void
-policy_value(sto_db *db, const proto_change *c, const char *col, char *out, size_t cap)
+pv_text(const proto_value *v, char *out, size_t cap)
+{
+	out[0] = 0;
+	if (v == NULL) {
+		return;
+	}
+	if (v->type == PROTO_V_TEXT || v->type == PROTO_V_BLOB) {
+		snprintf(out, cap, "%.*s", (int)v->len, (const char *)v->p);
+	} else if (v->type == PROTO_V_INT) {
+		snprintf(out, cap, "%lld", (long long)v->i);
+	}
+}
+
+/* Same type and same bytes (NULL equals NULL). */
+static bool
+pv_same(const proto_value *a, const proto_value *b)
+{
+	proto_vtype ta = a ? a->type : PROTO_V_NULL;
+	proto_vtype tb = b ? b->type : PROTO_V_NULL;
+
+	if (ta != tb) {
+		return false;
+	}
+	switch (ta) {
+	case PROTO_V_NULL:
+		return true;
+	case PROTO_V_INT:
+		return a->i == b->i;
+	case PROTO_V_REAL:
+		return a->d == b->d;
+	default:
+		return a->len == b->len && (a->len == 0 || memcmp(a->p, b->p, a->len) == 0);
+	}
+}
+
+/* One change being judged: the writer, the row before and the change. */
+typedef struct policy_case {
+	ocp_policy *p;             /* the rules */
+	sto_db *db;                /* the replica judging */
+	const sto_writer *w;       /* who wrote it, as this node knows */
+	ocp_role role;             /* the role it is judged as */
+	const sto_row *before;     /* the row as stored */
+	const proto_change *c;     /* the change */
+	const sto_table *t;        /* its table */
+	proto_value cells[STO_ROW_MAX]; /* the change's values by column index (borrowed) */
+	bool set[STO_ROW_MAX];     /* which columns the change sets */
+	char *reason;              /* OUT: why not */
+	size_t cap;                /* its size */
+} policy_case;
+
+/* Index the change's cells by column (merge_validate has checked them). */
+static int
+policy_case_init(policy_case *k)
 {
 	proto_cells_it it;
 	proto_cell cell;
+	int rv;
 
-	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) == OCOP_OK) {
-		while (proto_cells_next(&it, &cell) == OCOP_OK) {
-			if (strcmp(cell.col, col) != 0) {
-				continue;
-			}
-			if (cell.v.type == PROTO_V_TEXT) {
-				snprintf(out, cap, "%.*s", (int)cell.v.len, (const char *)cell.v.p);
-			} else if (cell.v.type == PROTO_V_INT) {
-				snprintf(out, cap, "%lld", (long long)cell.v.i);
-			} else {
-				out[0] = 0;
-			}
-			return;
-		}
+	if (proto_cells_open(&it, k->c->cells, k->c->cells_len, NULL) != OCOP_OK) {
+		snprintf(k->reason, k->cap, "malformed cells");
+		return OCOP_ETYPE;
 	}
-	policy_row_text(db, c->tbl, c->row, col, out, cap);
+	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
+		const sto_column *col = sto_schema_column(k->t, cell.col);
+		if (col == NULL) {
+			snprintf(k->reason, k->cap, "table %s has no column '%s'", k->t->name, cell.col);
+			return OCOP_ETYPE;
+		}
+		k->cells[col - k->t->cols] = cell.v;
+		k->set[col - k->t->cols] = true;
+	}
+	if (rv != OCOP_ENOENT) {
+		snprintf(k->reason, k->cap, "malformed cells");
+		return OCOP_ETYPE;
+	}
+	return OCOP_OK;
 }
 
-/* The writer's role: this node's own, or the registered peer's. */
-static int
-policy_writer_role(sto_db *db, const char *site, ocp_role *role)
+/* The value of col before the change (NULL when the table has no such column). */
+static const proto_value *
+policy_before(const policy_case *k, const char *col)
 {
-	char name[32];
-	sqlite3_stmt *st = NULL;
+	return sto_row_get(k->before, col);
+}
 
-	name[0] = 0;
-	if (strcmp(site, sto_site_id(db)) == 0) {
-		snprintf(name, sizeof(name), "%s", sto_role(db));
-	} else if (sqlite3_prepare_v2(sto_sqlite(db), "SELECT role FROM peer WHERE site = ?1", -1, &st,
-		       NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(name, sizeof(name), "%s", (const char *)sqlite3_column_text(st, 0));
-		}
-		sqlite3_finalize(st);
+/* The value of col after the change. */
+static const proto_value *
+policy_after(const policy_case *k, const char *col)
+{
+	const sto_column *c = sto_schema_column(k->t, col);
+
+	if (c == NULL) {
+		return NULL;
 	}
-	return name[0] ? ocp_role_parse(name, role) : OCOP_ESITE;
+	return k->set[c - k->t->cols] ? &k->cells[c - k->t->cols] : &k->before->v[c - k->t->cols];
+}
+
+static bool
+policy_sets(const policy_case *k, const char *col)
+{
+	const sto_column *c = sto_schema_column(k->t, col);
+
+	return c != NULL && k->set[c - k->t->cols];
 }
 
 /* The kind that selects authority rules for a row: decision.kind, or the council tier. */
 static void
-policy_kind(sto_db *db, const proto_change *c, char *out, size_t cap)
+policy_kind(const policy_case *k, char *out, size_t cap)
 {
-	char eval[40];
+	char eval[PROTO_UUID_LEN + 1];
 
 	out[0] = 0;
-	if (strcmp(c->tbl, "decision") == 0) {
-		policy_value(db, c, "kind", out, cap);
-	} else if (strcmp(c->tbl, "evaluation") == 0) {
-		policy_value(db, c, "tier", out, cap);
-	} else if (strcmp(c->tbl, "member") == 0) {
-		policy_value(db, c, "evaluation_id", eval, sizeof(eval));
-		policy_row_text(db, "evaluation", eval, "tier", out, cap);
+	if (strcmp(k->t->name, "decision") == 0) {
+		pv_text(policy_after(k, "kind"), out, cap);
+	} else if (strcmp(k->t->name, "evaluation") == 0) {
+		pv_text(policy_after(k, "tier"), out, cap);
+	} else if (strcmp(k->t->name, "member") == 0) {
+		pv_text(policy_after(k, "evaluation_id"), eval, sizeof(eval));
+		policy_row_text(k->db, "evaluation", eval, "tier", out, cap);
 	}
 }
 
-/* May `role` move a dossier into status `to` at all (from some status)? */
+/* ===== The checks, in the order a refusal names them ===== */
+
+/* Table, column and kind rules (authority.conf `allow`). */
 static int
-policy_status(const ocp_flow *flow, const char *from, const char *to, ocp_role role, char *reason,
-    size_t cap)
+policy_check_allow(policy_case *k, const char *kind)
 {
 	size_t i;
-	size_t n = ocp_flow_transition_count(flow);
-	unsigned any = 0;
-	char roles[128];
+	int rv;
 
-	if (ocp_flow_state(flow, to) == NULL) {
-		snprintf(reason, cap, "unknown dossier status '%s' in workflow %s", to, ocp_flow_basis(flow));
-		return OCOP_EINPUT;
+	if (!k->before->exists &&
+	    (rv = ocp_auth_check(ocp_policy_auth(k->p), (int)k->role, k->t->name, NULL, kind[0] ? kind : NULL,
+		 k->reason, k->cap)) != OCOP_OK) {
+		return rv;
 	}
-	if (from[0] == 0 && strcmp(to, ocp_flow_initial(flow)) == 0) {
-		return OCOP_OK;
-	}
-	if (from[0] != 0 && ocp_flow_check(flow, from, to, role, NULL, NULL, 0) == OCOP_OK) {
-		return OCOP_OK;
-	}
-	/* Not a direct move from what this node holds: the writer may have seen
-	 * another status (a concurrent move); the lattice orders the two. Only
-	 * the role's right to reach this status matters here. */
-	for (i = 0; i < n; i++) {
-		const ocp_transition *t = ocp_flow_transition_at(flow, i);
-		if (strcmp(t->to->name, to) == 0) {
-			any |= t->roles;
-			if (t->roles & OCP_ROLE_BIT(role)) {
-				return OCOP_OK;
-			}
+	for (i = 0; i < k->t->ncols; i++) {
+		if (k->set[i] && (rv = ocp_auth_check(ocp_policy_auth(k->p), (int)k->role, k->t->name,
+				      k->t->cols[i].name, kind[0] ? kind : NULL, k->reason, k->cap)) != OCOP_OK) {
+			return rv;
 		}
 	}
-	snprintf(reason, cap, "%s cannot move a dossier to '%s'; allowed: %s", ocp_role_actor(role), to,
-	    ocp_role_list(any, roles, sizeof(roles)));
-	return OCOP_EAUTH;
+	return OCOP_OK;
 }
 
-/* The owner site of a sheet-owned row: score_sheet.owner_site, via score.sheet_id. */
-static void
-policy_owner(sto_db *db, const proto_change *c, char *out, size_t cap)
+/* Columns set when the row is created, never after (authority.conf `immutable`). */
+static int
+policy_check_immutable(policy_case *k)
 {
-	char sheet[40];
+	char was[80];
+	size_t i;
 
-	out[0] = 0;
-	if (strcmp(c->tbl, "score_sheet") == 0) {
-		policy_row_text(db, "score_sheet", c->row, "owner_site", out, cap);
-	} else if (strcmp(c->tbl, "score") == 0) {
-		policy_value(db, c, "sheet_id", sheet, sizeof(sheet));
-		policy_row_text(db, "score_sheet", sheet, "owner_site", out, cap);
+	if (!k->before->exists) {
+		return OCOP_OK;
 	}
+	for (i = 0; i < k->t->ncols; i++) {
+		const char *col = k->t->cols[i].name;
+		if (k->set[i] && ocp_auth_immutable(ocp_policy_auth(k->p), k->t->name, col) &&
+		    !pv_same(&k->cells[i], &k->before->v[i])) {
+			pv_text(&k->before->v[i], was, sizeof(was));
+			snprintf(k->reason, k->cap, "%s.%s never changes once the row exists (it is '%s')", k->t->name,
+			    col, was);
+			return OCOP_EIMMUTABLE;
+		}
+	}
+	return OCOP_OK;
+}
+
+/*
+ * Does the writer's scope cover unit `code`, directly or through the
+ * succession of units? A unit row of a former unit also belongs to whoever
+ * serves its successor (successor: the row's own successor_code, or NULL).
+ */
+static bool
+policy_covers(policy_case *k, const char *code, const proto_value *successor)
+{
+	char next[64];
+
+	if (ocp_scope_covers_at(k->db, k->w->scope, code)) {
+		return true;
+	}
+	pv_text(successor, next, sizeof(next));
+	return strcmp(k->t->name, "unit") == 0 && next[0] != 0 && ocp_scope_covers_at(k->db, k->w->scope, next);
+}
+
+/*
+ * The row, where it is and where it would be, lies in the writer's scope;
+ * and any unit it records is one the writer serves. A row that names a
+ * parent this node does not hold belongs nowhere yet and is refused.
+ */
+static int
+policy_check_scope(policy_case *k)
+{
+	char before[64] = "";
+	char after[64] = "";
+	char code[64];
+	bool missing = false;
+	int rv;
+
+	if (k->before->exists) {
+		if ((rv = sto_row_scope_after(k->db, k->before, NULL, before, sizeof(before), &missing)) != OCOP_OK) {
+			snprintf(k->reason, k->cap, "cannot read the row's scope");
+			return rv;
+		}
+		if (!policy_covers(k, before, policy_before(k, "successor_code"))) {
+			snprintf(k->reason, k->cap, "the %s belongs to unit %s, outside this site's scope %s", k->t->name,
+			    before[0] ? before : "(none)", k->w->scope);
+			return OCOP_ESCOPE;
+		}
+	}
+	if ((rv = sto_row_scope_after(k->db, k->before, k->c, after, sizeof(after), &missing)) != OCOP_OK) {
+		snprintf(k->reason, k->cap, "cannot read the row's scope");
+		return rv;
+	}
+	if (missing) {
+		snprintf(k->reason, k->cap, "the %s names a row this server does not hold", k->t->name);
+		return OCOP_ESCOPE;
+	}
+	if (!policy_covers(k, after, policy_after(k, "successor_code"))) {
+		snprintf(k->reason, k->cap, "the %s would belong to unit %s, outside this site's scope %s", k->t->name,
+		    after[0] ? after : "(none)", k->w->scope);
+		return OCOP_ESCOPE;
+	}
+	if (policy_sets(k, "unit_code")) {
+		pv_text(policy_after(k, "unit_code"), code, sizeof(code));
+		if (code[0] != 0 && !policy_covers(k, code, NULL)) {
+			snprintf(k->reason, k->cap, "%s.unit_code %s is outside this site's scope %s", k->t->name, code,
+			    k->w->scope);
+			return OCOP_ESCOPE;
+		}
+	}
+	if (policy_sets(k, "province_code")) {
+		pv_text(policy_after(k, "province_code"), code, sizeof(code));
+		if (code[0] != 0 && !ocp_scope_touches(k->w->scope, code) && !policy_covers(k, code, NULL)) {
+			snprintf(k->reason, k->cap, "%s.province_code %s is not this site's province (scope %s)",
+			    k->t->name, code, k->w->scope);
+			return OCOP_ESCOPE;
+		}
+	}
+	return OCOP_OK;
+}
+
+/*
+ * Owner-only rows (authority.conf `owner`): written only by the site that
+ * owns them, as stored; created for another site only by the roles allowed to.
+ */
+static int
+policy_check_owner(policy_case *k)
+{
+	const char *owner_col;
+	const char *via;
+	unsigned others;
+	char owner[PROTO_UUID_LEN + 1];
+	char parent[PROTO_UUID_LEN + 1];
+
+	if (!ocp_auth_owner(ocp_policy_auth(k->p), k->t->name, &owner_col, &via, &others)) {
+		return OCOP_OK;
+	}
+	if (owner_col != NULL) {
+		pv_text(k->before->exists ? policy_before(k, owner_col) : policy_after(k, owner_col), owner,
+		    sizeof(owner));
+		if (!k->before->exists && (others & OCP_ROLE_BIT(k->role)) != 0 && owner[0] != 0) {
+			return OCOP_OK; /* the council's tier creates a sheet for its owner */
+		}
+	} else if (via != NULL && k->t->parent_col != NULL && strcmp(via, k->t->parent_col) == 0) {
+		const char *pcol;
+		const char *pvia;
+		unsigned pothers;
+		pv_text(policy_after(k, via), parent, sizeof(parent));
+		if (!ocp_auth_owner(ocp_policy_auth(k->p), k->t->parent_table, &pcol, &pvia, &pothers) || pcol == NULL) {
+			snprintf(k->reason, k->cap, "%s: the owner of its %s is not declared", k->t->name, k->t->parent_table);
+			return OCOP_EAUTH;
+		}
+		policy_row_text(k->db, k->t->parent_table, parent, pcol, owner, sizeof(owner));
+	} else {
+		snprintf(k->reason, k->cap, "%s rows are owner-only but their owner is not declared", k->t->name);
+		return OCOP_EAUTH;
+	}
+	return ocp_auth_check_owner(ocp_policy_auth(k->p), k->t->name, owner[0] ? owner : NULL, k->w->site, k->reason,
+	    k->cap);
+}
+
+/* `match` rules: a value that must equal a value of the row another column names. */
+static int
+policy_check_match(policy_case *k)
+{
+	const ocp_auth *a = ocp_policy_auth(k->p);
+	const char *tbl;
+	const char *col;
+	const char *ptable;
+	const char *pcol;
+	const char *via;
+	char mine[80];
+	char theirs[80];
+	char ref[PROTO_UUID_LEN + 1];
+	size_t i;
+
+	for (i = 0; ocp_auth_match_at(a, i, &tbl, &col, &ptable, &pcol, &via); i++) {
+		if (strcmp(tbl, k->t->name) != 0 || (k->before->exists && !policy_sets(k, col) && !policy_sets(k, via))) {
+			continue;
+		}
+		pv_text(policy_after(k, via), ref, sizeof(ref));
+		pv_text(policy_after(k, col), mine, sizeof(mine));
+		if (ref[0] == 0 || !policy_row_exists(k->db, ptable, ref)) {
+			snprintf(k->reason, k->cap, "%s.%s names %s %s, which this server does not hold", tbl, via, ptable,
+			    ref[0] ? ref : "(none)");
+			return OCOP_ESCOPE;
+		}
+		policy_row_text(k->db, ptable, ref, pcol, theirs, sizeof(theirs));
+		if (strcmp(mine, theirs) != 0) {
+			snprintf(k->reason, k->cap, "%s.%s must be the %s's %s ('%s'), not '%s'", tbl, col, ptable, pcol,
+			    theirs, mine);
+			return OCOP_EAUTH;
+		}
+	}
+	return OCOP_OK;
+}
+
+/*
+ * A dossier's status and epoch: a status change is a transition from the
+ * stored status that the flow allows this role; a reopen carries the next
+ * epoch with it, a forward move keeps the epoch; the epoch changes with
+ * nothing else. A new dossier starts in the flow's initial status.
+ */
+static int
+policy_check_workflow(policy_case *k)
+{
+	const ocp_transition *tr = NULL;
+	const ocp_flow *flow;
+	char basis[40];
+	char from[64];
+	char to[64];
+	char e[32];
+	long long e_before = 0;
+	long long e_after;
+	int rv;
+
+	if (strcmp(k->t->name, "dossier") != 0 || (!policy_sets(k, "status") && !policy_sets(k, "epoch"))) {
+		return OCOP_OK;
+	}
+	pv_text(k->before->exists ? policy_before(k, "legal_basis") : policy_after(k, "legal_basis"), basis,
+	    sizeof(basis));
+	flow = ocp_policy_flow(k->p, basis);
+	pv_text(policy_before(k, "status"), from, sizeof(from));
+	pv_text(policy_after(k, "status"), to, sizeof(to));
+	pv_text(policy_before(k, "epoch"), e, sizeof(e));
+	e_before = k->before->exists && e[0] ? atoll(e) : 0;
+	pv_text(policy_after(k, "epoch"), e, sizeof(e));
+	e_after = e[0] ? atoll(e) : 0;
+	if (!k->before->exists || from[0] == 0) {
+		if (to[0] != 0 && strcmp(to, ocp_flow_initial(flow)) != 0) {
+			snprintf(k->reason, k->cap, "a new dossier starts in '%s', not '%s'", ocp_flow_initial(flow), to);
+			return OCOP_ESTATE;
+		}
+		if (e_after != e_before) {
+			snprintf(k->reason, k->cap, "a new dossier starts in epoch %lld, not %lld", e_before, e_after);
+			return OCOP_ESTATE;
+		}
+		return OCOP_OK;
+	}
+	if (strcmp(from, to) == 0) {
+		if (e_after != e_before) {
+			snprintf(k->reason, k->cap,
+			    "the epoch changes only with a reopen that moves the status back (epoch %lld, not %lld)",
+			    e_before, e_after);
+			return OCOP_ESTATE;
+		}
+		return OCOP_OK;
+	}
+	if ((rv = ocp_flow_check(flow, from, to, (int)k->role, &tr, k->reason, k->cap)) != OCOP_OK) {
+		if (rv == OCOP_EINVAL) {
+			snprintf(k->reason, k->cap, "unknown dossier status '%s' in workflow %s", to, ocp_flow_basis(flow));
+			return OCOP_ESTATE;
+		}
+		return rv == OCOP_EAUTH ? OCOP_EAUTH : OCOP_ESTATE;
+	}
+	if (ocp_transition_bumps_epoch(tr) && e_after != e_before + 1) {
+		snprintf(k->reason, k->cap, "moving a dossier back from '%s' to '%s' opens epoch %lld, not %lld", from, to,
+		    e_before + 1, e_after);
+		return OCOP_ESTATE;
+	}
+	if (!ocp_transition_bumps_epoch(tr) && e_after != e_before) {
+		snprintf(k->reason, k->cap, "moving a dossier forward from '%s' to '%s' keeps epoch %lld, not %lld", from,
+		    to, e_before, e_after);
+		return OCOP_ESTATE;
+	}
+	return OCOP_OK;
+}
+
+/* A resolution settles an entry about a cell the writer may write, of a row it holds. */
+static int
+policy_check_resolution(policy_case *k)
+{
+	char tbl[PROTO_NAME_MAX + 1];
+	char col[PROTO_NAME_MAX + 1];
+	char row[PROTO_UUID_LEN + 1];
+	char kind[32] = "";
+	const sto_table *rt;
+
+	if (strcmp(k->t->name, "resolution") != 0) {
+		return OCOP_OK;
+	}
+	pv_text(policy_after(k, "ref_tbl"), tbl, sizeof(tbl));
+	pv_text(policy_after(k, "ref_col"), col, sizeof(col));
+	pv_text(policy_after(k, "ref_row"), row, sizeof(row));
+	if ((rt = sto_schema_table(tbl)) == NULL || (col[0] != 0 && sto_schema_column(rt, col) == NULL)) {
+		snprintf(k->reason, k->cap, "a resolution names no replicated cell ('%s.%s')", tbl, col);
+		return OCOP_ETYPE;
+	}
+	if (strcmp(tbl, "decision") == 0) {
+		policy_row_text(k->db, "decision", row, "kind", kind, sizeof(kind));
+	} else if (strcmp(tbl, "evaluation") == 0) {
+		policy_row_text(k->db, "evaluation", row, "tier", kind, sizeof(kind));
+	}
+	return ocp_auth_check(ocp_policy_auth(k->p), (int)k->role, tbl, col[0] ? col : NULL, kind[0] ? kind : NULL,
+	    k->reason, k->cap);
 }
 
 /* May a writer of `role` make change c? The rules behind every authorize callback. */
 static int
-policy_authorize_as(ocp_policy *p, sto_db *db, const proto_change *c, ocp_role role, char *reason,
-    size_t cap)
+policy_authorize_as(ocp_policy *p, sto_db *db, const sto_writer *w, ocp_role role, const sto_row *before,
+    const proto_change *c, char *reason, size_t cap)
 {
-	proto_cells_it it;
-	proto_cell cell;
+	policy_case k;
 	char kind[32];
-	char basis[32];
-	char from[64];
-	char owner[40];
-	bool exists;
 	int rv;
 
-	policy_kind(db, c, kind, sizeof(kind));
-	exists = policy_row_exists(db, c->tbl, c->row);
-	if (!exists && (rv = ocp_auth_check(p->auth, (int)role, c->tbl, NULL, kind[0] ? kind : NULL,
-			    reason, cap)) != OCOP_OK) {
+	memset(&k, 0, sizeof(k));
+	k.p = p;
+	k.db = db;
+	k.w = w;
+	k.role = role;
+	k.before = before;
+	k.c = c;
+	k.t = before->t;
+	k.reason = reason;
+	k.cap = cap;
+	if (k.t == NULL || (rv = policy_case_init(&k)) != OCOP_OK) {
+		if (k.t == NULL) {
+			snprintf(reason, cap, "unknown table '%s'", c->tbl);
+		}
+		return OCOP_ETYPE;
+	}
+	policy_kind(&k, kind, sizeof(kind));
+	if ((rv = policy_check_allow(&k, kind)) != OCOP_OK || (rv = policy_check_immutable(&k)) != OCOP_OK ||
+	    (rv = policy_check_scope(&k)) != OCOP_OK || (rv = policy_check_owner(&k)) != OCOP_OK ||
+	    (rv = policy_check_match(&k)) != OCOP_OK || (rv = policy_check_workflow(&k)) != OCOP_OK ||
+	    (rv = policy_check_resolution(&k)) != OCOP_OK) {
 		return rv;
-	}
-	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
-		snprintf(reason, cap, "malformed cells");
-		return OCOP_EPROTO;
-	}
-	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
-		if (strcmp(c->tbl, "dossier") == 0 && strcmp(cell.col, "status") == 0 &&
-		    cell.v.type == PROTO_V_TEXT) {
-			char to[64];
-			snprintf(to, sizeof(to), "%.*s", (int)cell.v.len, (const char *)cell.v.p);
-			policy_value(db, c, "legal_basis", basis, sizeof(basis));
-			policy_row_text(db, "dossier", c->row, "status", from, sizeof(from));
-			rv = policy_status(ocp_policy_flow(p, basis), from, to, role, reason, cap);
-		} else {
-			rv = ocp_auth_check(p->auth, (int)role, c->tbl, cell.col, kind[0] ? kind : NULL, reason, cap);
-		}
-		if (rv != OCOP_OK) {
-			return rv;
-		}
-	}
-	if (rv != OCOP_ENOENT) {
-		snprintf(reason, cap, "malformed cells");
-		return OCOP_EPROTO;
-	}
-	/* A sheet is created by the council's tier with its owner; after that only
-	 * the owner site writes it or its scores. */
-	if (ocp_auth_owner_only(p->auth, c->tbl) && (exists || strcmp(c->tbl, "score") == 0)) {
-		policy_owner(db, c, owner, sizeof(owner));
-		return ocp_auth_check_owner(p->auth, c->tbl, owner[0] ? owner : NULL, c->site, reason, cap);
 	}
 	return OCOP_OK;
 }
 
 static int
-policy_authorize(void *arg, sto_db *db, const proto_change *c, char *reason, size_t cap)
+policy_authorize(void *arg, sto_db *db, const sto_writer *w, const sto_row *before, const proto_change *c,
+    char *reason, size_t cap)
 {
 	ocp_policy *p = arg;
 	ocp_role role;
 
-	if (!p->check_authority) {
-		return OCOP_OK;
-	}
-	if (policy_writer_role(db, c->site, &role) != OCOP_OK) {
+	if (w == NULL || w->role == NULL || ocp_role_parse(w->role, &role) != OCOP_OK) {
 		snprintf(reason, cap, "site %s is not registered with this server", c->site);
-		return OCOP_EAUTH;
+		return OCOP_ESITE;
 	}
-	return policy_authorize_as(p, db, c, role, reason, cap);
+	if (!p->check_authority && strcmp(w->site, sto_site_id(db)) != 0) {
+		return OCOP_OK; /* a site trusts what its server has judged */
+	}
+	return policy_authorize_as(p, db, w, role, before, c, reason, cap);
 }
 
 /*
@@ -284,7 +576,8 @@ policy_authorize(void *arg, sto_db *db, const proto_change *c, char *reason, siz
  * make it; the refusal names the relayer's own role.
  */
 static int
-policy_authorize_relay(void *arg, sto_db *db, const proto_change *c, char *reason, size_t cap)
+policy_authorize_relay(void *arg, sto_db *db, const sto_writer *w, const sto_row *before, const proto_change *c,
+    char *reason, size_t cap)
 {
 	policy_relay *r = arg;
 	char other[256];
@@ -295,15 +588,15 @@ policy_authorize_relay(void *arg, sto_db *db, const proto_change *c, char *reaso
 	if (!r->p->check_authority) {
 		return OCOP_OK;
 	}
-	first = policy_authorize_as(r->p, db, c, r->relayer, reason, cap);
-	if (first == OCOP_OK || first != OCOP_EAUTH) {
+	first = policy_authorize_as(r->p, db, w, r->relayer, before, c, reason, cap);
+	if (first == OCOP_OK || first == OCOP_ETYPE || first == OCOP_ESCOPE || first == OCOP_EIMMUTABLE) {
 		return first;
 	}
 	for (k = 0; k < OCP_ROLE_COUNT_; k++) {
 		if (k == (int)r->relayer || !(r->roles & OCP_ROLE_BIT(k))) {
 			continue;
 		}
-		rv = policy_authorize_as(r->p, db, c, (ocp_role)k, other, sizeof(other));
+		rv = policy_authorize_as(r->p, db, w, (ocp_role)k, before, c, other, sizeof(other));
 		if (rv == OCOP_OK) {
 			return OCOP_OK;
 		}

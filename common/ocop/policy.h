@@ -3,9 +3,12 @@
  * the authority and workflow configuration: which site may write what, and
  * how two concurrent dossier statuses are ordered.
  *
- * A server checks authority on every change it receives. A site trusts what
- * its server sends (the server has checked it, and a site does not know the
- * roles of other sites) but orders statuses the same way.
+ * Every node judges its own writes with these rules when it captures them
+ * (a laptop refuses at once what its server would refuse). A server also
+ * judges every change it receives, against the row as it stores it and the
+ * writer as it has registered it. A site trusts what its server sends (the
+ * server has judged it, and a site does not know the roles of other sites)
+ * but orders statuses the same way.
  */
 #ifndef OCOP_OCOP_POLICY_H
 #define OCOP_OCOP_POLICY_H
@@ -21,8 +24,8 @@ typedef struct ocp_policy ocp_policy;
 
 /*
  * Load the rules from data_dir (authority.conf and the workflow files). With
- * check_authority set, every change's writer must be a registered site
- * (peer table) or this node, and have authority. Constructor of ocp_policy.
+ * check_authority set (servers), changes of other sites are judged too;
+ * without it only this node's own. Constructor of ocp_policy.
  * Returns OCOP_OK, or the loaders' errors with "FILE:LINE: reason" in err.
  * Caller frees with ocp_policy_free().
  */

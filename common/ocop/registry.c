@@ -18,6 +18,7 @@
 #include <utf8proc.h>
 
 #include "common/ocop/authority.h"
+#include "common/ocop/basis.h"
 #include "common/ocop/workflow.h"
 #include "common/store/fold.h"
 #include "common/store/schema.h"
@@ -1270,15 +1271,15 @@ today(char out[11])
 	}
 }
 
-/* The rubric's basis (before '/') must be the dossier's legal basis. */
+/* The rubric must be a scoring sheet of the dossier's legal basis and its product's set. */
 static int
-reg_rubric_matches(ocp_reg *r, const char *rubric, const char *basis)
+reg_rubric_matches(ocp_reg *r, const char *rubric, const char *basis, const char *product_set)
 {
-	size_t n = strlen(basis);
+	char err[768];
+	int rv = ocp_basis_check(r->data_dir, basis, product_set, rubric, true, err, sizeof(err));
 
-	if (strncmp(rubric, basis, n) != 0 || rubric[n] != '/') {
-		return reg_fail(r, OCOP_EINPUT,
-		    "rubric %s does not belong to the dossier's legal basis %s", rubric, basis);
+	if (rv != OCOP_OK) {
+		return reg_fail(r, rv, "%s", err);
 	}
 	return OCOP_OK;
 }
@@ -1326,7 +1327,7 @@ reg_dossier_prepare(ocp_reg *r, reg_row *w)
 		}
 	}
 	if (rv == OCOP_OK) {
-		rv = reg_rubric_matches(r, row_get(w, "rubric_id"), basis);
+		rv = reg_rubric_matches(r, row_get(w, "rubric_id"), basis, v[P_SET]);
 	}
 	if (rv == OCOP_OK && row_get(w, "eval_type") == NULL) {
 		rv = row_put_copy(r, w, "eval_type", "first");
@@ -1519,11 +1520,14 @@ reg_set_prepare(ocp_reg *r, const char *table, const char *id, reg_row *w)
 			    row_get(w, "province_code"));
 		}
 		if (row_get(w, "rubric_id") != NULL) {
-			rv = reg_query_row(r, v, 1, "SELECT legal_basis FROM dossier WHERE id = ?1", 1, id);
+			rv = reg_query_row(r, v, 2,
+			    "SELECT d.legal_basis, p.product_set FROM dossier d "
+			    "LEFT JOIN product p ON p.id = d.product_id WHERE d.id = ?1",
+			    1, id);
 			if (rv == OCOP_OK) {
-				rv = reg_rubric_matches(r, row_get(w, "rubric_id"), v[0] ? v[0] : "");
+				rv = reg_rubric_matches(r, row_get(w, "rubric_id"), v[0] ? v[0] : "", v[1]);
 			}
-			vals_free(v, 1);
+			vals_free(v, 2);
 		}
 	}
 	return rv;
@@ -2107,23 +2111,31 @@ ocp_reg_dossier_move(ocp_reg *r, const char *key, const char *to, const char *no
 	if (rv == OCOP_OK && ndeadline != NULL) {
 		rv = reg_auth(r, "dossier", "update_deadline");
 	}
-	/* Every check has passed: only now write. */
-	if (rv == OCOP_OK && (rv = sto_row_update(r->db, "dossier", id, "status", t->to->name)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
-	}
-	if (rv == OCOP_OK && ocp_transition_bumps_epoch(t)) {
-		snprintf(epoch, sizeof(epoch), "%lld", (v[1] ? atoll(v[1]) : 0) + 1);
-		if ((rv = sto_row_update(r->db, "dossier", id, "epoch", epoch)) != OCOP_OK) {
+	/* Every check has passed: only now write, as one change, so the move
+	 * (with the epoch a reopen opens, its note and deadline) replicates and
+	 * merges as one event on every replica. */
+	if (rv == OCOP_OK) {
+		const char *cols[4];
+		const char *vals[4];
+		size_t n = 0;
+		cols[n] = "status";
+		vals[n++] = t->to->name;
+		if (ocp_transition_bumps_epoch(t)) {
+			snprintf(epoch, sizeof(epoch), "%lld", (v[1] ? atoll(v[1]) : 0) + 1);
+			cols[n] = "epoch";
+			vals[n++] = epoch;
+		}
+		if (nnote != NULL) {
+			cols[n] = "status_note";
+			vals[n++] = nnote;
+		}
+		if (ndeadline != NULL) {
+			cols[n] = "update_deadline";
+			vals[n++] = ndeadline;
+		}
+		if ((rv = sto_row_update_cells(r->db, "dossier", id, cols, vals, n)) != OCOP_OK) {
 			rv = reg_dberr(r, rv);
 		}
-	}
-	if (rv == OCOP_OK && nnote != NULL &&
-	    (rv = sto_row_update(r->db, "dossier", id, "status_note", nnote)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
-	}
-	if (rv == OCOP_OK && ndeadline != NULL &&
-	    (rv = sto_row_update(r->db, "dossier", id, "update_deadline", ndeadline)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
 	}
 	if (rv == OCOP_OK && (rv = sto_commit(r->db)) != OCOP_OK) {
 		rv = reg_dberr(r, rv);

@@ -12,6 +12,7 @@
 #include <csv.h>
 
 #include "common/util/alloc.h"
+#include "common/util/buf.h"
 #include "ocop_err.h"
 
 /* ===== Static table shapes ===== */
@@ -25,6 +26,10 @@ enum {
 	T_TYPE,
 	T_CAND,
 	T_EXPIRING,
+	T_EVALUATED,
+	T_SUBJECTS,
+	T_RECOGNISED,
+	T_SUMMARY,
 	T_COUNT_,
 };
 
@@ -38,6 +43,13 @@ static const char *const cand_cols[] = {"dossier_id", "evaluation_id", "product"
     "unit_code", "round", "mean", "star", "potential_5star", "approved", "national_star"};
 static const char *const exp_cols[] = {"product", "subject", "unit_code", "star", "number",
     "issued_on", "expires_on", "days_left", "window_opens", "window_closes", "window"};
+
+static const char *const eval_star_cols[] = {"star", "label", "products", "imported"};
+static const char *const subj_cols[] = {"subject_type", "label", "subjects", "products"};
+static const char *const recog_cols[] = {"product", "subject", "subject_type", "unit_code", "unit_name",
+    "product_set", "mean", "star", "certificate", "issued_on", "expires_on", "product_code", "round",
+    "imported"};
+static const char *const summary_cols[] = {"text"};
 
 #define NCOLS(a) (sizeof(a) / sizeof(a[0]))
 
@@ -97,6 +109,10 @@ typedef struct report_rec {
 	int round_no;       /* dossier round number */
 	int star;           /* 3, 4 or 5 */
 	bool keep;          /* selected for the counts */
+	bool imported;      /* a history row (ocop history import), never re-scored */
+	int64_t mean;       /* council mean in centipoints, -1 when not known */
+	char *evaluation_id; /* owned, "" when the decision names none */
+	char *product_code; /* owned */
 } report_rec;
 
 /* A counting table under construction: rows by key, counts per star 3..5. */
@@ -301,6 +317,8 @@ rec_fini(report_rec *r)
 	com_free(r->number);
 	com_free(r->issued_on);
 	com_free(r->expires_on);
+	com_free(r->evaluation_id);
+	com_free(r->product_code);
 }
 
 static void
@@ -330,7 +348,7 @@ static const char recs_sql[] =
     "SELECT d.dossier_id, ds.product_id, p.name, s.name, s.kind, p.product_set, ds.eval_type,"
     " ds.unit_code, (SELECT u.name FROM unit u WHERE u.code = ds.unit_code AND u.deleted = 0"
     " ORDER BY u.id LIMIT 1), d.number, d.issued_on, d.expires_on, ds.round_year, ds.round_no,"
-    " d.star"
+    " d.star, 0, NULL, d.evaluation_id, COALESCE(ds.product_code, p.product_code)"
     " FROM decision d JOIN dossier ds ON ds.id = d.dossier_id AND ds.deleted = 0"
     " LEFT JOIN product p ON p.id = ds.product_id"
     " LEFT JOIN subject s ON s.id = p.subject_id"
@@ -338,7 +356,14 @@ static const char recs_sql[] =
     " AND NOT EXISTS (SELECT 1 FROM decision x WHERE x.dossier_id = d.dossier_id"
     " AND x.deleted = 0 AND x.id != d.id AND " OCP_SQL_DECISION_AFTER("x", "d")
     " AND (" OCP_SQL_RECOGNITION("x") " OR " OCP_SQL_REVOCATION("x") "))"
-    " ORDER BY d.issued_on, d.id";
+    /* Imported results of earlier rounds: a product is its subject and name there. */
+    " UNION ALL SELECT 'history:' || h.id, 'history:' || h.subject_name || '|' || h.product_name,"
+    " h.product_name, h.subject_name, h.subject_kind, h.product_set, h.eval_type, h.unit_code,"
+    " (SELECT u.name FROM unit u WHERE u.code = h.unit_code AND u.deleted = 0 ORDER BY u.id"
+    " LIMIT 1), h.decision_no, h.issued_on, h.expires_on, h.round_year, h.round_no, h.star, 1,"
+    " h.mean, NULL, h.product_code"
+    " FROM history h WHERE h.deleted = 0 AND h.star >= 3 AND h.decision_no IS NOT NULL"
+    " ORDER BY 11, 1";
 
 static int
 report_recs_load(ocp_council *c, report_rec **out, size_t *n)
@@ -380,6 +405,13 @@ report_recs_load(ocp_council *c, report_rec **out, size_t *n)
 		r->round_year = sqlite3_column_int(st, 12);
 		r->round_no = sqlite3_column_int(st, 13);
 		r->star = sqlite3_column_int(st, 14);
+		r->imported = sqlite3_column_int(st, 15) != 0;
+		r->mean = sqlite3_column_type(st, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(st, 16);
+		r->evaluation_id = col_dup(st, 17);
+		r->product_code = col_dup(st, 18);
+		if (!r->evaluation_id || !r->product_code) {
+			goto nomem;
+		}
 		if (!r->dossier_id || !r->product_id || !r->product || !r->subject || !r->subject_kind ||
 		    !r->product_set || !r->eval_type || !r->unit_code || !r->unit_name || !r->number ||
 		    !r->issued_on || !r->expires_on) {
@@ -548,7 +580,8 @@ table_grow(ocp_report_table *t)
 }
 
 static int
-report_candidates(ocp_report *rep, ocp_council *c, const ocp_report_opts *o, int64_t *potential)
+report_candidates(ocp_report *rep, ocp_council *c, const ocp_report_opts *o, int64_t *potential,
+    int64_t evaluated[6])
 {
 	sqlite3 *db = sto_sqlite(ocp_council_db(c));
 	ocp_report_table *t = &rep->tables[T_CAND];
@@ -585,6 +618,8 @@ report_candidates(ocp_report *rep, ocp_council *c, const ocp_report_opts *o, int
 		if (res == NULL) {
 			continue; /* incomplete sheets or no members yet: no score to report */
 		}
+		/* Every product the council scored counts, 1★ and 2★ (and no star) included. */
+		evaluated[res->score->star >= 0 && res->score->star <= 5 ? res->score->star : 0]++;
 		if (ocp_score_band(res->score->sum, res->score->count) != 5) {
 			ocp_council_result_free(res);
 			continue;
@@ -672,6 +707,222 @@ report_expiring(ocp_report *rep, const report_rec *v, const bool *latest, size_t
 	return rv;
 }
 
+/* Subject kinds' labels, and the Vietnamese names provinces use in the summary. */
+static const char *
+kind_label(const char *k)
+{
+	size_t i;
+
+	for (i = 0; i < NCOLS(subject_kinds); i++) {
+		if (strcmp(subject_kinds[i][0], k) == 0) {
+			return subject_kinds[i][1];
+		}
+	}
+	return "Khác";
+}
+
+/*
+ * The tables added for the published shape: products evaluated by star (1★ to
+ * 5★ and no star, live results and imported history), distinct subjects by
+ * kind with their products, the list of recognised products (also the export
+ * for the national OCOP database), and the summary paragraph.
+ */
+static int
+report_published(ocp_report *rep, ocp_council *c, const ocp_report_opts *o, const report_rec *v,
+    size_t n, const int64_t evaluated[6])
+{
+	static const char *const star_labels[] = {"Không xếp hạng (loại, không đủ điều kiện)", "1 sao",
+	    "2 sao", "3 sao", "4 sao", "5 sao"};
+	sqlite3 *db = sto_sqlite(ocp_council_db(c));
+	sqlite3_stmt *st = NULL;
+	int64_t hist[6] = {0, 0, 0, 0, 0, 0};
+	int64_t subj[NCOLS(subject_kinds)] = {0}, prod[NCOLS(subject_kinds)] = {0};
+	int64_t total_products = 0, total_subjects = 0, by_star[6] = {0, 0, 0, 0, 0, 0};
+	ocp_report_table *t;
+	size_t i, k, row;
+	int rv, rc;
+	char *text = NULL;
+
+	/* Imported results of the same rounds, every star. */
+	if (sqlite3_prepare_v2(db,
+		"SELECT star, COUNT(*) FROM history WHERE deleted = 0 AND star BETWEEN 0 AND 5"
+		" AND (?1 = 0 OR (round_year = ?1 AND round_no = ?2)) GROUP BY star",
+		-1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_int(st, 1, o->round_year);
+	sqlite3_bind_int(st, 2, o->round_no);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		hist[sqlite3_column_int(st, 0)] = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE) {
+		return OCOP_EDB;
+	}
+	t = &rep->tables[T_EVALUATED];
+	if ((rv = table_init(t, "evaluated_by_star",
+		 "Sản phẩm được đánh giá theo kết quả, kể cả 1 sao và 2 sao (products evaluated, by star)",
+		 eval_star_cols, NCOLS(eval_star_cols), 7)) != OCOP_OK) {
+		return rv;
+	}
+	for (i = 0; i < 6 && rv == OCOP_OK; i++) {
+		char key[4];
+
+		row = 5 - i; /* 5★ first */
+		snprintf(key, sizeof(key), "%zu", row);
+		if ((rv = cell_text(t, i, 0, key)) == OCOP_OK) {
+			rv = cell_text(t, i, 1, star_labels[row]);
+		}
+		cell_int(t, i, 2, OCP_CELL_INT, evaluated[row] + hist[row]);
+		cell_int(t, i, 3, OCP_CELL_INT, hist[row]);
+		by_star[row] = evaluated[row] + hist[row];
+	}
+	if (rv == OCOP_OK && (rv = cell_text(t, 6, 0, "total")) == OCOP_OK) {
+		rv = cell_text(t, 6, 1, "Tổng số sản phẩm được đánh giá");
+	}
+	cell_int(t, 6, 2, OCP_CELL_INT,
+	    by_star[0] + by_star[1] + by_star[2] + by_star[3] + by_star[4] + by_star[5]);
+	cell_int(t, 6, 3, OCP_CELL_INT, hist[0] + hist[1] + hist[2] + hist[3] + hist[4] + hist[5]);
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+
+	/* Distinct subjects (by kind and name) among the products counted. */
+	for (i = 0; i < n; i++) {
+		bool seen = false;
+
+		if (!v[i].keep) {
+			continue;
+		}
+		for (k = 0; k < NCOLS(subject_kinds) && strcmp(subject_kinds[k][0], v[i].subject_kind) != 0; k++) {
+		}
+		if (k == NCOLS(subject_kinds)) {
+			k = NCOLS(subject_kinds) - 1; /* other */
+		}
+		prod[k]++;
+		total_products++;
+		for (row = 0; row < i && !seen; row++) {
+			seen = v[row].keep && strcmp(v[row].subject, v[i].subject) == 0 &&
+			    strcmp(v[row].subject_kind, v[i].subject_kind) == 0;
+		}
+		if (!seen) {
+			subj[k]++;
+			total_subjects++;
+		}
+	}
+	t = &rep->tables[T_SUBJECTS];
+	if ((rv = table_init(t, "subjects_by_type",
+		 "Chủ thể có sản phẩm OCOP theo loại hình (distinct subjects by type, and their products)",
+		 subj_cols, NCOLS(subj_cols), NCOLS(subject_kinds) + 1)) != OCOP_OK) {
+		return rv;
+	}
+	for (i = 0; i < NCOLS(subject_kinds) && rv == OCOP_OK; i++) {
+		if ((rv = cell_text(t, i, 0, subject_kinds[i][0])) == OCOP_OK) {
+			rv = cell_text(t, i, 1, subject_kinds[i][1]);
+		}
+		cell_int(t, i, 2, OCP_CELL_INT, subj[i]);
+		cell_int(t, i, 3, OCP_CELL_INT, prod[i]);
+	}
+	if (rv == OCOP_OK && (rv = cell_text(t, i, 0, "total")) == OCOP_OK) {
+		rv = cell_text(t, i, 1, "Tổng số");
+	}
+	cell_int(t, i, 2, OCP_CELL_INT, total_subjects);
+	cell_int(t, i, 3, OCP_CELL_INT, total_products);
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+
+	/* The recognised products, one line each: what the national database takes. */
+	t = &rep->tables[T_RECOGNISED];
+	if ((rv = table_init(t, "recognised",
+		 "Danh sách sản phẩm OCOP được công nhận (recognised products: for the national OCOP "
+		 "database and e-commerce listings)",
+		 recog_cols, NCOLS(recog_cols), 0)) != OCOP_OK) {
+		return rv;
+	}
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		int64_t mean = v[i].mean;
+		char round[24];
+
+		if (!v[i].keep) {
+			continue;
+		}
+		if (mean < 0 && v[i].evaluation_id[0] != '\0') {
+			ocp_council_result *res = NULL;
+
+			if (ocp_council_result_compute(c, v[i].evaluation_id, &res) == OCOP_OK && res != NULL) {
+				mean = res->score->mean_display;
+			}
+			ocp_council_result_free(res);
+		}
+		if ((row = table_grow(t)) == (size_t)-1) {
+			return OCOP_ENOMEM;
+		}
+		snprintf(round, sizeof(round), "%d/%d", v[i].round_year, v[i].round_no);
+		if ((rv = cell_text(t, row, 0, v[i].product)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 1, v[i].subject)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 2, v[i].subject_kind)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 3, v[i].unit_code)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 4, v[i].unit_name)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 5, v[i].product_set)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 8, v[i].number)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 9, v[i].issued_on)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 10, v[i].expires_on[0] ? v[i].expires_on : NULL)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 11, v[i].product_code[0] ? v[i].product_code : NULL)) == OCOP_OK) {
+			rv = cell_text(t, row, 12, round);
+		}
+		if (mean >= 0) {
+			cell_int(t, row, 6, OCP_CELL_POINTS, mean);
+		}
+		cell_int(t, row, 7, OCP_CELL_INT, v[i].star);
+		cell_int(t, row, 13, OCP_CELL_BOOL, v[i].imported);
+	}
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+
+	/* The paragraph provinces publish, with the numbers filled in. */
+	{
+		com_buf b;
+		bool first = true;
+
+		com_buf_init(&b);
+		com_buf_printf(&b, "%s có %lld sản phẩm OCOP của %lld chủ thể (",
+		    rep->round[0] ? "Trong đợt" : "Toàn tỉnh", (long long)total_products,
+		    (long long)total_subjects);
+		for (i = 0; i < NCOLS(subject_kinds); i++) {
+			if (subj[i] == 0) {
+				continue;
+			}
+			com_buf_printf(&b, "%s%lld %s", first ? "" : ", ", (long long)subj[i], kind_label(subject_kinds[i][0]));
+			first = false;
+		}
+		com_buf_printf(&b, "%s). Kết quả đánh giá:", first ? "không có chủ thể nào" : "");
+		first = true;
+		for (i = 1; i <= 5; i++) {
+			if (by_star[i] == 0) {
+				continue;
+			}
+			com_buf_printf(&b, "%s đạt %zu sao có %lld sản phẩm", first ? "" : ";", i, (long long)by_star[i]);
+			first = false;
+		}
+		com_buf_printf(&b, "%s.", first ? " chưa có sản phẩm nào được đánh giá" : "");
+		if (b.data == NULL || (text = com_strdup((const char *)b.data)) == NULL) {
+			com_buf_fini(&b);
+			return OCOP_ENOMEM;
+		}
+		com_buf_fini(&b);
+	}
+	t = &rep->tables[T_SUMMARY];
+	rv = table_init(t, "summary", "Tóm tắt (summary paragraph, as provinces publish it)", summary_cols,
+	    1, 1);
+	if (rv == OCOP_OK) {
+		rv = cell_text(t, 0, 0, text);
+	}
+	com_free(text);
+	return rv;
+}
+
 int
 ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
 {
@@ -679,6 +930,7 @@ ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
 	report_rec *v = NULL;
 	bool *latest = NULL;
 	int64_t potential = 0;
+	int64_t evaluated[6] = {0, 0, 0, 0, 0, 0};
 	size_t n = 0;
 	size_t i;
 	int rv;
@@ -720,8 +972,9 @@ ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
 		}
 	}
 	if ((rv = report_counts(rep, v, n)) != OCOP_OK ||
-	    (rv = report_candidates(rep, c, opts, &potential)) != OCOP_OK ||
-	    (rv = report_expiring(rep, v, latest, n, opts->today)) != OCOP_OK) {
+	    (rv = report_candidates(rep, c, opts, &potential, evaluated)) != OCOP_OK ||
+	    (rv = report_expiring(rep, v, latest, n, opts->today)) != OCOP_OK ||
+	    (rv = report_published(rep, c, opts, v, n, evaluated)) != OCOP_OK) {
 		goto fail;
 	}
 	cell_int(&rep->tables[T_STAR], 3, 2, OCP_CELL_INT, potential);

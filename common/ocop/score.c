@@ -60,6 +60,7 @@ ocp_score_opts_init(ocp_score_opts *opts)
 	opts->spread_threshold = OCP_SPREAD_DEFAULT;
 	opts->spread_rule = true;
 	opts->disqualified = false;
+	opts->min_members = 0;
 }
 
 int
@@ -400,7 +401,11 @@ ocp_score_compute(ocp_score **out, const ocp_rubric *r, const ocp_sheet *sheets,
 	s->star = s->band_star < s->minima_star ? s->band_star : s->minima_star;
 	s->knockout = s->n_ko > 0;
 	s->disqualified = opts->disqualified;
-	if (s->knockout || s->disqualified) {
+	s->min_members = opts->min_members;
+	/* A council smaller than the province's minimum cannot give a star: the
+	 * points are shown, the result is not valid for a recognition. */
+	s->quorum_ok = n >= opts->min_members;
+	if (s->knockout || s->disqualified || !s->quorum_ok) {
 		s->star = 0;
 	}
 	s->spread = hi - lo;

@@ -39,6 +39,7 @@ typedef struct ocp_score_opts {
 	int64_t spread_threshold; /* centipoints; the rule fails at spread >= this */
 	bool spread_rule;         /* apply the spread rule at all */
 	bool disqualified;        /* the dossier is disqualified (hồ sơ bị loại): no star */
+	size_t min_members;       /* council minimum size (province setting); 0 = none */
 } ocp_score_opts;
 
 /* Where a sheet check failed (indices into the caller's arrays). */
@@ -98,9 +99,15 @@ typedef struct ocp_score {
 	bool spread_rule;                      /* copied from the options */
 	bool spread_ok;                        /* spread < threshold, or the rule is off */
 	bool potential_5star;                  /* star == 5 and spread_ok */
+	size_t min_members;                    /* copied from the options (0 = no minimum) */
+	bool quorum_ok;                        /* count >= min_members; when not, star is 0 */
 } ocp_score;
 
-/* Fill opts with the defaults: threshold 10 points, spread rule on, not disqualified. Cannot fail. */
+/*
+ * Fill opts with the defaults: threshold 10 points, spread rule on, not
+ * disqualified, no council minimum (the council module passes the
+ * evaluation's). Cannot fail.
+ */
 void ocp_score_opts_init(ocp_score_opts *opts);
 
 /*

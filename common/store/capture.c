@@ -4,6 +4,7 @@
 #include "common/store/capture.h"
 
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/store/db.h"
@@ -50,7 +51,7 @@ sto_capture_triggers_sql(com_buf *b)
 				rv = com_buf_printf(b,
 				    "DROP TRIGGER IF EXISTS %s_grow_%s;"
 				    "CREATE TRIGGER %s_grow_%s BEFORE UPDATE OF %s ON %s"
-				    " WHEN COALESCE(NEW.%s, 0) < COALESCE(OLD.%s, 0) BEGIN"
+				    " WHEN ocop_applying() = 0 AND COALESCE(NEW.%s, 0) < COALESCE(OLD.%s, 0) BEGIN"
 				    " SELECT RAISE(ABORT, '%s never decreases (%s)'); END;",
 				    tn, c, tn, c, c, tn, c, c, c,
 				    strcmp(c, "deleted") == 0 ? "a deleted row stays deleted"
@@ -217,7 +218,8 @@ capture_epoch(int argc, sqlite3_value **argv)
 /*
  * A local status write must obey the order every replica merges by: in the
  * same epoch a status may not move to a lower rank (it would win here and lose
- * everywhere else). Only checked when a policy with a rank order is set.
+ * everywhere else). Only checked for a policy with a rank order and no authority
+ * callback: the OCOP policy checks each move as a transition of its workflow.
  */
 static int
 capture_status_ok(sto_db *db, const char *row, int argc, sqlite3_value **argv)
@@ -248,6 +250,60 @@ capture_status_ok(sto_db *db, const char *row, int argc, sqlite3_value **argv)
 }
 
 /*
+ * Judge a local write as the server will judge it (DESIGN.md 4 rule 1): the
+ * values against their columns' kinds and sizes, then the policy's authority
+ * with this node as the writer, against the row as it was (OLD). A laptop
+ * thus refuses at once what its server would refuse later. On refusal the
+ * reason is written to reason.
+ */
+static int
+capture_judge(sto_db *db, const sto_table *t, const char *row, int op, int argc, sqlite3_value **argv,
+    const uint8_t *cells, size_t cells_len, uint64_t hlc, char *reason, size_t cap)
+{
+	sto_writer w;
+	sto_row before;
+	proto_change c;
+	proto_cells_it it;
+	proto_cell cell;
+	int i;
+	int rv;
+
+	if (proto_cells_open(&it, cells, cells_len, NULL) != OCOP_OK) {
+		snprintf(reason, cap, "malformed cells");
+		return OCOP_EINTERNAL;
+	}
+	while (proto_cells_next(&it, &cell) == OCOP_OK) {
+		const sto_column *col = sto_schema_column(t, cell.col);
+		if (col != NULL && (rv = sto_schema_check(t, col, &cell.v, reason, cap)) != OCOP_OK) {
+			return rv;
+		}
+	}
+	if (db->policy == NULL || db->policy->authorize == NULL) {
+		return OCOP_OK;
+	}
+	memset(&before, 0, sizeof(before));
+	before.t = t;
+	before.exists = op == 1;
+	for (i = 3; op == 1 && i < argc; i += 3) {
+		const sto_column *col = sto_schema_column(t, (const char *)sqlite3_value_text(argv[i]));
+		if (col != NULL) {
+			capture_value(argv[i + 2], &before.v[col - t->cols]);
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	snprintf(c.site, sizeof(c.site), "%s", db->site_id);
+	snprintf(c.tbl, sizeof(c.tbl), "%s", t->name);
+	snprintf(c.row, sizeof(c.row), "%s", row);
+	c.hlc = hlc;
+	c.cells = cells;
+	c.cells_len = cells_len;
+	w.site = db->site_id;
+	w.role = db->role;
+	w.scope = db->scope;
+	return db->policy->authorize(db->policy->arg, db, &w, &before, &c, reason, cap);
+}
+
+/*
  * ocop_capture(table, id, op, col1, new1, old1, col2, new2, old2, ...)
  * op 0 = insert (every non-NULL column is captured), 1 = update (only the
  * columns whose value changed). Fails the statement on any error, so the
@@ -257,8 +313,10 @@ static void
 capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	sto_db *db = sqlite3_user_data(ctx);
+	const sto_table *t;
 	const char *tbl;
 	const char *row;
+	char reason[512];
 	int op;
 	int idx[CAPTURE_MAX_CELLS];
 	uint64_t base[CAPTURE_MAX_CELLS] = {0};
@@ -300,7 +358,12 @@ capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		return;
 	}
 	capture_companions(argc, argv, idx, &ncell);
-	if (op == 1 && !capture_status_ok(db, row, argc, argv)) {
+	if ((t = sto_schema_table(tbl)) == NULL) {
+		sqlite3_result_error(ctx, "ocop_capture: not a replicated table", -1);
+		return;
+	}
+	if (op == 1 && db->policy != NULL && db->policy->authorize == NULL &&
+	    !capture_status_ok(db, row, argc, argv)) {
 		sqlite3_result_error(ctx,
 		    "a dossier's status moves back only by a reopen, which bumps its epoch", -1);
 		return;
@@ -345,6 +408,11 @@ capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	}
 	if (proto_wr_error(&w) != OCOP_OK) {
 		sqlite3_result_error_nomem(ctx);
+		return;
+	}
+	if (capture_judge(db, t, row, op, argc, argv, db->cells.data, db->cells.len, hlc, reason,
+		sizeof(reason)) != OCOP_OK) {
+		sqlite3_result_error(ctx, reason, -1);
 		return;
 	}
 

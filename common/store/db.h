@@ -14,6 +14,7 @@
 #include "common/util/log.h"
 
 struct sto_policy;
+struct proto_value;
 
 /* Prepared statements cached for the capture hot path. */
 typedef struct sto_stmts {
@@ -41,6 +42,7 @@ struct sto_db {
 	char *user;             /* owned user name for captured changes */
 	uint64_t next_seq;      /* next site_seq to hand out; 0 = reload from the log */
 	int applying;           /* >0 while the merge writes: capture steps aside */
+	bool serving;           /* this node serves other sites (a server): moves are re-logged */
 	const struct sto_policy *policy; /* borrowed rules for local status writes, may be NULL */
 	sto_stmts st;           /* cached statements, owned */
 	com_buf cells;          /* scratch for encoding a change's cells */
@@ -56,11 +58,24 @@ struct sto_db {
  */
 int sto_stmt(struct sto_db *db, const char *sql, sqlite3_stmt **st /* OUT */);
 
+/* Bind a protocol value (NULL: SQL NULL) to parameter i of st. Cannot fail. */
+void sto_bind_value(sqlite3_stmt *st, int i, const struct proto_value *v);
+
 /* Register ocop_capture() and create the capture triggers (capture.c). */
 int sto_capture_init(struct sto_db *db);
 /* Finalize the capture statements (capture.c). Cannot fail. */
 void sto_capture_fini(struct sto_db *db);
 /* SQL of the CREATE TRIGGER statements for every replicated table, appended to b. */
 int sto_capture_triggers_sql(com_buf *b);
+
+/*
+ * A row of tbl changed scope on a server (move.c): append the whole subtree's
+ * log again, so the sites that now see the row pull all of it, and mark the
+ * change (site, seq) that moved it with the scope it left, so the sites that
+ * saw it are told. Runs inside the caller's transaction. Returns OCOP_OK or
+ * OCOP_EDB.
+ */
+int sto_move_relog(struct sto_db *db, const char *tbl, const char *row, const char *site, uint64_t seq,
+    const char *left_scope);
 
 #endif /* OCOP_STORE_DB_H */

@@ -1,6 +1,6 @@
 /*
- * inspect.c: read-only counts over the store's internal tables for the
- * operator views (server status, metrics, dashboard). See inspect.h.
+ * inspect.c: read-only counts over the change log for the operator views
+ * (server status, metrics, dashboard). See inspect.h.
  */
 #include "common/store/inspect.h"
 
@@ -37,13 +37,9 @@ sto_inspect_totals(sto_db *db, sto_totals *out)
 	static const char *const sql[] = {
 	    "SELECT COUNT(*) FROM change",
 	    "SELECT COALESCE(MAX(lsn), 0) FROM change",
-	    "SELECT COUNT(*) FROM ledger",
-	    "SELECT COUNT(*) FROM ledger WHERE status = 'open'",
-	    "SELECT COUNT(*) FROM (SELECT DISTINCT lost_site, lost_seq FROM ledger WHERE rule = 'authority')",
 	    "SELECT COUNT(*) FROM dossier WHERE deleted = 0",
 	};
-	uint64_t *slots[] = {&out->changes, &out->log_head, &out->ledger, &out->ledger_open, &out->refused,
-	    &out->dossiers};
+	uint64_t *slots[] = {&out->changes, &out->log_head, &out->dossiers};
 	size_t i;
 
 	memset(out, 0, sizeof(*out));
@@ -55,26 +51,6 @@ sto_inspect_totals(sto_db *db, sto_totals *out)
 		*slots[i] = (uint64_t)n;
 	}
 	return OCOP_OK;
-}
-
-int
-sto_inspect_ledger_rules(sto_db *db, void (*fn)(void *arg, const char *rule, const char *status, uint64_t n),
-    void *arg)
-{
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(sto_sqlite(db),
-		"SELECT rule, status, COUNT(*) FROM ledger GROUP BY rule, status ORDER BY rule, status", -1, &st,
-		NULL) != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		fn(arg, (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1),
-		    (uint64_t)sqlite3_column_int64(st, 2));
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
 }
 
 int
@@ -91,57 +67,4 @@ sto_inspect_backlog(sto_db *db, const char *site, uint64_t cursor, uint64_t *pen
 	*pending = (uint64_t)n;
 	*oldest_hlc = (uint64_t)h;
 	return OCOP_OK;
-}
-
-int
-sto_inspect_refused(sto_db *db, const char *site, uint64_t *n)
-{
-	int64_t v = inspect_int(db,
-	    "SELECT COUNT(*) FROM (SELECT DISTINCT lost_seq FROM ledger WHERE rule = 'authority' AND lost_site = ?1"
-	    ")",
-	    site, 0);
-
-	if (v < 0) {
-		return OCOP_EDB;
-	}
-	*n = (uint64_t)v;
-	return OCOP_OK;
-}
-
-static const char *
-inspect_text(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t != NULL ? (const char *)t : "";
-}
-
-int
-sto_inspect_ledger_open(sto_db *db, size_t limit, void (*fn)(void *arg, const sto_ledger_view *e), void *arg)
-{
-	sqlite3_stmt *st = NULL;
-	sto_ledger_view e;
-	int rc;
-
-	if (sqlite3_prepare_v2(sto_sqlite(db),
-		"SELECT id, recorded_hlc, tbl, row_id, col, rule, reason, lost_site, status FROM ledger"
-		" WHERE status = 'open' ORDER BY id DESC LIMIT ?1",
-		-1, &st, NULL) != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		e.id = sqlite3_column_int64(st, 0);
-		e.recorded_hlc = (uint64_t)sqlite3_column_int64(st, 1);
-		e.tbl = inspect_text(st, 2);
-		e.row = inspect_text(st, 3);
-		e.col = inspect_text(st, 4);
-		e.rule = inspect_text(st, 5);
-		e.reason = inspect_text(st, 6);
-		e.lost_site = inspect_text(st, 7);
-		e.status = inspect_text(st, 8);
-		fn(arg, &e);
-	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
 }

@@ -6,6 +6,7 @@
  * capture: a merged change is logged as it arrived, under its writer's site
  * and seq, not as a new local change.
  */
+#include "common/store/ledger.h"
 #include "common/store/merge.h"
 
 #include <stdio.h>
@@ -17,12 +18,11 @@
 #include "common/util/alloc.h"
 #include "ocop_err.h"
 
-#define CAPTURE_REASSERT_MAX 64
 
 /* ===== Small helpers ===== */
 
-static void
-bind_pv(sqlite3_stmt *st, int i, const proto_value *v)
+void
+sto_bind_value(sqlite3_stmt *st, int i, const proto_value *v)
 {
 	if (v == NULL) {
 		sqlite3_bind_null(st, i);
@@ -106,48 +106,6 @@ step_done(sto_db *db, sqlite3_stmt *st)
 		return sto_seterr(db, OCOP_EDB, "merge: %s", sqlite3_errmsg(db->db));
 	}
 	return OCOP_OK;
-}
-
-/* ===== Ledger ===== */
-
-int
-sto_ledger_put(sto_db *db, const char *tbl, const char *row, const char *col, const char *rule,
-    const char *reason, const proto_value *kept, uint64_t kept_hlc, const char *kept_site,
-    const proto_value *lost, uint64_t lost_hlc, const char *lost_site, uint64_t lost_seq)
-{
-	sqlite3_stmt *st;
-	int rv;
-
-	rv = sto_stmt(db,
-	    "INSERT OR IGNORE INTO ledger (recorded_hlc, tbl, row_id, col, rule, reason,"
-	    " kept_value, kept_hlc, kept_site, lost_value, lost_hlc, lost_site, lost_seq)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-	    &st);
-	if (rv != OCOP_OK) {
-		return rv;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)db->hlc.last);
-	sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, row, -1, SQLITE_STATIC);
-	if (col != NULL) {
-		sqlite3_bind_text(st, 4, col, -1, SQLITE_STATIC);
-	}
-	sqlite3_bind_text(st, 5, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
-	bind_pv(st, 7, kept);
-	if (kept_site != NULL) {
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)kept_hlc);
-		sqlite3_bind_text(st, 9, kept_site, -1, SQLITE_STATIC);
-	}
-	bind_pv(st, 10, lost);
-	if (lost_site != NULL) {
-		sqlite3_bind_int64(st, 11, (sqlite3_int64)lost_hlc);
-		sqlite3_bind_text(st, 12, lost_site, -1, SQLITE_STATIC);
-	}
-	if (lost_seq > 0) {
-		sqlite3_bind_int64(st, 13, (sqlite3_int64)lost_seq);
-	}
-	return step_done(db, st);
 }
 
 /* ===== Cells ===== */
@@ -246,7 +204,7 @@ cell_set(sto_db *db, const char *tbl, const char *row, const char *col, const pr
 	if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
 		return rv;
 	}
-	bind_pv(st, 1, v);
+	sto_bind_value(st, 1, v);
 	sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
 	return step_done(db, st);
 }
@@ -264,62 +222,6 @@ row_ensure(sto_db *db, const char *tbl, const char *row)
 	}
 	sqlite3_bind_text(st, 1, row, -1, SQLITE_STATIC);
 	return step_done(db, st);
-}
-
-/* ===== Scope ===== */
-
-int
-sto_row_scope(sto_db *db, const char *tbl, const char *row, char *out, size_t cap)
-{
-	const sto_table *t = sto_schema_table(tbl);
-	char id[37];
-	char sql[160];
-	sqlite3_stmt *st;
-	int depth;
-	int rv;
-
-	out[0] = 0;
-	snprintf(id, sizeof(id), "%s", row);
-	for (depth = 0; t != NULL && depth < 8; depth++) {
-		const char *col = strcmp(t->name, "unit") == 0 ? "code"
-		    : sto_schema_column(t, "unit_code") ? "unit_code" : t->parent_col;
-		if (col == NULL) {
-			return OCOP_OK;
-		}
-		snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = ?1", col, t->name);
-		if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
-			return rv;
-		}
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_type(st, 0) == SQLITE_NULL) {
-			sqlite3_reset(st);
-			/* A row without its own unit code still belongs where its parent does. */
-			if (col != t->parent_col && t->parent_col != NULL) {
-				snprintf(sql, sizeof(sql), "SELECT %s FROM %s WHERE id = ?1", t->parent_col, t->name);
-				if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
-					return rv;
-				}
-				sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
-				if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-					snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
-					sqlite3_reset(st);
-					t = sto_schema_table(t->parent_table);
-					continue;
-				}
-				sqlite3_reset(st);
-			}
-			return OCOP_OK;
-		}
-		if (col != t->parent_col) {
-			snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
-			sqlite3_reset(st);
-			return OCOP_OK;
-		}
-		snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_reset(st);
-		t = sto_schema_table(t->parent_table);
-	}
-	return OCOP_OK;
 }
 
 /* ===== Merge ===== */
@@ -356,28 +258,18 @@ change_known(sto_db *db, const proto_change *c, bool *known)
 	return OCOP_OK;
 }
 
-/* A rejection recorded before for this (site, seq): its reason, so a resend gets the same answer. */
+/* A refusal recorded before for this (site, seq): its reason, so a resend gets the same answer. */
 static int
 rejection_known(sto_db *db, const proto_change *c, sto_verdict *v, bool *known)
 {
-	sqlite3_stmt *st;
-	int rv = sto_stmt(db,
-	    "SELECT reason FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = 'authority' LIMIT 1",
-	    &st);
+	int code = OCOP_EAUTH;
+	int rv = sto_refusal_find(db, c->site, c->seq, &code, v->reason, sizeof(v->reason), known);
 
-	if (rv != OCOP_OK) {
-		return rv;
-	}
-	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
-	*known = sqlite3_step(st) == SQLITE_ROW;
-	if (*known) {
+	if (rv == OCOP_OK && *known) {
 		v->outcome = STO_REJECTED;
-		v->code = OCOP_EAUTH;
-		snprintf(v->reason, sizeof(v->reason), "%s", (const char *)sqlite3_column_text(st, 0));
+		v->code = code;
 	}
-	sqlite3_reset(st);
-	return OCOP_OK;
+	return rv;
 }
 
 static int
@@ -401,70 +293,69 @@ change_log(sto_db *db, const proto_change *c, uint64_t hlc)
 	return step_done(db, st);
 }
 
-/* Structural checks: known table, known columns, no duplicate cell. */
+/*
+ * Structural checks: a known table, known columns, each cell once, every
+ * value of its column's kind and size. Returns OCOP_OK or OCOP_ETYPE.
+ */
 static int
 merge_validate(const proto_change *c, char *reason, size_t cap)
 {
 	const sto_table *t = sto_schema_table(c->tbl);
 	proto_cells_it it;
 	proto_cell cell;
-	char seen[64][PROTO_NAME_MAX + 1];
-	int nseen = 0;
+	unsigned char seen[STO_ROW_MAX];
+	const sto_column *col;
 	int rv;
-	int i;
 
 	if (t == NULL) {
 		snprintf(reason, cap, "unknown table '%s'", c->tbl);
-		return OCOP_EINPUT;
+		return OCOP_ETYPE;
 	}
+	memset(seen, 0, sizeof(seen));
 	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
 		snprintf(reason, cap, "malformed cells");
-		return OCOP_EPROTO;
+		return OCOP_ETYPE;
 	}
 	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
-		if (sto_schema_column(t, cell.col) == NULL) {
-			snprintf(reason, cap, "table %s has no column '%s'", c->tbl, cell.col);
-			return OCOP_EINPUT;
+		if ((col = sto_schema_column(t, cell.col)) == NULL) {
+			snprintf(reason, cap, "table %s has no column '%s'%s", c->tbl, cell.col,
+			    strcmp(cell.col, "id") == 0 ? " (row ids never change)" : "");
+			return OCOP_ETYPE;
 		}
-		for (i = 0; i < nseen; i++) {
-			if (strcmp(seen[i], cell.col) == 0) {
-				snprintf(reason, cap, "column '%s' set twice in one change", cell.col);
-				return OCOP_EINPUT;
-			}
+		if (seen[col - t->cols]++) {
+			snprintf(reason, cap, "column '%s' set twice in one change", cell.col);
+			return OCOP_ETYPE;
 		}
-		if (nseen == 64) {
-			snprintf(reason, cap, "too many cells");
-			return OCOP_EINPUT;
+		if (sto_schema_check(t, col, &cell.v, reason, cap) != OCOP_OK) {
+			return OCOP_ETYPE;
 		}
-		snprintf(seen[nseen++], PROTO_NAME_MAX + 1, "%s", cell.col);
 	}
 	if (rv != OCOP_ENOENT) {
 		snprintf(reason, cap, "malformed cells");
-		return OCOP_EPROTO;
+		return OCOP_ETYPE;
 	}
 	return OCOP_OK;
 }
 
-/* Record every cell of a rejected change in the ledger. */
+/* Record every cell of a refused change in the ledger, with the rule of its code. */
 static int
-merge_reject(sto_db *db, const proto_change *c, const char *reason)
+merge_reject(sto_db *db, const proto_change *c, int code, const char *reason)
 {
 	proto_cells_it it;
 	proto_cell cell;
 	int rv;
 
 	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
-		return sto_ledger_put(db, c->tbl, c->row, NULL, "authority", reason, NULL, 0, NULL, NULL,
-		    c->hlc, c->site, c->seq);
+		return sto_ledger_refusal(db, c->tbl, c->row, NULL, code, reason, NULL, c->hlc, c->site, c->seq);
 	}
 	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
-		rv = sto_ledger_put(db, c->tbl, c->row, cell.col, "authority", reason, NULL, 0, NULL,
-		    &cell.v, c->hlc, c->site, c->seq);
+		rv = sto_ledger_refusal(db, c->tbl, c->row, cell.col, code, reason, &cell.v, c->hlc, c->site, c->seq);
 		if (rv != OCOP_OK) {
 			return rv;
 		}
 	}
-	return OCOP_OK;
+	return rv == OCOP_ENOENT ? OCOP_OK : sto_ledger_refusal(db, c->tbl, c->row, NULL, code, reason, NULL, c->hlc,
+							 c->site, c->seq);
 }
 
 /* The epoch a status write was made in: the change's epoch cell, else 0. */
@@ -539,6 +430,7 @@ merge_cell(sto_db *db, const sto_policy *pol, cell_case *k, sto_verdict *v)
 	const char *rule = "lww";
 	bool is_status = strcmp(col, "status") == 0 && strcmp(c->tbl, "dossier") == 0;
 	int64_t in_epoch = change_epoch(c);
+	bool voided;
 	int cmp;
 	int rv;
 
@@ -549,7 +441,11 @@ merge_cell(sto_db *db, const sto_policy *pol, cell_case *k, sto_verdict *v)
 	if (k->have && k->cur_hlc == k->hlc && strcmp(k->cur_site, c->site) == 0) {
 		return OCOP_OK; /* this very write already holds the cell */
 	}
-	if (!k->have) {
+	/* A cell whose write its server refused holds no version any more
+	 * (site ""): whatever the server sends takes it, even a lower epoch or
+	 * an undone tombstone, so the refused value converges away. */
+	voided = k->have && k->cur_site[0] == 0;
+	if (!k->have || voided) {
 		cmp = 1;
 	} else if (strcmp(col, "deleted") == 0 || strcmp(col, "epoch") == 0) {
 		/* Grow-only registers: a tombstone is never undone by a late write,
@@ -570,7 +466,7 @@ merge_cell(sto_db *db, const sto_policy *pol, cell_case *k, sto_verdict *v)
 	if (cmp > 0) {
 		/* The incoming value wins. The one it replaces is a conflict's loser
 		 * unless the writer had seen it (a plain edit). */
-		if (k->have && k->cell->base_hlc != k->cur_hlc) {
+		if (k->have && !voided && k->cell->base_hlc != k->cur_hlc) {
 			char reason[160];
 			snprintf(reason, sizeof(reason), "concurrent edit; %s rule kept the %s write",
 			    rule, strcmp(rule, "lww") == 0 ? "later" : "higher");
@@ -714,17 +610,73 @@ merge_clamp_echo(sto_db *db, const proto_change *c, sto_verdict *v)
 	    NULL, c->hlc, NULL, NULL, stored, c->site, c->seq);
 }
 
-int
-sto_merge_apply(sto_db *db, const sto_policy *pol, const proto_change *c, bool clamp, sto_verdict *v)
+/* Merge each cell of c, the epoch first so the status sees the row's new epoch. */
+static int
+merge_cells(sto_db *db, const sto_policy *pol, const proto_change *c, sto_verdict *v)
 {
 	proto_cells_it it;
 	proto_cell cell;
 	cell_case k;
+	int pass;
+	int rv = OCOP_OK;
+
+	for (pass = 0; pass < 2 && (rv == OCOP_OK || rv == OCOP_ENOENT); pass++) {
+		if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
+			return OCOP_EPROTO;
+		}
+		while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
+			if ((strcmp(cell.col, "epoch") == 0) != (pass == 0)) {
+				continue;
+			}
+			memset(&k, 0, sizeof(k));
+			k.c = c;
+			k.cell = &cell;
+			k.hlc = v->hlc;
+			rv = merge_cell(db, pol, &k, v);
+			cellval_fini(&k.cur);
+			if (rv != OCOP_OK) {
+				return rv;
+			}
+		}
+	}
+	return rv == OCOP_ENOENT ? OCOP_OK : rv;
+}
+
+/* Does c write the column that places its row (its unit, or the row it points at)? */
+static bool
+merge_moves(const sto_table *t, const proto_change *c)
+{
+	proto_cells_it it;
+	proto_cell cell;
+
+	if (proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
+		return false;
+	}
+	while (proto_cells_next(&it, &cell) == OCOP_OK) {
+		if ((t->unit_col && strcmp(cell.col, t->unit_col) == 0) ||
+		    (t->parent_col && strcmp(cell.col, t->parent_col) == 0) ||
+		    (t->ref_row_col && strcmp(cell.col, t->ref_row_col) == 0)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+sto_merge_apply(sto_db *db, const sto_policy *pol, const sto_writer *w, const proto_change *c, bool clamp,
+    sto_verdict *v)
+{
+	const sto_table *t;
+	sto_row before;
+	char scope_before[64] = "";
+	bool missing;
 	bool known = false;
+	bool moves;
 	uint64_t seen;
 	int rv;
 
 	memset(v, 0, sizeof(*v));
+	memset(&before, 0, sizeof(before));
 	v->hlc = c->hlc;
 	if ((rv = change_known(db, c, &known)) != OCOP_OK) {
 		return rv;
@@ -738,13 +690,31 @@ sto_merge_apply(sto_db *db, const sto_policy *pol, const proto_change *c, bool c
 	}
 
 	v->code = merge_validate(c, v->reason, sizeof(v->reason));
-	if (v->code == OCOP_OK && pol != NULL && pol->authorize != NULL) {
-		v->code = pol->authorize(pol->arg, db, c, v->reason, sizeof(v->reason));
-	}
 	if (v->code != OCOP_OK) {
 		v->outcome = STO_REJECTED;
-		return merge_reject(db, c, v->reason);
+		return merge_reject(db, c, v->code, v->reason);
 	}
+	t = sto_schema_table(c->tbl);
+	moves = db->serving && merge_moves(t, c);
+	if ((w != NULL && pol != NULL && pol->authorize != NULL) || moves) {
+		if ((rv = sto_row_load(db, t, c->row, &before)) != OCOP_OK) {
+			return rv;
+		}
+	}
+	if (w != NULL && pol != NULL && pol->authorize != NULL) {
+		v->code = pol->authorize(pol->arg, db, w, &before, c, v->reason, sizeof(v->reason));
+		if (v->code != OCOP_OK) {
+			sto_row_fini(&before);
+			v->outcome = STO_REJECTED;
+			return merge_reject(db, c, v->code, v->reason);
+		}
+	}
+	if (moves && before.exists &&
+	    (rv = sto_row_scope_after(db, &before, NULL, scope_before, sizeof(scope_before), &missing)) != OCOP_OK) {
+		sto_row_fini(&before);
+		return rv;
+	}
+	sto_row_fini(&before);
 
 	if (clamp) {
 		v->hlc = com_hlc_clamp(&db->hlc, c->hlc, &v->clamped);
@@ -772,41 +742,27 @@ sto_merge_apply(sto_db *db, const sto_policy *pol, const proto_change *c, bool c
 
 	sto_capture_suspend(db);
 	rv = row_ensure(db, c->tbl, c->row);
-	if (rv == OCOP_OK && proto_cells_open(&it, c->cells, c->cells_len, NULL) != OCOP_OK) {
-		rv = OCOP_EPROTO;
-	}
-	/* Merge the epoch before the status so the status sees the row's new epoch. */
-	while (rv == OCOP_OK && (rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
-		if (strcmp(cell.col, "epoch") != 0) {
-			continue;
-		}
-		memset(&k, 0, sizeof(k));
-		k.c = c;
-		k.cell = &cell;
-		k.hlc = v->hlc;
-		rv = merge_cell(db, pol, &k, v);
-		cellval_fini(&k.cur);
-	}
-	if (rv == OCOP_ENOENT) {
-		rv = proto_cells_open(&it, c->cells, c->cells_len, NULL);
-	}
-	while (rv == OCOP_OK && (rv = proto_cells_next(&it, &cell)) == OCOP_OK) {
-		if (strcmp(cell.col, "epoch") == 0) {
-			continue;
-		}
-		memset(&k, 0, sizeof(k));
-		k.c = c;
-		k.cell = &cell;
-		k.hlc = v->hlc;
-		rv = merge_cell(db, pol, &k, v);
-		cellval_fini(&k.cur);
+	if (rv == OCOP_OK) {
+		rv = merge_cells(db, pol, c, v);
 	}
 	sto_capture_resume(db);
-	if (rv != OCOP_ENOENT) {
-		return rv == OCOP_OK ? OCOP_EINTERNAL : rv;
+	if (rv != OCOP_OK) {
+		return rv;
 	}
 	if ((rv = change_log(db, c, v->hlc)) != OCOP_OK) {
 		return rv;
+	}
+	/* A row that changed scope on a server goes whole to the sites that now
+	 * see it, and the sites that saw it are told it left (move.c). */
+	if (moves && scope_before[0] != 0) {
+		char scope_after[64];
+		if ((rv = sto_row_scope(db, c->tbl, c->row, scope_after, sizeof(scope_after))) != OCOP_OK) {
+			return rv;
+		}
+		if (strcmp(scope_before, scope_after) != 0 &&
+		    (rv = sto_move_relog(db, c->tbl, c->row, c->site, c->seq, scope_before)) != OCOP_OK) {
+			return rv;
+		}
 	}
 	v->outcome = STO_APPLIED;
 	return OCOP_OK;
@@ -818,12 +774,14 @@ int
 sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells, size_t len,
     uint64_t above, bool tombstone)
 {
+	const sto_table *t = sto_schema_table(tbl);
 	proto_cells_it it;
 	proto_cell cell;
-	char cols[CAPTURE_REASSERT_MAX][PROTO_NAME_MAX + 1];
-	int64_t epoch_new = -1;
-	int64_t epoch_rejected = 0;
+	const char *cols[STO_ROW_MAX + 1];
+	int64_t aux[STO_ROW_MAX + 1];
+	bool has_aux[STO_ROW_MAX + 1];
 	bool has_status = false;
+	bool has_epoch = false;
 	int ncol = 0;
 	uint64_t hlc = above + 1;
 	uint64_t seq;
@@ -832,46 +790,50 @@ sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells,
 	int rv;
 	int i;
 
-	if (proto_cells_open(&it, cells, len, NULL) != OCOP_OK) {
-		return OCOP_EPROTO;
+	if (t == NULL || proto_cells_open(&it, cells, len, NULL) != OCOP_OK) {
+		return OCOP_OK; /* nothing of it can stand anywhere */
 	}
-	while ((rv = proto_cells_next(&it, &cell)) == OCOP_OK && ncol < CAPTURE_REASSERT_MAX - 2) {
-		if (strcmp(cell.col, "epoch") == 0) {
-			epoch_rejected = pv_int(&cell.v);
+	/* Only the refused change's known columns, each once: a refused change
+	 * may name anything, and re-asserting must never fail on it. */
+	while (proto_cells_next(&it, &cell) == OCOP_OK) {
+		const sto_column *col = sto_schema_column(t, cell.col);
+		bool dup = false;
+		for (i = 0; col != NULL && i < ncol; i++) {
+			dup |= cols[i] == col->name;
+		}
+		if (col == NULL || dup || ncol >= STO_ROW_MAX) {
 			continue;
 		}
-		has_status |= strcmp(cell.col, "status") == 0 && strcmp(tbl, "dossier") == 0;
-		snprintf(cols[ncol++], PROTO_NAME_MAX + 1, "%s", cell.col);
+		has_status |= strcmp(col->name, "status") == 0 && strcmp(tbl, "dossier") == 0;
+		has_epoch |= strcmp(col->name, "epoch") == 0;
+		cols[ncol++] = col->name;
+	}
+	/* A status stands only with the epoch it was set in: re-assert both. */
+	if (has_status && !has_epoch && ncol < STO_ROW_MAX) {
+		cols[ncol++] = "epoch";
 	}
 	if (tombstone) {
 		bool have_deleted = false;
 		for (i = 0; i < ncol; i++) {
 			have_deleted |= strcmp(cols[i], "deleted") == 0;
 		}
-		if (!have_deleted) {
-			snprintf(cols[ncol++], PROTO_NAME_MAX + 1, "deleted");
+		if (!have_deleted && ncol < STO_ROW_MAX) {
+			cols[ncol++] = "deleted";
 		}
+	}
+	if (ncol == 0) {
+		return OCOP_OK;
 	}
 	sto_capture_suspend(db);
 	rv = row_ensure(db, tbl, row);
-	if (rv == OCOP_OK && has_status) {
-		/* A refused status move is undone by a fresh epoch, so the server's
-		 * status outranks the refused one on every replica. */
-		cellval e;
-		if ((rv = cell_get(db, tbl, row, "epoch", &e)) == OCOP_OK) {
-			epoch_new = pv_int(&e.v);
-			epoch_new = (epoch_new > epoch_rejected ? epoch_new : epoch_rejected) + 1;
-			cellval_fini(&e);
-			snprintf(cols[ncol++], PROTO_NAME_MAX + 1, "epoch");
-		}
-	}
 	/* The new version must be above every current version of these cells. */
 	for (i = 0; i < ncol && rv == OCOP_OK; i++) {
 		uint64_t h;
-		int64_t aux;
 		char site[37];
 		bool have;
-		rv = clock_get(db, tbl, row, cols[i], &h, site, &aux, &have);
+		aux[i] = 0;
+		rv = clock_get(db, tbl, row, cols[i], &h, site, &aux[i], &have);
+		has_aux[i] = have && strcmp(cols[i], "status") == 0;
 		if (have && h >= hlc) {
 			hlc = h + 1;
 		}
@@ -889,21 +851,17 @@ sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells,
 	for (i = 0; i < ncol && rv == OCOP_OK; i++) {
 		cellval cur;
 		uint64_t h = 0;
-		int64_t aux;
+		int64_t a;
 		char site[37];
 		bool have;
 		proto_value nv;
 
-		if ((rv = clock_get(db, tbl, row, cols[i], &h, site, &aux, &have)) != OCOP_OK ||
+		if ((rv = clock_get(db, tbl, row, cols[i], &h, site, &a, &have)) != OCOP_OK ||
 		    (rv = cell_get(db, tbl, row, cols[i], &cur)) != OCOP_OK) {
 			break;
 		}
 		nv = cur.v;
-		if (strcmp(cols[i], "epoch") == 0 && epoch_new >= 0) {
-			memset(&nv, 0, sizeof(nv));
-			nv.type = PROTO_V_INT;
-			nv.i = epoch_new;
-		} else if (tombstone) {
+		if (tombstone) {
 			memset(&nv, 0, sizeof(nv));
 			if (strcmp(cols[i], "deleted") == 0) {
 				nv.type = PROTO_V_INT;
@@ -912,8 +870,9 @@ sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells,
 		}
 		proto_cell_put(&w, cols[i], &nv, h);
 		if ((rv = cell_set(db, tbl, row, cols[i], &nv)) == OCOP_OK) {
-			rv = clock_put(db, tbl, row, cols[i], hlc, db->site_id,
-			    strcmp(cols[i], "status") == 0 && epoch_new >= 0 ? &epoch_new : NULL);
+			/* A status keeps the epoch it was set in: the re-assertion
+			 * repeats the server's state, it does not outrank later moves. */
+			rv = clock_put(db, tbl, row, cols[i], hlc, db->site_id, has_aux[i] ? &aux[i] : NULL);
 		}
 		cellval_fini(&cur);
 	}

@@ -117,7 +117,10 @@ static const char schema_core_sql[] =
     " site TEXT NOT NULL, seq INTEGER NOT NULL,"
     " tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
     " hlc INTEGER NOT NULL, user TEXT NOT NULL DEFAULT '',"
-    " cells BLOB NOT NULL, scope TEXT,"
+    " cells BLOB NOT NULL,"
+    /* For a change that moved its row to another unit on a server: the
+     * scope the row left, so the sites of that scope are told (move.c). */
+    " scope TEXT,"
     /* The peer that delivered a change relayed between servers (a province's
      * relay at the national server, the national server's changes at a
      * province), so a server never sends a relaying peer its own relay back;
@@ -139,7 +142,9 @@ static const char schema_core_sql[] =
     " kept_value, kept_hlc INTEGER, kept_site TEXT,"
     " lost_value, lost_hlc INTEGER, lost_site TEXT, lost_seq INTEGER,"
     " status TEXT NOT NULL DEFAULT 'open',"
+    " refused INTEGER NOT NULL DEFAULT 0," /* 1: a change not applied (a refusal) */
     " UNIQUE (lost_site, lost_seq, col, rule));"
+    "CREATE INDEX change_row ON change (tbl, row_id);"
     /* On a server: the sites it serves. On a site: unused. */
     "CREATE TABLE peer ("
     " site TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, scope TEXT NOT NULL,"
@@ -189,34 +194,59 @@ static const char schema_views_sql[] =
     " UNION SELECT 'decision', x.id, h.dossier_id, h.evaluation_id, h.version"
     "  FROM handoff h JOIN decision x ON x.dossier_id = h.dossier_id;";
 
+/* CREATE TABLE (and its parent index) of one replicated table. */
+static int
+schema_table_sql(com_buf *b, const sto_table *t)
+{
+	size_t k;
+	int rv = com_buf_printf(b, "CREATE TABLE %s (id TEXT PRIMARY KEY NOT NULL", t->name);
+
+	for (k = 0; k < t->ncols && rv == OCOP_OK; k++) {
+		if (strcmp(t->cols[k].name, "deleted") == 0) {
+			rv = com_buf_puts(b, ", deleted INTEGER NOT NULL DEFAULT 0");
+		} else {
+			rv = com_buf_printf(b, ", %s %s", t->cols[k].name, t->cols[k].type);
+		}
+	}
+	if (rv == OCOP_OK) {
+		rv = com_buf_puts(b, ");");
+	}
+	if (rv == OCOP_OK && t->parent_col != NULL) {
+		rv = com_buf_printf(b, "CREATE INDEX %s_parent ON %s(%s);", t->name, t->name, t->parent_col);
+	}
+	if (rv == OCOP_OK && t->ref_row_col != NULL) {
+		rv = com_buf_printf(b, "CREATE INDEX %s_ref ON %s(%s, %s);", t->name, t->name, t->ref_tbl_col,
+		    t->ref_row_col);
+	}
+	return rv;
+}
+
+/* Every replicated table, as the current version has it (a fresh file). */
 static int
 schema_tables_sql(com_buf *b)
 {
 	size_t n;
 	size_t i;
-	size_t k;
 	const sto_table *t = sto_schema_tables(&n);
 	int rv = OCOP_OK;
 
 	for (i = 0; i < n && rv == OCOP_OK; i++) {
-		rv = com_buf_printf(b, "CREATE TABLE %s (id TEXT PRIMARY KEY NOT NULL", t[i].name);
-		for (k = 0; k < t[i].ncols && rv == OCOP_OK; k++) {
-			if (strcmp(t[i].cols[k].name, "deleted") == 0) {
-				rv = com_buf_puts(b, ", deleted INTEGER NOT NULL DEFAULT 0");
-			} else {
-				rv = com_buf_printf(b, ", %s %s", t[i].cols[k].name, t[i].cols[k].type);
-			}
-		}
-		if (rv == OCOP_OK) {
-			rv = com_buf_puts(b, ");");
-		}
-		if (rv == OCOP_OK && t[i].parent_col != NULL) {
-			rv = com_buf_printf(b, "CREATE INDEX %s_parent ON %s(%s);", t[i].name,
-			    t[i].name, t[i].parent_col);
-		}
+		rv = schema_table_sql(b, &t[i]);
 	}
 	return rv;
 }
+
+/*
+ * Version 2 from version 1: refusals are told apart from superseded values by
+ * a flag, not by their rule's name; the log can be read by row (moves re-log a
+ * subtree); each evaluation has a council minimum (issue #14); and the
+ * resolution and history tables (created from the schema list by the caller).
+ */
+static const char schema_v2_sql[] =
+    "ALTER TABLE ledger ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;"
+    "UPDATE ledger SET refused = 1 WHERE rule = 'authority';"
+    "CREATE INDEX change_row ON change (tbl, row_id);"
+    "ALTER TABLE evaluation ADD COLUMN min_members INTEGER;";
 
 /*
  * Bring the file to STO_SCHEMA_VERSION. Each step runs in the same transaction
@@ -256,6 +286,16 @@ store_migrate(sto_db *db)
 		}
 		if (rv == OCOP_OK) {
 			rv = com_buf_puts(&sql, schema_views_sql);
+		}
+	}
+	if (rv == OCOP_OK && version == 1) {
+		/* Version 2 on a file of version 1 (a fresh file got all of it above). */
+		rv = com_buf_puts(&sql, schema_v2_sql);
+		if (rv == OCOP_OK) {
+			rv = schema_table_sql(&sql, sto_schema_table("resolution"));
+		}
+		if (rv == OCOP_OK) {
+			rv = schema_table_sql(&sql, sto_schema_table("history"));
 		}
 	}
 	if (rv == OCOP_OK) {
@@ -378,6 +418,12 @@ const char *
 sto_scope(sto_db *db)
 {
 	return db->scope ? db->scope : "";
+}
+
+void
+sto_set_serving(sto_db *db, bool serving)
+{
+	db->serving = serving;
 }
 
 int
@@ -630,31 +676,54 @@ sto_row_insert(sto_db *db, const char *table, const char *const *cols, const cha
 }
 
 int
-sto_row_update(sto_db *db, const char *table, const char *id, const char *col, const char *val)
+sto_row_update_cells(sto_db *db, const char *table, const char *id, const char *const *cols,
+    const char *const *vals, size_t n)
 {
 	const sto_table *t = sto_schema_table(table);
-	char sql[160];
 	sqlite3_stmt *st = NULL;
+	com_buf sql;
+	size_t i;
 	int rc;
 	int rv;
 
 	if (t == NULL) {
 		return sto_seterr(db, OCOP_EINVAL, "unknown table '%s'", table);
 	}
-	if (sto_schema_column(t, col) == NULL) {
-		return sto_seterr(db, OCOP_EINVAL, "table %s has no column '%s'", table, col);
+	if (n == 0) {
+		return sto_seterr(db, OCOP_EINVAL, "no column to update");
 	}
-	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?1 WHERE id = ?2 AND deleted = 0", table, col);
-	rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
+	for (i = 0; i < n; i++) {
+		if (sto_schema_column(t, cols[i]) == NULL) {
+			return sto_seterr(db, OCOP_EINVAL, "table %s has no column '%s'", table, cols[i]);
+		}
+	}
+	/* One statement, so the capture records one change: a status and the
+	 * epoch it opens travel and merge together. */
+	com_buf_init(&sql);
+	rv = com_buf_printf(&sql, "UPDATE %s SET ", table);
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		rv = com_buf_printf(&sql, "%s%s = ?%zu", i ? ", " : "", cols[i], i + 1);
+	}
+	if (rv == OCOP_OK) {
+		rv = com_buf_printf(&sql, " WHERE id = ?%zu AND deleted = 0", n + 1);
+	}
+	if (rv != OCOP_OK) {
+		com_buf_fini(&sql);
+		return rv;
+	}
+	rc = sqlite3_prepare_v2(db->db, (const char *)sql.data, -1, &st, NULL);
+	com_buf_fini(&sql);
 	if (rc != SQLITE_OK) {
 		return store_sqlerr(db, rc, "update");
 	}
-	if (val == NULL) {
-		sqlite3_bind_null(st, 1);
-	} else {
-		sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
+	for (i = 0; i < n; i++) {
+		if (vals[i] == NULL) {
+			sqlite3_bind_null(st, (int)i + 1);
+		} else {
+			sqlite3_bind_text(st, (int)i + 1, vals[i], -1, SQLITE_STATIC);
+		}
 	}
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, (int)n + 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
 		rv = store_sqlerr(db, rc, "update");
@@ -665,6 +734,12 @@ sto_row_update(sto_db *db, const char *table, const char *id, const char *col, c
 	}
 	sqlite3_finalize(st);
 	return rv;
+}
+
+int
+sto_row_update(sto_db *db, const char *table, const char *id, const char *col, const char *val)
+{
+	return sto_row_update_cells(db, table, id, &col, &val, 1);
 }
 
 int

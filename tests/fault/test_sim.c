@@ -767,7 +767,7 @@ sim_check_no_loss(sim *m)
 		int64_t at_server;
 		int64_t at_site;
 		snprintf(sql, sizeof(sql),
-		    "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE rule = 'authority' AND lost_site = ?1");
+		    "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE refused = 1 AND rule <> 'identity' AND lost_site = ?1");
 		at_server = sim_int(m->server, sql, sto_site_id(m->s[i].db));
 		at_site = sim_int(m->s[i].db, sql, sto_site_id(m->s[i].db));
 		if (at_server != at_site) {
@@ -791,7 +791,7 @@ sim_check_exactly_once(sim *m)
 		uint64_t last = 0;
 		int64_t held = sim_int(m->server, "SELECT COUNT(*) FROM change WHERE site = ?1", site);
 		int64_t refused = sim_int(m->server,
-		    "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE rule = 'authority' AND lost_site = ?1", site);
+		    "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE refused = 1 AND rule <> 'identity' AND lost_site = ?1", site);
 		int64_t hw = sim_int(m->server, "SELECT high_water FROM peer WHERE site = ?1", site);
 		sto_capture_last_seq(m->s[i].db, &last);
 		if (hw != (int64_t)last || held + refused != hw) {

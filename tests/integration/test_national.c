@@ -795,7 +795,7 @@ test_a_relayed_change_outside_the_province_or_its_authority_is_refused(void **st
 		proto_rejections_iter(&it, &ok.rejections);
 		assert_ok(proto_rejections_next(&it, &r));
 		assert_int_equal(r.seq, 1); /* positions in the PUSH */
-		assert_non_null(strstr(r.reason, "outside the scope"));
+		assert_non_null(strstr(r.reason, "outside this site's scope"));
 		assert_ok(proto_rejections_next(&it, &r));
 		assert_int_equal(r.seq, 3);
 		assert_non_null(strstr(r.reason, "national_result"));
@@ -811,7 +811,7 @@ test_a_relayed_change_outside_the_province_or_its_authority_is_refused(void **st
 	}
 	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM subject WHERE unit_code = '79-26734'"), 0);
 	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM subject WHERE unit_code = '83-28882'"), 1);
-	assert_int_equal(count(f, "nation", "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE rule = 'authority'"), 2);
+	assert_int_equal(count(f, "nation", "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE refused = 1"), 2);
 	com_buf_fini(&req);
 	com_buf_fini(&reply);
 }

@@ -33,7 +33,7 @@ run_set1(char **out, int merge, const char *sheet, const char *extra)
 {
 	char rel[256];
 	char path[1024];
-	char args[2048];
+	char args[4096];
 
 	snprintf(rel, sizeof(rel), "tests/data/sheets/%s", sheet);
 	tu_src(path, sizeof(path), rel);
@@ -230,7 +230,7 @@ test_bad_usage_and_unknown_rubrics_exit_2(void **state)
 	} cases[] = {
 	    {"--rubric qd26-2026/99 --sheets x.csv", "unknown rubric 'qd26-2026/99'"},
 	    {"--rubric ../../etc --sheets x.csv", "malformed rubric id"},
-	    {"--rubric qd26-2026/02 --sheets x.csv", "not-used"},
+	    {"--rubric-file outline --sheets x.csv", "not-used"},
 	    {"--rubric qd26-2026/01", "--sheets FILE.csv is required"},
 	    {"--sheets x.csv", "give exactly one of --rubric"},
 	    {"--rubric qd26-2026/01 --sheets /nonexistent/x.csv", "/nonexistent/x.csv: cannot open"},
@@ -239,7 +239,7 @@ test_bad_usage_and_unknown_rubrics_exit_2(void **state)
 	    {"--rubric", "--rubric needs a value"},
 	};
 	char path[1024];
-	char args[2048];
+	char args[4096];
 	size_t i;
 
 	(void)state;
@@ -249,8 +249,11 @@ test_bad_usage_and_unknown_rubrics_exit_2(void **state)
 		int rc;
 		if (strcmp(want, "not-used") == 0) {
 			/* An outline rubric exists but cannot score: refused before the CSV is read. */
+			char rubric[1024];
+
 			tu_src(path, sizeof(path), "tests/data/sheets/potential5.csv");
-			snprintf(args, sizeof(args), "--rubric qd26-2026/02 --sheets '%s'", path);
+			tu_src(rubric, sizeof(rubric), "tests/data/rubrics/outline.rubric");
+			snprintf(args, sizeof(args), "--rubric-file '%s' --sheets '%s'", rubric, path);
 			rc = run_score(&out, 1, args);
 			want = "stops at group level";
 		} else {

@@ -697,7 +697,7 @@ test_a_refused_change_comes_back_in_the_reply(void **state)
 	json_decref(j);
 	j = ocop_json(f, "a", "conflicts --json");
 	assert_true(json_array_size(j) >= 1);
-	assert_string_equal(jstr(json_array_get(j, 0), "rule"), "authority");
+	assert_string_equal(jstr(json_array_get(j, 0), "rule"), "workflow");
 	json_decref(j);
 	/* The server's re-assertion came back in the same reply: the site is back in line. */
 	snprintf(args, sizeof(args), "dossier show %s --json", dossier);

@@ -276,8 +276,9 @@ test_a_commune_recognising_a_product_is_rejected_and_reported(void **state)
 	com_free(out);
 	j = ocop_json(f, "a", "conflicts --json");
 	assert_true(json_array_size(j) >= 1);
-	assert_string_equal(jstr(json_array_get(j, 0), "rule"), "authority");
-	assert_non_null(strstr(jstr(json_array_get(j, 0), "reason"), "commune"));
+	/* draft -> recognised is no transition of the flow: a workflow refusal. */
+	assert_string_equal(jstr(json_array_get(j, 0), "rule"), "workflow");
+	assert_non_null(strstr(jstr(json_array_get(j, 0), "reason"), "commune_check"));
 	json_decref(j);
 	/* The refused status does not stand anywhere: the site is back in line. */
 	assert_int_equal(ocop(f, "a", NULL, "sync"), 0);

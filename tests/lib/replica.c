@@ -47,7 +47,9 @@ tr_exchange(sto_db *dst, sto_db *src, const sto_policy *pol, uint64_t *cursor, b
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		uint64_t lsn = (uint64_t)sqlite3_column_int64(st, 0);
 		row_to_change(st, &c);
-		if ((rv = sto_merge_apply(dst, pol, &c, false, &v)) != OCOP_OK) {
+		/* The writer as a server knows it: here, as the source replica says of itself. */
+		sto_writer w = {c.site, sto_role(src), sto_scope(src)};
+		if ((rv = sto_merge_apply(dst, pol, pol != NULL ? &w : NULL, &c, false, &v)) != OCOP_OK) {
 			break;
 		}
 		if (counts != NULL) {

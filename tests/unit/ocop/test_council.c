@@ -186,7 +186,8 @@ teardown(void **state)
 static void
 make_evaluation(fx *f, char eval[37], size_t n, char members[][37])
 {
-	ocp_eval_spec spec = {.dossier_id = f->dossier, .tier = "province", .spread_rule = true};
+	ocp_eval_spec spec = {.dossier_id = f->dossier, .tier = "province", .spread_rule = true,
+	    .min_members = 1}; /* these tests are about other rules */
 	char name[32];
 	size_t i;
 
@@ -414,10 +415,15 @@ test_an_evaluation_keeps_basis_and_rubric_and_needs_the_council_status(void **st
 	spec.tier = "national";
 	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EAUTH);
 	spec.tier = "province";
+	/* The rubric must be the sheet of the dossier's basis and its product's set (01). */
 	spec.rubric_id = "qd148-2023/parts";
-	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_ERUBRIC);
+	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EINPUT);
+	assert_non_null(strstr(ocp_council_errmsg(f->c), "belongs to legal basis qd148-2023"));
+	spec.rubric_id = "qd26-2026/07";
+	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EINPUT);
+	assert_non_null(strstr(ocp_council_errmsg(f->c), "sheet of product set 07, but the product is in set 01"));
 	spec.rubric_id = "qd26-2026/99";
-	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_ENOENT);
+	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EINPUT);
 	spec.rubric_id = NULL;
 	spec.held_on = "2026-02-30";
 	assert_err(ocp_council_evaluation_add(f->c, &spec, eval), OCOP_EINVAL);
@@ -703,6 +709,42 @@ test_workflow_requirements_read_the_latest_result(void **state)
 	    OCOP_ESTATE);
 }
 
+/* A council smaller than the minimum gives points but no star, and no recognition rests on it. */
+static void
+test_a_council_below_the_minimum_is_not_valid_for_a_star(void **state)
+{
+	fx *f = *state;
+	ocp_eval_spec spec = {.dossier_id = f->dossier, .tier = "province", .spread_rule = true};
+	ocp_decision_spec d = {.dossier_id = f->dossier, .kind = "recognition", .number = "12/QĐ-UBND",
+	    .issued_on = "2026-06-20"};
+	ocp_council_result *res = NULL;
+	char eval[37];
+	char member[37];
+	char id[37];
+	char text[64];
+
+	/* The default minimum is the province's: three members. */
+	assert_ok(ocp_council_evaluation_add(f->c, &spec, eval));
+	text_of(f->db, "SELECT min_members FROM evaluation WHERE id = ?1", eval, text, sizeof(text));
+	assert_string_equal(text, "3");
+	assert_ok(ocp_council_member_add(f->c, eval, "Member 1", "chair", NULL, member, NULL));
+	score_base(f, eval, 1);
+	assert_ok(ocp_council_result_compute(f->c, eval, &res));
+	assert_int_equal(res->score->band_star, 4);
+	assert_false(res->score->quorum_ok);
+	assert_int_equal(res->score->min_members, 3);
+	assert_int_equal(res->score->star, 0);
+	assert_false(res->score->potential_5star);
+	ocp_council_result_free(res);
+	d.evaluation_id = eval;
+	assert_err(ocp_council_decision_add(f->c, &d, id), OCOP_ESTATE);
+	assert_non_null(strstr(ocp_council_errmsg(f->c), "not valid for a star"));
+	assert_non_null(strstr(ocp_council_errmsg(f->c), "the province's minimum is 3"));
+	/* A minimum outside 1..99 is refused. */
+	spec.min_members = 100;
+	assert_err(ocp_council_evaluation_add(f->c, &spec, id), OCOP_EINVAL);
+}
+
 static void
 test_a_disqualified_evaluation_has_no_star_and_keeps_its_reason(void **state)
 {
@@ -875,6 +917,8 @@ main(void)
 		teardown),
 	    cmocka_unit_test_setup_teardown(
 		test_a_disqualified_evaluation_has_no_star_and_keeps_its_reason, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_council_below_the_minimum_is_not_valid_for_a_star,
+		setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reads_return_stable_json_keys, setup, teardown),
 	    cmocka_unit_test(test_dates_parse_format_and_add_months),
 	};

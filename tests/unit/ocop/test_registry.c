@@ -315,21 +315,32 @@ test_dossier_unit_falls_back_to_the_subject_and_the_basis_picks_the_workflow(voi
 	    {"legal_basis", "qd148-2023"}};
 	ocp_field mismatch[] = {{"product_id", p}, {"round_year", "2024"}, {"round_no", "2"},
 	    {"legal_basis", "qd148-2023"}, {"rubric_id", "qd26-2026/01"}};
+	ocp_field other_set[] = {{"product_id", p}, {"round_year", "2026"}, {"round_no", "1"},
+	    {"rubric_id", "qd26-2026/07"}};
+	ocp_field current[] = {{"product_id", p}, {"round_year", "2026"}, {"round_no", "1"}};
 	ocp_field unknown[] = {{"product_id", p}, {"round_year", "2024"}, {"round_no", "3"},
 	    {"legal_basis", "qd999-2030"}};
 
 	fx_site(f, "commune", "83-28882");
 	add_subject(f, "Hộ kinh doanh Mật ong", "83-28882", s);
 	add_product(f, s, "Mật ong hoa nhãn", "03", p);
-	assert_ok(ocp_reg_add(f->reg, "dossier", legacy, 4, d));
+	/* QĐ 148/2023 ships no criteria sheet: the dossier would record a rubric that does not exist. */
+	assert_err(ocp_reg_add(f->reg, "dossier", legacy, 4, d), OCOP_EINPUT);
+	assert_non_null(strstr(ocp_reg_errmsg(f->reg), "there is no rubric qd148-2023/03"));
+	assert_non_null(strstr(ocp_reg_errmsg(f->reg), "ocop history import"));
+	assert_err(ocp_reg_add(f->reg, "dossier", mismatch, 5, d), OCOP_EINPUT);
+	assert_non_null(strstr(ocp_reg_errmsg(f->reg), "belongs to legal basis qd26-2026, but the dossier is filed under qd148-2023"));
+	assert_err(ocp_reg_add(f->reg, "dossier", other_set, 4, d), OCOP_EINPUT);
+	assert_non_null(strstr(ocp_reg_errmsg(f->reg), "product set 07, but the product is in set 03"));
+	assert_err(ocp_reg_add(f->reg, "dossier", unknown, 4, d), OCOP_EINPUT);
+	assert_ok(ocp_reg_add(f->reg, "dossier", current, 3, d));
 	assert_ok(ocp_reg_get(f->reg, "dossier", d, &o));
 	assert_string_equal(str(o, "unit_code"), "83-28882");
-	assert_string_equal(str(o, "rubric_id"), "qd148-2023/03");
+	assert_string_equal(str(o, "rubric_id"), "qd26-2026/03");
+	assert_string_equal(str(o, "legal_basis"), "qd26-2026");
 	assert_string_equal(str(o, "status"), "draft");
 	json_decref(o);
-	assert_err(ocp_reg_add(f->reg, "dossier", mismatch, 5, d), OCOP_EINPUT);
-	assert_err(ocp_reg_add(f->reg, "dossier", unknown, 4, d), OCOP_EINPUT);
-	assert_err(ocp_reg_add(f->reg, "dossier", legacy, 4, d), OCOP_EEXIST);
+	assert_err(ocp_reg_add(f->reg, "dossier", current, 3, d), OCOP_EEXIST);
 }
 
 /* ===== Workflow moves ===== */

@@ -103,7 +103,7 @@ setup(void **state)
 {
 	fx *f = com_calloc(1, sizeof(*f));
 	sto_opts o = {.create = true, .user = "clerk"};
-	ocp_eval_spec spec = {.tier = "province", .spread_rule = true};
+	ocp_eval_spec spec = {.tier = "province", .spread_rule = true, .min_members = 1};
 	char path[600];
 	char htx[37];
 	char dn[37];

@@ -132,9 +132,10 @@ test_shipped_rubrics_have_the_depth_their_sources_allow(void **state)
 	} cases[] = {
 	    {"data/rubrics/qd26-2026/01.rubric", OCP_DEPTH_CRITERIA},
 	    {"data/rubrics/qd26-2026/07.rubric", OCP_DEPTH_CRITERIA},
-	    {"data/rubrics/qd26-2026/02.rubric", OCP_DEPTH_GROUPS},
-	    {"data/rubrics/qd26-2026/18.rubric", OCP_DEPTH_GROUPS},
-	    {"data/rubrics/qd26-2026/26.rubric", OCP_DEPTH_GROUPS},
+	    {"data/rubrics/qd26-2026/02.rubric", OCP_DEPTH_CRITERIA},
+	    {"data/rubrics/qd26-2026/18.rubric", OCP_DEPTH_CRITERIA},
+	    {"data/rubrics/qd26-2026/26.rubric", OCP_DEPTH_CRITERIA},
+	    {"tests/data/rubrics/outline.rubric", OCP_DEPTH_GROUPS},
 	    {"data/rubrics/qd148-2023/parts.rubric", OCP_DEPTH_PARTS},
 	    {"data/rubrics/qd1048-2019/parts.rubric", OCP_DEPTH_PARTS},
 	};

@@ -237,7 +237,7 @@ test_an_outline_rubric_is_refused_before_reading(void **state)
 	const char text[] = "member,criterion,points\nMember 1,1,3\n";
 
 	(void)state;
-	tu_src(path, sizeof(path), "data/rubrics/qd26-2026/05.rubric");
+	tu_src(path, sizeof(path), "tests/data/rubrics/outline.rubric");
 	assert_ok(ocp_rubric_load_file(&outline, path, err, sizeof(err)));
 	assert_err(ocp_sheetcsv_parse(&s, outline, "t", text, strlen(text), err, sizeof(err)),
 	    OCOP_ERUBRIC);

@@ -296,10 +296,13 @@ test_concurrent_statuses_converge_to_the_higher_rank_and_a_reopen_outranks_by_ep
 }
 
 static int
-deny_decisions(void *arg, sto_db *db, const proto_change *c, char *reason, size_t cap)
+deny_decisions(void *arg, sto_db *db, const sto_writer *w, const sto_row *before, const proto_change *c,
+    char *reason, size_t cap)
 {
 	(void)arg;
 	(void)db;
+	(void)w;
+	(void)before;
 	if (strcmp(c->tbl, "decision") == 0) {
 		snprintf(reason, cap, "a commune office cannot write decision rows");
 		return OCOP_EAUTH;
@@ -362,7 +365,7 @@ test_a_clock_far_ahead_is_clamped_and_recorded(void **state)
 	c.cells = sqlite3_column_blob(st, 6);
 	c.cells_len = (size_t)sqlite3_column_bytes(st, 6);
 	assert_ok(sto_begin(f->r[1]));
-	assert_ok(sto_merge_apply(f->r[1], NULL, &c, true, &v));
+	assert_ok(sto_merge_apply(f->r[1], NULL, NULL, &c, true, &v));
 	assert_ok(sto_commit(f->r[1]));
 	sqlite3_finalize(st);
 	assert_int_equal(v.outcome, STO_APPLIED);

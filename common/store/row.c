@@ -1,0 +1,287 @@
+/*
+ * row.c: reading one replicated row as stored (sto_row), and the unit a row
+ * belongs to for scope.
+ *
+ * Scope follows the tree: a row with a parent that exists here belongs where
+ * its parent belongs, so a subject's products, their dossiers and everything
+ * under them go wherever the subject goes, and moving the subject moves them
+ * all. Only a row without a parent (a subject; a dossier or product filed
+ * without one; a unit) is placed by its own unit column. A resolution goes
+ * where the row it talks about goes.
+ */
+#include "common/store/merge.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "common/store/db.h"
+#include "common/store/schema.h"
+#include "common/util/alloc.h"
+#include "common/util/buf.h"
+#include "ocop_err.h"
+
+#define ROW_SCOPE_DEPTH 8 /* deeper than any parent chain of the schema */
+
+/* ===== Stored rows ===== */
+
+int
+sto_row_load(sto_db *db, const sto_table *t, const char *id, sto_row *out)
+{
+	size_t off[STO_ROW_MAX];
+	size_t total = 0;
+	sqlite3_stmt *st;
+	com_buf sql;
+	size_t i;
+	int rv;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	out->t = t;
+	if (t->ncols > STO_ROW_MAX) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s has too many columns", t->name);
+	}
+	com_buf_init(&sql);
+	rv = com_buf_puts(&sql, "SELECT id");
+	for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
+		rv = com_buf_printf(&sql, ", %s", t->cols[i].name);
+	}
+	if (rv == OCOP_OK) {
+		rv = com_buf_printf(&sql, " FROM %s WHERE id = ?1", t->name);
+	}
+	if (rv == OCOP_OK) {
+		rv = sto_stmt(db, (const char *)sql.data, &st);
+	}
+	com_buf_fini(&sql);
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "row: %s", sqlite3_errmsg(db->db));
+	}
+	out->exists = true;
+	/* Copy text and blobs into one buffer: the statement is reused by others. */
+	for (i = 0; i < t->ncols; i++) {
+		int ct = sqlite3_column_type(st, (int)i + 1);
+		off[i] = total;
+		if (ct == SQLITE_TEXT || ct == SQLITE_BLOB) {
+			total += (size_t)sqlite3_column_bytes(st, (int)i + 1) + 1;
+		}
+	}
+	if (total > 0 && (out->buf = com_malloc(total)) == NULL) {
+		sqlite3_reset(st);
+		return OCOP_ENOMEM;
+	}
+	for (i = 0; i < t->ncols; i++) {
+		int col = (int)i + 1;
+		proto_value *v = &out->v[i];
+		switch (sqlite3_column_type(st, col)) {
+		case SQLITE_INTEGER:
+			v->type = PROTO_V_INT;
+			v->i = sqlite3_column_int64(st, col);
+			break;
+		case SQLITE_FLOAT:
+			v->type = PROTO_V_REAL;
+			v->d = sqlite3_column_double(st, col);
+			break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB:
+			v->type = sqlite3_column_type(st, col) == SQLITE_TEXT ? PROTO_V_TEXT : PROTO_V_BLOB;
+			v->len = (size_t)sqlite3_column_bytes(st, col);
+			if (v->len > 0) {
+				memcpy(out->buf + off[i], sqlite3_column_blob(st, col), v->len);
+			}
+			out->buf[off[i] + v->len] = 0;
+			v->p = out->buf + off[i];
+			break;
+		default:
+			v->type = PROTO_V_NULL;
+			break;
+		}
+	}
+	sqlite3_reset(st);
+	return OCOP_OK;
+}
+
+void
+sto_row_fini(sto_row *r)
+{
+	com_free(r->buf);
+	r->buf = NULL;
+}
+
+const proto_value *
+sto_row_get(const sto_row *r, const char *col)
+{
+	size_t i;
+
+	for (i = 0; r->t != NULL && i < r->t->ncols; i++) {
+		if (strcmp(r->t->cols[i].name, col) == 0) {
+			return &r->v[i];
+		}
+	}
+	return NULL;
+}
+
+/* ===== Scope ===== */
+
+/* Copy a text value into out (cap bytes); "" for anything else. */
+static void
+row_text(const proto_value *v, char *out, size_t cap)
+{
+	out[0] = 0;
+	if (v != NULL && v->type == PROTO_V_TEXT && v->len < cap) {
+		memcpy(out, v->p, v->len);
+		out[v->len] = 0;
+	}
+}
+
+static int row_scope_at(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth);
+
+/*
+ * The scope of a row of t whose own parent, unit and reference cells are the
+ * given values (any may be NULL). *parent_missing tells that the row names a
+ * parent (or target) that this node does not hold.
+ */
+static int
+row_scope_vals(sto_db *db, const sto_table *t, const proto_value *parent, const proto_value *unit,
+    const proto_value *ref_tbl, const proto_value *ref_row, char *out, size_t cap, bool *parent_missing,
+    int depth)
+{
+	char id[PROTO_UUID_LEN + 1];
+	char name[PROTO_NAME_MAX + 1];
+	const sto_table *pt = NULL;
+	bool found = false;
+	int rv;
+
+	out[0] = 0;
+	*parent_missing = false;
+	id[0] = 0;
+	if (t->ref_tbl_col != NULL) {
+		row_text(ref_tbl, name, sizeof(name));
+		row_text(ref_row, id, sizeof(id));
+		pt = name[0] ? sto_schema_table(name) : NULL;
+	} else if (t->parent_col != NULL) {
+		row_text(parent, id, sizeof(id));
+		pt = sto_schema_table(t->parent_table);
+	}
+	if (pt != NULL && id[0] != 0) {
+		char sub[64];
+		if (depth >= ROW_SCOPE_DEPTH) {
+			return OCOP_OK;
+		}
+		rv = row_scope_at(db, pt, id, sub, sizeof(sub), depth + 1);
+		if (rv == OCOP_ENOENT) {
+			*parent_missing = true;
+		} else if (rv != OCOP_OK) {
+			return rv;
+		} else {
+			found = true;
+			snprintf(out, cap, "%s", sub);
+		}
+	} else if (t->ref_tbl_col != NULL && (id[0] != 0 || name[0] != 0)) {
+		*parent_missing = true;
+	}
+	if (!found && t->unit_col != NULL) {
+		row_text(unit, out, cap);
+	}
+	return OCOP_OK;
+}
+
+/* The scope of stored row id of t; OCOP_ENOENT when this node does not hold it. */
+static int
+row_scope_at(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth)
+{
+	sto_row r;
+	bool missing;
+	int rv;
+
+	out[0] = 0;
+	if ((rv = sto_row_load(db, t, id, &r)) != OCOP_OK) {
+		return rv;
+	}
+	if (!r.exists) {
+		sto_row_fini(&r);
+		return OCOP_ENOENT;
+	}
+	rv = row_scope_vals(db, t, t->parent_col ? sto_row_get(&r, t->parent_col) : NULL,
+	    t->unit_col ? sto_row_get(&r, t->unit_col) : NULL, t->ref_tbl_col ? sto_row_get(&r, t->ref_tbl_col) : NULL,
+	    t->ref_row_col ? sto_row_get(&r, t->ref_row_col) : NULL, out, cap, &missing, depth);
+	sto_row_fini(&r);
+	return rv;
+}
+
+int
+sto_row_scope(sto_db *db, const char *tbl, const char *row, char *out, size_t cap)
+{
+	const sto_table *t = sto_schema_table(tbl);
+	int rv;
+
+	out[0] = 0;
+	if (t == NULL) {
+		return OCOP_OK;
+	}
+	rv = row_scope_at(db, t, row, out, cap, 0);
+	return rv == OCOP_ENOENT ? OCOP_OK : rv;
+}
+
+int
+sto_row_scope_after(sto_db *db, const sto_row *before, const proto_change *c, char *out, size_t cap,
+    bool *parent_missing)
+{
+	const sto_table *t = before->t;
+	const proto_value *vals[4] = {NULL, NULL, NULL, NULL};
+	const char *cols[4];
+	proto_cells_it it;
+	proto_cell cell;
+	proto_value in[4];
+	int k;
+
+	cols[0] = t->parent_col;
+	cols[1] = t->unit_col;
+	cols[2] = t->ref_tbl_col;
+	cols[3] = t->ref_row_col;
+	for (k = 0; k < 4; k++) {
+		vals[k] = cols[k] != NULL ? sto_row_get(before, cols[k]) : NULL;
+	}
+	if (c != NULL && proto_cells_open(&it, c->cells, c->cells_len, NULL) == OCOP_OK) {
+		while (proto_cells_next(&it, &cell) == OCOP_OK) {
+			for (k = 0; k < 4; k++) {
+				if (cols[k] != NULL && strcmp(cols[k], cell.col) == 0) {
+					in[k] = cell.v; /* bytes borrowed from c->cells, alive for the call */
+					vals[k] = &in[k];
+				}
+			}
+		}
+	}
+	return row_scope_vals(db, t, vals[0], vals[1], vals[2], vals[3], out, cap, parent_missing, 0);
+}
+
+/* ===== Units ===== */
+
+int
+sto_unit_successor(sto_db *db, const char *code, char *out, size_t cap)
+{
+	sqlite3_stmt *st;
+	int rv;
+	int rc;
+
+	out[0] = 0;
+	rv = sto_stmt(db,
+	    "SELECT successor_code FROM unit WHERE code = ?1 AND deleted = 0 AND successor_code IS NOT NULL"
+	    " AND successor_code <> code ORDER BY id LIMIT 1",
+	    &st);
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? OCOP_OK : rc == SQLITE_DONE ? OCOP_ENOENT
+							 : sto_seterr(db, OCOP_EDB, "unit: %s", sqlite3_errmsg(db->db));
+}
