@@ -8,7 +8,9 @@
  */
 #include "server/http.h"
 
+#include <ctype.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -119,8 +121,20 @@ http_query(const char *uri, const char *name, char *out, size_t cap)
 			if (n >= cap) {
 				return false;
 			}
-			memcpy(out, v, n);
-			out[n] = 0;
+			/* Percent-decoded ('+' stays '+': a token may be base64). */
+			size_t i = 0;
+			size_t o = 0;
+			while (i < n) {
+				if (v[i] == '%' && i + 2 < n && isxdigit((unsigned char)v[i + 1]) &&
+				    isxdigit((unsigned char)v[i + 2])) {
+					char hex[3] = {v[i + 1], v[i + 2], 0};
+					out[o++] = (char)strtol(hex, NULL, 16);
+					i += 3;
+				} else {
+					out[o++] = v[i++];
+				}
+			}
+			out[o] = 0;
 			return true;
 		}
 		q = strchr(q, '&');

@@ -32,7 +32,7 @@
 #include "common/util/alloc.h"
 #include "tests/lib/proc.h"
 
-#define TOKEN "dashboard-test-token-0123456789"
+#define TOKEN "dashboard+test/token=0123456789"
 
 typedef struct site {
 	const char *name;  /* file stem */
