@@ -662,25 +662,19 @@ count_of(const char *hay, const char *needle)
 	return n;
 }
 
-/* Run headless Chromium on the dashboard; returns its exit code, stderr in <dir>/chromium-<tag>.log. */
+/*
+ * Run headless Chromium on the dashboard; returns its exit code, its stdout in
+ * *out (com_free it), its stderr in <dir>/chromium-<tag>.log.
+ */
 static int
 chromium(fx *f, const char *tag, const char *what, char **out)
 {
-	char *o = NULL;
-	int rc;
-
-	rc = tu_run(&o, 0,
+	return tu_run(out, 0,
 	    "chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run"
 	    " --disable-background-networking --disable-component-update --disable-sync"
 	    " --user-data-dir=%s/chromium-%s --enable-logging=stderr --v=0 --virtual-time-budget=10000 %s"
 	    " 'http://127.0.0.1:%d/?token=%s' 2>%s/chromium-%s.log",
 	    f->dir, tag, what, f->http_port, TOKEN, f->dir, tag);
-	if (out != NULL) {
-		*out = o;
-	} else {
-		com_free(o);
-	}
-	return rc;
 }
 
 /* Fail when Chromium logged any console message (errors, exceptions, failed loads). */
@@ -715,7 +709,8 @@ screenshot(fx *f, const char *file, const char *size)
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	remove(path);
 	snprintf(what, sizeof(what), "--hide-scrollbars --window-size=%s --screenshot=%s", size, path);
-	assert_int_equal(chromium(f, file, what, NULL), 0);
+	assert_int_equal(chromium(f, file, what, &png), 0);
+	com_free(png);
 	no_console_messages(f, file);
 	assert_int_equal(stat(path, &st), 0);
 	assert_true(st.st_size > 10000);
