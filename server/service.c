@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/ocop/scope.h"
 #include "common/store/capture.h"
@@ -21,6 +22,7 @@
 #include "protocol/error.h"
 #include "protocol/session.h"
 #include "server/handoff.h"
+#include "server/metrics.h"
 #include "server/registry.h"
 
 #define SRV_PULL_SCAN 5000 /* log rows examined per PULL at most */
@@ -541,8 +543,8 @@ service_ack(srv_service *s, proto_rd *body, com_buf *reply)
 
 /* ===== Dispatch ===== */
 
-int
-srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
+static int
+service_dispatch(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 {
 	proto_env env;
 	proto_rd body;
@@ -586,5 +588,26 @@ srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 		reply->len = mark;
 		rv = proto_error_encode(reply, rv, ocop_strerror(rv));
 	}
+	return rv;
+}
+
+/* The one entry point: dispatch, and count the request when metrics are kept. */
+int
+srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
+{
+	struct timespec t0;
+	struct timespec t1;
+	size_t mark = reply->len;
+	int rv;
+
+	if (s->metrics == NULL) {
+		return service_dispatch(s, req, len, reply);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rv = service_dispatch(s, req, len, reply);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	srv_metrics_request(s->metrics, req, len, rv == OCOP_OK ? reply->data + mark : NULL,
+	    rv == OCOP_OK ? reply->len - mark : 0,
+	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
 	return rv;
 }
