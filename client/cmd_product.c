@@ -39,6 +39,7 @@ product_usage(FILE *out, int rc)
 	    "       ocop product show ID [--json]\n"
 	    "       ocop product set ID [--name NAME] [--set NN] [--code CODE] [--unit CODE]\n"
 	    "       ocop product delete ID\n"
+	    "       ocop product qr ID --out FILE.png|FILE.svg [--url TEMPLATE]   (the label's QR code)\n"
 	    "\n"
 	    "Products of a subject. 'add' prints the new product's id.\n"
 	    "\n"
@@ -242,6 +243,9 @@ cmd_product(int argc, char **argv)
 	if (strcmp(argv[1], "delete") == 0) {
 		return product_read(argc - 1, argv + 1, "product delete");
 	}
-	cli_err(&c, "unknown subcommand '%s' (add, list, show, set, delete)", argv[1]);
+	if (strcmp(argv[1], "qr") == 0) {
+		return cli_product_qr(argc - 1, argv + 1); /* client/cmd_product_qr.c */
+	}
+	cli_err(&c, "unknown subcommand '%s' (add, list, show, set, delete, qr)", argv[1]);
 	return CLI_USAGE;
 }

@@ -13,6 +13,10 @@
  *                                    # default: the URL in upstream_enrolment
  *   upstream_interval_ms = 5000     # how often candidates go up and decisions come down
  *   upstream_timeout_ms = 5000      # one round trip to the national server at most
+ *   http_listen = http://127.0.0.1:8450  # the read-only operator view; off when unset
+ *   http_token_file = /etc/ocop/http-token  # the operator token (needed with http_listen)
+ *   silent_days = 7                 # a site without contact this long stands out
+ *   log_level = info                # debug, info, warn or error
  *
  * Trusted links (README "Trusted links"); these keys stay together:
  *   ca_dir = /var/lib/ocop/ca       # made by 'ocopd ca init': ca.crt, ca.key, server.crt, server.key
@@ -60,11 +64,17 @@ typedef struct srv_config {
 	int send_timeout_ms;     /* time a peer has to take its reply */
 	int readers;             /* read connections of the pool */
 	size_t max_batch;        /* PUSH and PULL_OK byte budget */
+	/* Operations (README "Installing the server"): the HTTP view, logging. */
+	char http_listen[256];         /* http://HOST:PORT of the operator view, "" = off */
+	char http_token_file[1024];    /* file holding the operator token */
+	int silent_days;               /* days without contact before a site stands out */
+	int log_level;                 /* COM_LOG_* below which messages are dropped */
 } srv_config;
 
 /*
  * Defaults: loopback port 7450, province, ./province.db, 5 min skew, 10 points, 16 MiB, 8 workers,
- * no upstream, upstream steps every 5 s with 5 s round trips.
+ * no upstream, upstream steps every 5 s with 5 s round trips, no HTTP view,
+ * sites silent after 7 days, log level info.
  */
 void srv_config_defaults(srv_config *c);
 /* Read a config file over the current values. OCOP_OK, OCOP_ENOENT, OCOP_EINPUT (err: "FILE:LINE: why"). */

@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/ocop/scope.h"
 #include "common/store/capture.h"
+#include "common/store/ledger.h"
 #include "common/store/pull.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
@@ -23,6 +25,7 @@
 #include "protocol/session.h"
 #include "server/guard.h"
 #include "server/handoff.h"
+#include "server/metrics.h"
 #include "server/pool.h"
 #include "server/registry.h"
 
@@ -36,7 +39,7 @@ srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, const com
 	s->policy = policy;
 	s->log = log;
 	s->max_batch = SRV_DEFAULT_BATCH;
-	sto_set_serving(db, true);
+	(void)sto_set_serving(db, true); /* a failure shows as a clear error at the first move */
 }
 
 static int
@@ -204,7 +207,7 @@ service_hello(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body,
  * the server never had becomes a tombstone.
  */
 static int
-service_reassert(srv_service *s, const proto_change *c)
+service_reassert(srv_service *s, const proto_change *c, const char *to_site)
 {
 	const sto_table *t = sto_schema_table(c->tbl);
 	sto_row r;
@@ -221,7 +224,7 @@ service_reassert(srv_service *s, const proto_change *c)
 	sto_row_fini(&r);
 	/* Above this server's clock, never above the refused write's own (possibly
 	 * far-ahead) HLC: the sender drops its refused versions itself. */
-	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists);
+	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists, to_site);
 }
 
 /* ===== Relay PUSH (a province at the national server) ===== */
@@ -286,7 +289,7 @@ service_relay_one(srv_service *s, const srv_peer *peer, const proto_change *c, u
 		if (!before) {
 			com_logf(s->log, COM_LOG_WARN, "relay from %s: refused %s seq %llu (%s %s, %s): %s", peer->site,
 			    c->site, (unsigned long long)c->seq, c->tbl, c->row, sto_rule_name(v.code), v.reason);
-			if ((rv = service_reassert(s, c)) != OCOP_OK) {
+			if ((rv = service_reassert(s, c, peer->site)) != OCOP_OK) {
 				return rv;
 			}
 		}
@@ -444,7 +447,7 @@ service_push(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *rep
 			    (unsigned long long)c.seq, c.tbl, c.row, sto_rule_name(v.code), v.reason);
 			proto_rejection_put(&rw, c.seq, (uint32_t)v.code, v.reason);
 			ok.rejections.count++;
-			if ((rv = service_reassert(s, &c)) != OCOP_OK) {
+			if ((rv = service_reassert(s, &c, m.site)) != OCOP_OK) {
 				break;
 			}
 		} else if (v.outcome == STO_APPLIED) {
@@ -495,9 +498,9 @@ service_push(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *rep
  * (reference data) goes everywhere; otherwise the one scope matcher decides.
  */
 static bool
-service_in_scope(const char *scope, const char *code)
+service_in_scope(sto_db *db, const char *scope, const char *code)
 {
-	return code[0] == 0 || ocp_scope_covers(scope, code);
+	return code[0] == 0 || ocp_scope_covers_at(db, scope, code);
 }
 
 /*
@@ -549,9 +552,10 @@ service_pull(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body, 
 			break;
 		}
 		/* The change that moved a row out of this site's scope goes to it
-		 * too, so the site learns that the row left (move.c). */
-		if (service_in_scope(peer.scope, scope) ||
-		    (r.left_scope != NULL && ocp_scope_covers(peer.scope, r.left_scope))) {
+		 * too, so the site learns that the row left (move.c), and so does the
+		 * change addressed to it (to_site). */
+		if (service_in_scope(db, peer.scope, scope) || (r.to_site != NULL && strcmp(r.to_site, m.site) == 0) ||
+		    (r.left_scope != NULL && ocp_scope_covers_at(db, peer.scope, r.left_scope))) {
 			rv = proto_batch_add(&b, &r.c);
 			if (rv == OCOP_ETOOBIG) {
 				more = true;
@@ -634,14 +638,8 @@ service_read(srv_service *s, const srv_caller *who, uint32_t type, proto_rd *bod
 	return rv;
 }
 
-int
-srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
-{
-	return srv_handle_from(s, NULL, req, len, reply);
-}
-
-int
-srv_handle_from(srv_service *s, const srv_caller *who, const uint8_t *req, size_t len, com_buf *reply)
+static int
+service_dispatch(srv_service *s, const srv_caller *who, const uint8_t *req, size_t len, com_buf *reply)
 {
 	proto_env env;
 	proto_rd body;
@@ -705,5 +703,32 @@ srv_handle_from(srv_service *s, const srv_caller *who, const uint8_t *req, size_
 		reply->len = mark;
 		rv = proto_error_encode(reply, rv, ocop_strerror(rv));
 	}
+	return rv;
+}
+
+int
+srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
+{
+	return srv_handle_from(s, NULL, req, len, reply);
+}
+
+/* The one entry point: dispatch, and count the request when metrics are kept. */
+int
+srv_handle_from(srv_service *s, const srv_caller *who, const uint8_t *req, size_t len, com_buf *reply)
+{
+	struct timespec t0;
+	struct timespec t1;
+	size_t mark = reply->len;
+	int rv;
+
+	if (s->metrics == NULL) {
+		return service_dispatch(s, who, req, len, reply);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rv = service_dispatch(s, who, req, len, reply);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	srv_metrics_request(s->metrics, req, len, rv == OCOP_OK ? reply->data + mark : NULL,
+	    rv == OCOP_OK ? reply->len - mark : 0,
+	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
 	return rv;
 }

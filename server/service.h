@@ -61,6 +61,7 @@ typedef struct srv_service {
 				     one caller at a time, everything on db */
 	_Atomic uint64_t auth_failures; /* requests refused for their identity (operator metrics) */
 	_Atomic uint64_t too_big; /* PUSHes refused for their size */
+	struct srv_metrics *metrics; /* borrowed request counters (server/metrics.h), NULL = none */
 } srv_service;
 
 /* Initialise in place (borrowing db, policy and log). Cannot fail. */

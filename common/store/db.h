@@ -14,6 +14,7 @@
 #include "common/util/log.h"
 
 struct sto_policy;
+struct proto_value;
 
 /* Prepared statements cached for the capture hot path. */
 typedef struct sto_stmts {
@@ -57,6 +58,9 @@ struct sto_db {
  */
 int sto_stmt(struct sto_db *db, const char *sql, sqlite3_stmt **st /* OUT */);
 
+/* Bind a protocol value (NULL: SQL NULL) to parameter i of st. Cannot fail. */
+void sto_bind_value(sqlite3_stmt *st, int i, const struct proto_value *v);
+
 /* Register ocop_capture() and create the capture triggers (capture.c). */
 int sto_capture_init(struct sto_db *db);
 /* Finalize the capture statements (capture.c). Cannot fail. */
@@ -73,5 +77,8 @@ int sto_capture_triggers_sql(com_buf *b);
  */
 int sto_move_relog(struct sto_db *db, const char *tbl, const char *row, const char *site, uint64_t seq,
     const char *left_scope);
+
+/* Create move.c's scratch tables (temporary, per connection). Returns OCOP_OK or OCOP_EDB. */
+int sto_move_prepare(struct sto_db *db);
 
 #endif /* OCOP_STORE_DB_H */

@@ -16,7 +16,7 @@
  * never gets what it relayed.
  */
 static const char pull_sql[] =
-    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, scope FROM change"
+    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, scope, to_site FROM change"
     " WHERE lsn > ?1"
     " AND (site <> ?2 OR EXISTS (SELECT 1 FROM ledger l WHERE l.lost_site = change.site"
     "      AND l.lost_seq = change.seq AND l.rule = 'clock'))"
@@ -57,6 +57,7 @@ sto_pull_next(sto_pull *p, sto_pull_row *out)
 	out->c.cells = sqlite3_column_blob(p->st, 7);
 	out->c.cells_len = (size_t)sqlite3_column_bytes(p->st, 7);
 	out->left_scope = sqlite3_column_type(p->st, 8) == SQLITE_TEXT ? (const char *)sqlite3_column_text(p->st, 8) : NULL;
+	out->to_site = sqlite3_column_type(p->st, 9) == SQLITE_TEXT ? (const char *)sqlite3_column_text(p->st, 9) : NULL;
 	return OCOP_OK;
 }
 

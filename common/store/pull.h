@@ -27,6 +27,7 @@ typedef struct sto_pull_row {
 	uint64_t lsn;             /* its position in the log */
 	proto_change c;           /* the change (cells borrowed) */
 	const char *left_scope;   /* the scope a row left with this change (move.c), or NULL */
+	const char *to_site;      /* the site the change is addressed to (move.c), or NULL */
 } sto_pull_row;
 
 /*

@@ -82,10 +82,10 @@ const char *sto_scope(sto_db *db);
 /*
  * Mark this replica as one that serves other sites (a provincial or national
  * server): when a merged change moves a row to another unit, the row's whole
- * subtree is logged again for the sites that now see it (DESIGN.md 5).
- * Cannot fail.
+ * subtree is logged again for the sites that now see it (DESIGN.md 5), be
+ * it merged or written here. Returns OCOP_OK or OCOP_EDB.
  */
-void sto_set_serving(sto_db *db, bool serving);
+int sto_set_serving(sto_db *db, bool serving);
 /* Set the user recorded with later changes (copied). Returns OCOP_OK or OCOP_ENOMEM. */
 int sto_set_user(sto_db *db, const char *user);
 
@@ -99,6 +99,15 @@ int sto_set_user(sto_db *db, const char *user);
  */
 int sto_row_insert(sto_db *db, const char *table, const char *const *cols,
     const char *const *vals, size_t n, char id_out[37]);
+/*
+ * Update n columns of one row in one statement: one captured change, so cells
+ * that stand only together (a dossier's status and the epoch a reopen opens)
+ * travel and merge together. Values as sto_row_insert. Returns OCOP_OK,
+ * OCOP_EINVAL, OCOP_ENOENT when the row is absent or deleted, OCOP_EDB (a
+ * refusal of the capture's checks included: the reason is in sto_errmsg).
+ */
+int sto_row_update_cells(sto_db *db, const char *table, const char *id, const char *const *cols,
+    const char *const *vals, size_t n);
 /* Update one column of one row. OCOP_ENOENT when the row is absent or deleted. */
 int sto_row_update(sto_db *db, const char *table, const char *id, const char *col, const char *val);
 /* Tombstone a row (deleted = 1). OCOP_ENOENT when absent or already deleted. */
