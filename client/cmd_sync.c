@@ -22,6 +22,7 @@
 #include "common/link/dial.h"
 #include "common/link/enrol.h"
 #include "common/link/pki.h"
+#include "common/link/session.h"
 #include "common/ocop/policy.h"
 #include "common/ocop/registry.h"
 #include "common/util/alloc.h"
@@ -581,12 +582,8 @@ cmd_sync(int argc, char **argv)
 			if (!watch || rv == OCOP_ECANCELED || rv == OCOP_EREVOKED) {
 				break;
 			}
-			/* Exponential backoff with full jitter, capped. */
-			backoff_ms = (long)(base * 1000.0 * (double)(1L << (failures < 16 ? failures : 16)));
-			if (backoff_ms > (long)(max_backoff_s * 1000)) {
-				backoff_ms = (long)(max_backoff_s * 1000);
-			}
-			backoff_ms = backoff_ms / 2 + (long)((unsigned long)rand_r(&jitter_seed) % (unsigned long)(backoff_ms / 2 + 1));
+			/* Exponential backoff with full jitter, capped (common/link/session.h). */
+			backoff_ms = lnk_backoff_ms(failures, (long)(base * 1000.0), (long)(max_backoff_s * 1000), &jitter_seed);
 			fprintf(stderr, "ocop sync: retrying in %.1f s\n", (double)backoff_ms / 1000.0);
 			sync_sleep_ms(backoff_ms);
 		}

@@ -21,6 +21,7 @@
 
 #include "common/link/dial.h"
 #include "common/link/enrol.h"
+#include "common/link/session.h"
 #include "common/link/tls.h"
 #include "common/ocop/policy.h"
 #include "common/ocop/rubric.h"
@@ -388,6 +389,9 @@ srv_cmd_serve(int argc, char **argv)
 	srv_http *http = NULL;
 	upstream_run_state up;
 	uint64_t waited_ms = UINT64_MAX / 2; /* the first step runs at once */
+	uint64_t next_ms = 0;                /* when the next upstream step is due */
+	int up_failures = 0;                 /* upstream steps failed in a row */
+	unsigned up_seed = (unsigned)time(NULL);
 	struct sigaction sa;
 	char err[512];
 	char token[SRV_HTTP_TOKEN_MAX + 2];
@@ -528,11 +532,17 @@ srv_cmd_serve(int argc, char **argv)
 			reload_requested = 0;
 			serve_reload(o.config, &cfg, http);
 		}
-		if (up.u != NULL && waited_ms >= cfg.upstream_interval_ms) {
+		if (up.u != NULL && waited_ms >= next_ms) {
 			bool answered = upstream_run(&up);
 			if (http != NULL) {
 				srv_http_set_state(http, true, answered ? SRV_UPSTREAM_UP : SRV_UPSTREAM_DOWN);
 			}
+			/* While the national server is away, back off (with jitter, up to
+			 * eight intervals) instead of knocking every interval. */
+			up_failures = answered ? 0 : up_failures + 1;
+			next_ms = answered ? cfg.upstream_interval_ms
+					   : (uint64_t)lnk_backoff_ms(up_failures, (long)cfg.upstream_interval_ms,
+						 (long)cfg.upstream_interval_ms * 8, &up_seed);
 			waited_ms = 0;
 		}
 		nanosleep(&ts, NULL);

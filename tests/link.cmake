@@ -1,5 +1,6 @@
 # The links between nodes (common/link): TLS engine, CA, dialling end, session client.
 ocop_add_test(NAME link.tls LABEL unit SOURCES unit/link/test_tls.c LIBS ocop_link TIMEOUT 60)
+ocop_add_test(NAME link.session LABEL unit SOURCES unit/link/test_session.c LIBS ocop_link)
 # Trusted links between real processes over tls+tcp://127.0.0.1 (README "Trusted links").
 ocop_add_test(NAME tls LABEL integration SOURCES integration/test_tls.c LIBS ocop_common ocop_link TIMEOUT 300)
 ocop_add_test(NAME server.guard LABEL unit SOURCES unit/server/test_guard.c LIBS ocop_server)

@@ -281,7 +281,7 @@ test_sites_sync_over_mutual_tls_and_keep_their_secrets_private(void **state)
 	fx *f = *state;
 	char *o = NULL;
 
-	assert_true(log_has(f, "prov.log", "with mutual TLS"));
+	assert_true(log_wait(f, "prov.log", "with mutual TLS"));
 	assert_int_equal(ocop(f, "a", NULL, "subject add --name 'HTX Dừa' --kind htx --unit 83-100"), 0);
 	assert_int_equal(ocop(f, "a", &o, "sync"), 0);
 	assert_non_null(strstr(o, "pushed 1"));
@@ -732,7 +732,7 @@ test_the_national_link_runs_over_mutual_tls(void **state)
 	}
 	assert_true(seen);
 	assert_false(log_has(f, "prov2.log", "upstream: TLS"));
-	assert_true(log_has(f, "nation.log", "with mutual TLS"));
+	assert_true(log_wait(f, "nation.log", "with mutual TLS"));
 	/* The sites still sync with the restarted province. */
 	assert_int_equal(ocop(f, "b", NULL, "sync"), 0);
 	assert_int_equal(tp_stop(nation, SIGTERM), 0);
