@@ -120,6 +120,50 @@ static const char *const harness_cols[BN_DOSSIER_NCOLS] = {
     "status_note", "update_deadline", "filed_on", "product_code", "issuing_body",
 };
 
+static int harness_exec(sqlite3 *db, const char *sql);
+
+/*
+ * The id of the subject (which 0) or product (which 1) that every generated
+ * dossier of unit_code belongs to: fixed per unit, from a hash of its code.
+ * Returns a static string (two per unit code are kept). Cannot fail.
+ */
+static const char *
+harness_parent_id(const char *unit_code, int which)
+{
+	static char ids[2][37];
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	const char *p;
+
+	for (p = unit_code; *p != 0; p++) {
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	}
+	snprintf(ids[which], sizeof(ids[which]), "0190f0f0-%04x-7000-8000-%012llx", 0xa000u + (unsigned)which,
+	    (unsigned long long)(h & 0xffffffffffffULL));
+	return ids[which];
+}
+
+int
+bn_parents_insert(sto_db *db, const char *unit_code)
+{
+	char sql[1024];
+	char subject[37];
+	int rv;
+
+	snprintf(subject, sizeof(subject), "%s", harness_parent_id(unit_code, 0));
+	snprintf(sql, sizeof(sql),
+	    "BEGIN IMMEDIATE;"
+	    "INSERT INTO subject(id, name, kind, unit_code) VALUES('%s', 'Hợp tác xã Dừa %s', 'htx', '%s');"
+	    "INSERT INTO product(id, subject_id, name, product_set, unit_code)"
+	    " VALUES('%s', '%s', 'Kẹo dừa sáp %s', '07', '%s');"
+	    "COMMIT;",
+	    subject, unit_code, unit_code, harness_parent_id(unit_code, 1), subject, unit_code, unit_code);
+	rv = harness_exec(sto_sqlite(db), sql);
+	if (rv != OCOP_OK) {
+		harness_exec(sto_sqlite(db), "ROLLBACK");
+	}
+	return rv;
+}
+
 void
 bn_dossier_row(bn_row *r, unsigned i, const char *unit_code)
 {
@@ -140,7 +184,7 @@ bn_dossier_row(bn_row *r, unsigned i, const char *unit_code)
 		left -= (size_t)n + 1;                                    \
 	} while (0)
 
-	PUT("0190f0f0-%04x-7000-8000-%012x", (i >> 16) & 0xffffu, i);
+	PUT("%s", harness_parent_id(unit_code, 1));
 	PUT("qd26-2026");
 	PUT("qd26-2026/01");
 	PUT("%s", kinds[i % 3]);

@@ -52,6 +52,14 @@ void bn_dir_remove(char *dir);
 void bn_dossier_row(bn_row *r, unsigned i, const char *unit_code);
 
 /*
+ * Write, in db and through its capture, the subject and the product that every
+ * generated dossier of unit_code belongs to (a store refuses a dossier whose
+ * product it does not hold). Once per replica that creates dossiers, before
+ * them. Returns OCOP_OK or OCOP_EDB (the error printed).
+ */
+int bn_parents_insert(sto_db *db, const char *unit_code);
+
+/*
  * Generate n rows numbered from first (bn_dossier_row), so the timed loops
  * only write. Returns a com_malloc'd array, or NULL. Caller frees with com_free().
  */

@@ -50,7 +50,7 @@ tmp=${TMPDIR:-/tmp}
   echo
   "$bin/bench_capture" --reps "$reps" --rows "$rows"
   echo
-  "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync full --transport both
+  "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync full --transport all
   echo
   "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync normal --transport inproc --no-bytes
 } | tee "$log"
@@ -62,6 +62,7 @@ awk -v rows="$rows" -v edits="$edits" '
   $1 == "summary" && $2 == "sync"    { rate[$3 "," $4 "," $5] = $6; ratio[$3 "," $4 "," $5] = $7 }
   $1 == "summary" && $2 == "bytes"   { bpush[$3 "," $4] = $5; bpull[$3 "," $4] = $6; zpush[$3 "," $4] = $7; zpull[$3 "," $4] = $8 }
   function v(a, k) { return (k in a) ? a[k] : "-" }
+  function q(a, k1, k2) { return (k1 in a && k2 in a && a[k2] > 0) ? sprintf("%.2f", a[k1] / a[k2]) : "-" }
   function row(name, full, normal, target) { printf "%-52s %10s %10s   %s\n", name, full, normal, target }
   END {
     printf "== summary (%d dossiers, %d edits) ==\n", rows, edits
@@ -73,6 +74,10 @@ awk -v rows="$rows" -v edits="$edits" '
     row("bootstrap rows/s / plain rows/s, in process", v(ratio, "inproc,FULL,bootstrap"), v(ratio, "inproc,NORMAL,bootstrap"), ">= 0.5")
     row("push rows/s / plain rows/s, nng tcp", v(ratio, "tcp,FULL,push"), "-", ">= 0.5")
     row("bootstrap rows/s / plain rows/s, nng tcp", v(ratio, "tcp,FULL,bootstrap"), "-", ">= 0.5")
+    row("push rows/s / plain rows/s, nng mutual TLS", v(ratio, "tls,FULL,push"), "-", ">= 0.5")
+    row("bootstrap rows/s / plain rows/s, nng mutual TLS", v(ratio, "tls,FULL,bootstrap"), "-", ">= 0.5")
+    row("push time over TLS / over plain TCP", q(rate, "tcp,FULL,push", "tls,FULL,push"), "-", "")
+    row("bootstrap time over TLS / over plain TCP", q(rate, "tcp,FULL,bootstrap", "tls,FULL,bootstrap"), "-", "")
     row("plain insert rows/s (the baseline), in process run", v(rate, "inproc,FULL,plain"), v(rate, "inproc,NORMAL,plain"), "")
     row("push rows/s, in process", v(rate, "inproc,FULL,push"), v(rate, "inproc,NORMAL,push"), "")
     row("bootstrap rows/s, in process", v(rate, "inproc,FULL,bootstrap"), v(rate, "inproc,NORMAL,bootstrap"), "")
