@@ -40,6 +40,8 @@ enum {
 };
 
 static volatile sig_atomic_t sync_stop = 0;
+/* A dialer left open after a transport failure (see cmd_sync), for the exit to release. */
+static lnk_dialer *sync_abandoned = NULL;
 
 static void
 sync_on_signal(int sig)
@@ -539,7 +541,15 @@ cmd_sync(int argc, char **argv)
 			    lnk_dialer_errmsg(d)[0] != 0) {
 				snprintf(err, sizeof(err), "%s", lnk_dialer_errmsg(d));
 			}
-			lnk_dialer_close(d);
+			/* After a transport failure a reply may be half received, and closing
+			 * then can wait forever in nng 1.5.2 (server/netwatch.h): a single sync
+			 * ends now and lets the exit release the socket. */
+			if (watch || rv == OCOP_OK ||
+			    !(rv == OCOP_ETIMEDOUT || rv == OCOP_ENET || rv == OCOP_ECANCELED || rv == OCOP_ECLOSED)) {
+				lnk_dialer_close(d);
+			} else {
+				sync_abandoned = d; /* still referenced: not a leak, only left to the exit */
+			}
 		} else {
 			/* The session never started: record the failure for `ocop status` as a session would. */
 			cli_sync_record(c.db, rv, err);

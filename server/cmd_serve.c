@@ -8,6 +8,7 @@
  * over mutual TLS when its URL is tls+tcp:// (README "Trusted links").
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -34,6 +35,7 @@
 #include "server/http.h"
 #include "server/listener.h"
 #include "server/metrics.h"
+#include "server/netwatch.h"
 #include "server/pool.h"
 #include "server/service.h"
 #include "server/upstream.h"
@@ -387,6 +389,7 @@ srv_cmd_serve(int argc, char **argv)
 	srv_pool *pool = NULL;
 	srv_metrics *metrics = NULL;
 	srv_http *http = NULL;
+	srv_netwatch *watch = NULL;
 	upstream_run_state up;
 	uint64_t waited_ms = UINT64_MAX / 2; /* the first step runs at once */
 	uint64_t next_ms = 0;                /* when the next upstream step is due */
@@ -400,6 +403,13 @@ srv_cmd_serve(int argc, char **argv)
 	int rv;
 
 	memset(&up, 0, sizeof(up));
+#ifdef M_ARENA_MAX
+	/* Many threads (workers, readers, nng's) each get a malloc arena of their
+	 * own by default, and freed memory stays scattered over them: two arenas
+	 * keep a server with hundreds of connections within its memory goal
+	 * (BENCHMARKS.md section 6). */
+	mallopt(M_ARENA_MAX, 2);
+#endif
 	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_CONFIG | SRV_OPT_DB | SRV_OPT_LISTEN | SRV_OPT_ROLE, "serve",
 	    serve_usage);
 	if (rv != SRV_CMD_OK) {
@@ -523,6 +533,11 @@ srv_cmd_serve(int argc, char **argv)
 	if (http != NULL) {
 		srv_http_set_state(http, true, up.u != NULL ? SRV_UPSTREAM_DOWN : SRV_UPSTREAM_NONE);
 	}
+	/* Should the network library wedge (netwatch.h), end rather than stay up deaf. */
+	if ((rv = srv_netwatch_start(&watch, &serve_log, 0, 0, err, sizeof(err))) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		goto out;
+	}
 	com_logf(&serve_log, COM_LOG_INFO, "ocopd %s role=%s site=%s listening on %s%s (db %s)%s%s",
 	    OCOP_VERSION_STRING, cfg.role, sto_site_id(db), cfg.listen, tls != NULL ? " with mutual TLS" : "", cfg.db,
 	    http ? "; operator view on " : "", http ? cfg.http_listen : "");
@@ -551,12 +566,14 @@ srv_cmd_serve(int argc, char **argv)
 	srv_listener_stats(l, &ls);
 	com_logf(&serve_log, COM_LOG_INFO,
 	    "shutting down: %llu requests served, %llu refused (%llu for their identity, %llu too big); %llu "
-	    "connections, %llu refused, %llu closed for pipelining, %llu for unread replies",
+	    "connections, %llu refused, %llu requests dropped for pipelining, %llu connections closed for unread replies",
 	    (unsigned long long)svc.requests, (unsigned long long)svc.errors, (unsigned long long)svc.auth_failures,
 	    (unsigned long long)svc.too_big, (unsigned long long)ls.connections, (unsigned long long)ls.refused,
 	    (unsigned long long)ls.pipelined, (unsigned long long)ls.unread);
 	code = SRV_CMD_OK;
 out:
+	/* Closing waits for the network library: bounded, in case it is stuck. */
+	srv_netwatch_deadline(watch, 15000);
 	/* The view first (it reads the database), then the sites' listener. */
 	srv_http_close(http);
 	srv_listener_close(l);
@@ -569,5 +586,6 @@ out:
 	srv_metrics_free(metrics);
 	ocp_policy_free(pol);
 	sto_close(db);
+	srv_netwatch_stop(watch);
 	return code;
 }

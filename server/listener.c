@@ -16,6 +16,7 @@
 #include "common/link/tls.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
+#include "protocol/envelope.h"
 
 #define CONN_BUCKETS 1024 /* hash buckets of the connection table */
 #define LISTEN_LOG_BURST 10 /* connection refusal lines per 10 s */
@@ -50,12 +51,25 @@ typedef struct slot {
 	char site[65];          /* TLS: its certificate's site */
 	char sha[65];           /* TLS: its certificate's fingerprint */
 	bool close_pipe;        /* queued only to close pipe (nng forbids it from the callback) */
+	bool write;             /* the request takes the writer's turn (PUSH, ACK) */
 	struct slot *next;      /* work queue link */
 } slot;
 
-/* One worker thread: takes queued requests, runs them, starts their replies. */
+/* A queue of slots waiting for a worker. */
+typedef struct slot_fifo {
+	slot *head;
+	slot *tail;
+} slot_fifo;
+
+/*
+ * One worker thread: takes queued requests, runs them, starts their replies.
+ * With a pool, most workers serve only reads (HELLO, PULL), so reads never
+ * wait behind PUSHes queued for the writer's turn; the few writers take
+ * writes first and reads when no write waits.
+ */
 typedef struct worker {
 	struct srv_listener *l; /* back pointer, borrowed */
+	bool writer;            /* takes writes (and reads when none wait) */
 	nng_thread *thr;        /* owned */
 	com_buf reply;          /* scratch for the reply, owned */
 } worker;
@@ -71,9 +85,10 @@ struct srv_listener {
 	int nworkers;            /* entries in workers */
 	slot *slots;             /* owned array */
 	int nslots;              /* entries in slots */
-	slot *queue_head;        /* requests waiting for a worker (guarded by mtx) */
-	slot *queue_tail;
-	nng_cv *queue_cv;        /* a request was queued, or closing; owned */
+	slot_fifo reads;         /* reads waiting for a worker (guarded by mtx) */
+	slot_fifo writes;        /* writes waiting for a writer (guarded by mtx) */
+	nng_cv *read_cv;         /* a read was queued, or closing; owned */
+	nng_cv *write_cv;        /* a write (or a read) was queued, or closing; owned */
 	bool closing;            /* workers return */
 	bool tls;                /* the URL is tls+tcp:// */
 	int send_timeout_ms;     /* see srv_listen_opts */
@@ -233,7 +248,8 @@ typedef enum conn_verdict { CONN_OK, CONN_GONE, CONN_OVER } conn_verdict;
  * A request arrived on pipe: count it in flight and copy what the connection
  * says about its peer into the caller's buffers. CONN_GONE when the
  * connection is gone, CONN_OVER when it has too many requests in flight (the
- * caller closes it; not from an nng callback).
+ * caller drops the request unanswered: closing the connection while its
+ * replies are on the wire could wedge nng 1.5.2, server/netwatch.h).
  */
 static conn_verdict
 conn_enter(srv_listener *l, nng_pipe p, srv_caller *who, char addr[64], char site[65], char sha[65])
@@ -248,7 +264,8 @@ conn_enter(srv_listener *l, nng_pipe p, srv_caller *who, char addr[64], char sit
 		l->stats.pipelined++;
 		if (listen_may_log(l)) {
 			com_logf(l->log, COM_LOG_WARN,
-			    "closed the connection of %s%s%s: more than %d requests in flight without reading replies",
+			    "dropped a request of %s%s%s unanswered: more than %d requests in flight without reading "
+			    "replies",
 			    c->addr, c->tls ? " site " : "", c->tls ? c->cert_site : "", l->max_inflight);
 		}
 		v = CONN_OVER;
@@ -287,21 +304,54 @@ conn_leave(srv_listener *l, nng_pipe p)
 
 /* ===== Slots and workers ===== */
 
+/* Does the request take the writer's turn? Peeks at its type only (the service checks the rest). */
+static bool
+request_writes(nng_msg *msg)
+{
+	proto_env env;
+	proto_rd body;
+
+	if (proto_env_open(nng_msg_body(msg), nng_msg_len(msg), &env, &body) != OCOP_OK) {
+		return false; /* refused at once, by a reader */
+	}
+	return env.type == PROTO_MSG_PUSH || env.type == PROTO_MSG_ACK;
+}
+
 /* Queue a slot for a worker. Called with mtx not held. */
 static void
 slot_queue(srv_listener *l, slot *sl)
 {
+	slot_fifo *q = sl->write ? &l->writes : &l->reads;
+
 	sl->state = SLOT_QUEUED;
 	nng_mtx_lock(l->mtx);
 	sl->next = NULL;
-	if (l->queue_tail != NULL) {
-		l->queue_tail->next = sl;
+	if (q->tail != NULL) {
+		q->tail->next = sl;
 	} else {
-		l->queue_head = sl;
+		q->head = sl;
 	}
-	l->queue_tail = sl;
-	nng_cv_wake1(l->queue_cv);
+	q->tail = sl;
+	if (!sl->write) {
+		nng_cv_wake1(l->read_cv);
+	}
+	nng_cv_wake1(l->write_cv);
 	nng_mtx_unlock(l->mtx);
+}
+
+/* The first slot of q, taken off it, or NULL. Called with mtx held. */
+static slot *
+slot_dequeue(slot_fifo *q)
+{
+	slot *sl = q->head;
+
+	if (sl != NULL) {
+		q->head = sl->next;
+		if (q->head == NULL) {
+			q->tail = NULL;
+		}
+	}
+	return sl;
 }
 
 /*
@@ -329,15 +379,12 @@ slot_cb(void *arg)
 		sl->msg = nng_aio_get_msg(sl->aio);
 		nng_aio_set_msg(sl->aio, NULL);
 		sl->pipe = nng_msg_get_pipe(sl->msg);
+		sl->write = request_writes(sl->msg);
 		/* Bounds first, here: a peer pipelining requests never fills the queue. */
 		switch (conn_enter(l, sl->pipe, &sl->who, sl->addr, sl->site, sl->sha)) {
 		case CONN_OK:
 			break;
 		case CONN_OVER:
-			nng_msg_free(sl->msg);
-			sl->msg = NULL;
-			sl->close_pipe = true;
-			break;
 		case CONN_GONE:
 			nng_msg_free(sl->msg);
 			sl->msg = NULL;
@@ -364,6 +411,7 @@ slot_cb(void *arg)
 				}
 				nng_mtx_unlock(l->mtx);
 				sl->close_pipe = true;
+				sl->write = false;
 				slot_queue(l, sl);
 				return;
 			}
@@ -428,17 +476,19 @@ worker_main(void *arg)
 
 	for (;;) {
 		nng_mtx_lock(l->mtx);
-		while (l->queue_head == NULL && !l->closing) {
-			nng_cv_wait(l->queue_cv);
-		}
-		if (l->closing) {
-			nng_mtx_unlock(l->mtx);
-			return;
-		}
-		sl = l->queue_head;
-		l->queue_head = sl->next;
-		if (l->queue_head == NULL) {
-			l->queue_tail = NULL;
+		for (;;) {
+			if (l->closing) {
+				nng_mtx_unlock(l->mtx);
+				return;
+			}
+			sl = w->writer ? slot_dequeue(&l->writes) : NULL;
+			if (sl == NULL) {
+				sl = slot_dequeue(&l->reads);
+			}
+			if (sl != NULL) {
+				break;
+			}
+			nng_cv_wait(w->writer ? l->write_cv : l->read_cv);
 		}
 		nng_mtx_unlock(l->mtx);
 		worker_serve(w, sl);
@@ -480,11 +530,13 @@ srv_listener_open(srv_listener **out, srv_service *svc, const srv_listen_opts *o
 	l->max_inflight = o->max_inflight > 0 ? o->max_inflight : SRV_LISTEN_INFLIGHT;
 	l->max_connections = o->max_connections > 0 ? o->max_connections : SRV_LISTEN_CONNECTIONS;
 	l->max_site_connections = SRV_LISTEN_SITE_CONNECTIONS;
-	l->nslots = l->nworkers * 4;
+	/* Slots hold requests waiting for the writer's turn too: enough that
+	 * hundreds of sites pushing at once still leave slots for reads. */
+	l->nslots = l->nworkers * 4 > 256 ? l->nworkers * 4 : 256;
 	l->workers = com_calloc((size_t)l->nworkers, sizeof(worker));
 	l->slots = com_calloc((size_t)l->nslots, sizeof(slot));
 	if (l->workers == NULL || l->slots == NULL || nng_mtx_alloc(&l->serial) != 0 || nng_mtx_alloc(&l->mtx) != 0 ||
-	    nng_cv_alloc(&l->queue_cv, l->mtx) != 0) {
+	    nng_cv_alloc(&l->read_cv, l->mtx) != 0 || nng_cv_alloc(&l->write_cv, l->mtx) != 0) {
 		snprintf(err, errlen, "out of memory");
 		srv_listener_close(l);
 		return OCOP_ENOMEM;
@@ -504,6 +556,9 @@ srv_listener_open(srv_listener **out, srv_service *svc, const srv_listen_opts *o
 	}
 	for (i = 0; i < l->nworkers; i++) {
 		l->workers[i].l = l;
+		/* With a pool, two writers (one holds the turn, the other refuses what
+		 * need not wait for it); without one, every worker takes everything. */
+		l->workers[i].writer = svc->pool == NULL || l->nworkers < 4 || i < 2;
 		com_buf_init(&l->workers[i].reply);
 	}
 	for (i = 0; i < l->nslots; i++) {
@@ -559,10 +614,11 @@ srv_listener_close(srv_listener *l)
 	if (l->open) {
 		nng_close(l->sock);
 	}
-	if (l->mtx != NULL && l->queue_cv != NULL) {
+	if (l->mtx != NULL && l->read_cv != NULL && l->write_cv != NULL) {
 		nng_mtx_lock(l->mtx);
 		l->closing = true;
-		nng_cv_wake(l->queue_cv);
+		nng_cv_wake(l->read_cv);
+		nng_cv_wake(l->write_cv);
 		nng_mtx_unlock(l->mtx);
 	}
 	for (i = 0; l->workers != NULL && i < l->nworkers; i++) {
@@ -593,8 +649,11 @@ srv_listener_close(srv_listener *l)
 			com_free(c);
 		}
 	}
-	if (l->queue_cv != NULL) {
-		nng_cv_free(l->queue_cv);
+	if (l->read_cv != NULL) {
+		nng_cv_free(l->read_cv);
+	}
+	if (l->write_cv != NULL) {
+		nng_cv_free(l->write_cv);
 	}
 	if (l->mtx != NULL) {
 		nng_mtx_free(l->mtx);

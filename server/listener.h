@@ -10,11 +10,14 @@
  * cannot stall the server for others; with a pool (server/pool.h) PULLs run
  * side by side while PUSHes take turns.
  *
- * No peer can hold the server: a connection with more requests in flight
- * than a REQ client ever has (a peer pipelining requests without reading
- * replies) is closed, a reply a peer does not take in time is dropped with
- * its connection, and the number of connections, in all and of one site, is
- * bounded; so a peer pins at most a few replies' worth of memory. A plain
+ * No peer can hold the server: the requests of a connection beyond what a
+ * REQ client ever has in flight (a peer pipelining requests without reading
+ * replies) are dropped unanswered, a reply a peer does not take in time is
+ * dropped with its connection, and the number of connections, in all and of
+ * one site, is bounded; so a peer pins at most a few replies' worth of memory.
+ * (The listener closes a connection itself only where nng 1.5.2 can do so
+ * safely: at its start, or when its reply is stuck in the peer's unread
+ * window; see server/netwatch.h for the defect this avoids.) A plain
  * tcp:// listener on an address other than loopback is refused unless allowed.
  */
 #ifndef OCOP_SERVER_LISTENER_H
@@ -53,7 +56,7 @@ typedef struct srv_listen_opts {
 typedef struct srv_listen_stats {
 	uint64_t connections;    /* connections accepted so far */
 	uint64_t refused;        /* connections closed at once: no certificate, or too many */
-	uint64_t pipelined;      /* connections closed for too many requests in flight */
+	uint64_t pipelined;      /* requests dropped for too many in flight on their connection */
 	uint64_t unread;         /* replies dropped because the peer did not take them */
 	int open;                /* connections open now */
 } srv_listen_stats;

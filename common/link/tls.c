@@ -214,7 +214,8 @@ conn_init(nng_tls_engine_conn *ec, void *tls, nng_tls_engine_config *cfg)
 	BIO_set_app_data(bio, ec);
 	BIO_set_init(bio, 1);
 	SSL_set_bio(ec->ssl, bio, bio);
-	SSL_set_mode(ec->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	/* Buffers go back while a connection is idle: a server holds many. */
+	SSL_set_mode(ec->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	if (cfg->server) {
 		SSL_set_accept_state(ec->ssl);
 	} else {
@@ -369,6 +370,12 @@ config_init(nng_tls_engine_config *cfg, nng_tls_mode mode)
 	/* TLS 1.2 or newer; peers are verified unless a mode says otherwise. */
 	SSL_CTX_set_min_proto_version(cfg->ctx, TLS1_2_VERSION);
 	SSL_CTX_set_verify(cfg->ctx, cfg->server ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	/* A link is one connection per session and is never resumed: no session
+	 * cache and no tickets, which a server with hundreds of sites would
+	 * otherwise hold in memory. */
+	SSL_CTX_set_session_cache_mode(cfg->ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_options(cfg->ctx, SSL_OP_NO_TICKET);
+	SSL_CTX_set_num_tickets(cfg->ctx, 0);
 	return 0;
 }
 
