@@ -127,7 +127,7 @@ run_once(const bn_row *rows, size_t n, size_t batch, const bn_tuning *tu, int re
 		r->plain_bytes = bn_file_bytes(path);
 		rv = bn_replica_open(&db, dir, "prepared.db", NULL, "commune", "83-100", tu);
 	}
-	if (rv == OCOP_OK && (rv = bn_parents_insert(db, "83-100")) != OCOP_OK) {
+	if (rv == OCOP_OK && (rv = bn_parents_insert(db, "83-100", NULL)) != OCOP_OK) {
 		sto_close(db);
 	}
 	if (rv == OCOP_OK) {
@@ -150,7 +150,7 @@ run_once(const bn_row *rows, size_t n, size_t batch, const bn_tuning *tu, int re
 	if (rv == OCOP_OK) {
 		rv = bn_replica_open(&db, dir, "rowapi.db", NULL, "commune", "83-100", tu);
 	}
-	if (rv == OCOP_OK && (rv = bn_parents_insert(db, "83-100")) != OCOP_OK) {
+	if (rv == OCOP_OK && (rv = bn_parents_insert(db, "83-100", NULL)) != OCOP_OK) {
 		sto_close(db);
 	}
 	if (rv == OCOP_OK) {

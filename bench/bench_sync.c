@@ -557,7 +557,7 @@ run_once(const opts *o, const bn_row *rows, int tr, phase ph[PH_COUNT], bool pri
 		goto done;
 	}
 	ph[PH_PLAIN].rows = o->rows;
-	if ((rv = bn_parents_insert(w.a, "83-100")) != OCOP_OK ||
+	if ((rv = bn_parents_insert(w.a, "83-100", NULL)) != OCOP_OK ||
 	    (rv = bn_captured_insert(w.a, BN_WRITE_PREPARED, rows, o->rows, 1000, w.ids,
 		 &ph[PH_CAPTURE].secs)) != OCOP_OK) {
 		goto done;
