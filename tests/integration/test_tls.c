@@ -8,12 +8,15 @@
  * credentials gets an address blocked and the log stays short. The national
  * link runs over mutual TLS too. And `ocop sync` tells connection refused,
  * unknown host, TLS failure and time-out apart, prints JSON when it fails, and
- * stops at once on Ctrl-C.
+ * stops at once on Ctrl-C. A recording relay between the ends (site to
+ * province, province to nation) sees no dossier text and no secret.
  */
 #include "tests/lib/testutil.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,7 @@
 #include "common/link/pki.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
+#include "common/util/buf.h"
 #include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
@@ -271,6 +275,176 @@ enrol_get(const char *path, const char *key)
 	v = com_strdup(json_string_value(json_object_get(j, key)));
 	json_decref(j);
 	return v;
+}
+
+/* ===== A recording relay ===== */
+
+#define RELAY_PAIRS 16
+
+/*
+ * A TCP relay on 127.0.0.1 in front of a server port: it forwards every
+ * connection both ways and records every byte that crosses it, as anyone on
+ * the path could.
+ */
+typedef struct relay {
+	int lfd;                 /* listening socket */
+	int port;                /* its port */
+	int target;              /* the server's port */
+	pthread_t thr;
+	volatile int stop;
+	pthread_mutex_t mtx;
+	com_buf seen;            /* every byte, both ways (guarded by mtx) */
+	int connections;         /* connections relayed */
+	int fds[RELAY_PAIRS][2]; /* open pairs: client side, server side; -1 when unused */
+} relay;
+
+static void
+relay_drop(relay *r, int i)
+{
+	close(r->fds[i][0]);
+	close(r->fds[i][1]);
+	r->fds[i][0] = r->fds[i][1] = -1;
+}
+
+static void *
+relay_main(void *arg)
+{
+	relay *r = arg;
+
+	while (!r->stop) {
+		struct pollfd p[1 + 2 * RELAY_PAIRS];
+		int idx[1 + 2 * RELAY_PAIRS];
+		int n = 0;
+		int i;
+
+		p[n].fd = r->lfd;
+		p[n].events = POLLIN;
+		idx[n++] = -1;
+		for (i = 0; i < RELAY_PAIRS; i++) {
+			if (r->fds[i][0] >= 0) {
+				p[n].fd = r->fds[i][0];
+				p[n].events = POLLIN;
+				idx[n++] = 2 * i;
+				p[n].fd = r->fds[i][1];
+				p[n].events = POLLIN;
+				idx[n++] = 2 * i + 1;
+			}
+		}
+		if (poll(p, (nfds_t)n, 50) <= 0) {
+			continue;
+		}
+		if (p[0].revents & POLLIN) {
+			int c = accept(r->lfd, NULL, NULL);
+			int sfd = socket(AF_INET, SOCK_STREAM, 0);
+			struct sockaddr_in a;
+			memset(&a, 0, sizeof(a));
+			a.sin_family = AF_INET;
+			a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+			a.sin_port = htons((unsigned short)r->target);
+			for (i = 0; i < RELAY_PAIRS && r->fds[i][0] >= 0; i++) {
+			}
+			if (c >= 0 && sfd >= 0 && i < RELAY_PAIRS && connect(sfd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+				r->fds[i][0] = c;
+				r->fds[i][1] = sfd;
+				r->connections++;
+			} else {
+				close(c);
+				close(sfd);
+			}
+		}
+		for (i = 1; i < n; i++) {
+			int pair = idx[i] / 2;
+			int side = idx[i] % 2;
+			char buf[16384];
+			ssize_t got;
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)) || r->fds[pair][0] < 0) {
+				continue;
+			}
+			got = read(r->fds[pair][side], buf, sizeof(buf));
+			if (got <= 0) {
+				relay_drop(r, pair);
+				continue;
+			}
+			pthread_mutex_lock(&r->mtx);
+			assert_int_equal(com_buf_append(&r->seen, buf, (size_t)got), OCOP_OK);
+			pthread_mutex_unlock(&r->mtx);
+			if (write(r->fds[pair][1 - side], buf, (size_t)got) != got) {
+				relay_drop(r, pair);
+			}
+		}
+	}
+	return NULL;
+}
+
+static void
+relay_start(relay *r, int target)
+{
+	struct sockaddr_in a;
+	socklen_t len = sizeof(a);
+	int one = 1;
+	int i;
+
+	memset(r, 0, sizeof(*r));
+	r->target = target;
+	for (i = 0; i < RELAY_PAIRS; i++) {
+		r->fds[i][0] = r->fds[i][1] = -1;
+	}
+	com_buf_init(&r->seen);
+	pthread_mutex_init(&r->mtx, NULL);
+	r->lfd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(r->lfd >= 0);
+	setsockopt(r->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(r->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(r->lfd, 16), 0);
+	assert_int_equal(getsockname(r->lfd, (struct sockaddr *)&a, &len), 0);
+	r->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&r->thr, NULL, relay_main, r), 0);
+}
+
+static void
+relay_stop(relay *r)
+{
+	int i;
+
+	r->stop = 1;
+	pthread_join(r->thr, NULL);
+	for (i = 0; i < RELAY_PAIRS; i++) {
+		if (r->fds[i][0] >= 0) {
+			relay_drop(r, i);
+		}
+	}
+	close(r->lfd);
+	pthread_mutex_destroy(&r->mtx);
+	com_buf_fini(&r->seen);
+}
+
+/* Did the relay see these bytes anywhere? */
+static bool
+relay_saw(relay *r, const void *needle, size_t len)
+{
+	bool yes = false;
+	size_t i;
+
+	pthread_mutex_lock(&r->mtx);
+	for (i = 0; len > 0 && i + len <= r->seen.len && !yes; i++) {
+		yes = memcmp(r->seen.data + i, needle, len) == 0;
+	}
+	pthread_mutex_unlock(&r->mtx);
+	return yes;
+}
+
+static size_t
+relay_bytes(relay *r)
+{
+	size_t n;
+
+	pthread_mutex_lock(&r->mtx);
+	n = r->seen.len;
+	pthread_mutex_unlock(&r->mtx);
+	return n;
 }
 
 /* ===== Cases ===== */
@@ -657,6 +831,41 @@ test_ctrl_c_stops_a_waiting_sync_at_once(void **state)
 }
 
 static void
+test_a_recording_relay_between_site_and_province_sees_no_text_and_no_secret(void **state)
+{
+	fx *f = *state;
+	static const char marker[] = "Zq7Marker";
+	static const char vn[] = "Hợp tác xã Kẹo dừa Thành Thới";
+	char *b_cred = enrol_get(f->b_enrol, "credential");
+	char *o = NULL;
+	relay r;
+
+	relay_start(&r, f->port);
+	assert_int_equal(ocop(f, "a", NULL, "subject add --name '%s %s' --kind htx --unit 83-100", vn, marker), 0);
+	assert_int_equal(ocop(f, "a", &o, "sync --server tls+tcp://127.0.0.1:%d", r.port), 0);
+	assert_non_null(strstr(o, "pushed 1"));
+	com_free(o);
+	assert_int_equal(ocop(f, "b", &o, "sync --server tls+tcp://127.0.0.1:%d", r.port), 0);
+	assert_non_null(strstr(o, "pulled 1"));
+	com_free(o);
+	/* The text went through the relay: b holds it. */
+	assert_int_equal(ocop(f, "b", &o, "search %s", marker), 0);
+	assert_non_null(strstr(o, marker));
+	com_free(o);
+	assert_true(r.connections >= 2);
+	assert_true(relay_bytes(&r) > 2000);
+	/* Neither the text nor a secret is in the bytes. */
+	assert_false(relay_saw(&r, marker, strlen(marker)));
+	assert_false(relay_saw(&r, vn, strlen(vn)));
+	assert_false(relay_saw(&r, "Thành Thới", strlen("Thành Thới")));
+	assert_false(relay_saw(&r, f->a_cred, strlen(f->a_cred)));
+	assert_false(relay_saw(&r, b_cred, strlen(b_cred)));
+	assert_false(relay_saw(&r, "PRIVATE KEY", 11));
+	relay_stop(&r);
+	com_free(b_cred);
+}
+
+static void
 test_the_national_link_runs_over_mutual_tls(void **state)
 {
 	fx *f = *state;
@@ -671,9 +880,11 @@ test_the_national_link_runs_over_mutual_tls(void **state)
 	pid_t province;
 	te_site ts;
 	char ndb[600];
+	char *prov_cred;
 	FILE *cf;
 	int i;
 	bool seen = false;
+	relay r;
 
 	/* The province server's own id, as the nation registers it. */
 	assert_int_equal(ocopd(f, &o, "status --db prov.db --json"), 0);
@@ -701,13 +912,18 @@ test_the_national_link_runs_over_mutual_tls(void **state)
 	}
 	nation = serve(f, "nation.db", "national", nport, nurl, "nation.log");
 	assert_true(nation > 0);
+	/* The province reaches the nation through a recording relay. */
+	relay_start(&r, nport);
+	prov_cred = enrol_get(enrol, "credential");
 	/* The province restarts with the national server as its upstream. */
 	assert_int_equal(tp_stop(f->server, SIGTERM), 0);
 	snprintf(conf, sizeof(conf), "%s/prov.conf", f->dir);
 	cf = fopen(conf, "w");
 	assert_non_null(cf);
-	fprintf(cf, "listen = %s\nrole = province\ndb = %s/prov.db\nupstream_enrolment = %s\nupstream_interval_ms = 200\n",
-	    f->url, f->dir, enrol);
+	fprintf(cf,
+	    "listen = %s\nrole = province\ndb = %s/prov.db\nupstream_enrolment = %s\nupstream = tls+tcp://127.0.0.1:%d\n"
+	    "upstream_interval_ms = 200\n",
+	    f->url, f->dir, enrol, r.port);
 	fclose(cf);
 	{
 		char *argv[] = {f->ocopd, "serve", "--config", conf, NULL};
@@ -732,6 +948,13 @@ test_the_national_link_runs_over_mutual_tls(void **state)
 	}
 	assert_true(seen);
 	assert_false(log_has(f, "prov2.log", "upstream: TLS"));
+	/* Through the relay, and nothing secret in its bytes. */
+	assert_true(r.connections >= 1);
+	assert_true(relay_bytes(&r) > 1000);
+	assert_false(relay_saw(&r, prov_cred, strlen(prov_cred)));
+	assert_false(relay_saw(&r, "PRIVATE KEY", 11));
+	relay_stop(&r);
+	com_free(prov_cred);
 	assert_true(log_wait(f, "nation.log", "with mutual TLS"));
 	/* The sites still sync with the restarted province. */
 	assert_int_equal(ocop(f, "b", NULL, "sync"), 0);
@@ -759,6 +982,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_site_add_checks_role_and_scope_against_the_server, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sync_tells_refused_unknown_host_and_timeout_apart, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_ctrl_c_stops_a_waiting_sync_at_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_recording_relay_between_site_and_province_sees_no_text_and_no_secret,
+		setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_the_national_link_runs_over_mutual_tls, setup, teardown),
 	};
 
