@@ -99,9 +99,22 @@ at mocay dossier move "$dos2" --to recognised || echo "  (refused locally, as it
 echo "  ... an out-of-date client at Mỏ Cày does not check, and writes it anyway:"
 "$bin/ocop-rawwrite" "$work/mocay.db" dossier "$dos2" status recognised
 echo "  Mỏ Cày now shows: $(OCOP_DB=$work/mocay.db "$bin/ocop" dossier show "$dos2" | awk '$1 == "status:" {print $2}')"
+echo "  ... and a tampered laptop at Mỏ Cày sends a hand-made change to Thành Thới's cooperative, not its own:"
+"$bin/ocop-rawwrite" --raw "$work/mocay.db" subject "$subj" "name=HTX Mỏ Cày" >/dev/null
 
 say "Everyone syncs (twice, so every site also gets what the others pushed)"
 for round in 1 2; do for s in thanhthoi mocay office member3; do at $s sync; done; done
+
+say "The province sends Thành Thới's dossier back for completion; Thành Thới completes it and sends it again"
+at office dossier move "$dos" --to update_requested --note "Bổ sung phiếu kết quả kiểm nghiệm" --deadline 2026-06-01
+at office sync
+at thanhthoi sync
+echo "  Thành Thới now shows: $(OCOP_DB=$work/thanhthoi.db "$bin/ocop" dossier show "$dos" | awk '$1 == "status:" {print $2}')"
+id_at thanhthoi document add --dossier "$dos" --kind test_report --title "Phiếu kết quả kiểm nghiệm" >/dev/null
+at thanhthoi dossier move "$dos" --to province_review
+at thanhthoi sync
+at office sync
+echo "  the office now shows: $(OCOP_DB=$work/office.db "$bin/ocop" dossier show "$dos" | awk '$1 == "status:" || $1 == "epoch:" {printf "%s %s  ", $1, $2}')"
 
 say "The provincial council sits on Thành Thới's dossier"
 at office dossier move "$dos" --to council_review

@@ -129,8 +129,12 @@ service_reassert(srv_service *s, const proto_change *c, const char *to_site)
 	exists = r.exists;
 	sto_row_fini(&r);
 	/* Above this server's clock, never above the refused write's own (possibly
-	 * far-ahead) HLC: the sender drops its refused versions itself. */
-	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists, to_site);
+	 * far-ahead) HLC: the sender drops its refused versions itself. Only the
+	 * tombstone of a row that never existed here (it carries nothing but what
+	 * the sender sent) is addressed to the sender whatever its scope: the
+	 * current values of a row outside its scope are none of its business. */
+	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists,
+	    exists ? NULL : to_site);
 }
 
 /* ===== Relay PUSH (a province at the national server) ===== */

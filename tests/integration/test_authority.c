@@ -336,6 +336,12 @@ test_a_commune_cannot_write_another_communes_rows(void **state)
 	assert_value(f, "b", "product", bp, "deleted", "0");
 	assert_value(f, "b", "dossier", bd, "unit_code", "83-200");
 	assert_value(f, "prov", "dossier", bd, "product_code", "");
+	/* Refusing a's writes told a nothing of b's rows. */
+	{
+		char *v = value_at(f, "a", "subject", bs, "name");
+		assert_true(v == NULL || v[0] == 0);
+		com_free(v);
+	}
 	/* The same by USB: the bundle is refused change by change, nothing applied. */
 	tamper(f, "a", "subject", bs, "'name=Hacked by USB'");
 	ok(f, "a", NULL, "export --out a.req");
