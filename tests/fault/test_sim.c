@@ -831,7 +831,7 @@ sim_province_op(sim *m)
 		int before = m->ndossiers;
 		sim_new_dossier(m, m->server, "83-300", "qd26-2026");
 		if (m->ndossiers > before) {
-			snprintf(m->outside[m->noutside++], 37, "%s", m->dossiers[before]);
+			memcpy(m->outside[m->noutside++], m->dossiers[before], 37);
 		}
 		return;
 	}
