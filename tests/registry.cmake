@@ -5,3 +5,5 @@ ocop_add_test(NAME cli.registry LABEL integration SOURCES integration/test_cli_r
   LIBS ocop_common)
 # ocop history import: earlier rounds brought in, refused whole on a bad line, reported alongside.
 ocop_add_test(NAME cli.history LABEL integration SOURCES integration/test_cli_history.c LIBS ocop_common)
+# Administrative units: shipped provinces and succession, roll-ups, `ocop unit import`.
+ocop_add_test(NAME ocop.units LABEL unit SOURCES unit/ocop/test_units.c LIBS ocop_common)

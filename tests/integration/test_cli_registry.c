@@ -394,10 +394,17 @@ test_a_province_maps_old_units_to_new_ones(void **state)
 	assert_string_equal(str(v, "name"), "Vĩnh Long");
 	assert_int_equal(json_array_size(json_object_get(v, "path")), 2);
 	json_decref(v);
-	v = ocop_json(f, "unit list");
+	/* The province's own rows come first, then the shipped former Bến Tre (data/units). */
+	v = ocop_json(f, "unit list --under 83");
 	assert_int_equal(json_array_size(v), 3);
 	assert_string_equal(str(json_array_get(v, 0), "code"), "83");
 	assert_string_equal(str(json_array_get(v, 0), "successor_code"), "86");
+	assert_string_equal(str(json_array_get(v, 0), "source"), "imported");
+	assert_string_equal(str(json_array_get(v, 1), "name"), "Tỉnh Bến Tre");
+	assert_string_equal(str(json_array_get(v, 1), "source"), "shipped");
+	json_decref(v);
+	v = ocop_json(f, "unit list --level province --current");
+	assert_int_equal(json_array_size(v), 35); /* the 34 shipped and this province's own row */
 	json_decref(v);
 	assert_int_equal(ocop(f, &out, 0, "unit map 83"), 0);
 	assert_int_equal(strncmp(out, "86\tVĩnh Long", strlen("86\tVĩnh Long")), 0);
@@ -414,7 +421,7 @@ test_every_command_and_subcommand_has_help(void **state)
 {
 	fx *f = *state;
 	static const char *const cmds[] = {
-	    "init", "unit", "unit add", "unit list", "unit map", "subject", "subject add",
+	    "init", "unit", "unit add", "unit import", "unit list", "unit map", "subject", "subject add",
 	    "subject list", "subject show", "subject set", "subject delete", "product",
 	    "product add", "product list", "dossier", "dossier add", "dossier list",
 	    "dossier show", "dossier next", "dossier move", "document", "document add",
