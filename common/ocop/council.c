@@ -360,6 +360,12 @@ ocp_council_set_today(ocp_council *c, int64_t days)
 	c->today = days;
 }
 
+const char *
+ocp_council_data_dir(const ocp_council *c)
+{
+	return c->data_dir;
+}
+
 int64_t
 ocp_council_today(const ocp_council *c)
 {

@@ -772,6 +772,31 @@ units_district(const ocp_units *u, const char *code, char out[32])
 	}
 }
 
+/*
+ * A name for a code no unit row names: where it lies, from the units above it
+ * ("mã 83-832-28882, Huyện Chợ Lách, Tỉnh Bến Tre"), or "" when nothing is known.
+ */
+static void
+units_describe(const ocp_units *u, const char *code, char *name, size_t namecap)
+{
+	char district[32];
+	char prov[8];
+	const char *dn;
+	const char *pn;
+
+	units_district(u, code, district);
+	code_province(code, prov);
+	dn = district[0] && strcmp(district, code) != 0 ? ocp_units_name(u, district) : NULL;
+	pn = ocp_units_name(u, prov);
+	if (pn == NULL || strcmp(prov, code) == 0) {
+		name[0] = '\0';
+	} else if (dn != NULL) {
+		snprintf(name, namecap, "mã %s, %s, %s", code, dn, pn);
+	} else {
+		snprintf(name, namecap, "mã %s, %s", code, pn);
+	}
+}
+
 int
 ocp_units_rollup(const ocp_units *u, const char *code, ocp_unit_level level, bool current, char *key,
     size_t keycap, char *name, size_t namecap)
@@ -833,8 +858,10 @@ ocp_units_rollup(const ocp_units *u, const char *code, ocp_unit_level level, boo
 			const char *pn = ocp_units_name(u, succ);
 
 			snprintf(name, namecap, "%s (đơn vị cũ; nay thuộc %s)", nm ? nm : buf, pn ? pn : succ);
+		} else if (nm != NULL) {
+			snprintf(name, namecap, "%s", nm);
 		} else {
-			snprintf(name, namecap, "%s", nm ? nm : "");
+			units_describe(u, buf, name, namecap);
 		}
 		return OCOP_OK;
 	}
