@@ -12,6 +12,7 @@
 #include "client/cli.h"
 #include "client/cmdutil.h"
 #include "client/sync.h"
+#include "common/store/ledger.h"
 #include "common/store/merge.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"

@@ -12,6 +12,7 @@
 #include <getopt.h>
 
 #include "client/cli.h"
+#include "common/ocop/policy.h"
 #include "common/ocop/rubric.h"
 #include "common/ocop/units.h"
 #include "common/util/alloc.h"
@@ -100,6 +101,16 @@ cli_open(cli_ctx *c, const char *cmd, bool create)
 		sto_close(c->db);
 		c->db = NULL;
 		rv = OCOP_ESTATE;
+	} else {
+		char err[512];
+		rv = ocp_policy_open(&c->pol, c->data_dir, false, err, sizeof(err));
+		if (rv != OCOP_OK) {
+			cli_err(c, "cannot load the rules: %s", err);
+			sto_close(c->db);
+			c->db = NULL;
+		} else {
+			sto_set_policy(c->db, ocp_policy_store(c->pol));
+		}
 	}
 	return rv;
 }
@@ -109,6 +120,8 @@ cli_close(cli_ctx *c)
 {
 	sto_close(c->db);
 	c->db = NULL;
+	ocp_policy_free(c->pol);
+	c->pol = NULL;
 }
 
 /* ===== Options and plain-text output ===== */

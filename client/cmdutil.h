@@ -21,13 +21,17 @@ typedef struct cli_ctx {
 	sto_db *db;            /* open replica, owned; NULL until cli_open */
 	char data_dir[1024];   /* directory holding rubrics/ and workflow/ */
 	com_log log;           /* stderr log hook (warnings and errors only) */
+	struct ocp_policy *pol; /* the authority and workflow rules every local write obeys, owned */
 } cli_ctx;
 
 /*
  * Open the replica for subcommand cmd: the path comes from OCOP_DB (set by the
  * global --db option) or ./ocop.db; the user from OCOP_USER or $USER. With
  * create false a missing file is an error that tells the user to run
- * 'ocop init'. Also resolves the data directory. Prints its own error.
+ * 'ocop init'. Also resolves the data directory and loads the rules every
+ * write of this site is judged by when it is captured (the same rules its
+ * server applies), so a write the server would refuse fails here at once.
+ * Prints its own error.
  * Returns OCOP_OK or an ocop_err.
  */
 int cli_open(cli_ctx *c, const char *cmd, bool create);

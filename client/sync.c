@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "common/store/capture.h"
+#include "common/store/ledger.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"

@@ -13,6 +13,7 @@
 
 #include "common/ocop/scope.h"
 #include "common/store/capture.h"
+#include "common/store/ledger.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -401,9 +402,9 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
  * (reference data) goes everywhere; otherwise the one scope matcher decides.
  */
 static bool
-service_in_scope(const char *scope, const char *code)
+service_in_scope(srv_service *s, const char *scope, const char *code)
 {
-	return code[0] == 0 || ocp_scope_covers(scope, code);
+	return code[0] == 0 || ocp_scope_covers_at(s->db, scope, code);
 }
 
 static bool
@@ -486,9 +487,9 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 			}
 			/* The change that moved a row out of this site's scope goes to it
 			 * too, so the site learns that the row left (move.c). */
-			if (service_in_scope(peer.scope, scope) ||
+			if (service_in_scope(s, peer.scope, scope) ||
 			    (sqlite3_column_type(st, 9) == SQLITE_TEXT &&
-				ocp_scope_covers(peer.scope, (const char *)sqlite3_column_text(st, 9)))) {
+				ocp_scope_covers_at(s->db, peer.scope, (const char *)sqlite3_column_text(st, 9)))) {
 				rv = proto_batch_add(&b, &c);
 				if (rv == OCOP_ETOOBIG) {
 					more = true;

@@ -14,6 +14,7 @@
 
 #include "common/ocop/council.h"
 #include "common/ocop/registry.h"
+#include "common/store/ledger.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"

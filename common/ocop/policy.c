@@ -270,6 +270,23 @@ policy_check_immutable(policy_case *k)
 }
 
 /*
+ * Does the writer's scope cover unit `code`, directly or through the
+ * succession of units? A unit row of a former unit also belongs to whoever
+ * serves its successor (successor: the row's own successor_code, or NULL).
+ */
+static bool
+policy_covers(policy_case *k, const char *code, const proto_value *successor)
+{
+	char next[64];
+
+	if (ocp_scope_covers_at(k->db, k->w->scope, code)) {
+		return true;
+	}
+	pv_text(successor, next, sizeof(next));
+	return strcmp(k->t->name, "unit") == 0 && next[0] != 0 && ocp_scope_covers_at(k->db, k->w->scope, next);
+}
+
+/*
  * The row, where it is and where it would be, lies in the writer's scope;
  * and any unit it records is one the writer serves. A row that names a
  * parent this node does not hold belongs nowhere yet and is refused.
@@ -288,7 +305,7 @@ policy_check_scope(policy_case *k)
 			snprintf(k->reason, k->cap, "cannot read the row's scope");
 			return rv;
 		}
-		if (!ocp_scope_covers(k->w->scope, before)) {
+		if (!policy_covers(k, before, policy_before(k, "successor_code"))) {
 			snprintf(k->reason, k->cap, "the %s belongs to unit %s, outside this site's scope %s", k->t->name,
 			    before[0] ? before : "(none)", k->w->scope);
 			return OCOP_ESCOPE;
@@ -302,14 +319,14 @@ policy_check_scope(policy_case *k)
 		snprintf(k->reason, k->cap, "the %s names a row this server does not hold", k->t->name);
 		return OCOP_ESCOPE;
 	}
-	if (!ocp_scope_covers(k->w->scope, after)) {
+	if (!policy_covers(k, after, policy_after(k, "successor_code"))) {
 		snprintf(k->reason, k->cap, "the %s would belong to unit %s, outside this site's scope %s", k->t->name,
 		    after[0] ? after : "(none)", k->w->scope);
 		return OCOP_ESCOPE;
 	}
 	if (policy_sets(k, "unit_code")) {
 		pv_text(policy_after(k, "unit_code"), code, sizeof(code));
-		if (code[0] != 0 && !ocp_scope_covers(k->w->scope, code)) {
+		if (code[0] != 0 && !policy_covers(k, code, NULL)) {
 			snprintf(k->reason, k->cap, "%s.unit_code %s is outside this site's scope %s", k->t->name, code,
 			    k->w->scope);
 			return OCOP_ESCOPE;
@@ -317,7 +334,7 @@ policy_check_scope(policy_case *k)
 	}
 	if (policy_sets(k, "province_code")) {
 		pv_text(policy_after(k, "province_code"), code, sizeof(code));
-		if (code[0] != 0 && !ocp_scope_touches(k->w->scope, code)) {
+		if (code[0] != 0 && !ocp_scope_touches(k->w->scope, code) && !policy_covers(k, code, NULL)) {
 			snprintf(k->reason, k->cap, "%s.province_code %s is not this site's province (scope %s)",
 			    k->t->name, code, k->w->scope);
 			return OCOP_ESCOPE;

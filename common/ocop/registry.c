@@ -2111,23 +2111,31 @@ ocp_reg_dossier_move(ocp_reg *r, const char *key, const char *to, const char *no
 	if (rv == OCOP_OK && ndeadline != NULL) {
 		rv = reg_auth(r, "dossier", "update_deadline");
 	}
-	/* Every check has passed: only now write. */
-	if (rv == OCOP_OK && (rv = sto_row_update(r->db, "dossier", id, "status", t->to->name)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
-	}
-	if (rv == OCOP_OK && ocp_transition_bumps_epoch(t)) {
-		snprintf(epoch, sizeof(epoch), "%lld", (v[1] ? atoll(v[1]) : 0) + 1);
-		if ((rv = sto_row_update(r->db, "dossier", id, "epoch", epoch)) != OCOP_OK) {
+	/* Every check has passed: only now write, as one change, so the move
+	 * (with the epoch a reopen opens, its note and deadline) replicates and
+	 * merges as one event on every replica. */
+	if (rv == OCOP_OK) {
+		const char *cols[4];
+		const char *vals[4];
+		size_t n = 0;
+		cols[n] = "status";
+		vals[n++] = t->to->name;
+		if (ocp_transition_bumps_epoch(t)) {
+			snprintf(epoch, sizeof(epoch), "%lld", (v[1] ? atoll(v[1]) : 0) + 1);
+			cols[n] = "epoch";
+			vals[n++] = epoch;
+		}
+		if (nnote != NULL) {
+			cols[n] = "status_note";
+			vals[n++] = nnote;
+		}
+		if (ndeadline != NULL) {
+			cols[n] = "update_deadline";
+			vals[n++] = ndeadline;
+		}
+		if ((rv = sto_row_update_cells(r->db, "dossier", id, cols, vals, n)) != OCOP_OK) {
 			rv = reg_dberr(r, rv);
 		}
-	}
-	if (rv == OCOP_OK && nnote != NULL &&
-	    (rv = sto_row_update(r->db, "dossier", id, "status_note", nnote)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
-	}
-	if (rv == OCOP_OK && ndeadline != NULL &&
-	    (rv = sto_row_update(r->db, "dossier", id, "update_deadline", ndeadline)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
 	}
 	if (rv == OCOP_OK && (rv = sto_commit(r->db)) != OCOP_OK) {
 		rv = reg_dberr(r, rv);

@@ -3,7 +3,11 @@
  */
 #include "common/ocop/scope.h"
 
+#include <stdio.h>
 #include <string.h>
+
+#include "common/store/merge.h"
+#include "ocop_err.h"
 
 /* Does `code` lie under the unit `entry` (n bytes): equal, or entry followed by '-'? */
 static bool
@@ -67,4 +71,47 @@ bool
 ocp_scope_touches(const char *scope, const char *code)
 {
 	return scope_any(scope, code, scope_touches_one);
+}
+
+#define SCOPE_HOPS 8 /* successions followed at most (a loop in the unit rows stops here) */
+
+bool
+ocp_scope_covers_at(sto_db *db, const char *scope, const char *code)
+{
+	char cur[128];
+	char prefix[128];
+	char next[128];
+	int hops;
+
+	if (code == NULL || code[0] == 0 || strlen(code) >= sizeof(cur)) {
+		return false;
+	}
+	snprintf(cur, sizeof(cur), "%s", code);
+	for (hops = 0; hops < SCOPE_HOPS; hops++) {
+		size_t n;
+		bool moved = false;
+		if (ocp_scope_covers(scope, cur)) {
+			return true;
+		}
+		/* The nearest unit at or above cur that has a successor: replace it. */
+		snprintf(prefix, sizeof(prefix), "%s", cur);
+		for (n = strlen(prefix); n > 0 && !moved;) {
+			char *dash;
+			prefix[n] = 0;
+			if (sto_unit_successor(db, prefix, next, sizeof(next)) == OCOP_OK && next[0] != 0 &&
+			    strlen(next) + strlen(cur + n) < sizeof(cur)) {
+				size_t a = strlen(next);
+				memmove(cur + a, cur + n, strlen(cur + n) + 1);
+				memcpy(cur, next, a);
+				moved = true;
+				break;
+			}
+			dash = strrchr(prefix, '-');
+			n = dash != NULL ? (size_t)(dash - prefix) : 0;
+		}
+		if (!moved) {
+			return false;
+		}
+	}
+	return false;
 }

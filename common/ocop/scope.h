@@ -11,6 +11,8 @@
 
 #include <stdbool.h>
 
+#include "common/store/store.h"
+
 /* True when `scope` covers unit `code`; false for an empty code (a row of no unit). */
 bool ocp_scope_covers(const char *scope, const char *code);
 
@@ -19,5 +21,14 @@ bool ocp_scope_covers(const char *scope, const char *code);
  * entries (a commune of 83 may name province 83 as its province).
  */
 bool ocp_scope_touches(const char *scope, const char *code);
+
+/*
+ * ocp_scope_covers(), also through the succession of units (NQ 202/2025): a
+ * code of a former unit, or of a unit under one, is covered when the unit
+ * that succeeded it is (83-28882 under former province 83 is covered by 86
+ * when a unit row says 83 -> 86). Reads the unit rows of db. Cannot fail (a
+ * database error counts as not covered).
+ */
+bool ocp_scope_covers_at(sto_db *db, const char *scope, const char *code);
 
 #endif /* OCOP_OCOP_SCOPE_H */

@@ -14,6 +14,7 @@
 #include "common/util/log.h"
 
 struct sto_policy;
+struct proto_value;
 
 /* Prepared statements cached for the capture hot path. */
 typedef struct sto_stmts {
@@ -56,6 +57,9 @@ struct sto_db {
  * or OCOP_EDB (message in db->errmsg).
  */
 int sto_stmt(struct sto_db *db, const char *sql, sqlite3_stmt **st /* OUT */);
+
+/* Bind a protocol value (NULL: SQL NULL) to parameter i of st. Cannot fail. */
+void sto_bind_value(sqlite3_stmt *st, int i, const struct proto_value *v);
 
 /* Register ocop_capture() and create the capture triggers (capture.c). */
 int sto_capture_init(struct sto_db *db);

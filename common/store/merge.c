@@ -6,6 +6,7 @@
  * capture: a merged change is logged as it arrived, under its writer's site
  * and seq, not as a new local change.
  */
+#include "common/store/ledger.h"
 #include "common/store/merge.h"
 
 #include <stdio.h>
@@ -20,8 +21,8 @@
 
 /* ===== Small helpers ===== */
 
-static void
-bind_pv(sqlite3_stmt *st, int i, const proto_value *v)
+void
+sto_bind_value(sqlite3_stmt *st, int i, const proto_value *v)
 {
 	if (v == NULL) {
 		sqlite3_bind_null(st, i);
@@ -105,160 +106,6 @@ step_done(sto_db *db, sqlite3_stmt *st)
 		return sto_seterr(db, OCOP_EDB, "merge: %s", sqlite3_errmsg(db->db));
 	}
 	return OCOP_OK;
-}
-
-/* ===== Ledger ===== */
-
-static const struct {
-	int code;
-	const char *rule;
-} merge_rules[] = {
-    {OCOP_EAUTH, "authority"}, {OCOP_ESCOPE, "scope"}, {OCOP_ESTATE, "workflow"},
-    {OCOP_EIMMUTABLE, "immutable"}, {OCOP_ETYPE, "type"}, {OCOP_EINPUT, "type"},
-    {OCOP_EPROTO, "type"}, {OCOP_ESITE, "identity"},
-};
-
-const char *
-sto_rule_name(int code)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(merge_rules) / sizeof(merge_rules[0]); i++) {
-		if (merge_rules[i].code == code) {
-			return merge_rules[i].rule;
-		}
-	}
-	return "authority";
-}
-
-/* The refusal code a ledger rule stands for (the first code of that rule). */
-static int
-merge_rule_code(const char *rule)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(merge_rules) / sizeof(merge_rules[0]); i++) {
-		if (strcmp(merge_rules[i].rule, rule) == 0) {
-			return merge_rules[i].code;
-		}
-	}
-	return OCOP_EAUTH;
-}
-
-static int
-ledger_insert(sto_db *db, const char *tbl, const char *row, const char *col, const char *rule,
-    const char *reason, const proto_value *kept, uint64_t kept_hlc, const char *kept_site,
-    const proto_value *lost, uint64_t lost_hlc, const char *lost_site, uint64_t lost_seq, int refused)
-{
-	sqlite3_stmt *st;
-	int rv;
-
-	rv = sto_stmt(db,
-	    "INSERT OR IGNORE INTO ledger (recorded_hlc, tbl, row_id, col, rule, reason,"
-	    " kept_value, kept_hlc, kept_site, lost_value, lost_hlc, lost_site, lost_seq, refused)"
-	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
-	    &st);
-	if (rv != OCOP_OK) {
-		return rv;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)db->hlc.last);
-	sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, row, -1, SQLITE_STATIC);
-	if (col != NULL) {
-		sqlite3_bind_text(st, 4, col, -1, SQLITE_STATIC);
-	}
-	sqlite3_bind_text(st, 5, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, reason, -1, SQLITE_STATIC);
-	bind_pv(st, 7, kept);
-	if (kept_site != NULL) {
-		sqlite3_bind_int64(st, 8, (sqlite3_int64)kept_hlc);
-		sqlite3_bind_text(st, 9, kept_site, -1, SQLITE_STATIC);
-	}
-	bind_pv(st, 10, lost);
-	if (lost_site != NULL) {
-		sqlite3_bind_int64(st, 11, (sqlite3_int64)lost_hlc);
-		sqlite3_bind_text(st, 12, lost_site, -1, SQLITE_STATIC);
-	}
-	if (lost_seq > 0) {
-		sqlite3_bind_int64(st, 13, (sqlite3_int64)lost_seq);
-	}
-	sqlite3_bind_int(st, 14, refused);
-	return step_done(db, st);
-}
-
-int
-sto_ledger_put(sto_db *db, const char *tbl, const char *row, const char *col, const char *rule,
-    const char *reason, const proto_value *kept, uint64_t kept_hlc, const char *kept_site,
-    const proto_value *lost, uint64_t lost_hlc, const char *lost_site, uint64_t lost_seq)
-{
-	return ledger_insert(db, tbl, row, col, rule, reason, kept, kept_hlc, kept_site, lost, lost_hlc,
-	    lost_site, lost_seq, 0);
-}
-
-int
-sto_ledger_refusal(sto_db *db, const char *tbl, const char *row, const char *col, int code,
-    const char *reason, const proto_value *lost, uint64_t lost_hlc, const char *lost_site, uint64_t lost_seq)
-{
-	return ledger_insert(db, tbl, row, col, sto_rule_name(code), reason, NULL, 0, NULL, lost, lost_hlc,
-	    lost_site, lost_seq, 1);
-}
-
-int
-sto_refusal_find(sto_db *db, const char *site, uint64_t seq, int *code, char *reason, size_t cap, bool *found)
-{
-	sqlite3_stmt *st;
-	int rv = sto_stmt(db,
-	    "SELECT rule, reason FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND refused = 1 LIMIT 1", &st);
-	int rc;
-
-	*found = false;
-	if (rv != OCOP_OK) {
-		return rv;
-	}
-	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*found = true;
-		if (code != NULL) {
-			*code = merge_rule_code((const char *)sqlite3_column_text(st, 0));
-		}
-		if (reason != NULL) {
-			snprintf(reason, cap, "%s", (const char *)sqlite3_column_text(st, 1));
-		}
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "ledger: %s", sqlite3_errmsg(db->db));
-}
-
-int
-sto_ledger_counts(sto_db *db, const char *site, sto_ledger_stats *out)
-{
-	sqlite3_stmt *st;
-	int rv;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	rv = sto_stmt(db,
-	    "SELECT COUNT(*), COALESCE(SUM(status = 'open'), 0),"
-	    " (SELECT COUNT(*) FROM (SELECT DISTINCT lost_site, lost_seq FROM ledger"
-	    "   WHERE refused = 1 AND (?1 IS NULL OR lost_site = ?1)))"
-	    " FROM ledger",
-	    &st);
-	if (rv != OCOP_OK) {
-		return rv;
-	}
-	if (site != NULL) {
-		sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-	}
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		out->entries = (uint64_t)sqlite3_column_int64(st, 0);
-		out->open = (uint64_t)sqlite3_column_int64(st, 1);
-		out->refused_changes = (uint64_t)sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_ROW ? OCOP_OK : sto_seterr(db, OCOP_EDB, "ledger: %s", sqlite3_errmsg(db->db));
 }
 
 /* ===== Cells ===== */
@@ -357,7 +204,7 @@ cell_set(sto_db *db, const char *tbl, const char *row, const char *col, const pr
 	if ((rv = sto_stmt(db, sql, &st)) != OCOP_OK) {
 		return rv;
 	}
-	bind_pv(st, 1, v);
+	sto_bind_value(st, 1, v);
 	sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
 	return step_done(db, st);
 }
@@ -1044,46 +891,4 @@ sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells,
 	}
 	com_buf_fini(&buf);
 	return rv;
-}
-
-/* ===== This node's own refused changes ===== */
-
-int
-sto_refused_own(sto_db *db, uint64_t seq, int code, const char *reason)
-{
-	sqlite3_stmt *st;
-	char tbl[PROTO_NAME_MAX + 1] = "";
-	char row[PROTO_UUID_LEN + 1] = "";
-	uint64_t hlc = 0;
-	int rv;
-
-	if ((rv = sto_stmt(db, "SELECT tbl, row_id, hlc FROM change WHERE site = ?1 AND seq = ?2", &st)) != OCOP_OK) {
-		return rv;
-	}
-	sqlite3_bind_text(st, 1, db->site_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(tbl, sizeof(tbl), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(row, sizeof(row), "%s", (const char *)sqlite3_column_text(st, 1));
-		hlc = (uint64_t)sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
-	if ((rv = sto_ledger_refusal(db, tbl, row, NULL, code, reason, NULL, hlc, db->site_id, seq)) != OCOP_OK) {
-		return rv;
-	}
-	/* A refused write has no standing anywhere: its cells that still hold it
-	 * here lose their version (and a status the epoch it was set in), so the
-	 * server's re-assertion takes them back whatever this site's clock said,
-	 * even to a lower epoch or an undone tombstone. */
-	if ((rv = sto_stmt(db,
-		 "UPDATE clock SET hlc = 0, site = '', aux = CASE WHEN aux IS NULL THEN NULL ELSE -1 END"
-		 " WHERE tbl = ?2 AND row_id = ?3 AND site = ?1 AND hlc = ?4",
-		 &st)) != OCOP_OK) {
-		return rv;
-	}
-	sqlite3_bind_text(st, 1, db->site_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, row, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)hlc);
-	return step_done(db, st);
 }

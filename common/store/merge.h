@@ -110,14 +110,6 @@ typedef struct sto_policy {
 void sto_set_policy(sto_db *db, const sto_policy *pol);
 
 /*
- * The ledger rule of a refusal code: "authority" (OCOP_EAUTH), "scope"
- * (OCOP_ESCOPE), "workflow" (OCOP_ESTATE), "immutable" (OCOP_EIMMUTABLE),
- * "type" (OCOP_ETYPE, OCOP_EINPUT, OCOP_EPROTO) or "identity" (OCOP_ESITE);
- * "authority" for anything else. Static literal. Cannot fail.
- */
-const char *sto_rule_name(int code);
-
-/*
  * Merge one change from elsewhere. Must run inside a transaction (sto_begin);
  * on an error return the caller must roll back. w is the writer as this node
  * knows it (see sto_writer); NULL when the change comes from this node's own
@@ -128,47 +120,6 @@ const char *sto_rule_name(int code);
  */
 int sto_merge_apply(sto_db *db, const sto_policy *pol, const sto_writer *w, const proto_change *c,
     bool clamp, sto_verdict *v /* OUT */);
-
-/*
- * Record one rejected or superseded write in the ledger (also used by the
- * sync code for rejections a server reported). Values may be NULL.
- * Returns OCOP_OK or OCOP_EDB.
- */
-int sto_ledger_put(sto_db *db, const char *tbl, const char *row, const char *col,
-    const char *rule, const char *reason, const proto_value *kept, uint64_t kept_hlc,
-    const char *kept_site, const proto_value *lost, uint64_t lost_hlc, const char *lost_site,
-    uint64_t lost_seq);
-
-/*
- * Record a refusal (refused = 1) in the ledger, with the rule of code
- * (sto_rule_name). Values may be NULL. Returns OCOP_OK or OCOP_EDB.
- */
-int sto_ledger_refusal(sto_db *db, const char *tbl, const char *row, const char *col, int code,
-    const char *reason, const proto_value *lost, uint64_t lost_hlc, const char *lost_site, uint64_t lost_seq);
-
-/*
- * Has change (site, seq) been refused here? *found says; *code (may be NULL)
- * and reason (may be NULL) receive the refusal. Returns OCOP_OK or OCOP_EDB.
- */
-int sto_refusal_find(sto_db *db, const char *site, uint64_t seq, int *code /* OUT */, char *reason, size_t cap,
-    bool *found /* OUT */);
-
-typedef struct sto_ledger_stats {
-	uint64_t entries;         /* every ledger entry */
-	uint64_t open;            /* entries nobody has settled */
-	uint64_t refused_changes; /* distinct changes refused (of `site`, or of anyone) */
-} sto_ledger_stats;
-
-/* Count the ledger; site NULL counts refused changes of every writer. Returns OCOP_OK or OCOP_EDB. */
-int sto_ledger_counts(sto_db *db, const char *site, sto_ledger_stats *out /* OUT */);
-
-/*
- * This node's server refused its change seq: record the refusal in the
- * ledger and drop the change's versions of the cells it still holds, so the
- * server's re-assertion takes them back on the next pull. Inside the
- * caller's transaction. Returns OCOP_OK or OCOP_EDB.
- */
-int sto_refused_own(sto_db *db, uint64_t seq, int code, const char *reason);
 
 /*
  * After refusing a change, make every replica converge on this node's state:
@@ -199,5 +150,11 @@ int sto_row_scope(sto_db *db, const char *tbl, const char *row, char *out, size_
  */
 int sto_row_scope_after(sto_db *db, const sto_row *before, const proto_change *c, char *out, size_t cap,
     bool *parent_missing /* OUT */);
+
+/*
+ * The unit that succeeded unit `code` (its successor_code), from the unit rows
+ * this replica holds. Returns OCOP_OK, OCOP_ENOENT (none recorded), OCOP_EDB.
+ */
+int sto_unit_successor(sto_db *db, const char *code, char *out, size_t cap);
 
 #endif /* OCOP_STORE_MERGE_H */

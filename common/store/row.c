@@ -258,3 +258,30 @@ sto_row_scope_after(sto_db *db, const sto_row *before, const proto_change *c, ch
 	}
 	return row_scope_vals(db, t, vals[0], vals[1], vals[2], vals[3], out, cap, parent_missing, 0);
 }
+
+/* ===== Units ===== */
+
+int
+sto_unit_successor(sto_db *db, const char *code, char *out, size_t cap)
+{
+	sqlite3_stmt *st;
+	int rv;
+	int rc;
+
+	out[0] = 0;
+	rv = sto_stmt(db,
+	    "SELECT successor_code FROM unit WHERE code = ?1 AND deleted = 0 AND successor_code IS NOT NULL"
+	    " AND successor_code <> code ORDER BY id LIMIT 1",
+	    &st);
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, code, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		snprintf(out, cap, "%s", (const char *)sqlite3_column_text(st, 0));
+	}
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW ? OCOP_OK : rc == SQLITE_DONE ? OCOP_ENOENT
+							 : sto_seterr(db, OCOP_EDB, "unit: %s", sqlite3_errmsg(db->db));
+}

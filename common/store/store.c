@@ -676,31 +676,54 @@ sto_row_insert(sto_db *db, const char *table, const char *const *cols, const cha
 }
 
 int
-sto_row_update(sto_db *db, const char *table, const char *id, const char *col, const char *val)
+sto_row_update_cells(sto_db *db, const char *table, const char *id, const char *const *cols,
+    const char *const *vals, size_t n)
 {
 	const sto_table *t = sto_schema_table(table);
-	char sql[160];
 	sqlite3_stmt *st = NULL;
+	com_buf sql;
+	size_t i;
 	int rc;
 	int rv;
 
 	if (t == NULL) {
 		return sto_seterr(db, OCOP_EINVAL, "unknown table '%s'", table);
 	}
-	if (sto_schema_column(t, col) == NULL) {
-		return sto_seterr(db, OCOP_EINVAL, "table %s has no column '%s'", table, col);
+	if (n == 0) {
+		return sto_seterr(db, OCOP_EINVAL, "no column to update");
 	}
-	snprintf(sql, sizeof(sql), "UPDATE %s SET %s = ?1 WHERE id = ?2 AND deleted = 0", table, col);
-	rc = sqlite3_prepare_v2(db->db, sql, -1, &st, NULL);
+	for (i = 0; i < n; i++) {
+		if (sto_schema_column(t, cols[i]) == NULL) {
+			return sto_seterr(db, OCOP_EINVAL, "table %s has no column '%s'", table, cols[i]);
+		}
+	}
+	/* One statement, so the capture records one change: a status and the
+	 * epoch it opens travel and merge together. */
+	com_buf_init(&sql);
+	rv = com_buf_printf(&sql, "UPDATE %s SET ", table);
+	for (i = 0; i < n && rv == OCOP_OK; i++) {
+		rv = com_buf_printf(&sql, "%s%s = ?%zu", i ? ", " : "", cols[i], i + 1);
+	}
+	if (rv == OCOP_OK) {
+		rv = com_buf_printf(&sql, " WHERE id = ?%zu AND deleted = 0", n + 1);
+	}
+	if (rv != OCOP_OK) {
+		com_buf_fini(&sql);
+		return rv;
+	}
+	rc = sqlite3_prepare_v2(db->db, (const char *)sql.data, -1, &st, NULL);
+	com_buf_fini(&sql);
 	if (rc != SQLITE_OK) {
 		return store_sqlerr(db, rc, "update");
 	}
-	if (val == NULL) {
-		sqlite3_bind_null(st, 1);
-	} else {
-		sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
+	for (i = 0; i < n; i++) {
+		if (vals[i] == NULL) {
+			sqlite3_bind_null(st, (int)i + 1);
+		} else {
+			sqlite3_bind_text(st, (int)i + 1, vals[i], -1, SQLITE_STATIC);
+		}
 	}
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, (int)n + 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_DONE) {
 		rv = store_sqlerr(db, rc, "update");
@@ -711,6 +734,12 @@ sto_row_update(sto_db *db, const char *table, const char *id, const char *col, c
 	}
 	sqlite3_finalize(st);
 	return rv;
+}
+
+int
+sto_row_update(sto_db *db, const char *table, const char *id, const char *col, const char *val)
+{
+	return sto_row_update_cells(db, table, id, &col, &val, 1);
 }
 
 int

@@ -99,6 +99,15 @@ int sto_set_user(sto_db *db, const char *user);
  */
 int sto_row_insert(sto_db *db, const char *table, const char *const *cols,
     const char *const *vals, size_t n, char id_out[37]);
+/*
+ * Update n columns of one row in one statement: one captured change, so cells
+ * that stand only together (a dossier's status and the epoch a reopen opens)
+ * travel and merge together. Values as sto_row_insert. Returns OCOP_OK,
+ * OCOP_EINVAL, OCOP_ENOENT when the row is absent or deleted, OCOP_EDB (a
+ * refusal of the capture's checks included: the reason is in sto_errmsg).
+ */
+int sto_row_update_cells(sto_db *db, const char *table, const char *id, const char *const *cols,
+    const char *const *vals, size_t n);
 /* Update one column of one row. OCOP_ENOENT when the row is absent or deleted. */
 int sto_row_update(sto_db *db, const char *table, const char *id, const char *col, const char *val);
 /* Tombstone a row (deleted = 1). OCOP_ENOENT when absent or already deleted. */
