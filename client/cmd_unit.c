@@ -234,8 +234,15 @@ unit_list(int argc, char **argv)
 	for (i = 0; arr != NULL && i < ocp_units_count(units); i++) {
 		const ocp_unit *e = ocp_units_at(units, i);
 
+		const ocp_unit *prev = i > 0 ? ocp_units_at(units, i - 1) : NULL;
+
 		if ((level && strcmp(e->level, level) != 0) || (under && !ocp_scope_covers(under, e->code)) ||
 		    (era == 1 && e->valid_to[0]) || (era == 2 && !e->valid_to[0])) {
+			continue;
+		}
+		/* A shipped unit the replica also records the same way is listed once, as the row. */
+		if (e->shipped && prev != NULL && !prev->shipped && strcmp(prev->code, e->code) == 0 &&
+		    strcmp(prev->valid_to, e->valid_to) == 0 && strcmp(prev->successor, e->successor) == 0) {
 			continue;
 		}
 		json_array_append_new(arr, unit_json(e));

@@ -385,6 +385,14 @@ ocp_history_import(sto_db *db, const ocp_units *units, const char *name, const c
 			in_tx = true;
 		}
 	}
+	if (rv == OCOP_OK && in_tx && units != NULL) {
+		char why[512];
+
+		/* Old codes are judged through the succession: every replica needs its rows. */
+		if ((rv = ocp_units_record_succession(db, units, NULL, why, sizeof(why))) != OCOP_OK) {
+			snprintf(err, errlen, "%s: %s; nothing was imported", name, why);
+		}
+	}
 	for (i = 0; i < n && rv == OCOP_OK; i++) {
 		const char *cols[H_COUNT + 1];
 		const char *vals[H_COUNT + 1];

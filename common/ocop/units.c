@@ -1026,6 +1026,54 @@ import_check(sto_db *db, const ocp_units *u, const units_file *uf, size_t i, con
 	return OCOP_OK;
 }
 
+int
+ocp_units_record_succession(sto_db *db, const ocp_units *u, size_t *added, char *err, size_t errlen)
+{
+	static const char *const cols[F_COUNT] = {"code", "name", "level", "parent_code", "valid_from",
+	    "valid_to", "successor_code"};
+	const char *scope = sto_scope(db);
+	size_t i;
+	int rv;
+
+	if (added != NULL) {
+		*added = 0;
+	}
+	for (i = 0; i < u->n; i++) {
+		const ocp_unit *e = &u->v[i];
+		const char *vals[F_COUNT];
+		bool exists = false;
+		char id[37];
+
+		if (!e->shipped || is_current(e) || strcmp(e->level, "province") != 0 || e->successor[0] == '\0' ||
+		    strcmp(e->successor, e->code) == 0 || ocp_scope_covers(scope, e->code) ||
+		    !ocp_scope_covers(scope, e->successor)) {
+			continue;
+		}
+		if ((rv = row_exists(db, e->code, &exists)) != OCOP_OK) {
+			snprintf(err, errlen, "reading the units: %s", sqlite3_errmsg(sto_sqlite(db)));
+			return rv;
+		}
+		if (exists) {
+			continue;
+		}
+		vals[F_CODE] = e->code;
+		vals[F_NAME] = e->name;
+		vals[F_LEVEL] = e->level;
+		vals[F_PARENT] = NULL;
+		vals[F_FROM] = e->valid_from[0] ? e->valid_from : NULL;
+		vals[F_TO] = e->valid_to;
+		vals[F_SUCC] = e->successor;
+		if ((rv = sto_row_insert(db, "unit", cols, vals, F_COUNT, id)) != OCOP_OK) {
+			snprintf(err, errlen, "recording that %s became %s: %s", e->code, e->successor, sto_errmsg(db));
+			return rv;
+		}
+		if (added != NULL) {
+			(*added)++;
+		}
+	}
+	return OCOP_OK;
+}
+
 static bool
 role_writes_units(const char *role)
 {
@@ -1061,6 +1109,11 @@ ocp_units_import(sto_db *db, const ocp_units *u, const char *name, const char *t
 	if (rv == OCOP_OK && uf.n > 0 && (rv = sto_begin(db)) != OCOP_OK) {
 		snprintf(err, errlen, "%s: %s", name, sto_errmsg(db));
 	} else if (rv == OCOP_OK && uf.n > 0) {
+		char why[512];
+
+		if ((rv = ocp_units_record_succession(db, u, NULL, why, sizeof(why))) != OCOP_OK) {
+			snprintf(err, errlen, "%s: %s; nothing was imported", name, why);
+		}
 		for (i = 0; i < uf.n && rv == OCOP_OK; i++) {
 			const char *vals[F_COUNT];
 			utf8proc_uint8_t *nfc = utf8proc_NFC((const utf8proc_uint8_t *)uf.lines[i].f[F_NAME]);

@@ -123,6 +123,19 @@ size_t ocp_units_path(const ocp_units *u, const char *code, char (*path)[32], si
 bool ocp_units_level_parse(const char *s, ocp_unit_level *out /* OUT */);
 
 /*
+ * Record, as replicated `unit` rows, the succession of the shipped former
+ * provinces this site's scope holds through their successor (at a Vĩnh Long
+ * site, scope 86: 83 Bến Tre -> 86 and 84 Trà Vinh -> 86), where no live row
+ * of that code exists yet. Every replica, the server included, then judges
+ * codes filed under a former province by the same rows (scope.h's
+ * ocp_scope_covers_at). Runs inside the caller's transaction when there is
+ * one. *added receives the number of rows written (may be NULL).
+ * Returns: OCOP_OK; OCOP_EDB (err says why); OCOP_ENOMEM.
+ */
+int ocp_units_record_succession(sto_db *db, const ocp_units *u, size_t *added /* OUT */, char *err,
+    size_t errlen);
+
+/*
  * Import a province's communes and former districts from a units CSV
  * (text[0..len), called `name` in messages): every line is checked first, on
  * its own, against the lines before it, against the shipped units and against
@@ -132,8 +145,10 @@ bool ocp_units_level_parse(const char *s, ocp_unit_level *out /* OUT */);
  * site's scope (a former province counts through its successor), it repeats a
  * code of the file or of the replica, its level does not fit its code, its
  * parent or successor is unknown, a successor chain loops, or its dates are
- * bad. Only province and national sites write units.
- * Returns: OCOP_OK with *imported set; OCOP_EINPUT with "NAME:LINE: reason;
+ * bad. Only province and national sites write units. With the lines, the
+ * succession of the former provinces the scope holds is recorded
+ * (ocp_units_record_succession), in the same transaction.
+ * Returns: OCOP_OK with *imported set (the file's lines); OCOP_EINPUT with "NAME:LINE: reason;
  * nothing was imported" in err; OCOP_EAUTH (the site's role may not write
  * units); OCOP_EDB; OCOP_ENOMEM. Nothing is written on any failure.
  */

@@ -73,6 +73,26 @@ count_rows(sto_db *db)
 	return n;
 }
 
+/* Live unit rows with this code and successor. */
+static int
+count_code(sto_db *db, const char *code, const char *successor)
+{
+	sqlite3_stmt *st = NULL;
+	int n = -1;
+
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT COUNT(*) FROM unit WHERE deleted = 0 AND code = ?1 AND successor_code = ?2", -1, &st,
+		NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, code, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, successor, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			n = sqlite3_column_int(st, 0);
+		}
+	}
+	sqlite3_finalize(st);
+	return n;
+}
+
 static void
 test_the_shipped_provinces_are_34_current_and_63_former(void **state)
 {
@@ -167,10 +187,13 @@ test_a_good_units_file_is_imported_once_and_rolls_up(void **state)
 	char path[8][32];
 
 	import_text(f, good, OCOP_OK, NULL);
-	assert_int_equal(count_rows(f->db), 4);
+	/* The four lines, and the succession of the two former provinces Vĩnh Long holds. */
+	assert_int_equal(count_rows(f->db), 6);
+	assert_int_equal(count_code(f->db, "83", "86"), 1);
+	assert_int_equal(count_code(f->db, "84", "86"), 1);
 	/* Again: every code is already registered; nothing changes. */
 	import_text(f, good, OCOP_EINPUT, "u.csv:3: unit 83-833 is already registered");
-	assert_int_equal(count_rows(f->db), 4);
+	assert_int_equal(count_rows(f->db), 6);
 	assert_ok(ocp_units_load_db(f->u, f->db));
 	assert_string_equal(ocp_units_name(f->u, "86-28969"), "Xã Thành Thới");
 
