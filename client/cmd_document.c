@@ -208,12 +208,15 @@ cmd_document(int argc, char **argv)
 		return document_usage(stdout, CLI_OK);
 	}
 	if (strcmp(argv[1], "add") == 0) {
+		c.cmd = "document add";
 		return document_add(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		c.cmd = "document list";
 		return document_read(argc - 1, argv + 1, "document list");
 	}
 	if (strcmp(argv[1], "delete") == 0) {
+		c.cmd = "document delete";
 		return document_read(argc - 1, argv + 1, "document delete");
 	}
 	cli_err(&c, "unknown subcommand '%s' (add, list, delete)", argv[1]);

@@ -360,18 +360,23 @@ cmd_dossier(int argc, char **argv)
 		return dossier_usage(stdout, CLI_OK);
 	}
 	if (strcmp(argv[1], "add") == 0) {
+		c.cmd = "dossier add";
 		return dossier_add(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		c.cmd = "dossier list";
 		return dossier_list(argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "show") == 0) {
+		c.cmd = "dossier show";
 		return dossier_one(argc - 1, argv + 1, "dossier show");
 	}
 	if (strcmp(argv[1], "next") == 0) {
+		c.cmd = "dossier next";
 		return dossier_one(argc - 1, argv + 1, "dossier next");
 	}
 	if (strcmp(argv[1], "move") == 0) {
+		c.cmd = "dossier move";
 		return dossier_one(argc - 1, argv + 1, "dossier move");
 	}
 	cli_err(&c, "unknown subcommand '%s' (add, list, show, next, move)", argv[1]);

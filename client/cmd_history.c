@@ -133,15 +133,17 @@ cmd_history(int argc, char **argv)
 		return history_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
 	}
 	if (strcmp(argv[1], "import") == 0) {
+		c.cmd = "history import";
 		if (argc != 3 || argv[2][0] == '-') {
-			cli_err(&c, "import needs exactly one file: ocop history import FILE.csv");
+			cli_err(&c, "needs exactly one file: ocop history import FILE.csv");
 			return CLI_USAGE;
 		}
 		return history_import(&c, argv[2]);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		c.cmd = "history list";
 		if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json") != 0)) {
-			cli_err(&c, "list takes only --json");
+			cli_err(&c, "takes only --json");
 			return CLI_USAGE;
 		}
 		return history_list(&c, argc == 3);

@@ -228,18 +228,23 @@ cmd_product(int argc, char **argv)
 		return product_usage(stdout, CLI_OK);
 	}
 	if (strcmp(argv[1], "add") == 0) {
+		c.cmd = "product add";
 		return product_write(argc - 1, argv + 1, "product add", true);
 	}
 	if (strcmp(argv[1], "set") == 0) {
+		c.cmd = "product set";
 		return product_write(argc - 1, argv + 1, "product set", false);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		c.cmd = "product list";
 		return product_read(argc - 1, argv + 1, "product list");
 	}
 	if (strcmp(argv[1], "show") == 0) {
+		c.cmd = "product show";
 		return product_read(argc - 1, argv + 1, "product show");
 	}
 	if (strcmp(argv[1], "delete") == 0) {
+		c.cmd = "product delete";
 		return product_read(argc - 1, argv + 1, "product delete");
 	}
 	cli_err(&c, "unknown subcommand '%s' (add, list, show, set, delete)", argv[1]);

@@ -246,18 +246,23 @@ cmd_subject(int argc, char **argv)
 		return subject_usage(stdout, CLI_OK);
 	}
 	if (strcmp(argv[1], "add") == 0) {
+		c.cmd = "subject add";
 		return subject_write(argc - 1, argv + 1, "subject add", true);
 	}
 	if (strcmp(argv[1], "set") == 0) {
+		c.cmd = "subject set";
 		return subject_write(argc - 1, argv + 1, "subject set", false);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		c.cmd = "subject list";
 		return subject_read(argc - 1, argv + 1, "subject list");
 	}
 	if (strcmp(argv[1], "show") == 0) {
+		c.cmd = "subject show";
 		return subject_read(argc - 1, argv + 1, "subject show");
 	}
 	if (strcmp(argv[1], "delete") == 0) {
+		c.cmd = "subject delete";
 		return subject_read(argc - 1, argv + 1, "subject delete");
 	}
 	cli_err(&c, "unknown subcommand '%s' (add, list, show, set, delete)", argv[1]);

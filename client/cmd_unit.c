@@ -358,7 +358,7 @@ unit_import(int argc, char **argv)
 		return unit_usage(stdout, CLI_OK);
 	}
 	if (argc != 2 || argv[1][0] == '-') {
-		cli_err(&c, "import needs exactly one file: ocop unit import FILE.csv");
+		cli_err(&c, "needs exactly one file: ocop unit import FILE.csv");
 		return CLI_USAGE;
 	}
 	if ((rv = cli_read_file(&c, argv[1], &text, &len)) != OCOP_OK) {

@@ -60,10 +60,12 @@ cli_json_print(json_t *v)
 int
 cli_ctx_nodb(cli_ctx *c, const char *cmd)
 {
+	const char *sub = c->cmd;
 	const char *dd;
 
 	memset(c, 0, sizeof(*c));
-	c->cmd = cmd;
+	/* Keep the subcommand's name ("member add") the dispatcher set: one prefix style for every error. */
+	c->cmd = sub != NULL && strncmp(sub, cmd, strlen(cmd)) == 0 && sub[strlen(cmd)] == ' ' ? sub : cmd;
 	c->log.fn = com_log_stderr;
 	c->log.level = COM_LOG_WARN;
 	dd = ocp_data_dir();
@@ -94,6 +96,10 @@ cli_open(cli_ctx *c, const char *cmd, bool create)
 	rv = sto_open(&c->db, c->db_path, &o);
 	if (rv == OCOP_ENOENT) {
 		cli_err(c, "no replica at %s: run 'ocop init' first (or pass --db PATH)", c->db_path);
+	} else if (rv == OCOP_ENOTREPLICA) {
+		cli_err(c, "%s is not an OCOP replica (a file of another program, or an empty database); "
+			   "nothing was changed: give the path of a replica, or a new path to 'ocop init'",
+		    c->db_path);
 	} else if (rv != OCOP_OK) {
 		cli_err(c, "cannot open %s: %s", c->db_path, ocop_strerror(rv));
 	} else if (!create && sto_site_id(c->db)[0] == 0) {

@@ -37,7 +37,12 @@ typedef struct cli_ctx {
 int cli_open(cli_ctx *c, const char *cmd, bool create);
 /* Close what cli_open opened. Cannot fail. */
 void cli_close(cli_ctx *c);
-/* Initialise c without opening a database (commands that need only data files). */
+/*
+ * Initialise c without opening a database (commands that need only data files).
+ * c->cmd stays when it names a subcommand of cmd ("member add" for "member"),
+ * so every message of a subcommand carries its full name; c must be zeroed or
+ * hold a previous context.
+ */
 int cli_ctx_nodb(cli_ctx *c, const char *cmd);
 
 /* Print "ocop <cmd>: <message>\n" on stderr. */

@@ -7,3 +7,5 @@ ocop_add_test(NAME cli.registry LABEL integration SOURCES integration/test_cli_r
 ocop_add_test(NAME cli.history LABEL integration SOURCES integration/test_cli_history.c LIBS ocop_common)
 # Administrative units: shipped provinces and succession, roll-ups, `ocop unit import`.
 ocop_add_test(NAME ocop.units LABEL unit SOURCES unit/ocop/test_units.c LIBS ocop_common)
+# What a clerk hit: foreign SQLite files, --db, status filters, search spaces, sheet files, error prefixes.
+ocop_add_test(NAME cli.clerk LABEL integration SOURCES integration/test_cli_clerk.c LIBS ocop_common)

@@ -1768,6 +1768,38 @@ ocp_reg_get(ocp_reg *r, const char *table, const char *key, json_t **out)
 	return rv;
 }
 
+/*
+ * Is name a dossier status of some legal basis's workflow? A filter on a
+ * status no workflow has would silently match nothing.
+ */
+static int
+reg_status_known(ocp_reg *r, const char *name)
+{
+	static const char *const bases[] = {OCP_FLOW_DEFAULT_BASIS, "qd148-2023"};
+	const ocp_flow *flow = NULL;
+	com_buf list;
+	size_t i;
+	size_t k;
+	int rv;
+
+	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		if (reg_flow(r, bases[i], &flow) == OCOP_OK && ocp_flow_state(flow, name) != NULL) {
+			return OCOP_OK;
+		}
+	}
+	if ((rv = reg_flow(r, OCP_FLOW_DEFAULT_BASIS, &flow)) != OCOP_OK) {
+		return rv;
+	}
+	com_buf_init(&list);
+	for (k = 0; k < ocp_flow_state_count(flow); k++) {
+		com_buf_printf(&list, "%s%s", k ? ", " : "", ocp_flow_state_at(flow, k)->name);
+	}
+	rv = reg_fail(r, OCOP_EINPUT, "'%s' is not a dossier status (%s: %s)", name, OCP_FLOW_DEFAULT_BASIS,
+	    list.data ? (const char *)list.data : "");
+	com_buf_fini(&list);
+	return rv;
+}
+
 int
 ocp_reg_list(ocp_reg *r, const char *table, const ocp_field *filter, size_t n, json_t **out)
 {
@@ -1801,6 +1833,10 @@ ocp_reg_list(ocp_reg *r, const char *table, const ocp_field *filter, size_t n, j
 			break;
 		}
 		s = reg_spec_find(table, col);
+		if (strcmp(table, "dossier") == 0 && strcmp(col, "status") == 0 && filter[i].val != NULL &&
+		    (rv = reg_status_known(r, filter[i].val)) != OCOP_OK) {
+			break;
+		}
 		if (s != NULL) {
 			rv = reg_norm(r, s, filter[i].val, &vals[i]);
 		} else if (filter[i].val != NULL && (vals[i] = com_strdup(filter[i].val)) == NULL) {
@@ -2152,39 +2188,103 @@ done:
 
 /* ===== Search ===== */
 
+#define REG_SEARCH_WORDS 8 /* words of a search text that must all appear */
+
+/*
+ * Split folded text into its words (any run of spaces separates), in place. Returns the number of words, at most max.
+ */
+static size_t
+search_words(char *folded, char **words, size_t max)
+{
+	size_t n = 0;
+	char *p = folded;
+
+	while (*p != '\0') {
+		while (*p == ' ') {
+			*p++ = '\0';
+		}
+		if (*p == '\0') {
+			break;
+		}
+		if (n == max) {
+			return max + 1;
+		}
+		words[n++] = p;
+		while (*p != '\0' && *p != ' ') {
+			p++;
+		}
+	}
+	return n;
+}
+
 int
 ocp_reg_search(ocp_reg *r, const char *text, json_t **out)
 {
 	sqlite3_stmt *st = NULL;
 	json_t *arr = NULL;
-	char *trimmed = NULL;
 	char *folded = NULL;
-	int rv;
+	char *words[REG_SEARCH_WORDS];
+	com_buf sql;
+	size_t n;
+	size_t i;
+	int rv = OCOP_OK;
 
 	*out = NULL;
 	r->err[0] = 0;
-	if (text == NULL || !text_clean(text)) {
+	if (text == NULL) {
 		return reg_fail(r, OCOP_EINPUT, "the search text is not UTF-8 text");
 	}
-	if ((trimmed = trim_dup(text)) == NULL || (folded = sto_fold(trimmed)) == NULL) {
-		com_free(trimmed);
+	if ((folded = com_strdup(text)) == NULL) {
 		return reg_fail(r, OCOP_ENOMEM, "out of memory");
 	}
-	com_free(trimmed);
-	if (*folded == 0) {
+	/* A tab pasted from a spreadsheet separates words like a space. */
+	for (i = 0; folded[i] != '\0'; i++) {
+		folded[i] = folded[i] == '\t' ? ' ' : folded[i];
+	}
+	if (!text_clean(folded)) {
+		com_free(folded);
+		return reg_fail(r, OCOP_EINPUT, "the search text is not UTF-8 text");
+	}
+	words[0] = folded;
+	folded = sto_fold(words[0]);
+	com_free(words[0]);
+	if (folded == NULL) {
+		return reg_fail(r, OCOP_EINPUT, "the search text is not UTF-8 text");
+	}
+	n = search_words(folded, words, REG_SEARCH_WORDS);
+	if (n == 0) {
 		com_free(folded);
 		return reg_fail(r, OCOP_EINPUT, "nothing to search for");
 	}
-	rv = reg_prepare(r,
-	    "SELECT 'subject' AS type, id, name, unit_code FROM subject "
-	    "WHERE deleted = 0 AND instr(ocop_fold(name), ?1) > 0 "
-	    "UNION ALL "
-	    "SELECT 'product' AS type, id, name, unit_code FROM product "
-	    "WHERE deleted = 0 AND instr(ocop_fold(name), ?1) > 0 "
-	    "ORDER BY type DESC, id",
-	    &st);
+	if (n > REG_SEARCH_WORDS) {
+		com_free(folded);
+		return reg_fail(r, OCOP_EINPUT, "too many words to search for (at most %d)", REG_SEARCH_WORDS);
+	}
+	/* Every word must appear in the name, in any order: "keo   dua" and "dua keo" find "Kẹo dừa". */
+	com_buf_init(&sql);
+	for (i = 0; i < 2 && rv == OCOP_OK; i++) {
+		size_t k;
+
+		rv = com_buf_printf(&sql, "%sSELECT '%s' AS type, id, name, unit_code FROM %s WHERE deleted = 0",
+		    i ? " UNION ALL " : "", i ? "product" : "subject", i ? "product" : "subject");
+		for (k = 0; k < n && rv == OCOP_OK; k++) {
+			rv = com_buf_printf(&sql, " AND instr(ocop_fold(name), ?%zu) > 0", k + 1);
+		}
+	}
 	if (rv == OCOP_OK) {
-		sqlite3_bind_text(st, 1, folded, -1, SQLITE_STATIC);
+		rv = com_buf_puts(&sql, " ORDER BY type DESC, id");
+	}
+	if (rv != OCOP_OK) {
+		com_buf_fini(&sql);
+		com_free(folded);
+		return reg_fail(r, OCOP_ENOMEM, "out of memory");
+	}
+	rv = reg_prepare(r, (const char *)sql.data, &st);
+	com_buf_fini(&sql);
+	if (rv == OCOP_OK) {
+		for (i = 0; i < n; i++) {
+			sqlite3_bind_text(st, (int)i + 1, words[i], -1, SQLITE_STATIC);
+		}
 		if ((arr = json_array()) == NULL) {
 			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
 		} else {
