@@ -9,3 +9,5 @@ ocop_add_test(NAME cli.history LABEL integration SOURCES integration/test_cli_hi
 ocop_add_test(NAME ocop.units LABEL unit SOURCES unit/ocop/test_units.c LIBS ocop_common)
 # What a clerk hit: foreign SQLite files, --db, status filters, search spaces, sheet files, error prefixes.
 ocop_add_test(NAME cli.clerk LABEL integration SOURCES integration/test_cli_clerk.c LIBS ocop_common)
+# A province's round end to end (real ocopd and ocop processes), its history imported, the tables checked.
+ocop_add_test(NAME published LABEL integration SOURCES integration/test_published.c LIBS ocop_common TIMEOUT 300)
