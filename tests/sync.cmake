@@ -14,3 +14,6 @@ set_tests_properties(integration.demo PROPERTIES LABELS integration TIMEOUT 300)
 # The fuzz oracle for rubric files and CSV sheets, replayed over the seed corpora in every build.
 ocop_add_test(NAME fuzz.corpus_text LABEL fault
   SOURCES fuzz/test_corpus_text.c fuzz/decode_text.c LIBS ocop_common)
+
+# The server is the authority: issue #9's findings with real processes and a tampered laptop.
+ocop_add_test(NAME authority LABEL integration SOURCES integration/test_authority.c LIBS ocop_client ocop_server TIMEOUT 300)

@@ -497,6 +497,7 @@ policy_check_resolution(policy_case *k)
 	char tbl[PROTO_NAME_MAX + 1];
 	char col[PROTO_NAME_MAX + 1];
 	char row[PROTO_UUID_LEN + 1];
+	char lost[PROTO_UUID_LEN + 1];
 	char kind[32] = "";
 	const sto_table *rt;
 
@@ -509,6 +510,12 @@ policy_check_resolution(policy_case *k)
 	if ((rt = sto_schema_table(tbl)) == NULL || (col[0] != 0 && sto_schema_column(rt, col) == NULL)) {
 		snprintf(k->reason, k->cap, "a resolution names no replicated cell ('%s.%s')", tbl, col);
 		return OCOP_ETYPE;
+	}
+	/* A site may always settle an entry about its own lost or refused write:
+	 * that only acknowledges it (a restore is judged as the write it is). */
+	pv_text(policy_after(k, "lost_site"), lost, sizeof(lost));
+	if (strcmp(lost, k->w->site) == 0) {
+		return OCOP_OK;
 	}
 	if (strcmp(tbl, "decision") == 0) {
 		policy_row_text(k->db, "decision", row, "kind", kind, sizeof(kind));

@@ -770,6 +770,24 @@ sto_merge_apply(sto_db *db, const sto_policy *pol, const sto_writer *w, const pr
 
 /* ===== Re-assertion after a rejection ===== */
 
+/* The value the refused change gave column col (left NULL when it gave none). */
+static void
+reassert_refused_value(const uint8_t *cells, size_t len, const char *col, proto_value *out)
+{
+	proto_cells_it it;
+	proto_cell cell;
+
+	if (proto_cells_open(&it, cells, len, NULL) != OCOP_OK) {
+		return;
+	}
+	while (proto_cells_next(&it, &cell) == OCOP_OK) {
+		if (strcmp(cell.col, col) == 0) {
+			*out = cell.v; /* bytes borrowed from cells, alive for the caller */
+			return;
+		}
+	}
+}
+
 int
 sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells, size_t len,
     uint64_t above, bool tombstone)
@@ -862,10 +880,17 @@ sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells,
 		}
 		nv = cur.v;
 		if (tombstone) {
+			/* A refused row that never existed here: a tombstone that keeps
+			 * only what places it (its parent), so it goes where the row
+			 * would have gone and nowhere else. */
 			memset(&nv, 0, sizeof(nv));
 			if (strcmp(cols[i], "deleted") == 0) {
 				nv.type = PROTO_V_INT;
 				nv.i = 1;
+			} else if ((t->parent_col != NULL && strcmp(cols[i], t->parent_col) == 0) ||
+				   (t->ref_tbl_col != NULL && strcmp(cols[i], t->ref_tbl_col) == 0) ||
+				   (t->ref_row_col != NULL && strcmp(cols[i], t->ref_row_col) == 0)) {
+				reassert_refused_value(cells, len, cols[i], &nv);
 			}
 		}
 		proto_cell_put(&w, cols[i], &nv, h);
