@@ -19,6 +19,7 @@
 
 #include "common/ocop/authority.h"
 #include "common/ocop/basis.h"
+#include "common/ocop/entity.h"
 #include "common/ocop/workflow.h"
 #include "common/store/fold.h"
 #include "common/store/schema.h"
@@ -44,115 +45,13 @@ struct ocp_reg {
 	char err[512];                  /* last failure text */
 };
 
-/* ===== Column rules ===== */
+/* ===== Entities ===== */
 
-/* How a column's text is checked and normalised. */
-typedef enum reg_kind {
-	K_TEXT,   /* UTF-8 text without control characters, trimmed, NFC */
-	K_CODE,   /* administrative unit code (not "VN") */
-	K_DATE,   /* YYYY-MM-DD, a real calendar date */
-	K_ENUM,   /* one of the '|'-separated choices */
-	K_BOOL,   /* yes/no, true/false, 1/0 -> "1"/"0" */
-	K_COUNT,  /* non-negative integer */
-	K_SHA256, /* 64 hex digits, stored lowercase */
-	K_UUID,   /* canonical UUID, stored lowercase */
-	K_TOKEN,  /* [a-z0-9_]+, at most 40 characters */
-	K_SET,    /* product set 1..26, stored "01".."26" */
-	K_YEAR,   /* round year 2000..2100 */
-	K_ROUND,  /* round number 1..99 */
-	K_EMAIL,  /* text with one '@', no spaces */
-	K_PHONE,  /* digits and + - . ( ) spaces */
-	K_RUBRIC, /* <basis>/<set>, [a-z0-9-] each side */
-	K_BASIS,  /* a legal basis with a workflow file */
-} reg_kind;
-
-#define F_REQ 1u /* required on add, cannot be cleared */
-#define F_ADD 2u /* may be given on add */
-#define F_SET 4u /* may be changed afterwards */
-#define F_AS (F_ADD | F_SET)
-
-typedef struct reg_spec {
-	const char *table;   /* table name */
-	const char *col;     /* column name */
-	reg_kind kind;       /* how to check it */
-	unsigned flags;      /* F_* */
-	const char *choices; /* K_ENUM choices, "a|b|c" */
-} reg_spec;
-
-static const reg_spec specs[] = {
-    {"unit", "code", K_CODE, F_REQ | F_ADD, NULL},
-    {"unit", "name", K_TEXT, F_REQ | F_AS, NULL},
-    {"unit", "level", K_ENUM, F_REQ | F_AS, "province|district|commune"},
-    {"unit", "parent_code", K_CODE, F_AS, NULL},
-    {"unit", "valid_from", K_DATE, F_AS, NULL},
-    {"unit", "valid_to", K_DATE, F_AS, NULL},
-    {"unit", "successor_code", K_CODE, F_AS, NULL},
-
-    {"subject", "name", K_TEXT, F_REQ | F_AS, NULL},
-    {"subject", "kind", K_ENUM, F_REQ | F_AS, "htx|tht|dn|trang_trai|ho|other"},
-    {"subject", "reg_no", K_TEXT, F_AS, NULL},
-    {"subject", "reg_date", K_DATE, F_AS, NULL},
-    {"subject", "rep_name", K_TEXT, F_AS, NULL},
-    {"subject", "rep_gender", K_ENUM, F_AS, "female|male"},
-    {"subject", "rep_ethnicity", K_TEXT, F_AS, NULL},
-    {"subject", "rep_disability", K_BOOL, F_AS, NULL},
-    {"subject", "address", K_TEXT, F_AS, NULL},
-    {"subject", "unit_code", K_CODE, F_REQ | F_AS, NULL},
-    {"subject", "phone", K_PHONE, F_AS, NULL},
-    {"subject", "email", K_EMAIL, F_AS, NULL},
-
-    {"product", "subject_id", K_UUID, F_REQ | F_ADD, NULL},
-    {"product", "name", K_TEXT, F_REQ | F_AS, NULL},
-    {"product", "product_set", K_SET, F_REQ | F_AS, NULL},
-    {"product", "product_code", K_TEXT, F_AS, NULL},
-    {"product", "unit_code", K_CODE, F_AS, NULL},
-
-    {"dossier", "product_id", K_UUID, F_REQ | F_ADD, NULL},
-    {"dossier", "round_year", K_YEAR, F_REQ | F_ADD, NULL},
-    {"dossier", "round_no", K_ROUND, F_REQ | F_ADD, NULL},
-    {"dossier", "legal_basis", K_BASIS, F_ADD, NULL},
-    {"dossier", "rubric_id", K_RUBRIC, F_AS, NULL},
-    {"dossier", "eval_type", K_ENUM, F_AS, "first|upgrade|reeval"},
-    {"dossier", "unit_code", K_CODE, F_AS, NULL},
-    {"dossier", "province_code", K_CODE, F_AS, NULL},
-    {"dossier", "product_code", K_TEXT, F_AS, NULL},
-    {"dossier", "issuing_body", K_TEXT, F_AS, NULL},
-    {"dossier", "filed_on", K_DATE, F_AS, NULL},
-
-    {"document", "dossier_id", K_UUID, F_REQ | F_ADD, NULL},
-    {"document", "kind", K_TOKEN, F_REQ | F_AS, NULL},
-    {"document", "title", K_TEXT, F_REQ | F_AS, NULL},
-    {"document", "sha256", K_SHA256, F_AS, NULL},
-    {"document", "size", K_COUNT, F_AS, NULL},
-    {"document", "received_on", K_DATE, F_AS, NULL},
-};
-
-/* The tables this module writes; the council's tables are not its business. */
+/* The tables this module writes (entity.h); the council's tables are not its business. */
 static bool
 reg_table_known(const char *table)
 {
-	static const char *const names[] = {"unit", "subject", "product", "dossier", "document"};
-	size_t i;
-
-	for (i = 0; table != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(names[i], table) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static const reg_spec *
-reg_spec_find(const char *table, const char *col)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		if (strcmp(specs[i].table, table) == 0 && strcmp(specs[i].col, col) == 0) {
-			return &specs[i];
-		}
-	}
-	return NULL;
+	return ocp_entity_find(table) != NULL;
 }
 
 /* ===== Errors ===== */
@@ -214,50 +113,10 @@ is_digit(char c)
 	return c >= '0' && c <= '9';
 }
 
-static bool
-is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
 static char
 to_lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
-}
-
-/* True when s is UTF-8 without control characters (C0, DEL, C1). */
-static bool
-text_clean(const char *s)
-{
-	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-	utf8proc_int32_t cp;
-	utf8proc_ssize_t n;
-
-	while (*p != 0) {
-		n = utf8proc_iterate(p, -1, &cp);
-		if (n <= 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
-			return false;
-		}
-		p += n;
-	}
-	return true;
-}
-
-/* Copy s without leading and trailing spaces. NULL on ENOMEM. */
-static char *
-trim_dup(const char *s)
-{
-	size_t n;
-
-	while (*s == ' ') {
-		s++;
-	}
-	n = strlen(s);
-	while (n > 0 && s[n - 1] == ' ') {
-		n--;
-	}
-	return com_strndup(s, n);
 }
 
 static int
@@ -304,89 +163,6 @@ ocp_reg_code_valid(const char *code)
 	return segs + 1 <= 3;
 }
 
-static bool
-date_valid(const char *s)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y;
-	int m;
-	int d;
-	int i;
-	int dim;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
-		return false;
-	}
-	for (i = 0; i < 10; i++) {
-		if (i != 4 && i != 7 && !is_digit(s[i])) {
-			return false;
-		}
-	}
-	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1900 || y > 2200 || m < 1 || m > 12) {
-		return false;
-	}
-	dim = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
-		dim = 29;
-	}
-	return d >= 1 && d <= dim;
-}
-
-/* Parse 1..maxdigits decimal digits into *out. */
-static bool
-uint_parse(const char *s, size_t maxdigits, long long *out)
-{
-	long long v = 0;
-	size_t n = 0;
-
-	for (; *s != 0; s++, n++) {
-		if (!is_digit(*s) || n >= maxdigits) {
-			return false;
-		}
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
-	return n > 0;
-}
-
-static bool
-choice_valid(const char *choices, const char *s)
-{
-	size_t n = strlen(s);
-	const char *p = choices;
-
-	while (p != NULL && *p != 0) {
-		const char *bar = strchr(p, '|');
-		size_t len = bar ? (size_t)(bar - p) : strlen(p);
-
-		if (len == n && strncmp(p, s, n) == 0) {
-			return true;
-		}
-		p = bar ? bar + 1 : NULL;
-	}
-	return false;
-}
-
-static bool
-rubric_id_valid(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	const char *p;
-
-	if (slash == NULL || slash == s || slash[1] == 0 || strchr(slash + 1, '/') != NULL) {
-		return false;
-	}
-	for (p = s; *p != 0; p++) {
-		if (p != slash && !is_digit(*p) && !(*p >= 'a' && *p <= 'z') && *p != '-') {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* ===== Workflows ===== */
 
 static int
@@ -423,160 +199,21 @@ reg_flow(ocp_reg *r, const char *basis, const ocp_flow **out)
 /* ===== Value normalisation ===== */
 
 /*
- * Check and normalise one value for column spec s into a com_malloc'd string,
- * or NULL for an empty value (the caller decides whether empty is allowed).
+ * Check and normalise one value of field f of entity e (entity.h) into a
+ * com_malloc'd string, or NULL for an empty value (the caller decides whether
+ * empty is allowed). A legal basis must also have a workflow file.
  */
 static int
-reg_norm(ocp_reg *r, const reg_spec *s, const char *in, char **out)
+reg_norm(ocp_reg *r, const ocp_entity *e, const ocp_entity_field *f, const char *in, char **out)
 {
 	const ocp_flow *flow;
-	char *v = NULL;
-	char *t;
-	long long num;
-	size_t i;
-	size_t n;
-	int rv = OCOP_OK;
+	int rv = ocp_entity_norm(e, f, in, out, r->err, sizeof(r->err));
 
-	*out = NULL;
-	if (in == NULL) {
-		return OCOP_OK;
+	if (rv == OCOP_OK && *out != NULL && f->kind == OCP_FK_BASIS && (rv = reg_flow(r, *out, &flow)) != OCOP_OK) {
+		com_free(*out);
+		*out = NULL;
 	}
-	if (!text_clean(in)) {
-		return reg_fail(r, OCOP_EINPUT, "%s: not UTF-8 text, or holds control characters",
-		    s->col);
-	}
-	if ((t = trim_dup(in)) == NULL) {
-		return reg_fail(r, OCOP_ENOMEM, "out of memory");
-	}
-	if (*t == 0) {
-		com_free(t);
-		return OCOP_OK;
-	}
-	n = strlen(t);
-	switch (s->kind) {
-	case K_TEXT:
-		if ((v = sto_nfc(t)) == NULL) {
-			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-		}
-		break;
-	case K_CODE:
-		if (!ocp_reg_code_valid(t) || strcmp(t, "VN") == 0) {
-			rv = reg_fail(r, OCOP_EINPUT,
-			    "%s '%s' is not a unit code (like 83, 83-28882 or 83-832-28882)", s->col, t);
-		}
-		break;
-	case K_DATE:
-		if (!date_valid(t)) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not a date (YYYY-MM-DD)", s->col, t);
-		}
-		break;
-	case K_ENUM:
-		if (!choice_valid(s->choices, t)) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be one of %s", s->col, t, s->choices);
-		}
-		break;
-	case K_BOOL:
-		if (strcmp(t, "yes") == 0 || strcmp(t, "true") == 0 || strcmp(t, "1") == 0) {
-			v = com_strdup("1");
-		} else if (strcmp(t, "no") == 0 || strcmp(t, "false") == 0 || strcmp(t, "0") == 0) {
-			v = com_strdup("0");
-		} else {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be yes or no", s->col, t);
-			break;
-		}
-		rv = v ? OCOP_OK : reg_fail(r, OCOP_ENOMEM, "out of memory");
-		break;
-	case K_COUNT:
-		if (!uint_parse(t, 15, &num)) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not a non-negative whole number", s->col,
-			    t);
-		}
-		break;
-	case K_SHA256:
-		for (i = 0; i < n && is_hex(t[i]); i++) {
-			t[i] = to_lower(t[i]);
-		}
-		if (n != 64 || i != n) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s must be 64 hexadecimal digits (SHA-256)", s->col);
-		}
-		break;
-	case K_UUID:
-		for (i = 0; i < n; i++) {
-			t[i] = to_lower(t[i]);
-		}
-		if (!com_uuid_valid(t)) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not an id (UUID)", s->col, t);
-		}
-		break;
-	case K_TOKEN:
-		for (i = 0; i < n && (is_digit(t[i]) || (t[i] >= 'a' && t[i] <= 'z') || t[i] == '_');
-		     i++) {
-		}
-		if (i != n || n > 40) {
-			rv = reg_fail(r, OCOP_EINPUT,
-			    "%s '%s' must be a short lowercase word ([a-z0-9_], like commune_report)", s->col,
-			    t);
-		}
-		break;
-	case K_SET:
-		if (!uint_parse(t, 2, &num) || num < 1 || num > 26) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be a product set from 01 to 26", s->col,
-			    t);
-			break;
-		}
-		v = com_malloc(3);
-		if (v == NULL) {
-			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-			break;
-		}
-		snprintf(v, 3, "%02d", (int)num);
-		break;
-	case K_YEAR:
-		if (!uint_parse(t, 4, &num) || num < 2000 || num > 2100) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be a year (YYYY)", s->col, t);
-		}
-		break;
-	case K_ROUND:
-		if (!uint_parse(t, 2, &num) || num < 1) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be a round number from 1 to 99", s->col,
-			    t);
-		}
-		break;
-	case K_EMAIL:
-		if (strchr(t, ' ') != NULL || strchr(t, '@') == NULL || t[0] == '@' ||
-		    t[n - 1] == '@' || strchr(t, '@') != strrchr(t, '@')) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not an e-mail address", s->col, t);
-		}
-		break;
-	case K_PHONE:
-		for (i = 0; i < n && (is_digit(t[i]) || strchr("+-.() ", t[i]) != NULL); i++) {
-		}
-		if (i != n || strpbrk(t, "0123456789") == NULL) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not a phone number", s->col, t);
-		}
-		break;
-	case K_RUBRIC:
-		if (!rubric_id_valid(t)) {
-			rv = reg_fail(r, OCOP_EINPUT,
-			    "%s '%s' is not a rubric id (<basis>/<set>, like qd26-2026/01)", s->col, t);
-		}
-		break;
-	case K_BASIS:
-		rv = reg_flow(r, t, &flow);
-		break;
-	}
-	if (rv != OCOP_OK) {
-		com_free(v);
-		com_free(t);
-		return rv;
-	}
-	if (v != NULL) {
-		com_free(t);
-		*out = v;
-	} else {
-		*out = t;
-	}
-	return OCOP_OK;
+	return rv;
 }
 
 /* ===== Row buffers ===== */
@@ -1026,7 +663,7 @@ ocp_reg_site_init(sto_db *db, const char *site_id, const char *role, const char 
 		site_id = NULL;
 	}
 	if (name != NULL && *name != 0) {
-		if (!text_clean(name)) {
+		if (!ocp_entity_text_clean(name)) {
 			msg_set(err, errlen, "the site name is not UTF-8 text, or holds control characters");
 			return OCOP_EINPUT;
 		}
@@ -1416,24 +1053,25 @@ reg_add_prepare(ocp_reg *r, const char *table, reg_row *w)
 static int
 reg_fields(ocp_reg *r, const char *table, const ocp_field *f, size_t n, unsigned need, reg_row *w)
 {
-	const reg_spec *s;
+	const ocp_entity *e = ocp_entity_find(table);
+	const ocp_entity_field *s;
 	char *v;
 	size_t i;
 	int rv;
 
 	for (i = 0; i < n; i++) {
-		if (f[i].col == NULL || (s = reg_spec_find(table, f[i].col)) == NULL) {
+		if (f[i].col == NULL || (s = ocp_entity_column(e, f[i].col)) == NULL) {
 			return reg_fail(r, OCOP_EINVAL, "%s has no field '%s'", table,
 			    f[i].col ? f[i].col : "(null)");
 		}
 		if ((s->flags & need) == 0) {
 			return reg_fail(r, OCOP_EINVAL, "%s.%s cannot be %s", table, s->col,
-			    need == F_ADD ? "given here" : "changed");
+			    need == OCP_EF_ADD ? "given here" : "changed");
 		}
-		if ((rv = reg_norm(r, s, f[i].val, &v)) != OCOP_OK) {
+		if ((rv = reg_norm(r, e, s, f[i].val, &v)) != OCOP_OK) {
 			return rv;
 		}
-		if (v == NULL && (s->flags & F_REQ) != 0) {
+		if (v == NULL && (s->flags & OCP_EF_REQ) != 0) {
 			return reg_fail(r, OCOP_EINPUT, "%s cannot be empty", s->col);
 		}
 		if ((rv = row_put(r, w, s->col, v)) != OCOP_OK) {
@@ -1459,13 +1097,14 @@ ocp_reg_add(ocp_reg *r, const char *table, const ocp_field *f, size_t n, char id
 	if ((rv = reg_need_role(r)) != OCOP_OK || (rv = reg_auth(r, table, NULL)) != OCOP_OK) {
 		return rv;
 	}
-	if ((rv = reg_fields(r, table, f, n, F_ADD, &w)) != OCOP_OK) {
+	if ((rv = reg_fields(r, table, f, n, OCP_EF_ADD, &w)) != OCOP_OK) {
 		goto done;
 	}
-	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		if (strcmp(specs[i].table, table) == 0 && (specs[i].flags & F_REQ) != 0 &&
-		    row_get(&w, specs[i].col) == NULL) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s is required", specs[i].col);
+	for (i = 0; i < ocp_entity_find(table)->nfields; i++) {
+		const ocp_entity_field *s = &ocp_entity_find(table)->fields[i];
+
+		if ((s->flags & OCP_EF_REQ) != 0 && row_get(&w, s->col) == NULL) {
+			rv = reg_fail(r, OCOP_EINPUT, "%s is required (--%s)", s->col, s->opt);
 			goto done;
 		}
 	}
@@ -1552,7 +1191,7 @@ ocp_reg_set(ocp_reg *r, const char *table, const char *key, const ocp_field *f, 
 	if (n == 0) {
 		return reg_fail(r, OCOP_EINPUT, "nothing to change");
 	}
-	if ((rv = reg_fields(r, table, f, n, F_SET, &w)) != OCOP_OK) {
+	if ((rv = reg_fields(r, table, f, n, OCP_EF_SET, &w)) != OCOP_OK) {
 		goto done;
 	}
 	for (i = 0; i < w.n; i++) {
@@ -1804,7 +1443,7 @@ int
 ocp_reg_list(ocp_reg *r, const char *table, const ocp_field *filter, size_t n, json_t **out)
 {
 	const sto_table *t;
-	const reg_spec *s;
+	const ocp_entity_field *s;
 	sqlite3_stmt *st = NULL;
 	char *vals[REG_MAX_COLS] = {NULL};
 	json_t *arr = NULL;
@@ -1832,13 +1471,13 @@ ocp_reg_list(ocp_reg *r, const char *table, const ocp_field *filter, size_t n, j
 			rv = reg_fail(r, OCOP_EINVAL, "%s has no field '%s'", table, col ? col : "(null)");
 			break;
 		}
-		s = reg_spec_find(table, col);
+		s = ocp_entity_column(ocp_entity_find(table), col);
 		if (strcmp(table, "dossier") == 0 && strcmp(col, "status") == 0 && filter[i].val != NULL &&
 		    (rv = reg_status_known(r, filter[i].val)) != OCOP_OK) {
 			break;
 		}
 		if (s != NULL) {
-			rv = reg_norm(r, s, filter[i].val, &vals[i]);
+			rv = reg_norm(r, ocp_entity_find(table), s, filter[i].val, &vals[i]);
 		} else if (filter[i].val != NULL && (vals[i] = com_strdup(filter[i].val)) == NULL) {
 			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
 		}
@@ -2086,8 +1725,10 @@ int
 ocp_reg_dossier_move(ocp_reg *r, const char *key, const char *to, const char *note,
     const char *deadline)
 {
-	static const reg_spec note_spec = {"dossier", "note", K_TEXT, 0, NULL};
-	static const reg_spec deadline_spec = {"dossier", "deadline", K_DATE, 0, NULL};
+	/* The move's reason and deadline, checked as the columns that keep them. */
+	static const ocp_entity_field note_spec = {"status_note", "note", "TEXT", OCP_FK_TEXT, 0, NULL, NULL};
+	static const ocp_entity_field deadline_spec = {"update_deadline", "deadline", "DATE", OCP_FK_DATE, 0, NULL, NULL};
+	const ocp_entity *dossier = ocp_entity_find("dossier");
 	const ocp_transition *t = NULL;
 	const ocp_flow *flow = NULL;
 	char *v[3] = {NULL, NULL, NULL};
@@ -2106,8 +1747,8 @@ ocp_reg_dossier_move(ocp_reg *r, const char *key, const char *to, const char *no
 	if (to == NULL || *to == 0) {
 		return reg_fail(r, OCOP_EINPUT, "no target status given");
 	}
-	if ((rv = reg_norm(r, &note_spec, note, &nnote)) != OCOP_OK ||
-	    (rv = reg_norm(r, &deadline_spec, deadline, &ndeadline)) != OCOP_OK) {
+	if ((rv = reg_norm(r, dossier, &note_spec, note, &nnote)) != OCOP_OK ||
+	    (rv = reg_norm(r, dossier, &deadline_spec, deadline, &ndeadline)) != OCOP_OK) {
 		goto done;
 	}
 	/* Read, check and write in one immediate transaction, so the status we
@@ -2241,7 +1882,7 @@ ocp_reg_search(ocp_reg *r, const char *text, json_t **out)
 	for (i = 0; folded[i] != '\0'; i++) {
 		folded[i] = folded[i] == '\t' ? ' ' : folded[i];
 	}
-	if (!text_clean(folded)) {
+	if (!ocp_entity_text_clean(folded)) {
 		com_free(folded);
 		return reg_fail(r, OCOP_EINPUT, "the search text is not UTF-8 text");
 	}
