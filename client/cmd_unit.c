@@ -12,123 +12,12 @@
 
 #include "client/cli.h"
 #include "client/cmdutil.h"
+#include "client/record.h"
 #include "common/ocop/registry.h"
 #include "common/ocop/scope.h"
 #include "common/ocop/units.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
-
-#define UNIT_MAX_FIELDS 32
-
-/* The field options of add and set; unit_cols[i] is the column of unit_opts[i]. */
-static const struct option unit_opts[] = {
-    {"code", required_argument, NULL, 0},
-    {"name", required_argument, NULL, 0},
-    {"level", required_argument, NULL, 0},
-    {"parent", required_argument, NULL, 0},
-    {"valid-from", required_argument, NULL, 0},
-    {"valid-to", required_argument, NULL, 0},
-    {"successor", required_argument, NULL, 0},
-    {"help", no_argument, NULL, 'h'},
-    {NULL, 0, NULL, 0},
-};
-
-static const char *const unit_cols[] = {
-    "code", "name", "level", "parent_code", "valid_from", "valid_to", "successor_code",
-};
-
-static int
-unit_usage(FILE *out, int rc)
-{
-	fprintf(out,
-	    "usage: ocop unit add --code C --name N --level L [--parent CODE]\n"
-	    "                     [--valid-from DATE] [--valid-to DATE] [--successor CODE]\n"
-	    "       ocop unit set CODE [--name N] [--level L] [--parent CODE]\n"
-	    "                     [--valid-from DATE] [--valid-to DATE] [--successor CODE]\n"
-	    "       ocop unit import FILE.csv\n"
-	    "       ocop unit list [--level L] [--under CODE] [--current|--former] [--json]\n"
-	    "       ocop unit map CODE [--json]\n"
-	    "\n"
-	    "Administrative units, old and new. Codes are kept as issued: a province is\n"
-	    "86, a commune 86-28969 (a former district 83-833). The 34 current provinces\n"
-	    "and the 63 former ones with their successors ship with the program\n"
-	    "(data/units/); a province imports its communes and former districts from a\n"
-	    "CSV saved as \"CSV UTF-8\" with the header\n"
-	    "  " OCP_UNITS_HEADER "\n"
-	    "(format: data/units/README.md; a file with one bad line is refused whole,\n"
-	    "naming the line). --level is province, district or commune; dates are\n"
-	    "YYYY-MM-DD. --successor names the unit that replaced this one.\n"
-	    "'list' shows shipped and imported units ('source'); 'map' follows successors\n"
-	    "to the unit that holds a code today. Only province and national sites write units.\n");
-	return rc;
-}
-
-static int
-unit_open(cli_ctx *c, const char *cmd, ocp_reg **reg)
-{
-	char err[512];
-	int rv = cli_open(c, cmd, false);
-
-	if (rv == OCOP_OK && (rv = ocp_reg_open(reg, c->db, c->data_dir, err, sizeof(err))) != OCOP_OK) {
-		cli_err(c, "%s", err);
-		cli_close(c);
-	}
-	return rv;
-}
-
-static int
-unit_write(int argc, char **argv, const char *cmd, bool add)
-{
-	ocp_field f[UNIT_MAX_FIELDS];
-	ocp_reg *reg = NULL;
-	const char *code = NULL;
-	char newid[37];
-	cli_ctx c;
-	size_t n = 0;
-	int li = 0;
-	int opt;
-	int rv;
-
-	memset(&c, 0, sizeof(c));
-	c.cmd = cmd;
-	opterr = 0;
-	while ((opt = getopt_long(argc, argv, ":h", unit_opts, &li)) != -1) {
-		if (opt == 'h') {
-			return unit_usage(stdout, CLI_OK);
-		}
-		if (opt != 0) {
-			return cli_bad_option(&c, opt, argv);
-		}
-		if (n == UNIT_MAX_FIELDS) {
-			cli_err(&c, "too many options");
-			return CLI_USAGE;
-		}
-		f[n].col = unit_cols[li];
-		f[n++].val = optarg;
-	}
-	if (!add && optind < argc) {
-		code = argv[optind++];
-	} else if (!add) {
-		cli_err(&c, "which unit? give its code");
-		return CLI_USAGE;
-	}
-	if (optind < argc) {
-		cli_err(&c, "unexpected argument '%s'", argv[optind]);
-		return CLI_USAGE;
-	}
-	if ((rv = unit_open(&c, cmd, &reg)) != OCOP_OK) {
-		return cli_exit_code(rv);
-	}
-	rv = add ? ocp_reg_add(reg, "unit", f, n, newid) : ocp_reg_set(reg, "unit", code, f, n);
-	if (rv != OCOP_OK) {
-		cli_err(&c, "%s", ocp_reg_errmsg(reg));
-	} else {
-		printf("%s\n", add ? newid : code);
-	}
-	ocp_reg_close(reg);
-	cli_close(&c);
-	return cli_exit_input(rv);
-}
 
 /* Open the replica and the units (shipped and imported). */
 static int
@@ -164,7 +53,7 @@ unit_json(const ocp_unit *e)
 
 /* list: every unit known, shipped and imported, filtered. */
 static int
-unit_list(int argc, char **argv)
+unit_list(const cli_record *r, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"json", no_argument, NULL, 'j'},
@@ -190,11 +79,12 @@ unit_list(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.cmd = "unit list";
+	optind = 1;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'h':
-			return unit_usage(stdout, CLI_OK);
+			return cli_record_usage(r, stdout, CLI_OK);
 		case 'j':
 			json = true;
 			break;
@@ -265,7 +155,7 @@ unit_list(int argc, char **argv)
 
 /* map: the way from a code to the unit that holds it today. */
 static int
-unit_map(int argc, char **argv)
+unit_map(const cli_record *r, int argc, char **argv)
 {
 	char path[24][32];
 	ocp_units *units = NULL;
@@ -284,7 +174,7 @@ unit_map(int argc, char **argv)
 		if (strcmp(argv[i], "--json") == 0) {
 			json = true;
 		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			return unit_usage(stdout, CLI_OK);
+			return cli_record_usage(r, stdout, CLI_OK);
 		} else if (argv[i][0] == '-' || code != NULL) {
 			cli_err(&c, "unexpected argument '%s' (ocop unit map CODE [--json])", argv[i]);
 			return CLI_USAGE;
@@ -342,7 +232,7 @@ unit_map(int argc, char **argv)
 
 /* import: a province's communes and former districts from a CSV, all or nothing. */
 static int
-unit_import(int argc, char **argv)
+unit_import(const cli_record *r, int argc, char **argv)
 {
 	ocp_units *units = NULL;
 	char *text = NULL;
@@ -355,7 +245,7 @@ unit_import(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.cmd = "unit import";
 	if (argc == 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
-		return unit_usage(stdout, CLI_OK);
+		return cli_record_usage(r, stdout, CLI_OK);
 	}
 	if (argc != 2 || argv[1][0] == '-') {
 		cli_err(&c, "needs exactly one file: ocop unit import FILE.csv");
@@ -380,35 +270,26 @@ unit_import(int argc, char **argv)
 	return cli_exit_code(rv);
 }
 
+static const cli_verb verbs[] = {
+    {"add", NULL, cli_record_add},
+    {"set", NULL, cli_record_set},
+    {"import", "import FILE.csv", unit_import},
+    {"list", "list [--level L] [--under CODE] [--current|--former] [--json]", unit_list},
+    {"map", "map CODE [--json]", unit_map},
+};
+
 int
 cmd_unit(int argc, char **argv)
 {
-	cli_ctx c;
+	const cli_record r = {ocp_entity_find("unit"), verbs, sizeof(verbs) / sizeof(verbs[0]),
+	    "The 34 current provinces and the 63 former ones with their successors ship with\n"
+	    "the program (data/units/); a province imports its communes and former districts\n"
+	    "from a CSV saved as \"CSV UTF-8\" with the header\n"
+	    "  " OCP_UNITS_HEADER "\n"
+	    "(format: data/units/README.md; a file with one bad line is refused whole,\n"
+	    "naming the line). 'list' shows shipped and imported units ('source'); 'map'\n"
+	    "follows successors to the unit that holds a code today. Units are addressed by\n"
+	    "code. Only province and national sites write units.\n"};
 
-	memset(&c, 0, sizeof(c));
-	c.cmd = "unit";
-	if (argc < 2) {
-		return unit_usage(stderr, CLI_USAGE);
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-	    strcmp(argv[1], "help") == 0) {
-		return unit_usage(stdout, CLI_OK);
-	}
-	if (strcmp(argv[1], "add") == 0) {
-		return unit_write(argc - 1, argv + 1, "unit add", true);
-	}
-	if (strcmp(argv[1], "set") == 0) {
-		return unit_write(argc - 1, argv + 1, "unit set", false);
-	}
-	if (strcmp(argv[1], "import") == 0) {
-		return unit_import(argc - 1, argv + 1);
-	}
-	if (strcmp(argv[1], "list") == 0) {
-		return unit_list(argc - 1, argv + 1);
-	}
-	if (strcmp(argv[1], "map") == 0) {
-		return unit_map(argc - 1, argv + 1);
-	}
-	cli_err(&c, "'%s' is not a unit command (add, set, import, list, map)", argv[1]);
-	return CLI_USAGE;
+	return cli_record_main(&r, argc, argv);
 }
