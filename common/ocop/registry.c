@@ -1,9 +1,11 @@
 /*
  * registry.c: validated, authority-checked writes and reads of the registry
- * tables (unit, subject, product, dossier, document), dossier workflow moves and
- * search. The rules themselves live elsewhere: who may write what in the
- * authority module, which status moves exist in the workflow module. This file
- * only asks them, before it writes, inside one transaction.
+ * tables (unit, subject, product, dossier, document). The rules themselves
+ * live elsewhere: the fields in the entity tables (entity.c), who may write
+ * what in the authority module, which status moves exist in the workflow
+ * module. This file only asks them, before it writes, inside one transaction.
+ * The registry's other nouns have their own files: site.c (identity, codes,
+ * scopes), dossier.c (workflow moves), search.c.
  */
 #include "common/ocop/registry.h"
 
@@ -15,11 +17,12 @@
 #include <time.h>
 
 #include <sqlite3.h>
-#include <utf8proc.h>
 
 #include "common/ocop/authority.h"
 #include "common/ocop/basis.h"
 #include "common/ocop/entity.h"
+#include "common/ocop/registry_impl.h"
+#include "common/ocop/scope.h"
 #include "common/ocop/workflow.h"
 #include "common/store/fold.h"
 #include "common/store/schema.h"
@@ -27,23 +30,6 @@
 #include "common/util/buf.h"
 #include "common/util/uuid.h"
 #include "ocop_err.h"
-
-#define REG_MAX_FLOWS 8    /* legal bases loaded at once (two exist today) */
-#define REG_MAX_COLS 24    /* columns of one row write */
-#define REG_MAX_HOPS 64    /* successor chain length before calling it a cycle */
-#define REG_MAX_NEXT 64    /* transitions listed by dossier_next */
-#define REG_CODE_MAX 32    /* longest unit code kept in a stack buffer */
-
-struct ocp_reg {
-	sto_db *db;                     /* borrowed replica */
-	char data_dir[1024];            /* copied data directory */
-	ocp_auth *auth;                 /* owned authority rules */
-	ocp_flow *flows[REG_MAX_FLOWS]; /* owned workflows loaded so far */
-	size_t nflows;                  /* entries used in flows */
-	int role;                       /* this site's ocp_role, -1 before init */
-	ocp_reg_require req;            /* requirement seam, copied */
-	char err[512];                  /* last failure text */
-};
 
 /* ===== Entities ===== */
 
@@ -56,10 +42,10 @@ reg_table_known(const char *table)
 
 /* ===== Errors ===== */
 
-static int
+int
 reg_fail(ocp_reg *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static int
+int
 reg_fail(ocp_reg *r, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -71,7 +57,7 @@ reg_fail(ocp_reg *r, int code, const char *fmt, ...)
 }
 
 /* Keep the store's text for a failed sto_* call. */
-static int
+int
 reg_dberr(ocp_reg *r, int rv)
 {
 	if (rv == OCOP_ENOMEM) {
@@ -89,11 +75,11 @@ reg_sqlerr(ocp_reg *r, int rc)
 	return reg_fail(r, OCOP_EDB, "database: %s", sqlite3_errmsg(sto_sqlite(r->db)));
 }
 
-static void
-msg_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void
+reg_msg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void
-msg_set(char *err, size_t errlen, const char *fmt, ...)
+void
+reg_msg(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -107,20 +93,14 @@ msg_set(char *err, size_t errlen, const char *fmt, ...)
 
 /* ===== Text checks ===== */
 
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static char
-to_lower(char c)
+char
+reg_to_lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-static int
-code_segments(const char *code)
+int
+reg_code_segments(const char *code)
 {
 	int n = 1;
 
@@ -130,42 +110,9 @@ code_segments(const char *code)
 	return n;
 }
 
-bool
-ocp_reg_code_valid(const char *code)
-{
-	size_t len = 0;
-	int segs = 0;
-
-	if (code == NULL || *code == 0) {
-		return false;
-	}
-	if (strcmp(code, "VN") == 0) {
-		return true;
-	}
-	for (; *code != 0; code++) {
-		if (is_digit(*code)) {
-			if (++len > 6) {
-				return false;
-			}
-		} else if (*code == '-') {
-			if (len == 0 || (segs == 0 && len != 2)) {
-				return false;
-			}
-			segs++;
-			len = 0;
-		} else {
-			return false;
-		}
-	}
-	if (len == 0 || (segs == 0 && len != 2)) {
-		return false;
-	}
-	return segs + 1 <= 3;
-}
-
 /* ===== Workflows ===== */
 
-static int
+int
 reg_flow(ocp_reg *r, const char *basis, const ocp_flow **out)
 {
 	char err[256];
@@ -203,7 +150,7 @@ reg_flow(ocp_reg *r, const char *basis, const ocp_flow **out)
  * com_malloc'd string, or NULL for an empty value (the caller decides whether
  * empty is allowed). A legal basis must also have a workflow file.
  */
-static int
+int
 reg_norm(ocp_reg *r, const ocp_entity *e, const ocp_entity_field *f, const char *in, char **out)
 {
 	const ocp_flow *flow;
@@ -218,12 +165,6 @@ reg_norm(ocp_reg *r, const ocp_entity *e, const ocp_entity_field *f, const char 
 
 /* ===== Row buffers ===== */
 
-/* The normalised columns of one write. */
-typedef struct reg_row {
-	const char *cols[REG_MAX_COLS]; /* column names, static strings */
-	char *vals[REG_MAX_COLS];       /* owned values, NULL = SQL NULL */
-	size_t n;                       /* entries used */
-} reg_row;
 
 /* Set col to val, taking val in every case (freed on error). */
 static int
@@ -298,7 +239,7 @@ row_fini(reg_row *w)
 
 /* ===== Queries ===== */
 
-static int
+int
 reg_prepare(ocp_reg *r, const char *sql, sqlite3_stmt **st)
 {
 	int rc = sqlite3_prepare_v2(sto_sqlite(r->db), sql, -1, st, NULL);
@@ -328,7 +269,7 @@ reg_bind(sqlite3_stmt *st, int nargs, va_list ap)
 }
 
 /* Run a query returning one integer (COUNT, EXISTS). */
-static int
+int
 reg_query_int(ocp_reg *r, long long *out, const char *sql, int nargs, ...)
 {
 	sqlite3_stmt *st = NULL;
@@ -358,7 +299,7 @@ reg_query_int(ocp_reg *r, long long *out, const char *sql, int nargs, ...)
  * Run a query returning up to ncols text columns of one row into com_malloc'd
  * strings (NULL for SQL NULL). OCOP_ENOENT (message untouched) when no row.
  */
-static int
+int
 reg_query_row(ocp_reg *r, char **vals, int ncols, const char *sql, int nargs, ...)
 {
 	sqlite3_stmt *st = NULL;
@@ -401,7 +342,7 @@ reg_query_row(ocp_reg *r, char **vals, int ncols, const char *sql, int nargs, ..
 	return rv;
 }
 
-static void
+void
 vals_free(char **vals, int n)
 {
 	int i;
@@ -435,7 +376,7 @@ reg_json_col(sqlite3_stmt *st, int i)
 }
 
 /* Append every remaining row of st to arr as an object keyed by column name. */
-static int
+int
 reg_json_rows(ocp_reg *r, sqlite3_stmt *st, json_t *arr, bool one)
 {
 	int ncols = sqlite3_column_count(st);
@@ -471,15 +412,15 @@ ocp_reg_open(ocp_reg **out, sto_db *db, const char *data_dir, char *err, size_t 
 
 	*out = NULL;
 	if (db == NULL || data_dir == NULL) {
-		msg_set(err, errlen, "no database or data directory given");
+		reg_msg(err, errlen, "no database or data directory given");
 		return OCOP_EINVAL;
 	}
 	if (strlen(data_dir) >= sizeof(r->data_dir)) {
-		msg_set(err, errlen, "data directory path too long");
+		reg_msg(err, errlen, "data directory path too long");
 		return OCOP_ERANGE;
 	}
 	if ((r = com_calloc(1, sizeof(*r))) == NULL) {
-		msg_set(err, errlen, "out of memory");
+		reg_msg(err, errlen, "out of memory");
 		return OCOP_ENOMEM;
 	}
 	r->db = db;
@@ -525,171 +466,9 @@ ocp_reg_set_require(ocp_reg *r, const ocp_reg_require *req)
 	}
 }
 
-/* ===== Site identity ===== */
-
-/* Take the next comma-separated entry of *p, trimmed, into buf. False at the end. */
-static bool
-scope_next(const char **p, char *buf, size_t cap, bool *toolong)
-{
-	const char *s = *p;
-	const char *end;
-	size_t n;
-
-	*toolong = false;
-	if (s == NULL) {
-		return false;
-	}
-	end = strchr(s, ',');
-	n = end ? (size_t)(end - s) : strlen(s);
-	*p = end ? end + 1 : NULL;
-	while (n > 0 && *s == ' ') {
-		s++;
-		n--;
-	}
-	while (n > 0 && s[n - 1] == ' ') {
-		n--;
-	}
-	if (n >= cap) {
-		*toolong = true;
-		n = cap - 1;
-	}
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	return true;
-}
-
-/* Check scope for role and, when norm is not NULL, write it without spaces. */
-static int
-scope_check(const char *role, const char *scope, char *norm, size_t normcap, char *err,
-    size_t errlen)
-{
-	char e[REG_CODE_MAX];
-	const char *p = scope;
-	ocp_role ro;
-	size_t used = 0;
-	size_t count = 0;
-	bool toolong;
-	int segs;
-
-	if (ocp_role_parse(role, &ro) != OCOP_OK) {
-		msg_set(err, errlen,
-		    "unknown role '%s': use commune, district, province, national or member",
-		    role ? role : "");
-		return OCOP_EINVAL;
-	}
-	if (scope == NULL || strspn(scope, " ,") == strlen(scope)) {
-		msg_set(err, errlen, "a scope is required: unit codes, a province code, or VN");
-		return OCOP_EINVAL;
-	}
-	while (scope_next(&p, e, sizeof(e), &toolong)) {
-		if (e[0] == 0) {
-			msg_set(err, errlen, "empty entry in scope '%s'", scope);
-			return OCOP_EINVAL;
-		}
-		if (toolong || !ocp_reg_code_valid(e)) {
-			msg_set(err, errlen,
-			    "scope entry '%s' is not a unit code (like 83-28882, 83 or VN)", e);
-			return OCOP_EINVAL;
-		}
-		segs = strcmp(e, "VN") == 0 ? 0 : code_segments(e);
-		if (ro == OCP_ROLE_NATIONAL && segs != 0) {
-			msg_set(err, errlen, "a national site serves the whole country: its scope is VN");
-			return OCOP_EINVAL;
-		}
-		if (ro == OCP_ROLE_PROVINCE && segs != 1) {
-			msg_set(err, errlen,
-			    "a province site's scope is province codes (like 83), not '%s'", e);
-			return OCOP_EINVAL;
-		}
-		if ((ro == OCP_ROLE_COMMUNE || ro == OCP_ROLE_DISTRICT) && segs < 2) {
-			msg_set(err, errlen,
-			    "a %s site's scope is the codes of its units (like 83-28882), not '%s'",
-			    ocp_role_name((int)ro), e);
-			return OCOP_EINVAL;
-		}
-		if (norm != NULL) {
-			int k = snprintf(norm + used, normcap - used, "%s%s", count ? "," : "", e);
-
-			if (k < 0 || (size_t)k >= normcap - used) {
-				msg_set(err, errlen, "scope too long");
-				return OCOP_EINVAL;
-			}
-			used += (size_t)k;
-		}
-		count++;
-	}
-	if (ro == OCP_ROLE_NATIONAL && count != 1) {
-		msg_set(err, errlen, "a national site's scope is VN alone");
-		return OCOP_EINVAL;
-	}
-	return OCOP_OK;
-}
-
-int
-ocp_reg_scope_check(const char *role, const char *scope, char *err, size_t errlen)
-{
-	return scope_check(role, scope, NULL, 0, err, errlen);
-}
-
-int
-ocp_reg_site_init(sto_db *db, const char *site_id, const char *role, const char *scope,
-    const char *name, char *err, size_t errlen)
-{
-	char norm[1024];
-	char id[COM_UUID_STRLEN + 1];
-	char *nfc = NULL;
-	size_t i;
-	int rv;
-
-	if (sto_site_id(db)[0] != 0) {
-		msg_set(err, errlen, "this replica is already initialised as site %s (role %s, scope %s)",
-		    sto_site_id(db), sto_role(db), sto_scope(db));
-		return OCOP_EEXIST;
-	}
-	if ((rv = scope_check(role, scope, norm, sizeof(norm), err, errlen)) != OCOP_OK) {
-		return rv;
-	}
-	if (site_id != NULL && *site_id != 0) {
-		if (!com_uuid_valid(site_id)) {
-			msg_set(err, errlen, "site id '%s' is not a UUID", site_id);
-			return OCOP_EINVAL;
-		}
-		for (i = 0; site_id[i] != 0 && i < COM_UUID_STRLEN; i++) {
-			id[i] = to_lower(site_id[i]);
-		}
-		id[i] = 0;
-		site_id = id;
-	} else {
-		site_id = NULL;
-	}
-	if (name != NULL && *name != 0) {
-		if (!ocp_entity_text_clean(name)) {
-			msg_set(err, errlen, "the site name is not UTF-8 text, or holds control characters");
-			return OCOP_EINPUT;
-		}
-		if ((nfc = sto_nfc(name)) == NULL) {
-			msg_set(err, errlen, "out of memory");
-			return OCOP_ENOMEM;
-		}
-		/* Set before the identity: a failure later leaves only a name that the
-		 * next successful init overwrites. */
-		rv = sto_meta_set(db, "site_name", nfc);
-		com_free(nfc);
-		if (rv != OCOP_OK) {
-			msg_set(err, errlen, "%s", sto_errmsg(db));
-			return rv;
-		}
-	}
-	rv = sto_site_init(db, site_id, role, norm);
-	if (rv != OCOP_OK) {
-		msg_set(err, errlen, "%s", sto_errmsg(db));
-	}
-	return rv;
-}
-
 /* ===== Authority and scope ===== */
 
-static int
+int
 reg_need_role(ocp_reg *r)
 {
 	if (r->role < 0) {
@@ -699,7 +478,7 @@ reg_need_role(ocp_reg *r)
 	return OCOP_OK;
 }
 
-static int
+int
 reg_auth(ocp_reg *r, const char *table, const char *col)
 {
 	char err[384];
@@ -709,28 +488,6 @@ reg_auth(ocp_reg *r, const char *table, const char *col)
 		return reg_fail(r, rv, "%s", err);
 	}
 	return OCOP_OK;
-}
-
-/* True when code lies within one of the scope's entries. */
-static bool
-scope_covers(const char *scope, const char *code)
-{
-	char e[REG_CODE_MAX];
-	const char *p = scope;
-	bool toolong;
-	size_t n;
-
-	while (scope_next(&p, e, sizeof(e), &toolong)) {
-		n = strlen(e);
-		if (toolong || n == 0) {
-			continue;
-		}
-		if (strcmp(e, "VN") == 0 || strcmp(e, code) == 0 ||
-		    (strncmp(e, code, n) == 0 && code[n] == '-')) {
-			return true;
-		}
-	}
-	return false;
 }
 
 /*
@@ -787,13 +544,13 @@ reg_scope_ok(ocp_reg *r, const char *code)
 	char prov[3];
 	int rv;
 
-	if (code == NULL || scope_covers(scope, code)) {
+	if (code == NULL || ocp_scope_covers(scope, code)) {
 		return OCOP_OK;
 	}
 	if ((rv = reg_unit_follow(r, code, cur, sizeof(cur), NULL)) != OCOP_OK) {
 		return rv;
 	}
-	if (scope_covers(scope, cur)) {
+	if (ocp_scope_covers(scope, cur)) {
 		return OCOP_OK;
 	}
 	memcpy(prov, code, 2);
@@ -801,7 +558,7 @@ reg_scope_ok(ocp_reg *r, const char *code)
 	if ((rv = reg_unit_follow(r, prov, cur, sizeof(cur), NULL)) != OCOP_OK) {
 		return rv;
 	}
-	if (strcmp(cur, prov) != 0 && scope_covers(scope, cur)) {
+	if (strcmp(cur, prov) != 0 && ocp_scope_covers(scope, cur)) {
 		return OCOP_OK;
 	}
 	return reg_fail(r, OCOP_ESCOPE, "unit %s is outside this site's scope (%s)", code, scope);
@@ -813,7 +570,7 @@ reg_scope_ok(ocp_reg *r, const char *code)
  * Find the live row of table named by key (a UUID; a unit code for units) and
  * write its id into id.
  */
-static int
+int
 reg_resolve(ocp_reg *r, const char *table, const char *key, char id[37])
 {
 	char sql[128];
@@ -838,7 +595,7 @@ reg_resolve(ocp_reg *r, const char *table, const char *key, char id[37])
 			return reg_fail(r, OCOP_EINPUT, "'%s' is not a %s id", key, table);
 		}
 		for (i = 0; i < COM_UUID_STRLEN; i++) {
-			lower[i] = to_lower(key[i]);
+			lower[i] = reg_to_lower(key[i]);
 		}
 		lower[i] = 0;
 		snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE id = ?1 AND deleted = 0", table);
@@ -862,7 +619,7 @@ reg_unit_checks(ocp_reg *r, const char *code, const char *level, const char *suc
     const char *parent)
 {
 	char cur[REG_CODE_MAX];
-	int segs = code_segments(code);
+	int segs = reg_code_segments(code);
 	int rv;
 
 	if (level != NULL && strcmp(level, "province") == 0 && segs != 1) {
@@ -984,7 +741,7 @@ reg_dossier_prepare(ocp_reg *r, reg_row *w)
 		snprintf(buf, sizeof(buf), "%.2s", unit);
 		rv = row_put_copy(r, w, "province_code", buf);
 	}
-	if (rv == OCOP_OK && code_segments(row_get(w, "province_code")) != 1) {
+	if (rv == OCOP_OK && reg_code_segments(row_get(w, "province_code")) != 1) {
 		rv = reg_fail(r, OCOP_EINPUT, "province_code '%s' must be a province code (like 83)",
 		    row_get(w, "province_code"));
 	}
@@ -1153,7 +910,7 @@ reg_set_prepare(ocp_reg *r, const char *table, const char *id, reg_row *w)
 	}
 	if (rv == OCOP_OK && strcmp(table, "dossier") == 0) {
 		if (row_get(w, "province_code") != NULL &&
-		    code_segments(row_get(w, "province_code")) != 1) {
+		    reg_code_segments(row_get(w, "province_code")) != 1) {
 			return reg_fail(r, OCOP_EINPUT,
 			    "province_code '%s' must be a province code (like 83)",
 			    row_get(w, "province_code"));
@@ -1577,367 +1334,3 @@ fail:
 	return rv;
 }
 
-/* ===== Dossier workflow ===== */
-
-/* Read a live dossier's status, epoch and legal basis, and its workflow. */
-static int
-reg_dossier_state(ocp_reg *r, const char *key, char id[37], char *v[3], const ocp_flow **flow)
-{
-	int rv;
-
-	if ((rv = reg_resolve(r, "dossier", key, id)) != OCOP_OK) {
-		return rv;
-	}
-	rv = reg_query_row(r, v, 3, "SELECT status, epoch, legal_basis FROM dossier WHERE id = ?1", 1,
-	    id);
-	if (rv == OCOP_ENOENT) {
-		return reg_fail(r, OCOP_ENOENT, "no dossier %s (unknown or deleted)", key);
-	}
-	if (rv == OCOP_OK) {
-		rv = reg_flow(r, v[2] ? v[2] : OCP_FLOW_DEFAULT_BASIS, flow);
-	}
-	if (rv != OCOP_OK) {
-		vals_free(v, 3);
-	}
-	return rv;
-}
-
-int
-ocp_reg_dossier_next(ocp_reg *r, const char *key, json_t **out)
-{
-	const ocp_transition *t[REG_MAX_NEXT];
-	const ocp_flow *flow = NULL;
-	char *v[3] = {NULL, NULL, NULL};
-	char id[37];
-	json_t *o = NULL;
-	json_t *next = NULL;
-	size_t n;
-	size_t i;
-	size_t k;
-	int rv;
-
-	*out = NULL;
-	r->err[0] = 0;
-	if ((rv = reg_need_role(r)) != OCOP_OK) {
-		return rv;
-	}
-	if ((rv = reg_dossier_state(r, key, id, v, &flow)) != OCOP_OK) {
-		return rv;
-	}
-	n = ocp_flow_next(flow, v[0] ? v[0] : "", OCP_ROLE_BIT(r->role), t, REG_MAX_NEXT);
-	if (n > REG_MAX_NEXT) {
-		n = REG_MAX_NEXT;
-	}
-	o = json_object();
-	next = json_array();
-	if (o == NULL || next == NULL || json_object_set_new(o, "dossier", json_string(id)) != 0 ||
-	    json_object_set_new(o, "legal_basis", json_string(ocp_flow_basis(flow))) != 0 ||
-	    json_object_set_new(o, "status", v[0] ? json_string(v[0]) : json_null()) != 0 ||
-	    json_object_set_new(o, "epoch", json_integer(v[1] ? atoll(v[1]) : 0)) != 0 ||
-	    json_object_set(o, "next", next) != 0) {
-		rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-		goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		json_t *m = json_object();
-		json_t *req;
-
-		/* The _new calls take their value even when they fail, so nothing leaks. */
-		if (json_array_append_new(next, m) != 0 ||
-		    json_object_set_new(m, "to", json_string(t[i]->to->name)) != 0 ||
-		    json_object_set_new(m, "label", json_string(t[i]->to->label)) != 0 ||
-		    json_object_set_new(m, "kind",
-			json_string(t[i]->kind == OCP_FLOW_REOPEN ? "reopen" : "forward")) != 0 ||
-		    json_object_set_new(m, "needs_note",
-			json_boolean(ocp_transition_needs_reason(t[i]))) != 0 ||
-		    (req = json_array()) == NULL || json_object_set_new(m, "requires", req) != 0) {
-			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (k = 0; k < t[i]->nrequires; k++) {
-			if (json_array_append_new(req, json_string(t[i]->requires[k])) != 0) {
-				rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-				goto fail;
-			}
-		}
-	}
-	vals_free(v, 3);
-	json_decref(next);
-	*out = o;
-	return OCOP_OK;
-fail:
-	vals_free(v, 3);
-	json_decref(next);
-	json_decref(o);
-	return rv;
-}
-
-/* Check one requirement flag of transition t for dossier id. */
-static int
-reg_require(ocp_reg *r, const ocp_transition *t, const char *flag, const char *id,
-    const char *note, const char *deadline)
-{
-	char err[384];
-	long long n = 0;
-	int rv;
-
-	if (strcmp(flag, "reason") == 0) {
-		return note != NULL ? OCOP_OK
-				    : reg_fail(r, OCOP_EINPUT,
-					  "moving a dossier from '%s' to '%s' needs a reason (a note)",
-					  t->from->name, t->to->name);
-	}
-	if (strcmp(flag, "deadline") == 0) {
-		return deadline != NULL
-			   ? OCOP_OK
-			   : reg_fail(r, OCOP_EINPUT,
-				 "moving a dossier from '%s' to '%s' needs an update deadline (YYYY-MM-DD)",
-				 t->from->name, t->to->name);
-	}
-	if (strcmp(flag, "commune_report") == 0) {
-		rv = reg_query_int(r, &n,
-		    "SELECT COUNT(*) FROM document WHERE dossier_id = ?1 AND kind = 'commune_report' "
-		    "AND deleted = 0",
-		    1, id);
-		if (rv == OCOP_OK && n == 0) {
-			rv = reg_fail(r, OCOP_ESTATE,
-			    "moving a dossier from '%s' to '%s' needs the commune report (Mẫu 03): "
-			    "add a document of kind commune_report first",
-			    t->from->name, t->to->name);
-		}
-		return rv;
-	}
-	if (r->req.fn == NULL) {
-		return reg_fail(r, OCOP_ESTATE,
-		    "moving a dossier from '%s' to '%s' requires '%s', which the registry cannot "
-		    "confirm: the council's commands make this move",
-		    t->from->name, t->to->name, flag);
-	}
-	err[0] = 0;
-	rv = r->req.fn(r->req.arg, r->db, id, flag, err, sizeof(err));
-	if (rv != OCOP_OK) {
-		return reg_fail(r, rv, "%s", err[0] ? err : "a requirement of the move is not met");
-	}
-	return OCOP_OK;
-}
-
-int
-ocp_reg_dossier_move(ocp_reg *r, const char *key, const char *to, const char *note,
-    const char *deadline)
-{
-	/* The move's reason and deadline, checked as the columns that keep them. */
-	static const ocp_entity_field note_spec = {"status_note", "note", "TEXT", OCP_FK_TEXT, 0, NULL, NULL};
-	static const ocp_entity_field deadline_spec = {"update_deadline", "deadline", "DATE", OCP_FK_DATE, 0, NULL, NULL};
-	const ocp_entity *dossier = ocp_entity_find("dossier");
-	const ocp_transition *t = NULL;
-	const ocp_flow *flow = NULL;
-	char *v[3] = {NULL, NULL, NULL};
-	char *nnote = NULL;
-	char *ndeadline = NULL;
-	char err[384];
-	char epoch[24];
-	char id[37];
-	size_t i;
-	int rv;
-
-	r->err[0] = 0;
-	if ((rv = reg_need_role(r)) != OCOP_OK) {
-		return rv;
-	}
-	if (to == NULL || *to == 0) {
-		return reg_fail(r, OCOP_EINPUT, "no target status given");
-	}
-	if ((rv = reg_norm(r, dossier, &note_spec, note, &nnote)) != OCOP_OK ||
-	    (rv = reg_norm(r, dossier, &deadline_spec, deadline, &ndeadline)) != OCOP_OK) {
-		goto done;
-	}
-	/* Read, check and write in one immediate transaction, so the status we
-	 * checked is the status we move from and a refusal writes nothing. */
-	if ((rv = sto_begin(r->db)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
-		goto done;
-	}
-	rv = reg_dossier_state(r, key, id, v, &flow);
-	if (rv == OCOP_OK) {
-		rv = ocp_flow_check(flow, v[0] ? v[0] : "", to, r->role, &t, err, sizeof(err));
-		if (rv != OCOP_OK) {
-			rv = reg_fail(r, rv, "%s", err);
-		}
-	}
-	if (rv == OCOP_OK && ocp_transition_needs_reason(t) && nnote == NULL) {
-		rv = reg_fail(r, OCOP_EINPUT,
-		    "moving a dossier from '%s' to '%s' %s: give the reason as a note", t->from->name,
-		    t->to->name, t->kind == OCP_FLOW_REOPEN ? "reopens it" : "needs a reason");
-	}
-	if (rv == OCOP_OK && ndeadline != NULL && !ocp_transition_requires(t, "deadline")) {
-		rv = reg_fail(r, OCOP_EINPUT, "moving a dossier from '%s' to '%s' takes no deadline",
-		    t->from->name, t->to->name);
-	}
-	for (i = 0; rv == OCOP_OK && i < t->nrequires; i++) {
-		rv = reg_require(r, t, t->requires[i], id, nnote, ndeadline);
-	}
-	if (rv == OCOP_OK) {
-		rv = reg_auth(r, "dossier", "status");
-	}
-	if (rv == OCOP_OK && ocp_transition_bumps_epoch(t)) {
-		rv = reg_auth(r, "dossier", "epoch");
-	}
-	if (rv == OCOP_OK && nnote != NULL) {
-		rv = reg_auth(r, "dossier", "status_note");
-	}
-	if (rv == OCOP_OK && ndeadline != NULL) {
-		rv = reg_auth(r, "dossier", "update_deadline");
-	}
-	/* Every check has passed: only now write, as one change, so the move
-	 * (with the epoch a reopen opens, its note and deadline) replicates and
-	 * merges as one event on every replica. */
-	if (rv == OCOP_OK) {
-		const char *cols[4];
-		const char *vals[4];
-		size_t n = 0;
-		cols[n] = "status";
-		vals[n++] = t->to->name;
-		if (ocp_transition_bumps_epoch(t)) {
-			snprintf(epoch, sizeof(epoch), "%lld", (v[1] ? atoll(v[1]) : 0) + 1);
-			cols[n] = "epoch";
-			vals[n++] = epoch;
-		}
-		if (nnote != NULL) {
-			cols[n] = "status_note";
-			vals[n++] = nnote;
-		}
-		if (ndeadline != NULL) {
-			cols[n] = "update_deadline";
-			vals[n++] = ndeadline;
-		}
-		if ((rv = sto_row_update_cells(r->db, "dossier", id, cols, vals, n)) != OCOP_OK) {
-			rv = reg_dberr(r, rv);
-		}
-	}
-	if (rv == OCOP_OK && (rv = sto_commit(r->db)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
-	}
-	if (rv != OCOP_OK) {
-		sto_rollback(r->db);
-	}
-done:
-	vals_free(v, 3);
-	com_free(nnote);
-	com_free(ndeadline);
-	return rv;
-}
-
-/* ===== Search ===== */
-
-#define REG_SEARCH_WORDS 8 /* words of a search text that must all appear */
-
-/*
- * Split folded text into its words (any run of spaces separates), in place. Returns the number of words, at most max.
- */
-static size_t
-search_words(char *folded, char **words, size_t max)
-{
-	size_t n = 0;
-	char *p = folded;
-
-	while (*p != '\0') {
-		while (*p == ' ') {
-			*p++ = '\0';
-		}
-		if (*p == '\0') {
-			break;
-		}
-		if (n == max) {
-			return max + 1;
-		}
-		words[n++] = p;
-		while (*p != '\0' && *p != ' ') {
-			p++;
-		}
-	}
-	return n;
-}
-
-int
-ocp_reg_search(ocp_reg *r, const char *text, json_t **out)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL;
-	char *folded = NULL;
-	char *words[REG_SEARCH_WORDS];
-	com_buf sql;
-	size_t n;
-	size_t i;
-	int rv = OCOP_OK;
-
-	*out = NULL;
-	r->err[0] = 0;
-	if (text == NULL) {
-		return reg_fail(r, OCOP_EINPUT, "the search text is not UTF-8 text");
-	}
-	if ((folded = com_strdup(text)) == NULL) {
-		return reg_fail(r, OCOP_ENOMEM, "out of memory");
-	}
-	/* A tab pasted from a spreadsheet separates words like a space. */
-	for (i = 0; folded[i] != '\0'; i++) {
-		folded[i] = folded[i] == '\t' ? ' ' : folded[i];
-	}
-	if (!ocp_entity_text_clean(folded)) {
-		com_free(folded);
-		return reg_fail(r, OCOP_EINPUT, "the search text is not UTF-8 text");
-	}
-	words[0] = folded;
-	folded = sto_fold(words[0]);
-	com_free(words[0]);
-	if (folded == NULL) {
-		return reg_fail(r, OCOP_EINPUT, "the search text is not UTF-8 text");
-	}
-	n = search_words(folded, words, REG_SEARCH_WORDS);
-	if (n == 0) {
-		com_free(folded);
-		return reg_fail(r, OCOP_EINPUT, "nothing to search for");
-	}
-	if (n > REG_SEARCH_WORDS) {
-		com_free(folded);
-		return reg_fail(r, OCOP_EINPUT, "too many words to search for (at most %d)", REG_SEARCH_WORDS);
-	}
-	/* Every word must appear in the name, in any order: "keo   dua" and "dua keo" find "Kẹo dừa". */
-	com_buf_init(&sql);
-	for (i = 0; i < 2 && rv == OCOP_OK; i++) {
-		size_t k;
-
-		rv = com_buf_printf(&sql, "%sSELECT '%s' AS type, id, name, unit_code FROM %s WHERE deleted = 0",
-		    i ? " UNION ALL " : "", i ? "product" : "subject", i ? "product" : "subject");
-		for (k = 0; k < n && rv == OCOP_OK; k++) {
-			rv = com_buf_printf(&sql, " AND instr(ocop_fold(name), ?%zu) > 0", k + 1);
-		}
-	}
-	if (rv == OCOP_OK) {
-		rv = com_buf_puts(&sql, " ORDER BY type DESC, id");
-	}
-	if (rv != OCOP_OK) {
-		com_buf_fini(&sql);
-		com_free(folded);
-		return reg_fail(r, OCOP_ENOMEM, "out of memory");
-	}
-	rv = reg_prepare(r, (const char *)sql.data, &st);
-	com_buf_fini(&sql);
-	if (rv == OCOP_OK) {
-		for (i = 0; i < n; i++) {
-			sqlite3_bind_text(st, (int)i + 1, words[i], -1, SQLITE_STATIC);
-		}
-		if ((arr = json_array()) == NULL) {
-			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-		} else {
-			rv = reg_json_rows(r, st, arr, false);
-		}
-	}
-	sqlite3_finalize(st);
-	com_free(folded);
-	if (rv == OCOP_OK) {
-		*out = arr;
-	} else {
-		json_decref(arr);
-	}
-	return rv;
-}
