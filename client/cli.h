@@ -42,5 +42,7 @@ int cmd_import(int argc, char **argv);
 int cmd_conflicts(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+/* `ocop product qr` (client/cmd_product_qr.c), reached through cmd_product. */
+int cli_product_qr(int argc, char **argv);
 
 #endif /* OCOP_CLIENT_CLI_H */

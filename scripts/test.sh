@@ -18,6 +18,9 @@ done
 # README command 1 runs the Release build: it must compile (warnings as errors) too.
 echo "== build (Release) =="
 bash scripts/build.sh Release >/dev/null
+# The Debian package: built with CPack, installed with apt, run, removed.
+echo "== package (.deb) =="
+bash scripts/package.sh --check
 # A short bounded libFuzzer run of every decoder of network and file bytes
 # (protocol messages, change records, USB bundles, rubric files, CSV sheets).
 if [ "${OCOP_SOAK:-0}" = "1" ]; then fuzz_secs=600; else fuzz_secs=${OCOP_FUZZ_SECONDS:-30}; fi

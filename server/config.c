@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util/log.h"
 #include "ocop_err.h"
 #include "protocol/envelope.h"
 
@@ -25,6 +26,8 @@ srv_config_defaults(srv_config *c)
 	c->workers = 8;
 	c->upstream_interval_ms = 5000;
 	c->upstream_timeout_ms = 5000;
+	c->silent_days = 7;
+	c->log_level = COM_LOG_INFO;
 }
 
 static char *
@@ -55,6 +58,40 @@ parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
 	}
 	*out = n;
 	return OCOP_OK;
+}
+
+/*
+ * The operations keys (HTTP view, logging). Returns 1 when k is one of them
+ * (*bad says whether v is acceptable), 0 when it is not.
+ */
+static int
+config_ops_key(srv_config *c, const char *k, const char *v, int *bad)
+{
+	static const char *const levels[] = {"debug", "info", "warn", "error"};
+	uint64_t n = 0;
+	int i;
+
+	if (strcmp(k, "http_listen") == 0) {
+		*bad = snprintf(c->http_listen, sizeof(c->http_listen), "%s", v) >= (int)sizeof(c->http_listen) ||
+		    (*v && strncmp(v, "http://", 7) != 0);
+	} else if (strcmp(k, "http_token_file") == 0) {
+		*bad = snprintf(c->http_token_file, sizeof(c->http_token_file), "%s", v) >=
+		    (int)sizeof(c->http_token_file);
+	} else if (strcmp(k, "silent_days") == 0) {
+		*bad = parse_u64(v, 1, 3650, &n) != OCOP_OK;
+		c->silent_days = (int)n;
+	} else if (strcmp(k, "log_level") == 0) {
+		*bad = 1;
+		for (i = 0; i < 4; i++) {
+			if (strcmp(v, levels[i]) == 0) {
+				c->log_level = COM_LOG_DEBUG + i;
+				*bad = 0;
+			}
+		}
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 int
@@ -125,7 +162,7 @@ srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
 		} else if (strcmp(k, "upstream_timeout_ms") == 0) {
 			bad = parse_u64(v, 100, UINT64_C(600000), &n) != OCOP_OK;
 			c->upstream_timeout_ms = n;
-		} else {
+		} else if (!config_ops_key(c, k, v, &bad)) {
 			snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, k);
 			fclose(f);
 			return OCOP_EINPUT;

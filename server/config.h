@@ -13,6 +13,10 @@
  *   upstream_credential = ...       # this province's credential there
  *   upstream_interval_ms = 5000     # how often candidates go up and decisions come down
  *   upstream_timeout_ms = 5000      # one round trip to the national server at most
+ *   http_listen = http://127.0.0.1:8450  # the read-only operator view; off when unset
+ *   http_token_file = /etc/ocop/http-token  # the operator token (needed with http_listen)
+ *   silent_days = 7                 # a site without contact this long stands out
+ *   log_level = info                # debug, info, warn or error
  *
  * Registered sites live in the database (`ocopd site add`), not here, so
  * adding a site needs no restart. Unknown keys and bad values are errors
@@ -37,11 +41,17 @@ typedef struct srv_config {
 	char upstream_credential[129]; /* this province's credential there */
 	uint64_t upstream_interval_ms; /* between upstream steps */
 	uint64_t upstream_timeout_ms;  /* one upstream round trip at most */
+	/* Operations (README "Installing the server"): the HTTP view, logging. */
+	char http_listen[256];         /* http://HOST:PORT of the operator view, "" = off */
+	char http_token_file[1024];    /* file holding the operator token */
+	int silent_days;               /* days without contact before a site stands out */
+	int log_level;                 /* COM_LOG_* below which messages are dropped */
 } srv_config;
 
 /*
  * Defaults: loopback port 7450, province, ./province.db, 5 min skew, 10 points, 16 MiB, 8 workers,
- * no upstream, upstream steps every 5 s with 5 s round trips.
+ * no upstream, upstream steps every 5 s with 5 s round trips, no HTTP view,
+ * sites silent after 7 days, log level info.
  */
 void srv_config_defaults(srv_config *c);
 /* Read a config file over the current values. OCOP_OK, OCOP_ENOENT, OCOP_EINPUT (err: "FILE:LINE: why"). */

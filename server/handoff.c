@@ -1048,3 +1048,71 @@ srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *re
 	}
 	return reply_out != NULL ? proto_bundle_end(&bw) : OCOP_OK;
 }
+
+/* ===== Arrivals at the national server ===== */
+
+int
+srv_handoff_arrivals(sto_db *db, json_t **out)
+{
+	sqlite3_stmt *st = NULL;
+	json_t *arr = json_array();
+
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT a.dossier_id, a.evaluation_id, a.version, a.province_site, a.arrived, d.status,"
+		" (SELECT p.name FROM product p WHERE p.id = d.product_id), d.unit_code,"
+		" (SELECT x.star FROM decision x WHERE x.dossier_id = a.dossier_id AND x.kind = 'national_result'"
+		"  AND x.deleted = 0 ORDER BY x.id DESC LIMIT 1)"
+		" FROM arrival a LEFT JOIN dossier d ON d.id = a.dossier_id ORDER BY a.arrived, a.dossier_id",
+		-1, &st, NULL) != SQLITE_OK) {
+		json_decref(arr);
+		*out = NULL;
+		return OCOP_EDB;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		json_t *o = json_object();
+		static const char *const keys[] = {"dossier_id", "evaluation_id", NULL, "province_site", "arrived",
+		    "status", "product", "unit_code"};
+		int i;
+		for (i = 0; i < 8; i++) {
+			if (keys[i] != NULL) {
+				const unsigned char *t = sqlite3_column_text(st, i);
+				json_object_set_new(o, keys[i], json_string(t ? (const char *)t : ""));
+			}
+		}
+		json_object_set_new(o, "version", json_integer(sqlite3_column_int64(st, 2)));
+		json_object_set_new(o, "state", json_string(sqlite3_column_type(st, 8) == SQLITE_NULL ? "received"
+												: "decided"));
+		json_object_set_new(o, "national_star", sqlite3_column_type(st, 8) == SQLITE_NULL
+							    ? json_null()
+							    : json_integer(sqlite3_column_int64(st, 8)));
+		json_array_append_new(arr, o);
+	}
+	sqlite3_finalize(st);
+	*out = arr;
+	return arr != NULL ? OCOP_OK : OCOP_ENOMEM;
+}
+
+int
+srv_handoff_counts(sto_db *db, uint64_t counts[4])
+{
+	static const char *const states[4] = {"waiting", "sent", "acknowledged", "decided"};
+	sqlite3_stmt *st = NULL;
+	int rc;
+	int i;
+
+	memset(counts, 0, 4 * sizeof(counts[0]));
+	if (sqlite3_prepare_v2(sto_sqlite(db), "SELECT state, COUNT(*) FROM handoff GROUP BY state", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *state = (const char *)sqlite3_column_text(st, 0);
+		for (i = 0; i < 4; i++) {
+			if (state != NULL && strcmp(state, states[i]) == 0) {
+				counts[i] = (uint64_t)sqlite3_column_int64(st, 1);
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}

@@ -179,4 +179,18 @@ typedef struct srv_handoff_import_stats {
 int srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *reply_out /* OUT, may be NULL */,
     srv_handoff_import_stats *st /* OUT */, char *err, size_t errlen);
 
+/*
+ * At a national server: the candidates received from provinces as a JSON array
+ * of {dossier_id, evaluation_id, version, province_site, arrived, status,
+ * product, unit_code, state ("received" or "decided"), national_star}.
+ * Returns OCOP_OK, OCOP_EDB, OCOP_ENOMEM. Caller json_decref()s *out.
+ */
+int srv_handoff_arrivals(sto_db *db, json_t **out /* OUT */);
+
+/*
+ * At a province server: how many recorded hand-offs are in each state,
+ * counts[0..3] = waiting, sent, acknowledged, decided. Returns OCOP_OK or OCOP_EDB.
+ */
+int srv_handoff_counts(sto_db *db, uint64_t counts[4] /* OUT */);
+
 #endif /* OCOP_SERVER_HANDOFF_H */

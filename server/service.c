@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/ocop/scope.h"
 #include "common/store/capture.h"
@@ -21,6 +22,7 @@
 #include "protocol/error.h"
 #include "protocol/session.h"
 #include "server/handoff.h"
+#include "server/metrics.h"
 #include "server/registry.h"
 
 #define SRV_PULL_SCAN 5000 /* log rows examined per PULL at most */
@@ -33,7 +35,7 @@ srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, const com
 	s->policy = policy;
 	s->log = log;
 	s->max_batch = SRV_DEFAULT_BATCH;
-	sto_set_serving(db, true);
+	(void)sto_set_serving(db, true); /* a failure shows as a clear error at the first move */
 }
 
 static int
@@ -111,7 +113,7 @@ service_hello(srv_service *s, proto_rd *body, com_buf *reply)
  * the server never had becomes a tombstone.
  */
 static int
-service_reassert(srv_service *s, const proto_change *c)
+service_reassert(srv_service *s, const proto_change *c, const char *to_site)
 {
 	const sto_table *t = sto_schema_table(c->tbl);
 	sto_row r;
@@ -128,7 +130,7 @@ service_reassert(srv_service *s, const proto_change *c)
 	sto_row_fini(&r);
 	/* Above this server's clock, never above the refused write's own (possibly
 	 * far-ahead) HLC: the sender drops its refused versions itself. */
-	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists);
+	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists, to_site);
 }
 
 /* ===== Relay PUSH (a province at the national server) ===== */
@@ -193,7 +195,7 @@ service_relay_one(srv_service *s, const srv_peer *peer, const proto_change *c, u
 		if (!before) {
 			com_logf(s->log, COM_LOG_WARN, "relay from %s: refused %s seq %llu (%s %s, %s): %s", peer->site,
 			    c->site, (unsigned long long)c->seq, c->tbl, c->row, sto_rule_name(v.code), v.reason);
-			if ((rv = service_reassert(s, c)) != OCOP_OK) {
+			if ((rv = service_reassert(s, c, peer->site)) != OCOP_OK) {
 				return rv;
 			}
 		}
@@ -351,7 +353,7 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 			    (unsigned long long)c.seq, c.tbl, c.row, sto_rule_name(v.code), v.reason);
 			proto_rejection_put(&rw, c.seq, (uint32_t)v.code, v.reason);
 			ok.rejections.count++;
-			if ((rv = service_reassert(s, &c)) != OCOP_OK) {
+			if ((rv = service_reassert(s, &c, m.site)) != OCOP_OK) {
 				break;
 			}
 		} else if (v.outcome == STO_APPLIED) {
@@ -449,7 +451,7 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 	max = m.max_bytes && m.max_bytes < s->max_batch ? m.max_bytes : s->max_batch;
 	next = m.cursor;
 	rc = sqlite3_prepare_v2(sto_sqlite(s->db),
-	    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, via, scope FROM change WHERE lsn > ?1 ORDER BY lsn",
+	    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, via, scope, to_site FROM change WHERE lsn > ?1 ORDER BY lsn",
 	    -1, &st, NULL);
 	if (rc != SQLITE_OK) {
 		return service_error(s, reply, OCOP_EDB, "server database error");
@@ -488,6 +490,8 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 			/* The change that moved a row out of this site's scope goes to it
 			 * too, so the site learns that the row left (move.c). */
 			if (service_in_scope(s, peer.scope, scope) ||
+			    (sqlite3_column_type(st, 10) == SQLITE_TEXT &&
+				strcmp((const char *)sqlite3_column_text(st, 10), m.site) == 0) ||
 			    (sqlite3_column_type(st, 9) == SQLITE_TEXT &&
 				ocp_scope_covers_at(s->db, peer.scope, (const char *)sqlite3_column_text(st, 9)))) {
 				rv = proto_batch_add(&b, &c);
@@ -539,8 +543,8 @@ service_ack(srv_service *s, proto_rd *body, com_buf *reply)
 
 /* ===== Dispatch ===== */
 
-int
-srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
+static int
+service_dispatch(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 {
 	proto_env env;
 	proto_rd body;
@@ -584,5 +588,26 @@ srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 		reply->len = mark;
 		rv = proto_error_encode(reply, rv, ocop_strerror(rv));
 	}
+	return rv;
+}
+
+/* The one entry point: dispatch, and count the request when metrics are kept. */
+int
+srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
+{
+	struct timespec t0;
+	struct timespec t1;
+	size_t mark = reply->len;
+	int rv;
+
+	if (s->metrics == NULL) {
+		return service_dispatch(s, req, len, reply);
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rv = service_dispatch(s, req, len, reply);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	srv_metrics_request(s->metrics, req, len, rv == OCOP_OK ? reply->data + mark : NULL,
+	    rv == OCOP_OK ? reply->len - mark : 0,
+	    (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)));
 	return rv;
 }

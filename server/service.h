@@ -32,6 +32,7 @@ typedef struct srv_service {
 	uint64_t requests;        /* requests served (operator metrics) */
 	uint64_t errors;          /* ERROR replies sent */
 	const com_fault *fault;   /* borrowed crash-point seam for tests, NULL in production */
+	struct srv_metrics *metrics; /* borrowed request counters (server/metrics.h), NULL = none */
 } srv_service;
 
 /* Initialise in place (borrowing db, policy and log). Cannot fail. */

@@ -1071,14 +1071,43 @@ is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Copy path to out when it holds a rubrics/ directory. */
+static int
+data_dir_try(const char *path, char *out, size_t cap)
+{
+	char probe[RUBRIC_PATH_MAX + 32];
+
+	if (snprintf(probe, sizeof(probe), "%s/rubrics", path) >= (int)sizeof(probe) || !is_dir(probe)) {
+		return OCOP_ENOENT;
+	}
+	if (strlen(path) >= cap) {
+		return OCOP_ERANGE;
+	}
+	memcpy(out, path, strlen(path) + 1);
+	return OCOP_OK;
+}
+
+/*
+ * Where the build put the data, relative to the programs' directory and as an
+ * absolute path (CMake sets both from the install prefix; the build tree
+ * mirrors the same layout with a bin/ and a share/ocop link to data/).
+ */
+#ifndef OCOP_DATA_DIR_FROM_BIN
+#define OCOP_DATA_DIR_FROM_BIN "../share/ocop"
+#endif
+#ifndef OCOP_DATA_DIR_INSTALLED
+#define OCOP_DATA_DIR_INSTALLED "/usr/local/share/ocop"
+#endif
+
 int
 ocp_data_dir_find(char *out, size_t cap)
 {
 	const char *env = getenv("OCOP_DATA_DIR");
 	char dir[RUBRIC_PATH_MAX];
-	char probe[RUBRIC_PATH_MAX + 32];
+	char path[RUBRIC_PATH_MAX + 64];
 	ssize_t n;
 	char *slash;
+	int rv;
 
 	if (env != NULL && env[0] != '\0') {
 		if (strlen(env) >= cap) {
@@ -1087,25 +1116,19 @@ ocp_data_dir_find(char *out, size_t cap)
 		memcpy(out, env, strlen(env) + 1);
 		return OCOP_OK;
 	}
+	/* Beside the program first, so a relocated install (or a build tree) uses its own data. */
 	n = readlink("/proc/self/exe", dir, sizeof(dir) - 1);
-	if (n <= 0) {
-		return OCOP_ENOENT;
-	}
-	dir[n] = '\0';
-	/* Drop the program name, then try each ancestor: <dir>/data/rubrics. */
-	while ((slash = strrchr(dir, '/')) != NULL) {
-		*slash = '\0';
-		snprintf(probe, sizeof(probe), "%s/data/rubrics", dir);
-		if (is_dir(probe)) {
-			snprintf(probe, sizeof(probe), "%s/data", dir);
-			if (strlen(probe) >= cap) {
-				return OCOP_ERANGE;
+	if (n > 0) {
+		dir[n] = '\0';
+		if ((slash = strrchr(dir, '/')) != NULL) {
+			*slash = '\0';
+			if (snprintf(path, sizeof(path), "%s/%s", dir, OCOP_DATA_DIR_FROM_BIN) < (int)sizeof(path) &&
+			    (rv = data_dir_try(path, out, cap)) != OCOP_ENOENT) {
+				return rv;
 			}
-			memcpy(out, probe, strlen(probe) + 1);
-			return OCOP_OK;
 		}
 	}
-	return OCOP_ENOENT;
+	return data_dir_try(OCOP_DATA_DIR_INSTALLED, out, cap);
 }
 
 const char *

@@ -115,10 +115,11 @@ void ocp_rubric_free(ocp_rubric *r);
 
 /*
  * The data directory (the one holding rubrics/): $OCOP_DATA_DIR when set and not
- * empty, else the first "data" directory with a "rubrics" subdirectory found by
- * walking up from the running executable (/proc/self/exe; the programs live in
- * the bin/ directory of a build directory inside the repository). Returns NULL
- * when neither exists.
+ * empty; else share/ocop beside the running program's directory (../share/ocop
+ * from bin/, found through /proc/self/exe, so a relocated install works, and a
+ * build directory links its share/ocop to the source tree's data/); else the
+ * directory compiled in from the install prefix (/usr/share/ocop for the
+ * .deb). Returns NULL when none holds a rubrics/ directory.
  * Ownership: borrowed, a per-thread buffer valid until this thread calls again.
  * Threads: safe (the buffer is thread-local).
  */

@@ -257,15 +257,14 @@ capture_status_ok(sto_db *db, const char *row, int argc, sqlite3_value **argv)
  * reason is written to reason.
  */
 static int
-capture_judge(sto_db *db, const sto_table *t, const char *row, int op, int argc, sqlite3_value **argv,
-    const uint8_t *cells, size_t cells_len, uint64_t hlc, char *reason, size_t cap)
+capture_judge(sto_db *db, const sto_row *before, const char *row, const uint8_t *cells, size_t cells_len,
+    uint64_t hlc, char *reason, size_t cap)
 {
+	const sto_table *t = before->t;
 	sto_writer w;
-	sto_row before;
 	proto_change c;
 	proto_cells_it it;
 	proto_cell cell;
-	int i;
 	int rv;
 
 	if (proto_cells_open(&it, cells, cells_len, NULL) != OCOP_OK) {
@@ -281,15 +280,6 @@ capture_judge(sto_db *db, const sto_table *t, const char *row, int op, int argc,
 	if (db->policy == NULL || db->policy->authorize == NULL) {
 		return OCOP_OK;
 	}
-	memset(&before, 0, sizeof(before));
-	before.t = t;
-	before.exists = op == 1;
-	for (i = 3; op == 1 && i < argc; i += 3) {
-		const sto_column *col = sto_schema_column(t, (const char *)sqlite3_value_text(argv[i]));
-		if (col != NULL) {
-			capture_value(argv[i + 2], &before.v[col - t->cols]);
-		}
-	}
 	memset(&c, 0, sizeof(c));
 	snprintf(c.site, sizeof(c.site), "%s", db->site_id);
 	snprintf(c.tbl, sizeof(c.tbl), "%s", t->name);
@@ -300,7 +290,59 @@ capture_judge(sto_db *db, const sto_table *t, const char *row, int op, int argc,
 	w.site = db->site_id;
 	w.role = db->role;
 	w.scope = db->scope;
-	return db->policy->authorize(db->policy->arg, db, &w, &before, &c, reason, cap);
+	return db->policy->authorize(db->policy->arg, db, &w, before, &c, reason, cap);
+}
+
+/* The row as it was before this write (OLD), values borrowed from the arguments. */
+static void
+capture_before(const sto_table *t, int op, int argc, sqlite3_value **argv, sto_row *before)
+{
+	int i;
+
+	memset(before, 0, sizeof(*before));
+	before->t = t;
+	before->exists = op == 1;
+	for (i = 3; op == 1 && i < argc; i += 3) {
+		const sto_column *col = sto_schema_column(t, (const char *)sqlite3_value_text(argv[i]));
+		if (col != NULL) {
+			capture_value(argv[i + 2], &before->v[col - t->cols]);
+		}
+	}
+}
+
+/*
+ * On a server, a write here that places a row in another unit moves its
+ * subtree's log too, exactly as a merged move does (move.c).
+ */
+static int
+capture_moved(sto_db *db, const sto_row *before, const char *row, int ncell, const int *idx,
+    sqlite3_value **argv, uint64_t seq)
+{
+	const sto_table *t = before->t;
+	char from[64];
+	char to[64];
+	bool missing;
+	bool places = false;
+	int k;
+	int rv;
+
+	for (k = 0; k < ncell; k++) {
+		const char *c = (const char *)sqlite3_value_text(argv[idx[k]]);
+		places |= c != NULL && ((t->unit_col && strcmp(c, t->unit_col) == 0) ||
+					   (t->parent_col && strcmp(c, t->parent_col) == 0) ||
+					   (t->ref_row_col && strcmp(c, t->ref_row_col) == 0));
+	}
+	if (!places || !before->exists) {
+		return OCOP_OK;
+	}
+	if ((rv = sto_row_scope_after(db, before, NULL, from, sizeof(from), &missing)) != OCOP_OK ||
+	    (rv = sto_row_scope(db, t->name, row, to, sizeof(to))) != OCOP_OK) {
+		return rv;
+	}
+	if (from[0] == 0 || strcmp(from, to) == 0) {
+		return OCOP_OK;
+	}
+	return sto_move_relog(db, t->name, row, db->site_id, seq, from);
 }
 
 /*
@@ -314,6 +356,7 @@ capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
 	sto_db *db = sqlite3_user_data(ctx);
 	const sto_table *t;
+	sto_row before;
 	const char *tbl;
 	const char *row;
 	char reason[512];
@@ -410,8 +453,8 @@ capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		sqlite3_result_error_nomem(ctx);
 		return;
 	}
-	if (capture_judge(db, t, row, op, argc, argv, db->cells.data, db->cells.len, hlc, reason,
-		sizeof(reason)) != OCOP_OK) {
+	capture_before(t, op, argc, argv, &before);
+	if (capture_judge(db, &before, row, db->cells.data, db->cells.len, hlc, reason, sizeof(reason)) != OCOP_OK) {
 		sqlite3_result_error(ctx, reason, -1);
 		return;
 	}
@@ -445,6 +488,10 @@ capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 			sqlite3_result_error(ctx, sqlite3_errmsg(db->db), -1);
 			return;
 		}
+	}
+	if (db->serving && op == 1 && capture_moved(db, &before, row, ncell, idx, argv, seq) != OCOP_OK) {
+		sqlite3_result_error(ctx, db->errmsg, -1);
+		return;
 	}
 }
 

@@ -78,4 +78,7 @@ int sto_capture_triggers_sql(com_buf *b);
 int sto_move_relog(struct sto_db *db, const char *tbl, const char *row, const char *site, uint64_t seq,
     const char *left_scope);
 
+/* Create move.c's scratch tables (temporary, per connection). Returns OCOP_OK or OCOP_EDB. */
+int sto_move_prepare(struct sto_db *db);
+
 #endif /* OCOP_STORE_DB_H */

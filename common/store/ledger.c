@@ -123,12 +123,19 @@ sto_ledger_refusal(sto_db *db, const char *tbl, const char *row, const char *col
 	    lost_site, lost_seq, 1);
 }
 
+/*
+ * An identity refusal (a change stamped with another site's id) is recorded
+ * under the sender and the sequence number it forged: it must never make a
+ * real change of that number look refused already.
+ */
 int
 sto_refusal_find(sto_db *db, const char *site, uint64_t seq, int *code, char *reason, size_t cap, bool *found)
 {
 	sqlite3_stmt *st;
 	int rv = sto_stmt(db,
-	    "SELECT rule, reason FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND refused = 1 LIMIT 1", &st);
+	    "SELECT rule, reason FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND refused = 1"
+	    " AND rule <> 'identity' LIMIT 1",
+	    &st);
 	int rc;
 
 	*found = false;

@@ -790,7 +790,7 @@ reassert_refused_value(const uint8_t *cells, size_t len, const char *col, proto_
 
 int
 sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells, size_t len,
-    uint64_t above, bool tombstone)
+    uint64_t above, bool tombstone, const char *to_site)
 {
 	const sto_table *t = sto_schema_table(tbl);
 	proto_cells_it it;
@@ -913,6 +913,15 @@ sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells,
 		c.cells = buf.data;
 		c.cells_len = buf.len;
 		rv = change_log(db, &c, hlc);
+	}
+	if (rv == OCOP_OK && to_site != NULL) {
+		sqlite3_stmt *st;
+		if ((rv = sto_stmt(db, "UPDATE change SET to_site = ?3 WHERE site = ?1 AND seq = ?2", &st)) == OCOP_OK) {
+			sqlite3_bind_text(st, 1, db->site_id, -1, SQLITE_STATIC);
+			sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq + 1));
+			sqlite3_bind_text(st, 3, to_site, -1, SQLITE_STATIC);
+			rv = step_done(db, st);
+		}
 	}
 	com_buf_fini(&buf);
 	return rv;

@@ -128,11 +128,12 @@ int sto_merge_apply(sto_db *db, const sto_policy *pol, const sto_writer *w, cons
  * node's clock) and above their current versions; the sender of the refused
  * change drops its versions of those cells when told of the refusal. A refused status move is undone with a fresh epoch;
  * with tombstone set (the row did not exist here) the row is tombstoned and
- * the refused cells cleared. Runs inside the caller's transaction.
+ * the refused cells cleared. to_site (the refused writer) is served the
+ * re-assertion whatever its scope. Runs inside the caller's transaction.
  * Returns OCOP_OK, OCOP_EPROTO, OCOP_EDB.
  */
 int sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells, size_t len,
-    uint64_t above, bool tombstone);
+    uint64_t above, bool tombstone, const char *to_site);
 
 /*
  * The administrative unit a row belongs to for scope (row.c): the unit of its

@@ -37,8 +37,9 @@ move_collect(struct sto_db *db, const char *tbl, const char *row)
 	int grew;
 	int rv;
 
-	rv = sto_exec(db, "CREATE TEMP TABLE IF NOT EXISTS move_rows (tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
-			  " PRIMARY KEY (tbl, row_id)) WITHOUT ROWID; DELETE FROM move_rows;");
+	/* The scratch tables exist since sto_set_serving(): no schema change
+	 * here, which may run inside a capture trigger. */
+	rv = sto_exec(db, "DELETE FROM move_rows;");
 	if (rv != OCOP_OK) {
 		return rv;
 	}
@@ -104,11 +105,18 @@ sto_move_relog(struct sto_db *db, const char *tbl, const char *row, const char *
 	/* Re-append in the original order; (site, seq) stays unique because the
 	 * old entries go before the copies come in. */
 	return sto_exec(db,
-	    "CREATE TEMP TABLE IF NOT EXISTS move_log AS SELECT * FROM change WHERE 0;"
 	    "DELETE FROM move_log;"
 	    "INSERT INTO move_log SELECT c.* FROM change c JOIN move_rows m ON m.tbl = c.tbl AND m.row_id = c.row_id;"
 	    "DELETE FROM change WHERE lsn IN (SELECT lsn FROM move_log);"
-	    "INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells, scope, via)"
-	    " SELECT site, seq, tbl, row_id, hlc, user, cells, scope, via FROM move_log ORDER BY lsn;"
+	    "INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells, scope, via, to_site)"
+	    " SELECT site, seq, tbl, row_id, hlc, user, cells, scope, via, to_site FROM move_log ORDER BY lsn;"
 	    "DELETE FROM move_log; DELETE FROM move_rows;");
+}
+
+int
+sto_move_prepare(struct sto_db *db)
+{
+	return sto_exec(db, "CREATE TEMP TABLE IF NOT EXISTS move_rows (tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
+			    " PRIMARY KEY (tbl, row_id)) WITHOUT ROWID;"
+			    "CREATE TEMP TABLE IF NOT EXISTS move_log AS SELECT * FROM change WHERE 0;");
 }

@@ -121,6 +121,9 @@ static const char schema_core_sql[] =
     /* For a change that moved its row to another unit on a server: the
      * scope the row left, so the sites of that scope are told (move.c). */
     " scope TEXT,"
+    /* For a server's re-assertion after a refusal: the site refused, which
+     * is served it whatever its scope (it may hold the refused values). */
+    " to_site TEXT,"
     /* The peer that delivered a change relayed between servers (a province's
      * relay at the national server, the national server's changes at a
      * province), so a server never sends a relaying peer its own relay back;
@@ -246,7 +249,8 @@ static const char schema_v2_sql[] =
     "ALTER TABLE ledger ADD COLUMN refused INTEGER NOT NULL DEFAULT 0;"
     "UPDATE ledger SET refused = 1 WHERE rule = 'authority';"
     "CREATE INDEX change_row ON change (tbl, row_id);"
-    "ALTER TABLE evaluation ADD COLUMN min_members INTEGER;";
+    "ALTER TABLE evaluation ADD COLUMN min_members INTEGER;"
+    "ALTER TABLE change ADD COLUMN to_site TEXT;";
 
 /*
  * Bring the file to STO_SCHEMA_VERSION. Each step runs in the same transaction
@@ -420,10 +424,11 @@ sto_scope(sto_db *db)
 	return db->scope ? db->scope : "";
 }
 
-void
+int
 sto_set_serving(sto_db *db, bool serving)
 {
 	db->serving = serving;
+	return serving ? sto_move_prepare(db) : OCOP_OK;
 }
 
 int

@@ -82,10 +82,10 @@ const char *sto_scope(sto_db *db);
 /*
  * Mark this replica as one that serves other sites (a provincial or national
  * server): when a merged change moves a row to another unit, the row's whole
- * subtree is logged again for the sites that now see it (DESIGN.md 5).
- * Cannot fail.
+ * subtree is logged again for the sites that now see it (DESIGN.md 5), be
+ * it merged or written here. Returns OCOP_OK or OCOP_EDB.
  */
-void sto_set_serving(sto_db *db, bool serving);
+int sto_set_serving(sto_db *db, bool serving);
 /* Set the user recorded with later changes (copied). Returns OCOP_OK or OCOP_ENOMEM. */
 int sto_set_user(sto_db *db, const char *user);
 

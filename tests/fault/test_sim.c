@@ -24,6 +24,21 @@
  * files. One site in four seeds has a clock far beyond the skew bound, so the
  * server clamps it.
  *
+ * One registered site per seed is a liar (its laptop is tampered with): a
+ * third of its operations append hand-made changes to its log instead of
+ * writing through the store (another unit's rows, unknown columns, wrong
+ * types, immutable columns, epochs without a reopen, status jumps, decisions
+ * and scores it may not write, rows under parents the server does not hold),
+ * and now and then it sends a PUSH holding a change stamped with another
+ * site's id. The oracle checks that every lie was refused and ledgered and
+ * never applied (so the server holds what the honest writes alone make), that
+ * the liar's plain honest changes still landed, and that every replica, the
+ * liar's included, converged. The workload runs dossiers of both legal bases
+ * (a district office for QĐ 148), moves them along every transition of both
+ * flows that a commune, a district or the province makes, and the province
+ * moves dossiers between communes; the run prints the transitions exercised
+ * (the national ones are fault.sim3's) and fails when one was never made.
+ *
  * OCOP_SIM_SEEDS=N runs seeds 1..N (default 500); OCOP_SIM_SEED=S runs only S
  * and prints what happens; OCOP_SIM_FAULTS=0 turns the faults off;
  * OCOP_SIM_KEEP=1 keeps the database files for inspection. A failing seed is
@@ -39,16 +54,22 @@
 
 #include "client/sync.h"
 #include "common/ocop/policy.h"
+#include "common/ocop/scope.h"
 #include "common/store/capture.h"
 #include "common/store/merge.h"
+#include "common/store/schema.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "common/util/fault.h"
+#include "common/util/uuid.h"
+#include "protocol/envelope.h"
+#include "protocol/session.h"
 #include "server/registry.h"
 #include "server/service.h"
 #include "tests/lib/replica.h"
 
-#define SIM_SITES 6
+#define SIM_SITES 7
+#define SIM_MAX_LIES 128
 #define SIM_MAX_ROWS 64
 
 typedef struct sim_site {
@@ -82,6 +103,15 @@ typedef struct sim {
 	char evals[SIM_MAX_ROWS][37];    /* evaluation ids */
 	int nevals;
 	int rejected_expected;      /* unauthorised writes attempted */
+	int liar;                   /* the tampered site's index */
+	uint64_t lies[SIM_MAX_LIES]; /* its hand-made changes, by seq */
+	int nlies;
+	uint64_t plain[SIM_MAX_LIES]; /* its honest changes that nothing may refuse, by seq */
+	int nplain;
+	int forged;                 /* PUSHes with another site's stamp sent */
+	int moves;                  /* dossiers the province moved to another commune */
+	char outside[8][37];        /* dossiers of unit 83-300, outside every commune */
+	int noutside;
 	char data_dir[1024];
 	char *dir;                  /* temp dir for the database files, owned */
 	char server_path[600];      /* the server's database file */
@@ -271,9 +301,11 @@ sim_restart_site(sim *m, sim_site *s)
 static int
 sim_setup(sim *m)
 {
-	static const char *const roles[SIM_SITES] = {"commune", "commune", "commune", "member", "member", "member"};
-	/* Two sites share commune 83-100, so they edit the same rows concurrently. */
-	static const char *const scopes[SIM_SITES] = {"83-100", "83-100", "83-200", "83", "83", "83"};
+	static const char *const roles[SIM_SITES] = {"commune", "commune", "commune", "member", "member", "member",
+	    "district"};
+	/* Two sites share commune 83-100, so they edit the same rows concurrently;
+	 * the district office of 83-200 handles the QĐ 148 dossiers there. */
+	static const char *const scopes[SIM_SITES] = {"83-100", "83-100", "83-200", "83", "83", "83", "83-200"};
 	char err[256];
 	char site[37];
 	int i;
@@ -400,20 +432,34 @@ sim_pick_dossier(sim *m, sto_db *db)
 
 /* ===== Operations ===== */
 
-/* Move a dossier along the workflow as role may, if any move is possible. */
+/* Transitions of each flow made somewhere, over every seed of the run. */
+static const char *const sim_bases[2] = {"qd26-2026", "qd148-2023"};
+static unsigned char sim_covered[2][128];
+
+static int
+sim_basis_index(const char *basis)
+{
+	return strcmp(basis, sim_bases[1]) == 0 ? 1 : 0;
+}
+
+/* Move a dossier along its workflow as role may, if any move is possible. */
 static void
 sim_move(sim *m, sto_db *db, const char *role_name, const char *id)
 {
-	const ocp_flow *flow = ocp_policy_flow(m->site_pol, "qd26-2026");
+	const ocp_flow *flow;
 	const ocp_transition *next[16];
 	ocp_role role;
 	char status[64];
+	char basis[32];
 	char sql[256];
 	size_t n;
+	size_t i;
 	const ocp_transition *t;
 
 	ocp_role_parse(role_name, &role);
 	sim_text(db, "SELECT status FROM dossier WHERE id = ?1", id, status, sizeof(status));
+	sim_text(db, "SELECT legal_basis FROM dossier WHERE id = ?1", id, basis, sizeof(basis));
+	flow = ocp_policy_flow(m->site_pol, basis);
 	n = ocp_flow_next(flow, status, OCP_ROLE_BIT(role), next, 16);
 	if (n == 0) {
 		return;
@@ -421,9 +467,284 @@ sim_move(sim *m, sto_db *db, const char *role_name, const char *id)
 	t = next[sim_rand(m, (unsigned)(n > 16 ? 16 : n))];
 	snprintf(sql, sizeof(sql), "UPDATE dossier SET status = '%s'%s WHERE id = '%s'", t->to->name,
 	    ocp_transition_bumps_epoch(t) ? ", epoch = epoch + 1" : "", id);
-	if (sto_exec(db, sql) != OCOP_OK && m->verbose) {
-		printf("  move refused locally: %s\n", sto_errmsg(db));
+	if (sto_exec(db, sql) != OCOP_OK) {
+		if (m->verbose) {
+			printf("  move refused locally: %s\n", sto_errmsg(db));
+		}
+		return;
 	}
+	for (i = 0; i < ocp_flow_transition_count(flow) && i < 128; i++) {
+		if (ocp_flow_transition_at(flow, i) == t) {
+			sim_covered[sim_basis_index(ocp_flow_basis(flow))][i] = 1;
+		}
+	}
+}
+
+/* Make transition t of dossier id at db, as role, if db holds the dossier at t's from state. */
+static void
+sim_move_to(sim *m, sto_db *db, const char *role_name, const char *id, const ocp_transition *t)
+{
+	const ocp_flow *flow;
+	char status[64];
+	char basis[32];
+	char sql[256];
+	size_t i;
+
+	(void)role_name;
+	if (!sim_text(db, "SELECT status FROM dossier WHERE id = ?1", id, status, sizeof(status)) ||
+	    strcmp(status, t->from->name) != 0) {
+		return;
+	}
+	sim_text(db, "SELECT legal_basis FROM dossier WHERE id = ?1", id, basis, sizeof(basis));
+	flow = ocp_policy_flow(m->site_pol, basis);
+	snprintf(sql, sizeof(sql), "UPDATE dossier SET status = '%s'%s WHERE id = '%s'", t->to->name,
+	    ocp_transition_bumps_epoch(t) ? ", epoch = epoch + 1" : "", id);
+	if (sto_exec(db, sql) != OCOP_OK) {
+		if (m->verbose) {
+			printf("  tour move refused locally: %s\n", sto_errmsg(db));
+		}
+		return;
+	}
+	for (i = 0; i < ocp_flow_transition_count(flow) && i < 128; i++) {
+		if (ocp_flow_transition_at(flow, i) == t) {
+			sim_covered[sim_basis_index(ocp_flow_basis(flow))][i] = 1;
+		}
+	}
+}
+
+/* A new dossier of site db in unit `unit`, under the legal basis the seed picks. */
+static void
+sim_new_dossier(sim *m, sto_db *db, const char *unit, const char *basis)
+{
+	const char *cols[] = {"legal_basis", "status", "epoch", "round_year", "round_no", "unit_code", "province_code"};
+	const char *vals[] = {basis, "draft", "0", "2026", "1", unit, "83"};
+
+	if (m->ndossiers < SIM_MAX_ROWS && sto_row_insert(db, "dossier", cols, vals, 7, m->dossiers[m->ndossiers]) == OCOP_OK) {
+		m->ndossiers++;
+	}
+}
+
+static uint64_t
+sim_last_seq(sto_db *db)
+{
+	uint64_t seq = 0;
+
+	sto_capture_last_seq(db, &seq);
+	return seq;
+}
+
+/* The liar's honest plain write: a note on a dossier it holds, or a score on its own sheet. */
+static void
+sim_plain(sim *m, sim_site *s)
+{
+	uint64_t before = sim_last_seq(s->db);
+	char val[64];
+	const char *id;
+
+	if (strcmp(s->role, "member") == 0) {
+		char sheet[37];
+		char sql[300];
+		snprintf(sql, sizeof(sql),
+		    "SELECT id FROM score_sheet WHERE deleted = 0 AND owner_site = '%s' ORDER BY random() LIMIT 1",
+		    sto_site_id(s->db));
+		if (sim_text(s->db, sql, NULL, sheet, sizeof(sheet))) {
+			const char *cols[] = {"sheet_id", "criterion", "points"};
+			const char *vals[] = {sheet, "9.9", "100"};
+			char score[37];
+			sto_row_insert(s->db, "score", cols, vals, 3, score);
+		}
+	} else if ((id = sim_pick_dossier(m, s->db)) != NULL) {
+		snprintf(val, sizeof(val), "ghi chú thật %u", sim_rand(m, 1000));
+		sto_row_update(s->db, "dossier", id, "status_note", val);
+	}
+	if (sim_last_seq(s->db) > before && m->nplain < SIM_MAX_LIES) {
+		m->plain[m->nplain++] = sim_last_seq(s->db);
+	}
+}
+
+/*
+ * The tampered laptop: append one hand-made change to the liar's log, which
+ * its next sync pushes. Every kind here must be refused by the server.
+ */
+static void
+sim_lie(sim *m, sim_site *s)
+{
+	static const char *const cols[] = {"status_note", "name", "title"};
+	com_buf cells;
+	proto_wr w;
+	proto_value v[3];
+	const char *names[3];
+	char row[37];
+	char tbl[32];
+	char text[64];
+	char big[5000];
+	uint8_t bad[4] = {'K', 'o', 0xc3, 0x28};
+	com_uuid u;
+	int n = 1;
+	unsigned kind = sim_rand(m, 10);
+	const char *id = sim_pick_dossier(m, s->db);
+	sqlite3_stmt *st = NULL;
+	uint64_t seq = sim_last_seq(s->db) + 1;
+	uint64_t hlc;
+	int i;
+
+	memset(v, 0, sizeof(v));
+	com_uuid7_at(&u, s->clock);
+	com_uuid_format(&u, row);
+	snprintf(tbl, sizeof(tbl), "dossier");
+	v[0].type = PROTO_V_TEXT;
+	v[0].p = (const uint8_t *)"LIE";
+	v[0].len = 3;
+	names[0] = "status_note";
+	switch (kind) {
+	case 0: /* another unit's dossier */
+		if (m->noutside == 0) {
+			return;
+		}
+		snprintf(row, sizeof(row), "%s", m->outside[sim_rand(m, (unsigned)m->noutside)]);
+		break;
+	case 1: /* an unknown column, or the id */
+		names[0] = sim_rand(m, 2) ? "id" : "no_such_column";
+		if (id != NULL) {
+			snprintf(row, sizeof(row), "%s", id);
+		}
+		break;
+	case 2: /* a wrong type: a status as a number, bytes that are not UTF-8, or too much text */
+		if (id == NULL) {
+			return;
+		}
+		snprintf(row, sizeof(row), "%s", id);
+		switch (sim_rand(m, 3)) {
+		case 0:
+			names[0] = "status";
+			v[0].type = PROTO_V_INT;
+			v[0].i = 80;
+			break;
+		case 1:
+			v[0].p = bad;
+			v[0].len = sizeof(bad);
+			break;
+		default:
+			memset(big, 'x', sizeof(big));
+			v[0].p = (const uint8_t *)big;
+			v[0].len = sizeof(big);
+			break;
+		}
+		break;
+	case 3: /* an immutable column */
+		if (id == NULL) {
+			return;
+		}
+		snprintf(row, sizeof(row), "%s", id);
+		names[0] = "legal_basis";
+		v[0].p = (const uint8_t *)"qd148-2023";
+		sim_text(s->db, "SELECT legal_basis FROM dossier WHERE id = ?1", id, text, sizeof(text));
+		if (strcmp(text, "qd148-2023") == 0) {
+			v[0].p = (const uint8_t *)"qd26-2026";
+		}
+		v[0].len = strlen((const char *)v[0].p);
+		break;
+	case 4: /* an epoch without a reopen */
+	case 5: /* a status it may not reach from where the dossier is */
+		if (id == NULL) {
+			return;
+		}
+		snprintf(row, sizeof(row), "%s", id);
+		names[0] = "epoch";
+		v[0].type = PROTO_V_INT;
+		/* Far above any epoch the dossier can have reached: never the stored one. */
+		v[0].i = sim_int(s->db, "SELECT epoch FROM dossier WHERE id = ?1", id) + 1000 + (int64_t)sim_rand(m, 3);
+		if (kind == 5) {
+			names[1] = "status";
+			v[1].type = PROTO_V_TEXT;
+			v[1].p = (const uint8_t *)"national_recognised";
+			v[1].len = strlen("national_recognised");
+			n = 2;
+		}
+		break;
+	case 6: /* a national decision */
+		if (id == NULL) {
+			return;
+		}
+		snprintf(tbl, sizeof(tbl), "decision");
+		names[0] = "dossier_id";
+		v[0].p = (const uint8_t *)id;
+		v[0].len = 36;
+		names[1] = "kind";
+		v[1].type = PROTO_V_TEXT;
+		v[1].p = (const uint8_t *)"national_result";
+		v[1].len = strlen("national_result");
+		names[2] = "star";
+		v[2].type = PROTO_V_INT;
+		v[2].i = 5;
+		n = 3;
+		break;
+	case 7: { /* another site's score */
+		char sql[300];
+		snprintf(sql, sizeof(sql),
+		    "SELECT sc.id FROM score sc JOIN score_sheet sh ON sh.id = sc.sheet_id WHERE sh.owner_site <> '%s'"
+		    " ORDER BY random() LIMIT 1",
+		    sto_site_id(s->db));
+		if (!sim_text(s->db, sql, NULL, row, sizeof(row))) {
+			return;
+		}
+		snprintf(tbl, sizeof(tbl), "score");
+		names[0] = "points";
+		v[0].type = PROTO_V_INT;
+		v[0].i = 900;
+		break;
+	}
+	case 8: /* a document under another unit's dossier */
+	case 9: /* a document under a dossier nobody holds */
+		if (kind == 8 && m->noutside == 0) {
+			return;
+		}
+		snprintf(tbl, sizeof(tbl), "document");
+		names[0] = "dossier_id";
+		if (kind == 8) {
+			snprintf(text, sizeof(text), "%s", m->outside[sim_rand(m, (unsigned)m->noutside)]);
+		} else {
+			com_uuid7_at(&u, s->clock + 1);
+			com_uuid_format(&u, text);
+		}
+		v[0].p = (const uint8_t *)text;
+		v[0].len = 36;
+		names[1] = "title";
+		v[1].type = PROTO_V_TEXT;
+		v[1].p = (const uint8_t *)"LIE";
+		v[1].len = 3;
+		n = 2;
+		break;
+	default:
+		return;
+	}
+	(void)cols;
+	com_buf_init(&cells);
+	proto_wr_init(&w, &cells);
+	proto_cells_begin(&w, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		proto_cell_put(&w, names[i], &v[i], 0);
+	}
+	com_hlc_now(sto_hlc(s->db), &hlc);
+	if (proto_wr_error(&w) == OCOP_OK &&
+	    sqlite3_prepare_v2(sto_sqlite(s->db),
+		"INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells) VALUES (?1, ?2, ?3, ?4, ?5, 'liar', ?6)", -1,
+		&st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, sto_site_id(s->db), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+		sqlite3_bind_text(st, 3, tbl, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 4, row, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 5, (sqlite3_int64)hlc);
+		sqlite3_bind_blob(st, 6, cells.data, (int)cells.len, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_DONE && m->nlies < SIM_MAX_LIES) {
+			m->lies[m->nlies++] = seq;
+			if (m->verbose) {
+				printf("  lie %u by site %d: seq %llu %s %s\n", kind, s->index, (unsigned long long)seq, tbl, row);
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	com_buf_fini(&cells);
 }
 
 static void
@@ -434,12 +755,7 @@ sim_commune_op(sim *m, sim_site *s)
 	char val[64];
 
 	if (id == NULL || op == 0) {
-		const char *cols[] = {"legal_basis", "status", "epoch", "round_year", "round_no", "unit_code", "province_code"};
-		const char *vals[] = {"qd26-2026", "draft", "0", "2026", "1", s->scope, "83"};
-		if (m->ndossiers < SIM_MAX_ROWS &&
-		    sto_row_insert(s->db, "dossier", cols, vals, 7, m->dossiers[m->ndossiers]) == OCOP_OK) {
-			m->ndossiers++;
-		}
+		sim_new_dossier(m, s->db, s->scope, sim_rand(m, 4) == 0 ? "qd148-2023" : "qd26-2026");
 		return;
 	}
 	switch (op) {
@@ -463,7 +779,7 @@ sim_commune_op(sim *m, sim_site *s)
 		}
 		break;
 	case 8: {
-		/* Without authority: a commune writes a recognition decision. */
+		/* Without authority: a commune writes a recognition decision (refused at once here). */
 		const char *cols[] = {"dossier_id", "kind", "star"};
 		const char *vals[] = {id, "recognition", "4"};
 		char dec[37];
@@ -473,7 +789,7 @@ sim_commune_op(sim *m, sim_site *s)
 		break;
 	}
 	default:
-		/* Without authority: a commune jumps a dossier to recognised. */
+		/* Without authority: a commune jumps a dossier to recognised (refused at once here). */
 		snprintf(val, sizeof(val), "UPDATE dossier SET status = 'recognised' WHERE id = '%s'", id);
 		if (sim_int(s->db, "SELECT COUNT(*) FROM dossier WHERE status = 'scored' AND id = ?1", id) == 1 &&
 		    sto_exec(s->db, val) == OCOP_OK) {
@@ -483,19 +799,60 @@ sim_commune_op(sim *m, sim_site *s)
 	}
 }
 
+/* The district office (QĐ 148/2023): files, notes and moves the dossiers of its district. */
+static void
+sim_district_op(sim *m, sim_site *s)
+{
+	unsigned op = sim_rand(m, 6);
+	const char *id = sim_pick_dossier(m, s->db);
+	char val[64];
+
+	if (id == NULL || op == 0) {
+		sim_new_dossier(m, s->db, s->scope, "qd148-2023");
+	} else if (op < 4) {
+		sim_move(m, s->db, s->role, id);
+	} else {
+		snprintf(val, sizeof(val), "huyện ghi chú %u", sim_rand(m, 1000));
+		sto_row_update(s->db, "dossier", id, "status_note", val);
+	}
+}
+
 /* The province: moves dossiers, opens evaluations with a sheet per member site. */
 static void
 sim_province_op(sim *m)
 {
 	const char *id = sim_pick_dossier(m, m->server);
-	unsigned op = sim_rand(m, 4);
+	unsigned op = sim_rand(m, 6);
+	char unit[64];
 	int i;
 
+	if (m->noutside < 8 && (id == NULL || sim_rand(m, 10) == 0)) {
+		/* A dossier of commune 83-300, which no site in the simulation serves. */
+		int before = m->ndossiers;
+		sim_new_dossier(m, m->server, "83-300", "qd26-2026");
+		if (m->ndossiers > before) {
+			snprintf(m->outside[m->noutside++], 37, "%s", m->dossiers[before]);
+		}
+		return;
+	}
 	if (id == NULL) {
 		return;
 	}
 	if (op < 3) {
-		sim_move(m, m->server, "province", id);
+		/* The province works a dossier through several steps at once. */
+		unsigned k = 1 + sim_rand(m, 5);
+		while (k-- > 0) {
+			sim_move(m, m->server, "province", id);
+		}
+		return;
+	}
+	if (op == 3) {
+		/* The province moves a dossier (and all under it) to the other commune. */
+		sim_text(m->server, "SELECT unit_code FROM dossier WHERE id = ?1", id, unit, sizeof(unit));
+		if (strcmp(unit, "83-100") == 0 || strcmp(unit, "83-200") == 0) {
+			m->moves += sto_row_update(m->server, "dossier", id, "unit_code",
+					strcmp(unit, "83-100") == 0 ? "83-200" : "83-100") == OCOP_OK;
+		}
 		return;
 	}
 	if (m->nevals < SIM_MAX_ROWS) {
@@ -558,6 +915,71 @@ sim_member_op(sim *m, sim_site *s)
 }
 
 /*
+ * The liar sends a PUSH of its own holding a change stamped with another
+ * site's id: the server must refuse it (identity) and apply nothing of it.
+ */
+static int
+sim_forge(sim *m, sim_site *s)
+{
+	sim_site *victim = &m->s[(s->index + 1 + (int)sim_rand(m, SIM_SITES - 1)) % SIM_SITES];
+	proto_value v = {.type = PROTO_V_TEXT, .p = (const uint8_t *)"FORGED", .len = 6};
+	proto_push hdr;
+	proto_batch b;
+	proto_change c;
+	proto_push_ok ok;
+	proto_env env;
+	proto_rd body;
+	com_buf req;
+	com_buf reply;
+	com_buf cells;
+	proto_wr w;
+	const char *id = sim_pick_dossier(m, m->server);
+	int rv;
+
+	if (id == NULL) {
+		return OCOP_OK;
+	}
+	memset(&hdr, 0, sizeof(hdr));
+	snprintf(hdr.site, sizeof(hdr.site), "%s", sto_site_id(s->db));
+	snprintf(hdr.credential, sizeof(hdr.credential), "%s", s->cred);
+	com_buf_init(&req);
+	com_buf_init(&reply);
+	com_buf_init(&cells);
+	proto_wr_init(&w, &cells);
+	proto_cells_begin(&w, 1);
+	proto_cell_put(&w, "status_note", &v, 0);
+	memset(&c, 0, sizeof(c));
+	snprintf(c.site, sizeof(c.site), "%s", sto_site_id(victim->db));
+	c.seq = 1 + sim_rand(m, 1000);
+	snprintf(c.tbl, sizeof(c.tbl), "dossier");
+	snprintf(c.row, sizeof(c.row), "%s", id);
+	c.hlc = m->server_clock << 16;
+	c.cells = cells.data;
+	c.cells_len = cells.len;
+	rv = proto_push_begin(&b, &req, &hdr, 1 << 20);
+	if (rv == OCOP_OK) {
+		rv = proto_batch_add(&b, &c);
+	}
+	if (rv == OCOP_OK) {
+		rv = proto_push_end(&b);
+	}
+	if (rv == OCOP_OK) {
+		rv = srv_handle(&m->svc, req.data, req.len, &reply);
+	}
+	if (rv == OCOP_OK && (proto_env_open(reply.data, reply.len, &env, &body) != OCOP_OK ||
+				 env.type != PROTO_MSG_PUSH_OK || proto_push_ok_decode(&body, &ok) != OCOP_OK ||
+				 ok.rejections.count != 1 || ok.applied != 0)) {
+		print_error("seed %u: a change stamped with another site's id was not refused\n", m->seed);
+		rv = OCOP_EINTERNAL;
+	}
+	m->forged++;
+	com_buf_fini(&req);
+	com_buf_fini(&reply);
+	com_buf_fini(&cells);
+	return rv;
+}
+
+/*
  * One sync session of site i. With faults on, a session may fail (the link
  * or a crash point); that is expected and only its effects are checked, at
  * the end. must_succeed: the network has healed, so a failure is a bug.
@@ -574,6 +996,9 @@ sim_sync(sim *m, int i, bool must_succeed)
 	memset(&o, 0, sizeof(o));
 	o.credential = m->s[i].cred;
 	o.fault = &m->fault;
+	if (i == m->liar && !must_succeed && sim_rand(m, 3) == 0 && sim_forge(m, &m->s[i]) != OCOP_OK) {
+		return OCOP_EINTERNAL;
+	}
 	if (m->faults && !must_succeed) {
 		unsigned c = sim_rand(m, 20);
 		m->crash_at = c == 0 ? "site.push.reply_received" : c == 1 ? "site.pull.reply_received" : NULL;
@@ -595,20 +1020,120 @@ sim_sync(sim *m, int i, bool must_succeed)
 	return OCOP_OK;
 }
 
+/*
+ * A tour of one dossier through its flow: each step takes a move the current
+ * status allows to a commune, the district or the province, makes it at a
+ * site of that role (or at the server for the province) and syncs, so every
+ * transition these roles make is walked over the seeds, reopens included,
+ * under the same faults.
+ */
+static void
+sim_tour(sim *m)
+{
+	static const unsigned roles = OCP_ROLE_BIT(OCP_ROLE_COMMUNE) | OCP_ROLE_BIT(OCP_ROLE_DISTRICT) |
+	    OCP_ROLE_BIT(OCP_ROLE_PROVINCE);
+	bool legacy = sim_rand(m, 2) == 0;
+	sim_site *filer = legacy ? &m->s[6] : &m->s[0];
+	const ocp_transition *next[16];
+	const ocp_flow *flow = ocp_policy_flow(m->site_pol, legacy ? "qd148-2023" : "qd26-2026");
+	char id[37];
+	char status[64];
+	char unit[64];
+	int before = m->ndossiers;
+	int step;
+
+	sim_new_dossier(m, filer->db, filer->scope, legacy ? "qd148-2023" : "qd26-2026");
+	if (m->ndossiers == before) {
+		return;
+	}
+	snprintf(id, sizeof(id), "%s", m->dossiers[before]);
+	sim_sync(m, filer->index, false);
+	for (step = 0; step < 20; step++) {
+		const ocp_transition *t;
+		ocp_role role;
+		size_t n;
+		int who = -1;
+		int i;
+		if (!sim_text(m->server, "SELECT status FROM dossier WHERE id = ?1", id, status, sizeof(status))) {
+			return;
+		}
+		sim_text(m->server, "SELECT unit_code FROM dossier WHERE id = ?1", id, unit, sizeof(unit));
+		n = ocp_flow_next(flow, status, roles, next, 16);
+		if (n == 0) {
+			return;
+		}
+		if (n > 16) {
+			n = 16;
+		}
+		t = next[sim_rand(m, (unsigned)n)];
+		if (sim_rand(m, 3) != 0) {
+			/* Mostly onwards, so the deep states are reached too. */
+			const ocp_transition *on[16];
+			size_t k = 0;
+			size_t j;
+			for (j = 0; j < n; j++) {
+				if (next[j]->kind == OCP_FLOW_FORWARD && !next[j]->to->terminal) {
+					on[k++] = next[j];
+				}
+			}
+			if (k > 0) {
+				t = on[sim_rand(m, (unsigned)k)];
+			}
+		}
+		/* Who makes it: the province at the server, else a site of that role for the unit. */
+		for (role = OCP_ROLE_COMMUNE; role < OCP_ROLE_COUNT_; role++) {
+			if (t->roles & OCP_ROLE_BIT(role) && role != OCP_ROLE_PROVINCE) {
+				for (i = 0; i < SIM_SITES && who < 0; i++) {
+					if (strcmp(m->s[i].role, ocp_role_name((int)role)) == 0 &&
+					    ocp_scope_covers(m->s[i].scope, unit) && i != m->liar) {
+						who = i;
+					}
+				}
+			}
+		}
+		if (who < 0 && (t->roles & OCP_ROLE_BIT(OCP_ROLE_PROVINCE))) {
+			sim_move_to(m, m->server, "province", id, t);
+			continue;
+		}
+		if (who < 0) {
+			return;
+		}
+		sim_sync(m, who, false);
+		sim_move_to(m, m->s[who].db, m->s[who].role, id, t);
+		sim_sync(m, who, false);
+	}
+}
+
 /* ===== Oracle ===== */
 
+/* Rows of no unit go everywhere; the rest by the one scope matcher. */
 static bool
 sim_in_scope(const char *scope, const char *code)
 {
-	size_t n = strlen(scope);
-
-	return code[0] == 0 || strcmp(scope, "83") == 0 ||
-	    (strncmp(code, scope, n) == 0 && (code[n] == 0 || code[n] == '-'));
+	return code[0] == 0 || ocp_scope_covers(scope, code);
 }
 
-/* Rows (all columns) and cell versions of every row in scope, as text. */
+/* The scope of a row: the authority's view when it holds the row, else db's own. */
+static int
+sim_row_scope(sto_db *db, sto_db *authority, const char *tbl, const char *id, char *out, size_t cap)
+{
+	char sql[120];
+
+	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s WHERE id = ?1", tbl);
+	if (sto_schema_table(tbl) != NULL && sim_int(authority, sql, id) == 1) {
+		return sto_row_scope(authority, tbl, id, out, cap);
+	}
+	return sto_row_scope(db, tbl, id, out, cap);
+}
+
+/*
+ * Rows (all columns) and cell versions of every row in scope, as text. A row's
+ * scope is what the server (the authority) makes of it when it holds the row:
+ * a site may hold a tombstone of a row it wrote and was refused, under a
+ * parent it never saw, whose place only the server knows.
+ */
 static char *
-sim_dump(sto_db *db, const char *scope)
+sim_dump(sto_db *db, sto_db *authority, const char *scope)
 {
 	com_buf b;
 	com_buf all;
@@ -637,7 +1162,7 @@ sim_dump(sto_db *db, const char *scope)
 			snprintf(tbl, sizeof(tbl), "%s", cur_tbl);
 			sscanf(line, "'%39[^']'", id);
 		}
-		if (sto_row_scope(db, tbl, id, unit, sizeof(unit)) == OCOP_OK && sim_in_scope(scope, unit)) {
+		if (sim_row_scope(db, authority, tbl, id, unit, sizeof(unit)) == OCOP_OK && sim_in_scope(scope, unit)) {
 			com_buf_printf(&b, "%s\n", line);
 		}
 	}
@@ -655,7 +1180,8 @@ sim_dump(sto_db *db, const char *scope)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char unit[64];
 			const char *id = (const char *)sqlite3_column_text(st, 0);
-			if (sto_row_scope(db, "score_sheet", id, unit, sizeof(unit)) == OCOP_OK && sim_in_scope(scope, unit)) {
+			if (sim_row_scope(db, authority, "score_sheet", id, unit, sizeof(unit)) == OCOP_OK &&
+			    sim_in_scope(scope, unit)) {
 				com_buf_printf(&b, "%s total %lld over %d criteria\n", id, (long long)sqlite3_column_int64(st, 1),
 				    sqlite3_column_int(st, 2));
 			}
@@ -672,8 +1198,8 @@ sim_check_convergence(sim *m)
 	int bad = 0;
 
 	for (i = 0; i < SIM_SITES; i++) {
-		char *a = sim_dump(m->server, m->s[i].scope);
-		char *b = sim_dump(m->s[i].db, m->s[i].scope);
+		char *a = sim_dump(m->server, m->server, m->s[i].scope);
+		char *b = sim_dump(m->s[i].db, m->server, m->s[i].scope);
 		if (strcmp(a, b) != 0) {
 			char *pa = a;
 			char *pb = b;
@@ -779,6 +1305,60 @@ sim_check_no_loss(sim *m)
 	return bad;
 }
 
+/*
+ * The liar: every lie refused, ledgered and never applied (so the server's
+ * state is what the honest writes alone make); its plain honest changes
+ * landed (or were refused only because the province had moved their dossier
+ * out of its scope first); the forged stamps ledgered as identity refusals.
+ */
+static int
+sim_check_liar(sim *m)
+{
+	const char *site = sto_site_id(m->s[m->liar].db);
+	char sql[300];
+	int bad = 0;
+	int i;
+
+	for (i = 0; i < m->nlies; i++) {
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM change WHERE site = ?1 AND seq = %llu",
+		    (unsigned long long)m->lies[i]);
+		if (sim_int(m->server, sql, site) != 0) {
+			print_error("seed %u: the liar's change %llu was applied\n", m->seed, (unsigned long long)m->lies[i]);
+			bad++;
+		}
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM ledger WHERE refused = 1 AND rule <> 'identity' AND lost_site = ?1 AND lost_seq = %llu",
+		    (unsigned long long)m->lies[i]);
+		if (sim_int(m->server, sql, site) == 0 || sim_int(m->s[m->liar].db, sql, site) == 0) {
+			print_error("seed %u: the liar's change %llu is not in the ledgers as refused\n", m->seed,
+			    (unsigned long long)m->lies[i]);
+			bad++;
+		}
+	}
+	for (i = 0; i < m->nplain; i++) {
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM change WHERE site = ?1 AND seq = %llu",
+		    (unsigned long long)m->plain[i]);
+		if (sim_int(m->server, sql, site) == 1) {
+			continue;
+		}
+		snprintf(sql, sizeof(sql),
+		    "SELECT COUNT(*) FROM ledger l WHERE l.refused = 1 AND l.rule = 'scope' AND l.lost_site = ?1"
+		    " AND l.lost_seq = %llu AND EXISTS (SELECT 1 FROM change c WHERE c.row_id = l.row_id AND c.scope IS NOT NULL)",
+		    (unsigned long long)m->plain[i]);
+		if (sim_int(m->server, sql, site) == 0) {
+			print_error("seed %u: the liar's honest change %llu did not land\n", m->seed,
+			    (unsigned long long)m->plain[i]);
+			bad++;
+		}
+	}
+	if (m->forged > 0 &&
+	    sim_int(m->server, "SELECT COUNT(*) FROM ledger WHERE refused = 1 AND rule = 'identity' AND lost_site = ?1",
+		site) < 1) {
+		print_error("seed %u: no identity refusal was ledgered for %d forged pushes\n", m->seed, m->forged);
+		bad++;
+	}
+	return bad;
+}
+
 /* Each site's changes are held once, numbered 1..high-water without gaps. */
 static int
 sim_check_exactly_once(sim *m)
@@ -824,6 +1404,7 @@ sim_run(unsigned seed, bool verbose)
 		com_free(m);
 		return 1;
 	}
+	m->liar = (int)sim_rand(m, SIM_SITES);
 	steps = 60 + (int)sim_rand(m, 120);
 	for (step = 0; step < steps; step++) {
 		unsigned who = sim_rand(m, SIM_SITES + 2);
@@ -840,12 +1421,21 @@ sim_run(unsigned seed, bool verbose)
 			for (i = 0; i < k; i++) {
 				bad += sim_sync(m, (int)sim_rand(m, SIM_SITES), false) != OCOP_OK;
 			}
+		} else if ((int)who == m->liar && sim_rand(m, 3) != 0) {
+			if (sim_rand(m, 2) == 0) {
+				sim_lie(m, &m->s[who]);
+			} else {
+				sim_plain(m, &m->s[who]);
+			}
 		} else if (strcmp(m->s[who].role, "commune") == 0) {
 			sim_commune_op(m, &m->s[who]);
+		} else if (strcmp(m->s[who].role, "district") == 0) {
+			sim_district_op(m, &m->s[who]);
 		} else {
 			sim_member_op(m, &m->s[who]);
 		}
 	}
+	sim_tour(m);
 	/* Heal: the faults stop; everyone pushes, then everyone pulls what the others pushed. */
 	m->faults = false;
 	for (step = 0; step < 2; step++) {
@@ -854,12 +1444,14 @@ sim_run(unsigned seed, bool verbose)
 		}
 	}
 	if (verbose) {
-		printf("  %d faults injected, %d server restarts\n", m->faults_injected, m->server_crashes);
+		printf("  %d faults injected, %d server restarts, liar site %d: %d lies, %d plain, %d forged; %d moves\n",
+		    m->faults_injected, m->server_crashes, m->liar, m->nlies, m->nplain, m->forged, m->moves);
 	}
 	if (bad == 0) {
 		bad += sim_check_convergence(m);
 		bad += sim_check_no_loss(m);
 		bad += sim_check_exactly_once(m);
+		bad += sim_check_liar(m);
 	}
 	if (bad != 0) {
 		print_error("seed %u FAILED; replay: OCOP_SIM_SEED=%u ctest -R fault.sim -V\n", seed, seed);
@@ -891,6 +1483,72 @@ test_every_seed_converges_without_loss_or_duplicates(void **state)
 	}
 	printf("fault.sim: %u seeds, %u failed\n", seed > n ? n : seed, failed);
 	assert_int_equal(failed, 0);
+	/* Every transition a commune, a district or the province makes, in both flows. */
+	{
+		const unsigned sim_roles = OCP_ROLE_BIT(OCP_ROLE_COMMUNE) | OCP_ROLE_BIT(OCP_ROLE_DISTRICT) |
+		    OCP_ROLE_BIT(OCP_ROLE_PROVINCE);
+		char dd[1024];
+		char err[256];
+		ocp_policy *pol = NULL;
+		size_t missing = 0;
+		size_t b;
+		size_t i;
+		tu_src(dd, sizeof(dd), "data");
+		assert_ok(ocp_policy_open(&pol, dd, false, err, sizeof(err)));
+		for (b = 0; b < 2; b++) {
+			const ocp_flow *flow = ocp_policy_flow(pol, sim_bases[b]);
+			size_t total = ocp_flow_transition_count(flow);
+			size_t ours = 0;
+			size_t made = 0;
+			size_t made_ours = 0;
+			unsigned char reach[128] = {0};
+			bool grew = true;
+			/* The states these roles can reach from the initial one. */
+			for (i = 0; i < ocp_flow_state_count(flow) && i < 128; i++) {
+				reach[i] = strcmp(ocp_flow_state_at(flow, i)->name, ocp_flow_initial(flow)) == 0;
+			}
+			while (grew) {
+				grew = false;
+				for (i = 0; i < total; i++) {
+					const ocp_transition *t = ocp_flow_transition_at(flow, i);
+					size_t f = 0;
+					size_t to = 0;
+					while (ocp_flow_state_at(flow, f) != t->from) {
+						f++;
+					}
+					while (ocp_flow_state_at(flow, to) != t->to) {
+						to++;
+					}
+					if (reach[f] && (t->roles & sim_roles) && !reach[to]) {
+						reach[to] = 1;
+						grew = true;
+					}
+				}
+			}
+			for (i = 0; i < total && i < 128; i++) {
+				const ocp_transition *t = ocp_flow_transition_at(flow, i);
+				size_t f = 0;
+				bool mine;
+				while (ocp_flow_state_at(flow, f) != t->from) {
+					f++;
+				}
+				mine = (t->roles & sim_roles) != 0 && reach[f];
+				ours += mine;
+				made += sim_covered[b][i];
+				made_ours += mine && sim_covered[b][i];
+				if (mine && !sim_covered[b][i] && n >= 500) {
+					print_error("fault.sim: transition %s -> %s of %s was never made\n", t->from->name,
+					    t->to->name, sim_bases[b]);
+					missing++;
+				}
+			}
+			printf("fault.sim: %s: %zu of %zu transitions made (%zu of the %zu a commune, district or province"
+			       " can make without the national tier; the rest are fault.sim3's)\n",
+			    sim_bases[b], made, total, made_ours, ours);
+		}
+		ocp_policy_free(pol);
+		assert_int_equal(missing, 0);
+	}
 }
 
 int

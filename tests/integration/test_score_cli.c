@@ -278,7 +278,7 @@ test_help_and_the_data_directory_above_the_program(void **state)
 	assert_int_equal(run_score(&out, 0, "--help"), 0);
 	assert_non_null(strstr(out, "usage: ocop score --rubric ID --sheets FILE.csv"));
 	com_free(out);
-	/* Without OCOP_DATA_DIR the program finds data/ above its build directory. */
+	/* Without OCOP_DATA_DIR the program finds share/ocop beside its bin/ (cmake/OcopInstall.cmake). */
 	tu_bin(bin, sizeof(bin), "ocop");
 	tu_src(path, sizeof(path), "tests/data/sheets/potential5.csv");
 	assert_int_equal(tu_run(&out, 1, "env -u OCOP_DATA_DIR '%s' score --rubric qd26-2026/01 "

@@ -450,7 +450,7 @@ test_load_id_refuses_a_file_that_declares_another_id(void **state)
 }
 
 static void
-test_data_dir_comes_from_the_environment_or_above_the_program(void **state)
+test_data_dir_comes_from_the_environment_or_beside_the_program(void **state)
 {
 	const char *old = getenv("OCOP_DATA_DIR");
 	char *saved = old ? com_strdup(old) : NULL;
@@ -463,11 +463,12 @@ test_data_dir_comes_from_the_environment_or_above_the_program(void **state)
 	d = ocp_data_dir();
 	assert_non_null(d);
 	assert_string_equal(d, "/somewhere/data");
-	/* Without the variable: the test binary sits in a build directory of the tree. */
+	/* Without the variable: share/ocop beside the program's directory, which the
+	 * build directory links to the source tree's data/ (cmake/OcopInstall.cmake). */
 	assert_int_equal(unsetenv("OCOP_DATA_DIR"), 0);
 	d = ocp_data_dir();
 	assert_non_null(d);
-	assert_true(strlen(d) > 5 && strcmp(d + strlen(d) - 5, "/data") == 0);
+	assert_true(strlen(d) > 11 && strcmp(d + strlen(d) - 11, "/share/ocop") == 0);
 	snprintf(probe, sizeof(probe), "%s/rubrics/qd26-2026/01.rubric", d);
 	assert_int_equal(stat(probe, &st), 0);
 	if (saved != NULL) {
@@ -536,7 +537,7 @@ main(void)
 	    cmocka_unit_test(test_parse_fails_cleanly_at_every_allocation),
 	    cmocka_unit_test(test_load_id_refuses_malformed_and_unknown_ids),
 	    cmocka_unit_test(test_load_id_refuses_a_file_that_declares_another_id),
-	    cmocka_unit_test(test_data_dir_comes_from_the_environment_or_above_the_program),
+	    cmocka_unit_test(test_data_dir_comes_from_the_environment_or_beside_the_program),
 	    cmocka_unit_test(test_points_parse_takes_up_to_two_decimals_and_nothing_else),
 	    cmocka_unit_test(test_points_format_always_shows_two_decimals),
 	};

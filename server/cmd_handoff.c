@@ -1,0 +1,300 @@
+/*
+ * cmd_handoff.c: `ocopd handoff`: moving a 5-star candidate's hand-off package
+ * by file while the link to the national server is down. `export` writes a
+ * candidate's package at the province, `import` applies it at the national
+ * server (and writes the national changes for the province), `apply` merges
+ * that reply at the province. Formats and trust: docs/NATIONAL.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "common/ocop/council.h"
+#include "common/ocop/policy.h"
+#include "common/ocop/registry.h"
+#include "common/ocop/rubric.h"
+#include "common/util/buf.h"
+#include "ocop_err.h"
+#include "server/cmd.h"
+#include "server/handoff.h"
+#include "server/service.h"
+#include "server/upstream.h"
+
+static const char handoff_usage[] =
+    "usage: ocopd handoff <command> [options]\n"
+    "\n"
+    "Carry a 5-star candidate to the national server and its decision back by\n"
+    "file when there is no link (docs/NATIONAL.md). Importing or applying the\n"
+    "same file twice changes nothing. Run 'ocopd handoff <command> --help'.\n";
+
+static const char export_usage[] =
+    "usage: ocopd handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]\n"
+    "\n"
+    "At the province: write the hand-off package of candidate dossier ID (its\n"
+    "whole evaluation record) to FILE for the national office. The credential\n"
+    "is this province's at the national server (default: upstream_credential\n"
+    "from the config).\n";
+
+static const char import_usage[] =
+    "usage: ocopd handoff import --db PATH --in FILE [--reply FILE] [--config FILE]\n"
+    "\n"
+    "At the national server: apply a province's hand-off package (idempotent).\n"
+    "--reply writes the national changes for that province, which it merges\n"
+    "with 'ocopd handoff apply'. A damaged or forged file is refused (exit 2).\n";
+
+static const char apply_usage[] =
+    "usage: ocopd handoff apply --db PATH --in REPLY [--config FILE]\n"
+    "\n"
+    "At the province: merge the national server's reply file (written by\n"
+    "'ocopd handoff import --reply' there), bringing the central council's\n"
+    "decisions down.\n";
+
+static int
+handoff_export(int argc, char **argv)
+{
+	srv_opts o;
+	srv_config cfg;
+	sto_db *db = NULL;
+	ocp_council *c = NULL;
+	ocp_reg *reg = NULL;
+	ocp_reg_require req;
+	srv_handoff_key k;
+	sqlite3_stmt *st = NULL;
+	com_buf out;
+	char sha[SRV_HANDOFF_SHA_HEX];
+	char err[512];
+	uint64_t changes = 0;
+	const char *dd;
+	int found = 0;
+	int rv;
+
+	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_DB | SRV_OPT_DOSSIER | SRV_OPT_OUT | SRV_OPT_CONFIG | SRV_OPT_CREDENTIAL, "handoff export", export_usage);
+	if (rv != SRV_CMD_OK) {
+		return rv == SRV_CMD_HELP ? SRV_CMD_OK : rv;
+	}
+	if (srv_cmd_config(&cfg, o.config, "handoff export") != OCOP_OK) {
+		return SRV_CMD_USAGE;
+	}
+	if (o.db == NULL || o.dossier == NULL || o.out == NULL) {
+		fprintf(stderr, "ocopd handoff export: needs --db PATH, --dossier ID and --out FILE\n");
+		return 2;
+	}
+	if ((dd = srv_cmd_data_dir(&cfg, "handoff")) == NULL) {
+		return SRV_CMD_USAGE;
+	}
+	if (srv_cmd_open_db(o.db, false, &db) != OCOP_OK) {
+		return 1;
+	}
+	if (strcmp(sto_role(db), "province") != 0) {
+		fprintf(stderr, "ocopd handoff export: %s is a %s database; candidates leave from a province\n", o.db,
+		    sto_role(db));
+		sto_close(db);
+		return 2;
+	}
+	/* Record the candidate first (as the upstream loop would), then write its package. */
+	if (ocp_council_open(&c, db, dd) != OCOP_OK || ocp_reg_open(&reg, db, dd, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff export: cannot load the rules from %s\n", dd);
+		ocp_council_close(c);
+		sto_close(db);
+		return 1;
+	}
+	req.fn = ocp_council_require;
+	req.arg = c;
+	ocp_reg_set_require(reg, &req);
+	rv = srv_handoff_scan(db, c, reg, true, NULL, err, sizeof(err));
+	if (rv == OCOP_OK && sqlite3_prepare_v2(sto_sqlite(db),
+				 "SELECT dossier_id, evaluation_id, version FROM handoff WHERE dossier_id = ?1"
+				 " ORDER BY created DESC, version DESC LIMIT 1",
+				 -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, o.dossier, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) == SQLITE_ROW) {
+			snprintf(k.dossier_id, sizeof(k.dossier_id), "%s", (const char *)sqlite3_column_text(st, 0));
+			snprintf(k.evaluation_id, sizeof(k.evaluation_id), "%s", (const char *)sqlite3_column_text(st, 1));
+			k.version = sqlite3_column_int64(st, 2);
+			found = 1;
+		}
+		sqlite3_finalize(st);
+	}
+	if (!found) {
+		fprintf(stderr, "ocopd handoff export: dossier %s is not a 5-star candidate (potential 5★ result,"
+				" the chair's approval, status potential_5star or later)\n", o.dossier);
+		ocp_reg_close(reg);
+		ocp_council_close(c);
+		sto_close(db);
+		return 1;
+	}
+	com_buf_init(&out);
+	rv = srv_handoff_export(db, &k, o.credential ? o.credential : cfg.upstream_credential, &out, sha, &changes);
+	if (rv == OCOP_OK && srv_cmd_write_file(o.out, out.data, out.len) != 0) {
+		fprintf(stderr, "ocopd handoff export: cannot write %s\n", o.out);
+		rv = OCOP_EIO;
+	} else if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff export: %s\n", ocop_strerror(rv));
+	}
+	if (rv == OCOP_OK) {
+		printf("dossier %s evaluation %s v%lld: %llu changes, content sha256 %s\nwrote %s (%zu bytes)\n",
+		    k.dossier_id, k.evaluation_id, (long long)k.version, (unsigned long long)changes, sha, o.out, out.len);
+	}
+	com_buf_fini(&out);
+	ocp_reg_close(reg);
+	ocp_council_close(c);
+	sto_close(db);
+	return rv == OCOP_OK ? 0 : 1;
+}
+
+static int
+handoff_import(int argc, char **argv)
+{
+	srv_opts o;
+	srv_config cfg;
+	sto_db *db = NULL;
+	ocp_policy *pol = NULL;
+	srv_service svc;
+	srv_handoff_import_stats st;
+	com_buf reply;
+	static const com_log quiet = {com_log_stderr, NULL, COM_LOG_WARN};
+	char err[600];
+	const char *dd;
+	uint8_t *pkg;
+	size_t len = 0;
+	int rv;
+
+	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_DB | SRV_OPT_IN | SRV_OPT_REPLY | SRV_OPT_CONFIG, "handoff import", import_usage);
+	if (rv != SRV_CMD_OK) {
+		return rv == SRV_CMD_HELP ? SRV_CMD_OK : rv;
+	}
+	if (srv_cmd_config(&cfg, o.config, "handoff import") != OCOP_OK) {
+		return SRV_CMD_USAGE;
+	}
+	if (o.db == NULL || o.in == NULL) {
+		fprintf(stderr, "ocopd handoff import: needs --db PATH and --in FILE\n");
+		return 2;
+	}
+	if ((dd = srv_cmd_data_dir(&cfg, "handoff")) == NULL) {
+		return SRV_CMD_USAGE;
+	}
+	if ((pkg = srv_cmd_read_file(o.in, &len)) == NULL) {
+		fprintf(stderr, "ocopd handoff import: cannot read %s\n", o.in);
+		return 1;
+	}
+	if (srv_cmd_open_db(o.db, false, &db) != OCOP_OK) {
+		free(pkg);
+		return 1;
+	}
+	if (strcmp(sto_role(db), "national") != 0) {
+		fprintf(stderr, "ocopd handoff import: %s is a %s database; packages go to the national server\n", o.db,
+		    sto_role(db));
+		free(pkg);
+		sto_close(db);
+		return 2;
+	}
+	sto_hlc(db)->max_skew_ms = cfg.skew_ms;
+	if (ocp_policy_open(&pol, dd, true, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		free(pkg);
+		sto_close(db);
+		return 2;
+	}
+	sto_set_policy(db, ocp_policy_store(pol));
+	srv_service_init(&svc, db, ocp_policy_store(pol), &quiet);
+	svc.relay_policy = ocp_policy_store_relay(pol, "province");
+	com_buf_init(&reply);
+	rv = srv_handoff_import(&svc, pkg, len, o.reply ? &reply : NULL, &st, err, sizeof(err));
+	free(pkg);
+	if (rv == OCOP_OK && o.reply != NULL && srv_cmd_write_file(o.reply, reply.data, reply.len) != 0) {
+		snprintf(err, sizeof(err), "cannot write the reply %s", o.reply);
+		rv = OCOP_EIO;
+	}
+	com_buf_fini(&reply);
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff import: %s: %s\n", o.in, err[0] ? err : ocop_strerror(rv));
+	} else {
+		printf("dossier %s from province %s: %u messages, %llu changes applied, %llu already held, %llu refused\n",
+		    st.dossier_id, st.province, st.messages, (unsigned long long)st.applied,
+		    (unsigned long long)st.duplicates, (unsigned long long)st.rejected);
+	}
+	ocp_policy_free(pol);
+	sto_close(db);
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT ? 2 : 1;
+}
+
+static int
+handoff_apply(int argc, char **argv)
+{
+	srv_opts o;
+	srv_config cfg;
+	sto_db *db = NULL;
+	ocp_policy *pol = NULL;
+	srv_upstream *u = NULL;
+	srv_upstream_opts uo;
+	srv_upstream_stats st;
+	char err[600];
+	const char *dd;
+	uint8_t *reply;
+	size_t len = 0;
+	int rv;
+
+	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_DB | SRV_OPT_IN | SRV_OPT_CONFIG, "handoff apply", apply_usage);
+	if (rv != SRV_CMD_OK) {
+		return rv == SRV_CMD_HELP ? SRV_CMD_OK : rv;
+	}
+	if (srv_cmd_config(&cfg, o.config, "handoff apply") != OCOP_OK) {
+		return SRV_CMD_USAGE;
+	}
+	if (o.db == NULL || o.in == NULL) {
+		fprintf(stderr, "ocopd handoff apply: needs --db PATH and --in FILE\n");
+		return 2;
+	}
+	if ((dd = srv_cmd_data_dir(&cfg, "handoff")) == NULL) {
+		return SRV_CMD_USAGE;
+	}
+	if ((reply = srv_cmd_read_file(o.in, &len)) == NULL) {
+		fprintf(stderr, "ocopd handoff apply: cannot read %s\n", o.in);
+		return 1;
+	}
+	if (srv_cmd_open_db(o.db, false, &db) != OCOP_OK) {
+		free(reply);
+		return 1;
+	}
+	sto_hlc(db)->max_skew_ms = cfg.skew_ms;
+	if (ocp_policy_open(&pol, dd, true, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		free(reply);
+		sto_close(db);
+		return 2;
+	}
+	sto_set_policy(db, ocp_policy_store(pol));
+	memset(&uo, 0, sizeof(uo));
+	uo.pull_policy = ocp_policy_store_relay(pol, "national");
+	uo.data_dir = dd;
+	uo.log = &srv_cmd_log;
+	if ((rv = srv_upstream_open(&u, db, &uo, err, sizeof(err))) == OCOP_OK) {
+		rv = srv_upstream_apply_reply(u, reply, len, &st, err, sizeof(err));
+	}
+	free(reply);
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff apply: %s: %s\n", o.in, err[0] ? err : ocop_strerror(rv));
+	} else {
+		printf("%llu national changes (%llu new); %u hand-offs decided\n", (unsigned long long)st.pulled,
+		    (unsigned long long)st.applied, st.decided);
+	}
+	srv_upstream_close(u);
+	ocp_policy_free(pol);
+	sto_close(db);
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT ? 2 : 1;
+}
+
+static const srv_cmd handoff_cmds[] = {
+    {"export", handoff_export, "write a candidate's hand-off package for the national office"},
+    {"import", handoff_import, "apply a hand-off package at the national server; --reply for the province"},
+    {"apply", handoff_apply, "merge the national server's reply at the province"},
+};
+
+int
+srv_cmd_handoff(int argc, char **argv)
+{
+	return srv_cmd_group(handoff_usage, handoff_cmds, sizeof(handoff_cmds) / sizeof(handoff_cmds[0]), argc,
+	    argv);
+}
