@@ -11,3 +11,5 @@ ocop_add_test(NAME ocop.units LABEL unit SOURCES unit/ocop/test_units.c LIBS oco
 ocop_add_test(NAME cli.clerk LABEL integration SOURCES integration/test_cli_clerk.c LIBS ocop_common)
 # A province's round end to end (real ocopd and ocop processes), its history imported, the tables checked.
 ocop_add_test(NAME published LABEL integration SOURCES integration/test_published.c LIBS ocop_common TIMEOUT 300)
+# The entity tables (common/ocop/entity.c) against the store's schema, and their value checks.
+ocop_add_test(NAME ocop.entity LABEL unit SOURCES unit/ocop/test_entity.c LIBS ocop_common)
