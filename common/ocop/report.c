@@ -1090,6 +1090,9 @@ report_view(ocp_report *rep, const char *scope)
 		snprintf(rep->place, sizeof(rep->place), "Cả nước");
 	} else if ((nm = ocp_units_name(rep->units, scope)) != NULL) {
 		snprintf(rep->place, sizeof(rep->place), "%s", nm);
+	} else if (strchr(scope, '-') != NULL) {
+		/* A commune site whose unit the replica does not name: say which one it is. */
+		snprintf(rep->place, sizeof(rep->place), "Đơn vị %s", scope);
 	}
 }
 
