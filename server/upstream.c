@@ -189,7 +189,7 @@ upstream_hello(srv_upstream *u, const srv_link *link, com_buf *req, com_buf *rep
 
 /* Keep a change the national server refused in this province's ledger, once. */
 static int
-upstream_record_rejection(srv_upstream *u, const srv_relay_ref *ref, const char *reason)
+upstream_record_rejection(srv_upstream *u, const srv_relay_ref *ref, int code, const char *reason)
 {
 	sqlite3_stmt *st = NULL;
 	char text[700];
@@ -209,7 +209,7 @@ upstream_record_rejection(srv_upstream *u, const srv_relay_ref *ref, const char 
 	}
 	com_logf(u->log, COM_LOG_WARN, "the national server refused %s seq %" PRIu64 " (%s %s): %s", ref->site,
 	    ref->seq, ref->tbl, ref->row, reason);
-	snprintf(text, sizeof(text), "refused by the national server: %s", reason);
+	snprintf(text, sizeof(text), "refused by the national server (%s): %s", sto_rule_name(code), reason);
 	return sto_ledger_put(u->db, ref->tbl, ref->row, NULL, "upstream", text, NULL, 0, NULL, NULL, 0, ref->site,
 	    ref->seq);
 }
@@ -244,7 +244,7 @@ upstream_send(srv_upstream *u, const srv_link *link, srv_relay_batch *b, com_buf
 	proto_rejections_iter(&it, &ok.rejections);
 	while ((rv = proto_rejections_next(&it, &r)) == OCOP_OK) {
 		if (r.seq >= 1 && r.seq <= b->count &&
-		    (rv = upstream_record_rejection(u, &b->refs[r.seq - 1], r.reason)) != OCOP_OK) {
+		    (rv = upstream_record_rejection(u, &b->refs[r.seq - 1], (int)r.code, r.reason)) != OCOP_OK) {
 			break;
 		}
 		st->rejected++;

@@ -1034,3 +1034,33 @@ ocp_auth_match_at(const ocp_auth *auth, size_t i, const char **table, const char
 	*via = m->via;
 	return true;
 }
+
+size_t
+ocp_auth_kinds(const ocp_auth *auth, const char *table, const char **out, size_t cap)
+{
+	size_t t;
+	size_t n = 0;
+	size_t i;
+	size_t j;
+
+	if (table == NULL || (t = auth_find_table(auth, table)) == auth->ntables) {
+		return 0;
+	}
+	for (i = 0; i < auth->nrules; i++) {
+		const auth_rule *r = &auth->rules[i];
+		bool seen = false;
+		if (r->table != t || r->kind == NULL) {
+			continue;
+		}
+		for (j = 0; j < i; j++) {
+			seen |= auth->rules[j].table == t && auth_same(auth->rules[j].kind, r->kind);
+		}
+		if (!seen) {
+			if (n < cap) {
+				out[n] = r->kind;
+			}
+			n++;
+		}
+	}
+	return n;
+}

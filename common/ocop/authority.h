@@ -134,6 +134,13 @@ size_t ocp_auth_match_count(const ocp_auth *auth);
 bool ocp_auth_match_at(const ocp_auth *auth, size_t i, const char **table, const char **col, const char **ptable,
     const char **pcol, const char **via);
 
+/*
+ * The row kinds the rules of `table` name (decision kinds, council tiers), each
+ * once, in file order: at most cap into out; returns how many there are.
+ * Borrowed strings. Cannot fail.
+ */
+size_t ocp_auth_kinds(const ocp_auth *auth, const char *table, const char **out, size_t cap);
+
 /* True when `table` is named in the rules (a replicated table). */
 bool ocp_auth_has_table(const ocp_auth *auth, const char *table);
 

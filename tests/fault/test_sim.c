@@ -1113,60 +1113,20 @@ sim_in_scope(const char *scope, const char *code)
 	return code[0] == 0 || ocp_scope_covers(scope, code);
 }
 
-/* The scope of a row: the authority's view when it holds the row, else db's own. */
-static int
-sim_row_scope(sto_db *db, sto_db *authority, const char *tbl, const char *id, char *out, size_t cap)
-{
-	char sql[120];
-
-	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM %s WHERE id = ?1", tbl);
-	if (sto_schema_table(tbl) != NULL && sim_int(authority, sql, id) == 1) {
-		return sto_row_scope(authority, tbl, id, out, cap);
-	}
-	return sto_row_scope(db, tbl, id, out, cap);
-}
-
 /*
- * Rows (all columns) and cell versions of every row in scope, as text. A row's
- * scope is what the server (the authority) makes of it when it holds the row:
- * a site may hold a tombstone of a row it wrote and was refused, under a
- * parent it never saw, whose place only the server knows.
+ * Rows (all columns) and cell versions of every row in scope, as text (the
+ * server's view of where a row belongs decides: tr_dump_scope), with the
+ * derived results of the sheets in scope.
  */
 static char *
 sim_dump(sto_db *db, sto_db *authority, const char *scope)
 {
 	com_buf b;
-	com_buf all;
-	char *text;
-	char *line;
-	char *save = NULL;
+	char *rows = tr_dump_scope(db, authority, scope);
 
-	com_buf_init(&all);
-	tr_dump(db, &all, true);
-	text = com_buf_detach(&all, NULL);
 	com_buf_init(&b);
-	/* Keep table headers, and lines whose row (first or second field) is in scope. */
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char tbl[40] = "";
-		char id[40] = "";
-		char unit[64];
-		static char cur_tbl[40];
-		if (strncmp(line, "== ", 3) == 0) {
-			snprintf(cur_tbl, sizeof(cur_tbl), "%s", line + 3);
-			com_buf_printf(&b, "%s\n", line);
-			continue;
-		}
-		if (strcmp(cur_tbl, "clock") == 0) {
-			sscanf(line, "'%39[^']'|'%39[^']'", tbl, id);
-		} else {
-			snprintf(tbl, sizeof(tbl), "%s", cur_tbl);
-			sscanf(line, "'%39[^']'", id);
-		}
-		if (sim_row_scope(db, authority, tbl, id, unit, sizeof(unit)) == OCOP_OK && sim_in_scope(scope, unit)) {
-			com_buf_printf(&b, "%s\n", line);
-		}
-	}
-	com_free(text);
+	com_buf_puts(&b, rows);
+	com_free(rows);
 	/* Derived results (never replicated, computed from the rows on each node):
 	 * each live sheet's total, for the evaluations in scope. */
 	{
@@ -1180,7 +1140,7 @@ sim_dump(sto_db *db, sto_db *authority, const char *scope)
 		while (sqlite3_step(st) == SQLITE_ROW) {
 			char unit[64];
 			const char *id = (const char *)sqlite3_column_text(st, 0);
-			if (sim_row_scope(db, authority, "score_sheet", id, unit, sizeof(unit)) == OCOP_OK &&
+			if (sto_row_scope(authority, "score_sheet", id, unit, sizeof(unit)) == OCOP_OK &&
 			    sim_in_scope(scope, unit)) {
 				com_buf_printf(&b, "%s total %lld over %d criteria\n", id, (long long)sqlite3_column_int64(st, 1),
 				    sqlite3_column_int(st, 2));

@@ -26,14 +26,17 @@ replay_dir(const char *rel, int which, int *count)
 	tu_src(rubric, sizeof(rubric), "data/rubrics/qd26-2026/01.rubric");
 	d = opendir(dir);
 	if (d == NULL) {
-		return 0; /* no saved crashes yet */
+		/* A missing folder replays nothing: a broken checkout, never a pass. */
+		print_error("%s: cannot open the folder to replay\n", dir);
+		return 1;
 	}
 	while ((e = readdir(d)) != NULL) {
 		FILE *f;
 		uint8_t buf[65536];
 		size_t n;
-		if (e->d_name[0] == '.') {
-			continue;
+		size_t len = strlen(e->d_name);
+		if (e->d_name[0] == '.' || (len > 3 && strcmp(e->d_name + len - 3, ".md") == 0)) {
+			continue; /* notes, not inputs */
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		f = fopen(path, "rb");

@@ -6,6 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/ocop/scope.h"
+#include "common/store/schema.h"
+#include "common/util/alloc.h"
+
+#include <stdio.h>
+#include <string.h>
+
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -141,4 +148,58 @@ tr_ledger_count(sto_db *db, const char *rule)
 	}
 	sqlite3_finalize(st);
 	return n;
+}
+
+/* The scope of a row: the authority's view when it holds the row, else db's own. */
+static int
+replica_row_scope(sto_db *db, sto_db *authority, const char *tbl, const char *id, char *out, size_t cap)
+{
+	const sto_table *t = sto_schema_table(tbl);
+	sto_row r;
+	bool held = false;
+
+	if (t != NULL && sto_row_load(authority, t, id, &r) == OCOP_OK) {
+		held = r.exists;
+		sto_row_fini(&r);
+	}
+	return sto_row_scope(held ? authority : db, tbl, id, out, cap);
+}
+
+char *
+tr_dump_scope(sto_db *db, sto_db *authority, const char *scope)
+{
+	com_buf b;
+	com_buf all;
+	char *text;
+	char *line;
+	char *save = NULL;
+	char cur_tbl[40] = "";
+
+	com_buf_init(&all);
+	tr_dump(db, &all, true);
+	text = com_buf_detach(&all, NULL);
+	com_buf_init(&b);
+	/* Keep table headers, and lines whose row (first or second field) is in scope. */
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char tbl[40] = "";
+		char id[40] = "";
+		char unit[64];
+		if (strncmp(line, "== ", 3) == 0) {
+			snprintf(cur_tbl, sizeof(cur_tbl), "%s", line + 3);
+			com_buf_printf(&b, "%s\n", line);
+			continue;
+		}
+		if (strcmp(cur_tbl, "clock") == 0) {
+			sscanf(line, "'%39[^']'|'%39[^']'", tbl, id);
+		} else {
+			snprintf(tbl, sizeof(tbl), "%s", cur_tbl);
+			sscanf(line, "'%39[^']'", id);
+		}
+		if (replica_row_scope(db, authority, tbl, id, unit, sizeof(unit)) == OCOP_OK &&
+		    (unit[0] == 0 || ocp_scope_covers(scope, unit))) {
+			com_buf_printf(&b, "%s\n", line);
+		}
+	}
+	com_free(text);
+	return com_buf_detach(&b, NULL);
 }

@@ -33,6 +33,15 @@ int tr_exchange(sto_db *dst, sto_db *src, const sto_policy *pol, uint64_t *curso
  * rows by id) and, when with_clocks, the cell versions. Returns OCOP_OK.
  */
 int tr_dump(sto_db *db, com_buf *out, bool with_clocks);
+/*
+ * The dump of tr_dump (with clocks) restricted to the rows a site of `scope`
+ * holds: a row's scope is what `authority` (the site's server) makes of it
+ * when it holds the row, else what db makes of it. A site may hold a
+ * tombstone or a partial copy of a row outside its scope (its own refused
+ * write re-asserted to it) whose place only the server knows. Rows of no unit
+ * go everywhere. Caller frees with com_free().
+ */
+char *tr_dump_scope(sto_db *db, sto_db *authority, const char *scope);
 /* Number of ledger rows with the given rule (NULL: all). */
 int tr_ledger_count(sto_db *db, const char *rule);
 
