@@ -38,7 +38,8 @@ extern "C" {
 	X(EBUSY, "resource busy")                                              \
 	X(EINTERNAL, "internal error")                                         \
 	X(EIMMUTABLE, "this value never changes once set")                     \
-	X(ETYPE, "value of the wrong type or size")
+	X(ETYPE, "value of the wrong type or size")                             \
+	X(ENOTREPLICA, "not an OCOP replica")
 
 #define OCOP_ERR_ENUM_(name, text) OCOP_##name,
 typedef enum ocop_err { OCOP_ERR_MAP(OCOP_ERR_ENUM_) OCOP_ERR_COUNT_ } ocop_err;

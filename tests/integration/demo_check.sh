@@ -3,8 +3,10 @@
 # the merged state is the same everywhere, the concurrent edit's loser is in
 # the ledger, the write without authority was refused and reverted, the
 # council's result is 4★, a 5★ candidate reached the national server once and
-# its national decision came back to the province and to Thành Thới, and the
-# servers stopped cleanly.
+# its national decision came back to the province and to Thành Thới, the
+# province's communes and earlier rounds were brought in and reported (by
+# former district, by current province, as a workbook), echoed commands can be
+# pasted, and the servers stopped cleanly.
 set -euo pipefail
 bin="${1:?usage: demo_check.sh BIN_DIR}"
 out=$(bash "$(dirname "$0")/../../scripts/demo.sh" "$bin" 2>&1)
@@ -26,6 +28,13 @@ grep -q "^    received .*Bưởi da xanh hữu cơ" <<<"$out" || fail "the candi
 grep -q "^  decided .*national_recognised" <<<"$out" || fail "the national decision at the province"
 grep -q "thanhthoi  5★ dossier national_recognised  national result 5★ 456/QĐ-BNNMT expires 2029-09-20" <<<"$out" ||
   fail "the national decision at Thành Thới"
+grep -q "subject add --name 'HTX Bưởi da xanh Thành Thới' --kind htx --unit 86-28969" <<<"$out" ||
+  fail "echoed commands keep their quotes"
+grep -q "imported 150 units from" <<<"$out" || fail "Vĩnh Long's communes and former districts"
+grep -q "imported 6 results from" <<<"$out" || fail "the earlier rounds"
+grep -qE "^  86 +Tỉnh Vĩnh Long +2 +3 +0 +5 *$" <<<"$out" || fail "the report by current province"
+grep -qE "^  84-845 +Huyện Cầu Kè +0 +1 +0 +1 *$" <<<"$out" || fail "the report by former district"
+grep -q "wrote bao-cao-ocop.xlsx" <<<"$out" || fail "the workbook"
 grep -q "shutting down" <<<"$out" || fail "clean server stop"
 grep -q "demo finished" <<<"$out" || fail "did not finish"
 echo "demo check: ok"
