@@ -410,7 +410,11 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 static bool
 service_in_scope(srv_service *s, const char *scope, const char *code)
 {
-	return code[0] == 0 || ocp_scope_covers_at(s->db, scope, code);
+	if (code[0] == 0) {
+		return true;
+	}
+	return s->policy != NULL && s->policy->covers != NULL ? s->policy->covers(s->policy->arg, s->db, scope, code)
+							     : ocp_scope_covers(scope, code);
 }
 
 static bool
@@ -497,7 +501,7 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 			    (sqlite3_column_type(st, 10) == SQLITE_TEXT &&
 				strcmp((const char *)sqlite3_column_text(st, 10), m.site) == 0) ||
 			    (sqlite3_column_type(st, 9) == SQLITE_TEXT &&
-				ocp_scope_covers_at(s->db, peer.scope, (const char *)sqlite3_column_text(st, 9)))) {
+				service_in_scope(s, peer.scope, (const char *)sqlite3_column_text(st, 9)))) {
 				rv = proto_batch_add(&b, &c);
 				if (rv == OCOP_ETOOBIG) {
 					more = true;

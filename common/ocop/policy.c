@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/ocop/scope.h"
+#include "common/ocop/units.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -30,6 +31,7 @@ typedef struct policy_relay {
 
 struct ocp_policy {
 	ocp_auth *auth;                     /* owned */
+	ocp_units *units;                   /* owned: the shipped units and their succession */
 	ocp_flow *flows[POLICY_NBASES];     /* owned, one per legal basis */
 	bool check_authority;               /* servers check; sites trust their server */
 	sto_policy sp;                      /* callbacks bound to this policy */
@@ -279,11 +281,12 @@ policy_covers(policy_case *k, const char *code, const proto_value *successor)
 {
 	char next[64];
 
-	if (ocp_scope_covers_at(k->db, k->w->scope, code)) {
+	if (ocp_scope_covers_at(k->db, k->p->units, k->w->scope, code)) {
 		return true;
 	}
 	pv_text(successor, next, sizeof(next));
-	return strcmp(k->t->name, "unit") == 0 && next[0] != 0 && ocp_scope_covers_at(k->db, k->w->scope, next);
+	return strcmp(k->t->name, "unit") == 0 && next[0] != 0 &&
+	    ocp_scope_covers_at(k->db, k->p->units, k->w->scope, next);
 }
 
 /*
@@ -658,6 +661,22 @@ policy_status_cmp(void *arg, sto_db *db, const char *row, const char *a, const c
 	return ocp_flow_rank(flow, a) - ocp_flow_rank(flow, b);
 }
 
+static bool
+policy_covers_cb(void *arg, sto_db *db, const char *scope, const char *code)
+{
+	ocp_policy *p = arg;
+
+	return ocp_scope_covers_at(db, p->units, scope, code);
+}
+
+static bool
+policy_covers_relay(void *arg, sto_db *db, const char *scope, const char *code)
+{
+	policy_relay *r = arg;
+
+	return ocp_scope_covers_at(db, r->p->units, scope, code);
+}
+
 static int
 policy_status_cmp_relay(void *arg, sto_db *db, const char *row, const char *a, const char *b)
 {
@@ -689,8 +708,13 @@ ocp_policy_open(ocp_policy **out, const char *data_dir, bool check_authority, ch
 			return rv;
 		}
 	}
+	if ((rv = ocp_units_open(&p->units, data_dir, err, errlen)) != OCOP_OK) {
+		ocp_policy_free(p);
+		return rv;
+	}
 	p->sp.authorize = policy_authorize;
 	p->sp.status_cmp = policy_status_cmp;
+	p->sp.covers = policy_covers_cb;
 	p->sp.arg = p;
 	for (i = 0; i < OCP_ROLE_COUNT_; i++) {
 		policy_relay *r = &p->relay[i];
@@ -705,6 +729,7 @@ ocp_policy_open(ocp_policy **out, const char *data_dir, bool check_authority, ch
 		}
 		r->sp.authorize = policy_authorize_relay;
 		r->sp.status_cmp = policy_status_cmp_relay;
+		r->sp.covers = policy_covers_relay;
 		r->sp.arg = r;
 	}
 	*out = p;
@@ -734,5 +759,6 @@ ocp_policy_free(ocp_policy *p)
 		ocp_flow_free(p->flows[i]);
 	}
 	ocp_auth_free(p->auth);
+	ocp_units_free(p->units);
 	com_free(p);
 }

@@ -98,6 +98,12 @@ typedef struct sto_policy {
 	    const proto_change *c, char *reason, size_t cap);
 	/* Rank order of two statuses of dossier `row`: >0 when a is higher. NULL: text order. */
 	int (*status_cmp)(void *arg, sto_db *db, const char *row, const char *a, const char *b);
+	/*
+	 * Does a site of `scope` see rows of unit `code` (never "")? The one
+	 * scope matcher, with the succession of units; a server filters PULL
+	 * with it. NULL: code must lie under one of the scope's codes.
+	 */
+	bool (*covers)(void *arg, sto_db *db, const char *scope, const char *code);
 	void *arg; /* borrowed; passed to the callbacks */
 } sto_policy;
 
