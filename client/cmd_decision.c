@@ -136,7 +136,7 @@ decision_add(cli_ctx *ctx, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (spec.dossier_id == NULL || spec.kind == NULL) {
-		cli_err(ctx, "add needs --dossier and --kind");
+		cli_err(ctx, "needs --dossier and --kind");
 		return decision_usage(stderr, CLI_USAGE);
 	}
 	if ((rv = decision_open(ctx, &council)) != OCOP_OK) {
@@ -248,9 +248,11 @@ cmd_decision(int argc, char **argv)
 	}
 	optind = 1;
 	if (strcmp(argv[1], "add") == 0) {
+		ctx.cmd = "decision add";
 		return decision_add(&ctx, argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		ctx.cmd = "decision list";
 		return decision_list(&ctx, argc - 1, argv + 1);
 	}
 	cli_err(&ctx, "unknown subcommand '%s'", argv[1]);

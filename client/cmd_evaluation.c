@@ -167,7 +167,7 @@ eval_add(cli_ctx *ctx, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (spec.dossier_id == NULL || spec.tier == NULL) {
-		cli_err(ctx, "add needs --dossier and --tier");
+		cli_err(ctx, "needs --dossier and --tier");
 		return eval_usage(stderr, CLI_USAGE);
 	}
 	if ((rv = eval_open(ctx, &council)) != OCOP_OK) {
@@ -275,7 +275,7 @@ eval_show(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1) {
-		cli_err(ctx, "show needs exactly one evaluation id");
+		cli_err(ctx, "needs exactly one evaluation id");
 		return eval_usage(stderr, CLI_USAGE);
 	}
 	if ((rv = eval_open(ctx, &council)) != OCOP_OK) {
@@ -321,7 +321,7 @@ eval_disqualify(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1 || reason == NULL || reason[0] == 0) {
-		cli_err(ctx, "disqualify needs one evaluation id and --reason");
+		cli_err(ctx, "needs one evaluation id and --reason");
 		return eval_usage(stderr, CLI_USAGE);
 	}
 	if ((rv = eval_open(ctx, &council)) != OCOP_OK) {
@@ -355,15 +355,19 @@ cmd_evaluation(int argc, char **argv)
 	}
 	optind = 1;
 	if (strcmp(argv[1], "add") == 0) {
+		ctx.cmd = "evaluation add";
 		return eval_add(&ctx, argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		ctx.cmd = "evaluation list";
 		return eval_list(&ctx, argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "show") == 0) {
+		ctx.cmd = "evaluation show";
 		return eval_show(&ctx, argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "disqualify") == 0) {
+		ctx.cmd = "evaluation disqualify";
 		return eval_disqualify(&ctx, argc - 1, argv + 1);
 	}
 	cli_err(&ctx, "unknown subcommand '%s'", argv[1]);

@@ -3,7 +3,6 @@
  * CSV (common/ocop/history.c checks and writes them) and list what was
  * imported. Option parsing and printing only.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +12,7 @@
 #include "client/cli.h"
 #include "client/cmdutil.h"
 #include "common/ocop/history.h"
+#include "common/ocop/units.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
 
@@ -35,61 +35,29 @@ history_usage(FILE *out, int code)
 	return code;
 }
 
-/* Read a whole file; *text is com_malloc'd. Errors name the file and say why. */
-static int
-read_file(const cli_ctx *c, const char *path, char **text, size_t *len)
-{
-	FILE *f = fopen(path, "rb");
-	size_t cap = 65536, n = 0, got;
-	char *buf;
-
-	if (f == NULL) {
-		cli_err(c, "%s: %s", path, errno == ENOENT ? "no such file" : strerror(errno));
-		return errno == ENOENT ? OCOP_ENOENT : OCOP_EIO;
-	}
-	buf = com_malloc(cap);
-	while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
-		n += got;
-		if (n == cap) {
-			char *g = cap > 64u * 1024 * 1024 ? NULL : com_realloc(buf, cap * 2);
-
-			if (g == NULL) {
-				com_free(buf);
-				buf = NULL;
-				break;
-			}
-			buf = g;
-			cap *= 2;
-		}
-	}
-	if (buf == NULL || ferror(f)) {
-		cli_err(c, "%s: %s", path, buf == NULL ? "too big or out of memory" : "read error");
-		com_free(buf);
-		fclose(f);
-		return OCOP_EIO;
-	}
-	fclose(f);
-	*text = buf;
-	*len = n;
-	return OCOP_OK;
-}
-
 static int
 history_import(cli_ctx *c, const char *path)
 {
+	ocp_units *units = NULL;
 	char *text = NULL;
 	size_t len = 0, n = 0;
 	char err[1024];
 	int rv;
 
-	if ((rv = read_file(c, path, &text, &len)) != OCOP_OK) {
+	if ((rv = cli_read_file(c, path, &text, &len)) != OCOP_OK) {
 		return rv == OCOP_ENOENT ? CLI_USAGE : CLI_FAIL;
 	}
 	if ((rv = cli_open(c, "history", false)) != OCOP_OK) {
 		com_free(text);
 		return cli_exit_code(rv);
 	}
-	rv = ocp_history_import(c->db, path, text, len, &n, err, sizeof(err));
+	if ((rv = cli_units_open(c, &units)) != OCOP_OK) {
+		com_free(text);
+		cli_close(c);
+		return cli_exit_code(rv);
+	}
+	rv = ocp_history_import(c->db, units, path, text, len, &n, err, sizeof(err));
+	ocp_units_free(units);
 	if (rv != OCOP_OK) {
 		cli_err(c, "%s", err);
 	} else {
@@ -165,15 +133,17 @@ cmd_history(int argc, char **argv)
 		return history_usage(argc < 2 ? stderr : stdout, argc < 2 ? CLI_USAGE : CLI_OK);
 	}
 	if (strcmp(argv[1], "import") == 0) {
+		c.cmd = "history import";
 		if (argc != 3 || argv[2][0] == '-') {
-			cli_err(&c, "import needs exactly one file: ocop history import FILE.csv");
+			cli_err(&c, "needs exactly one file: ocop history import FILE.csv");
 			return CLI_USAGE;
 		}
 		return history_import(&c, argv[2]);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		c.cmd = "history list";
 		if (argc > 3 || (argc == 3 && strcmp(argv[2], "--json") != 0)) {
-			cli_err(&c, "list takes only --json");
+			cli_err(&c, "takes only --json");
 			return CLI_USAGE;
 		}
 		return history_list(&c, argc == 3);

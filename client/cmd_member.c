@@ -108,7 +108,7 @@ member_add(cli_ctx *ctx, int argc, char **argv)
 		return CLI_USAGE;
 	}
 	if (evaluation == NULL || name == NULL) {
-		cli_err(ctx, "add needs --evaluation and --name");
+		cli_err(ctx, "needs --evaluation and --name");
 		return member_usage(stderr, CLI_USAGE);
 	}
 	if ((rv = member_open(ctx, &council)) != OCOP_OK) {
@@ -171,7 +171,7 @@ member_list(cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (optind < argc || evaluation == NULL) {
-		cli_err(ctx, "list needs --evaluation");
+		cli_err(ctx, "needs --evaluation");
 		return member_usage(stderr, CLI_USAGE);
 	}
 	if ((rv = member_open(ctx, &council)) != OCOP_OK) {
@@ -228,9 +228,11 @@ cmd_member(int argc, char **argv)
 	}
 	optind = 1;
 	if (strcmp(argv[1], "add") == 0) {
+		ctx.cmd = "member add";
 		return member_add(&ctx, argc - 1, argv + 1);
 	}
 	if (strcmp(argv[1], "list") == 0) {
+		ctx.cmd = "member list";
 		return member_list(&ctx, argc - 1, argv + 1);
 	}
 	cli_err(&ctx, "unknown subcommand '%s'", argv[1]);

@@ -153,7 +153,7 @@ sheet_set(cli_ctx *ctx, const sheet_args *a)
 	int rv;
 
 	if (a->member == NULL || a->criterion == NULL || a->points == NULL) {
-		cli_err(ctx, "set needs --member, --criterion and --points");
+		cli_err(ctx, "needs --member, --criterion and --points");
 		return sheet_usage(stderr, CLI_USAGE);
 	}
 	if (is_ko(a->points)) {
@@ -218,7 +218,7 @@ sheet_show(cli_ctx *ctx, const sheet_args *a)
 	int rv;
 
 	if (a->member == NULL) {
-		cli_err(ctx, "show needs --member");
+		cli_err(ctx, "needs --member");
 		return sheet_usage(stderr, CLI_USAGE);
 	}
 	if ((rv = sheet_open(ctx, &council)) != OCOP_OK) {
@@ -239,59 +239,38 @@ sheet_show(cli_ctx *ctx, const sheet_args *a)
 	return sheet_exit(rv);
 }
 
-/* Read a whole file (at most SHEET_CSV_MAX bytes). Returns OCOP_OK, OCOP_EIO or OCOP_ETOOBIG. */
-static int
-read_file(const char *path, com_buf *b)
-{
-	FILE *f = fopen(path, "rb");
-	char chunk[8192];
-	size_t n;
-	int rv = OCOP_OK;
-
-	if (f == NULL) {
-		return OCOP_EIO;
-	}
-	while (rv == OCOP_OK && (n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
-		rv = b->len + n > SHEET_CSV_MAX ? OCOP_ETOOBIG : com_buf_append(b, chunk, n);
-	}
-	if (rv == OCOP_OK && ferror(f)) {
-		rv = OCOP_EIO;
-	}
-	fclose(f);
-	return rv;
-}
-
 static int
 sheet_import(cli_ctx *ctx, const sheet_args *a)
 {
 	ocp_council *council = NULL;
 	size_t written = 0;
-	com_buf text;
+	char *text = NULL;
+	size_t len = 0;
 	int rv;
 
 	if (a->evaluation == NULL || a->csv == NULL) {
-		cli_err(ctx, "import needs --evaluation and --csv");
+		cli_err(ctx, "needs --evaluation and --csv");
 		return sheet_usage(stderr, CLI_USAGE);
 	}
-	com_buf_init(&text);
-	rv = read_file(a->csv, &text);
-	if (rv != OCOP_OK) {
-		cli_err(ctx, "cannot read %s: %s", a->csv, ocop_strerror(rv));
-		com_buf_fini(&text);
+	if ((rv = cli_read_file(ctx, a->csv, &text, &len)) != OCOP_OK) {
+		return rv == OCOP_ENOENT ? CLI_USAGE : CLI_FAIL;
+	}
+	if (len > SHEET_CSV_MAX) {
+		cli_err(ctx, "%s: too big for a score sheet file (over %u MiB)", a->csv, SHEET_CSV_MAX >> 20);
+		com_free(text);
 		return CLI_USAGE;
 	}
 	if ((rv = sheet_open(ctx, &council)) != OCOP_OK) {
-		com_buf_fini(&text);
+		com_free(text);
 		return cli_exit_code(rv);
 	}
-	rv = ocp_council_sheet_import(council, a->evaluation, a->csv,
-	    text.data ? (const char *)text.data : "", text.len, &written);
+	rv = ocp_council_sheet_import(council, a->evaluation, a->csv, text, len, &written);
 	if (rv == OCOP_OK) {
 		printf("%zu scores imported into evaluation %s\n", written, a->evaluation);
 	} else {
 		cli_err(ctx, "%s", ocp_council_errmsg(council));
 	}
-	com_buf_fini(&text);
+	com_free(text);
 	ocp_council_close(council);
 	cli_close(ctx);
 	return sheet_exit(rv);
@@ -304,7 +283,7 @@ sheet_submit(cli_ctx *ctx, const sheet_args *a)
 	int rv;
 
 	if (a->member == NULL) {
-		cli_err(ctx, "submit needs --member");
+		cli_err(ctx, "needs --member");
 		return sheet_usage(stderr, CLI_USAGE);
 	}
 	if ((rv = sheet_open(ctx, &council)) != OCOP_OK) {
@@ -326,12 +305,13 @@ cmd_sheet(int argc, char **argv)
 {
 	static const struct {
 		const char *name;                             /* subcommand */
+		const char *cmd;                              /* its name in messages */
 		int (*fn)(cli_ctx *ctx, const sheet_args *a); /* its action */
 	} subs[] = {
-	    {"set", sheet_set},
-	    {"show", sheet_show},
-	    {"import", sheet_import},
-	    {"submit", sheet_submit},
+	    {"set", "sheet set", sheet_set},
+	    {"show", "sheet show", sheet_show},
+	    {"import", "sheet import", sheet_import},
+	    {"submit", "sheet submit", sheet_submit},
 	};
 	sheet_args a;
 	cli_ctx ctx;
@@ -350,6 +330,7 @@ cmd_sheet(int argc, char **argv)
 	}
 	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
 		if (strcmp(argv[1], subs[i].name) == 0) {
+			ctx.cmd = subs[i].cmd;
 			optind = 1;
 			if ((code = sheet_parse(&ctx, argc - 1, argv + 1, &a)) >= 0) {
 				return code;

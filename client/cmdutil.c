@@ -3,6 +3,7 @@
  */
 #include "client/cmdutil.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,8 @@
 #include "client/cli.h"
 #include "common/ocop/policy.h"
 #include "common/ocop/rubric.h"
+#include "common/ocop/units.h"
+#include "common/util/alloc.h"
 #include "ocop_err.h"
 
 void
@@ -57,10 +60,12 @@ cli_json_print(json_t *v)
 int
 cli_ctx_nodb(cli_ctx *c, const char *cmd)
 {
+	const char *sub = c->cmd;
 	const char *dd;
 
 	memset(c, 0, sizeof(*c));
-	c->cmd = cmd;
+	/* Keep the subcommand's name ("member add") the dispatcher set: one prefix style for every error. */
+	c->cmd = sub != NULL && strncmp(sub, cmd, strlen(cmd)) == 0 && sub[strlen(cmd)] == ' ' ? sub : cmd;
 	c->log.fn = com_log_stderr;
 	c->log.level = COM_LOG_WARN;
 	dd = ocp_data_dir();
@@ -91,6 +96,10 @@ cli_open(cli_ctx *c, const char *cmd, bool create)
 	rv = sto_open(&c->db, c->db_path, &o);
 	if (rv == OCOP_ENOENT) {
 		cli_err(c, "no replica at %s: run 'ocop init' first (or pass --db PATH)", c->db_path);
+	} else if (rv == OCOP_ENOTREPLICA) {
+		cli_err(c, "%s is not an OCOP replica (a file of another program, or an empty database); "
+			   "nothing was changed: give the path of a replica, or a new path to 'ocop init'",
+		    c->db_path);
 	} else if (rv != OCOP_OK) {
 		cli_err(c, "cannot open %s: %s", c->db_path, ocop_strerror(rv));
 	} else if (!create && sto_site_id(c->db)[0] == 0) {
@@ -191,4 +200,75 @@ cli_print_object(const json_t *o)
 		cli_print_value(v);
 		fputc('\n', stdout);
 	}
+}
+
+/* ===== Files and reference data ===== */
+
+#define CLI_FILE_MAX (128u * 1024 * 1024)
+
+int
+cli_read_file(const cli_ctx *c, const char *path, char **text, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	size_t cap = 65536;
+	size_t n = 0;
+	size_t got;
+	char *buf;
+
+	*text = NULL;
+	*len = 0;
+	if (f == NULL) {
+		int e = errno;
+
+		cli_err(c, "%s: %s", path, e == ENOENT ? "no such file" : strerror(e));
+		return e == ENOENT ? OCOP_ENOENT : OCOP_EIO;
+	}
+	buf = com_malloc(cap + 1);
+	while (buf != NULL && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			char *g = cap >= CLI_FILE_MAX ? NULL : com_realloc(buf, cap * 2 + 1);
+
+			if (g == NULL) {
+				com_free(buf);
+				buf = NULL;
+				break;
+			}
+			buf = g;
+			cap *= 2;
+		}
+	}
+	if (buf == NULL || ferror(f)) {
+		int e = errno;
+
+		cli_err(c, "%s: %s", path,
+		    buf == NULL ? "too big (over 128 MiB) or out of memory"
+				: (e == EISDIR ? "is a directory, not a file" : strerror(e)));
+		com_free(buf);
+		fclose(f);
+		return OCOP_EIO;
+	}
+	fclose(f);
+	buf[n] = '\0';
+	*text = buf;
+	*len = n;
+	return OCOP_OK;
+}
+
+int
+cli_units_open(const cli_ctx *c, struct ocp_units **out)
+{
+	char err[512];
+	int rv = ocp_units_open(out, c->data_dir, err, sizeof(err));
+
+	if (rv != OCOP_OK) {
+		cli_err(c, "%s", err);
+		return rv;
+	}
+	if (c->db != NULL && (rv = ocp_units_load_db(*out, c->db)) != OCOP_OK) {
+		cli_err(c, "reading the units of %s: %s", c->db_path, ocop_strerror(rv));
+		ocp_units_free(*out);
+		*out = NULL;
+	}
+	return rv;
 }

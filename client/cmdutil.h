@@ -37,7 +37,12 @@ typedef struct cli_ctx {
 int cli_open(cli_ctx *c, const char *cmd, bool create);
 /* Close what cli_open opened. Cannot fail. */
 void cli_close(cli_ctx *c);
-/* Initialise c without opening a database (commands that need only data files). */
+/*
+ * Initialise c without opening a database (commands that need only data files).
+ * c->cmd stays when it names a subcommand of cmd ("member add" for "member"),
+ * so every message of a subcommand carries its full name; c must be zeroed or
+ * hold a previous context.
+ */
 int cli_ctx_nodb(cli_ctx *c, const char *cmd);
 
 /* Print "ocop <cmd>: <message>\n" on stderr. */
@@ -63,5 +68,25 @@ void cli_print_value(const json_t *v);
 void cli_print_row(const json_t *o, const char *const *keys, size_t n);
 /* Print the members of o as aligned "key: value" lines on stdout. */
 void cli_print_object(const json_t *o);
+
+/* ===== Files and reference data ===== */
+
+/*
+ * Read a whole file (at most 128 MiB) into *text (com_malloc'd, NUL-terminated;
+ * caller frees with com_free). Prints "ocop <cmd>: PATH: no such file" (or
+ * the reason) itself.
+ * Returns: OCOP_OK; OCOP_ENOENT (no such file); OCOP_EIO (unreadable, too big,
+ * out of memory).
+ */
+int cli_read_file(const cli_ctx *c, const char *path, char **text /* OUT */, size_t *len /* OUT */);
+
+struct ocp_units;
+
+/*
+ * Load the units the program knows: the shipped provinces (data/units/) and,
+ * when c has an open replica, its unit rows. Prints its own error.
+ * Returns OCOP_OK or an ocop_err. Caller frees *out with ocp_units_free().
+ */
+int cli_units_open(const cli_ctx *c, struct ocp_units **out /* OUT */);
 
 #endif /* OCOP_CLIENT_CMDUTIL_H */

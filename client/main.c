@@ -3,6 +3,7 @@
  * replica. This file only dispatches; each subcommand lives in client/cmd_*.c
  * and is listed in the table below.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,16 +58,48 @@ usage(FILE *out)
 /*
  * Global options come before the command and are passed to every subcommand
  * through the environment, so each one reads them the same way (cmdutil.c).
+ * Both "--db PATH" and "--db=PATH" work. Returns false (with a message) for
+ * an option without its value.
  */
-static int
+static bool
 global_options(int *argc, char ***argv)
 {
-	while (*argc >= 3 && (strcmp((*argv)[1], "--db") == 0 || strcmp((*argv)[1], "--user") == 0)) {
-		setenv(strcmp((*argv)[1], "--db") == 0 ? "OCOP_DB" : "OCOP_USER", (*argv)[2], 1);
-		*argc -= 2;
-		*argv += 2;
+	static const struct {
+		const char *opt; /* the option */
+		const char *env; /* where it goes */
+	} globals[] = {{"--db", "OCOP_DB"}, {"--user", "OCOP_USER"}};
+
+	while (*argc >= 2) {
+		const char *a = (*argv)[1];
+		bool found = false;
+		size_t i;
+
+		for (i = 0; i < sizeof(globals) / sizeof(globals[0]) && !found; i++) {
+			size_t n = strlen(globals[i].opt);
+
+			if (strncmp(a, globals[i].opt, n) != 0 || (a[n] != '\0' && a[n] != '=')) {
+				continue;
+			}
+			found = true;
+			if (a[n] == '=' && a[n + 1] != '\0') {
+				setenv(globals[i].env, a + n + 1, 1);
+				*argc -= 1;
+				*argv += 1;
+			} else if (a[n] == '\0' && *argc >= 3 && (*argv)[2][0] != '\0') {
+				setenv(globals[i].env, (*argv)[2], 1);
+				*argc -= 2;
+				*argv += 2;
+			} else {
+				fprintf(stderr, "ocop: option %s needs a value (%s VALUE <command>). See 'ocop --help'.\n",
+				    globals[i].opt, globals[i].opt);
+				return false;
+			}
+		}
+		if (!found) {
+			break;
+		}
 	}
-	return 0;
+	return true;
 }
 
 int
@@ -74,7 +107,9 @@ main(int argc, char **argv)
 {
 	size_t i;
 
-	global_options(&argc, &argv);
+	if (!global_options(&argc, &argv)) {
+		return CLI_USAGE;
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return CLI_USAGE;
@@ -92,6 +127,12 @@ main(int argc, char **argv)
 		if (strcmp(argv[1], commands[i].name) == 0) {
 			return commands[i].fn(argc - 1, argv + 1);
 		}
+	}
+	if (argv[1][0] == '-') {
+		fprintf(stderr, "ocop: unknown option '%s' (global options are --db PATH and --user NAME, before the "
+				"command). See 'ocop --help'.\n",
+		    argv[1]);
+		return CLI_USAGE;
 	}
 	fprintf(stderr, "ocop: '%s' is not an ocop command. See 'ocop --help'.\n", argv[1]);
 	return CLI_USAGE;

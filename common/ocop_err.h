@@ -39,6 +39,7 @@ extern "C" {
 	X(EINTERNAL, "internal error")                                         \
 	X(EIMMUTABLE, "this value never changes once set")                     \
 	X(ETYPE, "value of the wrong type or size")                            \
+	X(ENOTREPLICA, "not an OCOP replica")                                  \
 	X(EREFUSED, "connection refused")                                      \
 	X(EHOST, "unknown host")                                               \
 	X(ETLS, "TLS handshake failed")                                        \

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The demo: a provincial server and four sites on loopback doing one OCOP round.
 #
-#   - UBND xã Thành Thới (commune 83-28882) files a dossier offline;
-#   - UBND xã Mỏ Cày (commune 83-28885) files one too, then, running an
+#   - UBND xã Thành Thới (commune 86-28969 of Vĩnh Long) files a dossier offline;
+#   - UBND xã Mỏ Cày (commune 86-28903) files one too, then, running an
 #     out-of-date client, marks its own product recognised: a write without
 #     authority that the server refuses and reverts everywhere;
 #   - the provincial OCOP office (a province site) and Thành Thới edit the
@@ -38,26 +38,34 @@ cleanup() {
 trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s ==\033[0m\n' "$*"; }
-# Run ocop at a site, echoing the command.
+# The arguments, each quoted for a shell when it needs it, so an echoed command can be pasted.
+shquote() {
+  local a out=""
+  for a in "$@"; do
+    if [[ $a =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then out+=" $a"; else out+=" '${a//\'/\'\\\'\'}'"; fi
+  done
+  printf '%s' "${out# }"
+}
+# Run ocop at a site, echoing the command (as run in the demo's directory).
 at() {
   local site=$1; shift
-  printf '[%s] $ ocop %s\n' "$site" "$*" >&2
+  printf '[%s] $ ocop --db %s.db %s\n' "$site" "$site" "$(shquote "$@")" >&2
   OCOP_DB="$work/$site.db" OCOP_USER="$site" "$bin/ocop" "$@"
 }
 # Same, quietly, for commands whose output is an id.
 id_at() {
   local site=$1; shift
-  printf '[%s] $ ocop %s\n' "$site" "$*" >&2
+  printf '[%s] $ ocop --db %s.db %s\n' "$site" "$site" "$(shquote "$@")" >&2
   OCOP_DB="$work/$site.db" OCOP_USER="$site" "$bin/ocop" "$@" | head -n 1
 }
 
 port=$((20000 + RANDOM % 20000))
 url="tls+tcp://127.0.0.1:$port"
 
-say "Provincial server (Bến Tre, province code 83) on $url, with its own CA"
-"$bin/ocopd" init --db "$work/province.db" --role province --scope 83 >/dev/null
+say "Provincial server (Vĩnh Long, province code 86) on $url, with its own CA"
+"$bin/ocopd" init --db "$work/province.db" --role province --scope 86 >/dev/null
 "$bin/ocopd" ca init --db "$work/province.db" --dir "$work/ca-province" --host 127.0.0.1,localhost \
-  --url "$url" --name "OCOP CA tỉnh Bến Tre"
+  --url "$url" --name "OCOP CA tỉnh Vĩnh Long"
 declare -A site_id
 # Register a site at a server and enrol its laptop: the secrets travel in a
 # 0600 file, never on a command line, and the file is removed once taken.
@@ -70,16 +78,16 @@ register_at() { # server_db name role scope label
   printf '  registered %-14s %-8s scope %-9s %s\n' "$2" "$3" "$4" "$5"
 }
 register() { register_at "$work/province.db" "$@"; }
-register thanhthoi commune 83-28882 "UBND xã Thành Thới"
-register mocay commune 83-28885 "UBND xã Mỏ Cày"
-register office province 83 "Văn phòng điều phối OCOP tỉnh"
-register member3 member 83 "Thành viên hội đồng 3 (máy riêng)"
+register thanhthoi commune 86-28969 "UBND xã Thành Thới"
+register mocay commune 86-28903 "UBND xã Mỏ Cày"
+register office province 86 "Văn phòng điều phối OCOP tỉnh"
+register member3 member 86 "Thành viên hội đồng 3 (máy riêng)"
 "$bin/ocopd" serve --db "$work/province.db" --listen "$url" 2>"$work/ocopd.log" &
 server_pid=$!
 for _ in $(seq 50); do grep -q listening "$work/ocopd.log" 2>/dev/null && break; sleep 0.1; done
 
 say "Thành Thới, offline: a cooperative, its product, a dossier and its evidence"
-subj=$(id_at thanhthoi subject add --name "HTX Bưởi da xanh Thành Thới" --kind htx --unit 83-28882 \
+subj=$(id_at thanhthoi subject add --name "HTX Bưởi da xanh Thành Thới" --kind htx --unit 86-28969 \
   --rep-name "Chủ nhiệm HTX" --rep-gender female --phone "0275 3861 000")
 prod=$(id_at thanhthoi product add --subject "$subj" --name "Bưởi da xanh" --set 01)
 dos=$(id_at thanhthoi dossier add --product "$prod" --year 2026 --round 1)
@@ -90,7 +98,7 @@ at thanhthoi dossier move "$dos" --to commune_check
 at thanhthoi dossier move "$dos" --to province_review
 
 say "Mỏ Cày, offline: its own dossier"
-subj2=$(id_at mocay subject add --name "Cơ sở Kẹo dừa Mỏ Cày" --kind ho --unit 83-28885)
+subj2=$(id_at mocay subject add --name "Cơ sở Kẹo dừa Mỏ Cày" --kind ho --unit 86-28903)
 prod2=$(id_at mocay product add --subject "$subj2" --name "Kẹo dừa sáp" --set 07)
 dos2=$(id_at mocay dossier add --product "$prod2" --year 2026 --round 1)
 
@@ -107,9 +115,22 @@ at mocay dossier move "$dos2" --to recognised || echo "  (refused locally, as it
 echo "  ... an out-of-date client at Mỏ Cày does not check, and writes it anyway:"
 "$bin/ocop-rawwrite" "$work/mocay.db" dossier "$dos2" status recognised
 echo "  Mỏ Cày now shows: $(OCOP_DB=$work/mocay.db "$bin/ocop" dossier show "$dos2" | awk '$1 == "status:" {print $2}')"
+echo "  ... and a tampered laptop at Mỏ Cày sends a hand-made change to Thành Thới's cooperative, not its own:"
+"$bin/ocop-rawwrite" --raw "$work/mocay.db" subject "$subj" "name=HTX Mỏ Cày" >/dev/null
 
 say "Everyone syncs (twice, so every site also gets what the others pushed)"
 for round in 1 2; do for s in thanhthoi mocay office member3; do at $s sync; done; done
+
+say "The province sends Thành Thới's dossier back for completion; Thành Thới completes it and sends it again"
+at office dossier move "$dos" --to update_requested --note "Bổ sung phiếu kết quả kiểm nghiệm" --deadline 2026-06-01
+at office sync
+at thanhthoi sync
+echo "  Thành Thới now shows: $(OCOP_DB=$work/thanhthoi.db "$bin/ocop" dossier show "$dos" | awk '$1 == "status:" {print $2}')"
+id_at thanhthoi document add --dossier "$dos" --kind test_report --title "Phiếu kết quả kiểm nghiệm" >/dev/null
+at thanhthoi dossier move "$dos" --to province_review
+at thanhthoi sync
+at office sync
+echo "  the office now shows: $(OCOP_DB=$work/office.db "$bin/ocop" dossier show "$dos" | awk '$1 == "status:" || $1 == "epoch:" {printf "%s %s  ", $1, $2}')"
 
 say "The provincial council sits on Thành Thới's dossier"
 at office dossier move "$dos" --to council_review
@@ -126,7 +147,7 @@ at office sync
 at office result "$ev"
 at office dossier move "$dos" --to scored
 id_at office decision add --dossier "$dos" --kind recognition --evaluation "$ev" \
-  --number "1234/QĐ-UBND" --issued 2026-06-30 --issuer "UBND tỉnh Bến Tre" >/dev/null
+  --number "1234/QĐ-UBND" --issued 2026-06-30 --issuer "UBND tỉnh Vĩnh Long" >/dev/null
 at office dossier move "$dos" --to recognised
 
 say "Everyone syncs"
@@ -152,8 +173,17 @@ at mocay status
 say "The server"
 "$bin/ocopd" status --db "$work/province.db"
 
-say "The province's report"
+say "The province brings in its communes, former districts and earlier rounds"
+at office unit import "$repo/data/units/import/86-vinh-long.csv"
+at office history import "$repo/data/demo/history-vinh-long.csv"
+at office sync
+
+say "The province's report: the round and its history, as published"
 at office report --today 2026-07-01
+at office report --today 2026-07-01 --level district --table by_unit
+at office report --today 2026-07-01 --level province --current --table by_unit
+at office report --today 2026-07-01 --xlsx "$work/bao-cao-ocop.xlsx"
+echo "  wrote bao-cao-ocop.xlsx ($(wc -c <"$work/bao-cao-ocop.xlsx") bytes, one sheet per table)"
 
 # ===== The national tier (docs/NATIONAL.md) =====
 
@@ -167,8 +197,8 @@ prov_site=$("$bin/ocopd" status --db "$work/province.db" --json | awk -F'"' '/"s
 # The province server is a site of the national server: its enrolment (the
 # nation's CA, a certificate naming the province server) stays a 0600 file
 # that the province's config names.
-"$bin/ocopd" site add --db "$work/nation.db" --role province --scope 83 --site-id "$prov_site" \
-  --name "UBND tỉnh Bến Tre (máy chủ tỉnh)" --enrol-out "$work/province-at-nation.enrol" >/dev/null
+"$bin/ocopd" site add --db "$work/nation.db" --role province --scope 86 --site-id "$prov_site" \
+  --name "UBND tỉnh Vĩnh Long (máy chủ tỉnh)" --enrol-out "$work/province-at-nation.enrol" >/dev/null
 register_at "$work/nation.db" nationaloffice national VN "Văn phòng OCOP trung ương"
 echo "  registered the province server ($prov_site) and the national office at the national server"
 "$bin/ocopd" serve --db "$work/nation.db" --role national --listen "$nurl" 2>"$work/nation.log" &
@@ -207,7 +237,7 @@ at office result "$ev5" | grep -E "Mean|Star|5★"
 at office dossier move "$dos5" --to scored
 echo "  The chair of UBND tỉnh approves the potential 5★ result (Đ7.3):"
 id_at office decision add --dossier "$dos5" --kind approval --evaluation "$ev5" \
-  --number "2345/QĐ-UBND" --issued 2026-06-30 --issuer "UBND tỉnh Bến Tre" >/dev/null
+  --number "2345/QĐ-UBND" --issued 2026-06-30 --issuer "UBND tỉnh Vĩnh Long" >/dev/null
 at office dossier move "$dos5" --to potential_5star
 at office sync
 

@@ -5,7 +5,7 @@ set -euo pipefail
 
 PKGS=(build-essential cmake pkg-config
       libsqlite3-dev libnng-dev libmsgpack-dev uuid-dev
-      libjansson-dev libcsv-dev libutf8proc-dev zlib1g-dev libssl-dev
+      libjansson-dev libcsv-dev libutf8proc-dev zlib1g-dev libssl-dev libxlsxwriter-dev
       libcmocka-dev sqlite3 clang libclang-rt-14-dev
       libqrencode-dev libpng-dev chromium fonts-dejavu-core zbar-tools)
 

@@ -223,8 +223,12 @@ service_reassert(srv_service *s, const proto_change *c, const char *to_site)
 	exists = r.exists;
 	sto_row_fini(&r);
 	/* Above this server's clock, never above the refused write's own (possibly
-	 * far-ahead) HLC: the sender drops its refused versions itself. */
-	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists, to_site);
+	 * far-ahead) HLC: the sender drops its refused versions itself. Only the
+	 * tombstone of a row that never existed here (it carries nothing but what
+	 * the sender sent) is addressed to the sender whatever its scope: the
+	 * current values of a row outside its scope are none of its business. */
+	return sto_reassert(s->db, c->tbl, c->row, c->cells, c->cells_len, sto_hlc(s->db)->last, !exists,
+	    exists ? NULL : to_site);
 }
 
 /* ===== Relay PUSH (a province at the national server) ===== */
@@ -498,9 +502,13 @@ service_push(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *rep
  * (reference data) goes everywhere; otherwise the one scope matcher decides.
  */
 static bool
-service_in_scope(sto_db *db, const char *scope, const char *code)
+service_in_scope(srv_service *s, sto_db *db, const char *scope, const char *code)
 {
-	return code[0] == 0 || ocp_scope_covers_at(db, scope, code);
+	if (code[0] == 0) {
+		return true;
+	}
+	return s->policy != NULL && s->policy->covers != NULL ? s->policy->covers(s->policy->arg, db, scope, code)
+							     : ocp_scope_covers(scope, code);
 }
 
 /*
@@ -554,8 +562,8 @@ service_pull(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body, 
 		/* The change that moved a row out of this site's scope goes to it
 		 * too, so the site learns that the row left (move.c), and so does the
 		 * change addressed to it (to_site). */
-		if (service_in_scope(db, peer.scope, scope) || (r.to_site != NULL && strcmp(r.to_site, m.site) == 0) ||
-		    (r.left_scope != NULL && ocp_scope_covers_at(db, peer.scope, r.left_scope))) {
+		if (service_in_scope(s, db, peer.scope, scope) || (r.to_site != NULL && strcmp(r.to_site, m.site) == 0) ||
+		    (r.left_scope != NULL && service_in_scope(s, db, peer.scope, r.left_scope))) {
 			rv = proto_batch_add(&b, &r.c);
 			if (rv == OCOP_ETOOBIG) {
 				more = true;

@@ -3,3 +3,4 @@ ocop_add_test(NAME ocop.workflow LABEL unit SOURCES unit/ocop/test_workflow.c LI
 ocop_add_test(NAME ocop.authority LABEL unit SOURCES unit/ocop/test_authority.c LIBS ocop_common)
 ocop_add_test(NAME ocop.authority_matrix LABEL unit SOURCES unit/ocop/test_authority_matrix.c LIBS ocop_common
   TIMEOUT 300)
+ocop_add_test(NAME ocop.scope LABEL unit SOURCES unit/ocop/test_scope.c LIBS ocop_common)

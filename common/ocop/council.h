@@ -114,6 +114,9 @@ const char *ocp_council_errmsg(const ocp_council *c);
 /* The replica (borrowed). */
 sto_db *ocp_council_db(ocp_council *c);
 
+/* The rules directory the object was opened with (borrowed). Cannot fail. */
+const char *ocp_council_data_dir(const ocp_council *c);
+
 /*
  * Use `days` (days since 1970-01-01) as today for defaults (decision dates);
  * INT64_MIN goes back to the system's local date. Tests pin the date. Cannot fail.

@@ -17,6 +17,7 @@
 #include "common/ocop/council.h"
 #include "common/ocop/registry.h"
 #include "common/ocop/rubric.h"
+#include "common/ocop/scope.h"
 #include "common/ocop/score.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -161,57 +162,23 @@ utf8_text(const char *s, size_t n)
 	return true;
 }
 
-/* Is a unit code inside the site's scope (a comma list of codes, or VN for the nation)? */
-static bool
-in_scope(const char *scope, const char *code)
-{
-	const char *p = scope;
-
-	if (scope == NULL || scope[0] == '\0' || strcmp(scope, "VN") == 0) {
-		return true;
-	}
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-
-		if (strncmp(code, p, n) == 0 && (code[n] == '\0' || code[n] == '-')) {
-			return true;
-		}
-		p += n + (e ? 1 : 0);
-	}
-	return false;
-}
-
 /*
- * A former province's code (83 Bến Tre) is in scope when the unit table names a
- * successor in scope (86 Vĩnh Long, NQ 202/2025/QH15): a merged province keeps
- * the records its predecessors issued, with their codes as they were.
+ * Is a unit code in the site's scope, as it is or through the succession? A
+ * merged province keeps the records its predecessors issued, with their codes
+ * as they were (83 Bến Tre under 86 Vĩnh Long, NQ 202/2025/QH15).
  */
 static bool
-successor_in_scope(sto_db *db, const char *code)
+code_in_scope(sto_db *db, const ocp_units *units, const char *code)
 {
-	sqlite3_stmt *st = NULL;
-	char province[16];
-	const char *dash = strchr(code, '-');
-	bool ok = false;
+	char succ[8];
 
-	snprintf(province, sizeof(province), "%.*s", dash ? (int)(dash - code) : (int)strlen(code), code);
-	if (sqlite3_prepare_v2(sto_sqlite(db),
-		"SELECT successor_code FROM unit WHERE deleted = 0 AND code = ?1 AND successor_code IS NOT NULL",
-		-1, &st, NULL) != SQLITE_OK) {
-		return false;
-	}
-	sqlite3_bind_text(st, 1, province, -1, SQLITE_STATIC);
-	while (!ok && sqlite3_step(st) == SQLITE_ROW) {
-		ok = in_scope(sto_scope(db), (const char *)sqlite3_column_text(st, 0));
-	}
-	sqlite3_finalize(st);
-	return ok;
+	return ocp_scope_covers(sto_scope(db), code) ||
+	    (ocp_units_successor(units, code, succ, sizeof(succ)) && ocp_scope_covers(sto_scope(db), succ));
 }
 
 /* Check one line's fields; on success *mean holds the centipoints. */
 static int
-check_line(sto_db *db, const char *name, const hist_line *l, int64_t *mean, char *err, size_t errlen)
+check_line(sto_db *db, const ocp_units *units, const char *name, const hist_line *l, int64_t *mean, char *err, size_t errlen)
 {
 	long year, round, star, y;
 	int64_t d_issued = 0, d_expires = 0;
@@ -241,7 +208,7 @@ check_line(sto_db *db, const char *name, const hist_line *l, int64_t *mean, char
 		return hist_fail(err, errlen, name, l->line,
 		    "unit_code '%s' is not a unit code as issued (like 83, 83-28882 or 83-832-28882)", f[H_UNIT]);
 	}
-	if (!in_scope(sto_scope(db), f[H_UNIT]) && !successor_in_scope(db, f[H_UNIT])) {
+	if (!code_in_scope(db, units, f[H_UNIT])) {
 		return hist_fail(err, errlen, name, l->line, "unit_code '%s' is outside this site's scope (%s)",
 		    f[H_UNIT], sto_scope(db));
 	}
@@ -315,8 +282,8 @@ already(sto_db *db, const hist_line *l, char *source, size_t cap)
 }
 
 int
-ocp_history_import(sto_db *db, const char *name, const char *text, size_t len, size_t *imported,
-    char *err, size_t errlen)
+ocp_history_import(sto_db *db, const ocp_units *units, const char *name, const char *text, size_t len,
+    size_t *imported, char *err, size_t errlen)
 {
 	hist_line *lines = NULL;
 	size_t n = 0, cap = 0, i, k;
@@ -393,7 +360,7 @@ ocp_history_import(sto_db *db, const char *name, const char *text, size_t len, s
 		int64_t mean;
 		char source[256];
 
-		rv = check_line(db, name, &lines[i], &mean, err, errlen);
+		rv = check_line(db, units, name, &lines[i], &mean, err, errlen);
 		for (k = 0; k < i && rv == OCOP_OK; k++) {
 			const char *const *a = (const char *const *)lines[k].f, *const *b = (const char *const *)lines[i].f;
 
@@ -416,6 +383,14 @@ ocp_history_import(sto_db *db, const char *name, const char *text, size_t len, s
 			snprintf(err, errlen, "%s: %s", name, sto_errmsg(db));
 		} else {
 			in_tx = true;
+		}
+	}
+	if (rv == OCOP_OK && in_tx && units != NULL) {
+		char why[512];
+
+		/* Old codes are judged through the succession: every replica needs its rows. */
+		if ((rv = ocp_units_record_succession(db, units, NULL, why, sizeof(why))) != OCOP_OK) {
+			snprintf(err, errlen, "%s: %s; nothing was imported", name, why);
 		}
 	}
 	for (i = 0; i < n && rv == OCOP_OK; i++) {

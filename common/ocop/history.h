@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 
+#include "common/ocop/units.h"
 #include "common/store/store.h"
 
 /* The header line a history CSV must start with (after an optional BOM). */
@@ -24,11 +25,13 @@
  * and, only when all are good, insert one history row per line in one
  * transaction. A line already imported (same subject, product, basis and round)
  * is refused too, so importing a file twice changes nothing the second time.
- * Unit codes must lie in the site's scope.
+ * Unit codes must lie in the site's scope, or be codes of a former province
+ * whose successor does (units: shipped and imported; NULL accepts only codes
+ * the scope covers as they are).
  * Returns: OCOP_OK with *imported set; OCOP_EINPUT with "NAME:LINE: reason" in
  * err; OCOP_EDB or OCOP_ENOMEM (nothing written in every failure case).
  */
-int ocp_history_import(sto_db *db, const char *name, const char *text, size_t len,
-    size_t *imported /* OUT */, char *err, size_t errlen);
+int ocp_history_import(sto_db *db, const ocp_units *units, const char *name, const char *text,
+    size_t len, size_t *imported /* OUT */, char *err, size_t errlen);
 
 #endif /* OCOP_OCOP_HISTORY_H */

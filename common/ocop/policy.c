@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "common/ocop/scope.h"
+#include "common/ocop/units.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -30,6 +31,7 @@ typedef struct policy_relay {
 
 struct ocp_policy {
 	ocp_auth *auth;                     /* owned */
+	ocp_units *units;                   /* owned: the shipped units and their succession */
 	ocp_flow *flows[POLICY_NBASES];     /* owned, one per legal basis */
 	bool check_authority;               /* servers check; sites trust their server */
 	sto_policy sp;                      /* callbacks bound to this policy */
@@ -67,21 +69,7 @@ ocp_policy_store(const ocp_policy *p)
 static void
 policy_row_text(sto_db *db, const char *tbl, const char *id, const char *col, char *out, size_t cap)
 {
-	const sto_table *t = sto_schema_table(tbl);
-	sto_row r;
-	const proto_value *v;
-
-	out[0] = 0;
-	if (t == NULL || id == NULL || id[0] == 0 || sto_row_load(db, t, id, &r) != OCOP_OK) {
-		return;
-	}
-	v = sto_row_get(&r, col);
-	if (r.exists && v != NULL && v->type == PROTO_V_TEXT) {
-		snprintf(out, cap, "%.*s", (int)v->len, (const char *)v->p);
-	} else if (r.exists && v != NULL && v->type == PROTO_V_INT) {
-		snprintf(out, cap, "%lld", (long long)v->i);
-	}
-	sto_row_fini(&r);
+	(void)sto_row_text(db, tbl, id, col, out, cap);
 }
 
 static bool
@@ -279,11 +267,12 @@ policy_covers(policy_case *k, const char *code, const proto_value *successor)
 {
 	char next[64];
 
-	if (ocp_scope_covers_at(k->db, k->w->scope, code)) {
+	if (ocp_scope_covers_at(k->db, k->p->units, k->w->scope, code)) {
 		return true;
 	}
 	pv_text(successor, next, sizeof(next));
-	return strcmp(k->t->name, "unit") == 0 && next[0] != 0 && ocp_scope_covers_at(k->db, k->w->scope, next);
+	return strcmp(k->t->name, "unit") == 0 && next[0] != 0 &&
+	    ocp_scope_covers_at(k->db, k->p->units, k->w->scope, next);
 }
 
 /*
@@ -658,6 +647,22 @@ policy_status_cmp(void *arg, sto_db *db, const char *row, const char *a, const c
 	return ocp_flow_rank(flow, a) - ocp_flow_rank(flow, b);
 }
 
+static bool
+policy_covers_cb(void *arg, sto_db *db, const char *scope, const char *code)
+{
+	ocp_policy *p = arg;
+
+	return ocp_scope_covers_at(db, p->units, scope, code);
+}
+
+static bool
+policy_covers_relay(void *arg, sto_db *db, const char *scope, const char *code)
+{
+	policy_relay *r = arg;
+
+	return ocp_scope_covers_at(db, r->p->units, scope, code);
+}
+
 static int
 policy_status_cmp_relay(void *arg, sto_db *db, const char *row, const char *a, const char *b)
 {
@@ -689,8 +694,13 @@ ocp_policy_open(ocp_policy **out, const char *data_dir, bool check_authority, ch
 			return rv;
 		}
 	}
+	if ((rv = ocp_units_open(&p->units, data_dir, err, errlen)) != OCOP_OK) {
+		ocp_policy_free(p);
+		return rv;
+	}
 	p->sp.authorize = policy_authorize;
 	p->sp.status_cmp = policy_status_cmp;
+	p->sp.covers = policy_covers_cb;
 	p->sp.arg = p;
 	for (i = 0; i < OCP_ROLE_COUNT_; i++) {
 		policy_relay *r = &p->relay[i];
@@ -705,6 +715,7 @@ ocp_policy_open(ocp_policy **out, const char *data_dir, bool check_authority, ch
 		}
 		r->sp.authorize = policy_authorize_relay;
 		r->sp.status_cmp = policy_status_cmp_relay;
+		r->sp.covers = policy_covers_relay;
 		r->sp.arg = r;
 	}
 	*out = p;
@@ -734,5 +745,6 @@ ocp_policy_free(ocp_policy *p)
 		ocp_flow_free(p->flows[i]);
 	}
 	ocp_auth_free(p->auth);
+	ocp_units_free(p->units);
 	com_free(p);
 }

@@ -1,12 +1,13 @@
 /*
  * registry.c: validated, authority-checked writes and reads of the registry
- * tables (unit, subject, product, dossier, document), dossier workflow moves and
- * search. The rules themselves live elsewhere: who may write what in the
- * authority module, which status moves exist in the workflow module. This file
- * only asks them, before it writes, inside one transaction.
+ * tables (unit, subject, product, dossier, document). The rules themselves
+ * live elsewhere: the fields in the entity tables (entity.c), who may write
+ * what in the authority module, which status moves exist in the workflow
+ * module. This file only asks them, before it writes, inside one transaction.
+ * The registry's other nouns have their own files: site.c (identity, codes,
+ * scopes), dossier.c (workflow moves), search.c.
  */
 #include "common/ocop/registry.h"
-
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -16,10 +17,11 @@
 #include <time.h>
 
 #include <sqlite3.h>
-#include <utf8proc.h>
 
 #include "common/ocop/authority.h"
 #include "common/ocop/basis.h"
+#include "common/ocop/entity.h"
+#include "common/ocop/registry_impl.h"
 #include "common/ocop/scope.h"
 #include "common/ocop/workflow.h"
 #include "common/store/fold.h"
@@ -29,140 +31,21 @@
 #include "common/util/uuid.h"
 #include "ocop_err.h"
 
-#define REG_MAX_FLOWS 8    /* legal bases loaded at once (two exist today) */
-#define REG_MAX_COLS 24    /* columns of one row write */
-#define REG_MAX_HOPS 64    /* successor chain length before calling it a cycle */
-#define REG_MAX_NEXT 64    /* transitions listed by dossier_next */
-#define REG_CODE_MAX 32    /* longest unit code kept in a stack buffer */
+/* ===== Entities ===== */
 
-struct ocp_reg {
-	sto_db *db;                     /* borrowed replica */
-	char data_dir[1024];            /* copied data directory */
-	ocp_auth *auth;                 /* owned authority rules */
-	ocp_flow *flows[REG_MAX_FLOWS]; /* owned workflows loaded so far */
-	size_t nflows;                  /* entries used in flows */
-	int role;                       /* this site's ocp_role, -1 before init */
-	ocp_reg_require req;            /* requirement seam, copied */
-	char err[512];                  /* last failure text */
-};
-
-/* ===== Column rules ===== */
-
-/* How a column's text is checked and normalised. */
-typedef enum reg_kind {
-	K_TEXT,   /* UTF-8 text without control characters, trimmed, NFC */
-	K_CODE,   /* administrative unit code (not "VN") */
-	K_DATE,   /* YYYY-MM-DD, a real calendar date */
-	K_ENUM,   /* one of the '|'-separated choices */
-	K_BOOL,   /* yes/no, true/false, 1/0 -> "1"/"0" */
-	K_COUNT,  /* non-negative integer */
-	K_SHA256, /* 64 hex digits, stored lowercase */
-	K_UUID,   /* canonical UUID, stored lowercase */
-	K_TOKEN,  /* [a-z0-9_]+, at most 40 characters */
-	K_SET,    /* product set 1..26, stored "01".."26" */
-	K_YEAR,   /* round year 2000..2100 */
-	K_ROUND,  /* round number 1..99 */
-	K_EMAIL,  /* text with one '@', no spaces */
-	K_PHONE,  /* digits and + - . ( ) spaces */
-	K_RUBRIC, /* <basis>/<set>, [a-z0-9-] each side */
-	K_BASIS,  /* a legal basis with a workflow file */
-} reg_kind;
-
-#define F_REQ 1u /* required on add, cannot be cleared */
-#define F_ADD 2u /* may be given on add */
-#define F_SET 4u /* may be changed afterwards */
-#define F_AS (F_ADD | F_SET)
-
-typedef struct reg_spec {
-	const char *table;   /* table name */
-	const char *col;     /* column name */
-	reg_kind kind;       /* how to check it */
-	unsigned flags;      /* F_* */
-	const char *choices; /* K_ENUM choices, "a|b|c" */
-} reg_spec;
-
-static const reg_spec specs[] = {
-    {"unit", "code", K_CODE, F_REQ | F_ADD, NULL},
-    {"unit", "name", K_TEXT, F_REQ | F_AS, NULL},
-    {"unit", "level", K_ENUM, F_REQ | F_AS, "province|district|commune"},
-    {"unit", "parent_code", K_CODE, F_AS, NULL},
-    {"unit", "valid_from", K_DATE, F_AS, NULL},
-    {"unit", "valid_to", K_DATE, F_AS, NULL},
-    {"unit", "successor_code", K_CODE, F_AS, NULL},
-
-    {"subject", "name", K_TEXT, F_REQ | F_AS, NULL},
-    {"subject", "kind", K_ENUM, F_REQ | F_AS, "htx|tht|dn|trang_trai|ho|other"},
-    {"subject", "reg_no", K_TEXT, F_AS, NULL},
-    {"subject", "reg_date", K_DATE, F_AS, NULL},
-    {"subject", "rep_name", K_TEXT, F_AS, NULL},
-    {"subject", "rep_gender", K_ENUM, F_AS, "female|male"},
-    {"subject", "rep_ethnicity", K_TEXT, F_AS, NULL},
-    {"subject", "rep_disability", K_BOOL, F_AS, NULL},
-    {"subject", "address", K_TEXT, F_AS, NULL},
-    {"subject", "unit_code", K_CODE, F_REQ | F_AS, NULL},
-    {"subject", "phone", K_PHONE, F_AS, NULL},
-    {"subject", "email", K_EMAIL, F_AS, NULL},
-
-    {"product", "subject_id", K_UUID, F_REQ | F_ADD, NULL},
-    {"product", "name", K_TEXT, F_REQ | F_AS, NULL},
-    {"product", "product_set", K_SET, F_REQ | F_AS, NULL},
-    {"product", "product_code", K_TEXT, F_AS, NULL},
-    {"product", "unit_code", K_CODE, F_AS, NULL},
-
-    {"dossier", "product_id", K_UUID, F_REQ | F_ADD, NULL},
-    {"dossier", "round_year", K_YEAR, F_REQ | F_ADD, NULL},
-    {"dossier", "round_no", K_ROUND, F_REQ | F_ADD, NULL},
-    {"dossier", "legal_basis", K_BASIS, F_ADD, NULL},
-    {"dossier", "rubric_id", K_RUBRIC, F_AS, NULL},
-    {"dossier", "eval_type", K_ENUM, F_AS, "first|upgrade|reeval"},
-    {"dossier", "unit_code", K_CODE, F_AS, NULL},
-    {"dossier", "province_code", K_CODE, F_AS, NULL},
-    {"dossier", "product_code", K_TEXT, F_AS, NULL},
-    {"dossier", "issuing_body", K_TEXT, F_AS, NULL},
-    {"dossier", "filed_on", K_DATE, F_AS, NULL},
-
-    {"document", "dossier_id", K_UUID, F_REQ | F_ADD, NULL},
-    {"document", "kind", K_TOKEN, F_REQ | F_AS, NULL},
-    {"document", "title", K_TEXT, F_REQ | F_AS, NULL},
-    {"document", "sha256", K_SHA256, F_AS, NULL},
-    {"document", "size", K_COUNT, F_AS, NULL},
-    {"document", "received_on", K_DATE, F_AS, NULL},
-};
-
-/* The tables this module writes; the council's tables are not its business. */
+/* The tables this module writes (entity.h); the council's tables are not its business. */
 static bool
 reg_table_known(const char *table)
 {
-	static const char *const names[] = {"unit", "subject", "product", "dossier", "document"};
-	size_t i;
-
-	for (i = 0; table != NULL && i < sizeof(names) / sizeof(names[0]); i++) {
-		if (strcmp(names[i], table) == 0) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static const reg_spec *
-reg_spec_find(const char *table, const char *col)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		if (strcmp(specs[i].table, table) == 0 && strcmp(specs[i].col, col) == 0) {
-			return &specs[i];
-		}
-	}
-	return NULL;
+	return ocp_entity_find(table) != NULL;
 }
 
 /* ===== Errors ===== */
 
-static int
+int
 reg_fail(ocp_reg *r, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static int
+int
 reg_fail(ocp_reg *r, int code, const char *fmt, ...)
 {
 	va_list ap;
@@ -174,7 +57,7 @@ reg_fail(ocp_reg *r, int code, const char *fmt, ...)
 }
 
 /* Keep the store's text for a failed sto_* call. */
-static int
+int
 reg_dberr(ocp_reg *r, int rv)
 {
 	if (rv == OCOP_ENOMEM) {
@@ -192,11 +75,11 @@ reg_sqlerr(ocp_reg *r, int rc)
 	return reg_fail(r, OCOP_EDB, "database: %s", sqlite3_errmsg(sto_sqlite(r->db)));
 }
 
-static void
-msg_set(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void
+reg_msg(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-static void
-msg_set(char *err, size_t errlen, const char *fmt, ...)
+void
+reg_msg(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -210,60 +93,14 @@ msg_set(char *err, size_t errlen, const char *fmt, ...)
 
 /* ===== Text checks ===== */
 
-static bool
-is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static bool
-is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static char
-to_lower(char c)
+char
+reg_to_lower(char c)
 {
 	return (c >= 'A' && c <= 'Z') ? (char)(c - 'A' + 'a') : c;
 }
 
-/* True when s is UTF-8 without control characters (C0, DEL, C1). */
-static bool
-text_clean(const char *s)
-{
-	const utf8proc_uint8_t *p = (const utf8proc_uint8_t *)s;
-	utf8proc_int32_t cp;
-	utf8proc_ssize_t n;
-
-	while (*p != 0) {
-		n = utf8proc_iterate(p, -1, &cp);
-		if (n <= 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) {
-			return false;
-		}
-		p += n;
-	}
-	return true;
-}
-
-/* Copy s without leading and trailing spaces. NULL on ENOMEM. */
-static char *
-trim_dup(const char *s)
-{
-	size_t n;
-
-	while (*s == ' ') {
-		s++;
-	}
-	n = strlen(s);
-	while (n > 0 && s[n - 1] == ' ') {
-		n--;
-	}
-	return com_strndup(s, n);
-}
-
-static int
-code_segments(const char *code)
+int
+reg_code_segments(const char *code)
 {
 	int n = 1;
 
@@ -273,125 +110,9 @@ code_segments(const char *code)
 	return n;
 }
 
-bool
-ocp_reg_code_valid(const char *code)
-{
-	size_t len = 0;
-	int segs = 0;
-
-	if (code == NULL || *code == 0) {
-		return false;
-	}
-	if (strcmp(code, "VN") == 0) {
-		return true;
-	}
-	for (; *code != 0; code++) {
-		if (is_digit(*code)) {
-			if (++len > 6) {
-				return false;
-			}
-		} else if (*code == '-') {
-			if (len == 0 || (segs == 0 && len != 2)) {
-				return false;
-			}
-			segs++;
-			len = 0;
-		} else {
-			return false;
-		}
-	}
-	if (len == 0 || (segs == 0 && len != 2)) {
-		return false;
-	}
-	return segs + 1 <= 3;
-}
-
-static bool
-date_valid(const char *s)
-{
-	static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-	int y;
-	int m;
-	int d;
-	int i;
-	int dim;
-
-	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-') {
-		return false;
-	}
-	for (i = 0; i < 10; i++) {
-		if (i != 4 && i != 7 && !is_digit(s[i])) {
-			return false;
-		}
-	}
-	y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
-	m = (s[5] - '0') * 10 + (s[6] - '0');
-	d = (s[8] - '0') * 10 + (s[9] - '0');
-	if (y < 1900 || y > 2200 || m < 1 || m > 12) {
-		return false;
-	}
-	dim = mdays[m - 1];
-	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) {
-		dim = 29;
-	}
-	return d >= 1 && d <= dim;
-}
-
-/* Parse 1..maxdigits decimal digits into *out. */
-static bool
-uint_parse(const char *s, size_t maxdigits, long long *out)
-{
-	long long v = 0;
-	size_t n = 0;
-
-	for (; *s != 0; s++, n++) {
-		if (!is_digit(*s) || n >= maxdigits) {
-			return false;
-		}
-		v = v * 10 + (*s - '0');
-	}
-	*out = v;
-	return n > 0;
-}
-
-static bool
-choice_valid(const char *choices, const char *s)
-{
-	size_t n = strlen(s);
-	const char *p = choices;
-
-	while (p != NULL && *p != 0) {
-		const char *bar = strchr(p, '|');
-		size_t len = bar ? (size_t)(bar - p) : strlen(p);
-
-		if (len == n && strncmp(p, s, n) == 0) {
-			return true;
-		}
-		p = bar ? bar + 1 : NULL;
-	}
-	return false;
-}
-
-static bool
-rubric_id_valid(const char *s)
-{
-	const char *slash = strchr(s, '/');
-	const char *p;
-
-	if (slash == NULL || slash == s || slash[1] == 0 || strchr(slash + 1, '/') != NULL) {
-		return false;
-	}
-	for (p = s; *p != 0; p++) {
-		if (p != slash && !is_digit(*p) && !(*p >= 'a' && *p <= 'z') && *p != '-') {
-			return false;
-		}
-	}
-	return true;
-}
-
 /* ===== Workflows ===== */
 
-static int
+int
 reg_flow(ocp_reg *r, const char *basis, const ocp_flow **out)
 {
 	char err[256];
@@ -425,170 +146,25 @@ reg_flow(ocp_reg *r, const char *basis, const ocp_flow **out)
 /* ===== Value normalisation ===== */
 
 /*
- * Check and normalise one value for column spec s into a com_malloc'd string,
- * or NULL for an empty value (the caller decides whether empty is allowed).
+ * Check and normalise one value of field f of entity e (entity.h) into a
+ * com_malloc'd string, or NULL for an empty value (the caller decides whether
+ * empty is allowed). A legal basis must also have a workflow file.
  */
-static int
-reg_norm(ocp_reg *r, const reg_spec *s, const char *in, char **out)
+int
+reg_norm(ocp_reg *r, const ocp_entity *e, const ocp_entity_field *f, const char *in, char **out)
 {
 	const ocp_flow *flow;
-	char *v = NULL;
-	char *t;
-	long long num;
-	size_t i;
-	size_t n;
-	int rv = OCOP_OK;
+	int rv = ocp_entity_norm(e, f, in, out, r->err, sizeof(r->err));
 
-	*out = NULL;
-	if (in == NULL) {
-		return OCOP_OK;
+	if (rv == OCOP_OK && *out != NULL && f->kind == OCP_FK_BASIS && (rv = reg_flow(r, *out, &flow)) != OCOP_OK) {
+		com_free(*out);
+		*out = NULL;
 	}
-	if (!text_clean(in)) {
-		return reg_fail(r, OCOP_EINPUT, "%s: not UTF-8 text, or holds control characters",
-		    s->col);
-	}
-	if ((t = trim_dup(in)) == NULL) {
-		return reg_fail(r, OCOP_ENOMEM, "out of memory");
-	}
-	if (*t == 0) {
-		com_free(t);
-		return OCOP_OK;
-	}
-	n = strlen(t);
-	switch (s->kind) {
-	case K_TEXT:
-		if ((v = sto_nfc(t)) == NULL) {
-			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-		}
-		break;
-	case K_CODE:
-		if (!ocp_reg_code_valid(t) || strcmp(t, "VN") == 0) {
-			rv = reg_fail(r, OCOP_EINPUT,
-			    "%s '%s' is not a unit code (like 83, 83-28882 or 83-832-28882)", s->col, t);
-		}
-		break;
-	case K_DATE:
-		if (!date_valid(t)) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not a date (YYYY-MM-DD)", s->col, t);
-		}
-		break;
-	case K_ENUM:
-		if (!choice_valid(s->choices, t)) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be one of %s", s->col, t, s->choices);
-		}
-		break;
-	case K_BOOL:
-		if (strcmp(t, "yes") == 0 || strcmp(t, "true") == 0 || strcmp(t, "1") == 0) {
-			v = com_strdup("1");
-		} else if (strcmp(t, "no") == 0 || strcmp(t, "false") == 0 || strcmp(t, "0") == 0) {
-			v = com_strdup("0");
-		} else {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be yes or no", s->col, t);
-			break;
-		}
-		rv = v ? OCOP_OK : reg_fail(r, OCOP_ENOMEM, "out of memory");
-		break;
-	case K_COUNT:
-		if (!uint_parse(t, 15, &num)) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not a non-negative whole number", s->col,
-			    t);
-		}
-		break;
-	case K_SHA256:
-		for (i = 0; i < n && is_hex(t[i]); i++) {
-			t[i] = to_lower(t[i]);
-		}
-		if (n != 64 || i != n) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s must be 64 hexadecimal digits (SHA-256)", s->col);
-		}
-		break;
-	case K_UUID:
-		for (i = 0; i < n; i++) {
-			t[i] = to_lower(t[i]);
-		}
-		if (!com_uuid_valid(t)) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not an id (UUID)", s->col, t);
-		}
-		break;
-	case K_TOKEN:
-		for (i = 0; i < n && (is_digit(t[i]) || (t[i] >= 'a' && t[i] <= 'z') || t[i] == '_');
-		     i++) {
-		}
-		if (i != n || n > 40) {
-			rv = reg_fail(r, OCOP_EINPUT,
-			    "%s '%s' must be a short lowercase word ([a-z0-9_], like commune_report)", s->col,
-			    t);
-		}
-		break;
-	case K_SET:
-		if (!uint_parse(t, 2, &num) || num < 1 || num > 26) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be a product set from 01 to 26", s->col,
-			    t);
-			break;
-		}
-		v = com_malloc(3);
-		if (v == NULL) {
-			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-			break;
-		}
-		snprintf(v, 3, "%02d", (int)num);
-		break;
-	case K_YEAR:
-		if (!uint_parse(t, 4, &num) || num < 2000 || num > 2100) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be a year (YYYY)", s->col, t);
-		}
-		break;
-	case K_ROUND:
-		if (!uint_parse(t, 2, &num) || num < 1) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' must be a round number from 1 to 99", s->col,
-			    t);
-		}
-		break;
-	case K_EMAIL:
-		if (strchr(t, ' ') != NULL || strchr(t, '@') == NULL || t[0] == '@' ||
-		    t[n - 1] == '@' || strchr(t, '@') != strrchr(t, '@')) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not an e-mail address", s->col, t);
-		}
-		break;
-	case K_PHONE:
-		for (i = 0; i < n && (is_digit(t[i]) || strchr("+-.() ", t[i]) != NULL); i++) {
-		}
-		if (i != n || strpbrk(t, "0123456789") == NULL) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s '%s' is not a phone number", s->col, t);
-		}
-		break;
-	case K_RUBRIC:
-		if (!rubric_id_valid(t)) {
-			rv = reg_fail(r, OCOP_EINPUT,
-			    "%s '%s' is not a rubric id (<basis>/<set>, like qd26-2026/01)", s->col, t);
-		}
-		break;
-	case K_BASIS:
-		rv = reg_flow(r, t, &flow);
-		break;
-	}
-	if (rv != OCOP_OK) {
-		com_free(v);
-		com_free(t);
-		return rv;
-	}
-	if (v != NULL) {
-		com_free(t);
-		*out = v;
-	} else {
-		*out = t;
-	}
-	return OCOP_OK;
+	return rv;
 }
 
 /* ===== Row buffers ===== */
 
-/* The normalised columns of one write. */
-typedef struct reg_row {
-	const char *cols[REG_MAX_COLS]; /* column names, static strings */
-	char *vals[REG_MAX_COLS];       /* owned values, NULL = SQL NULL */
-	size_t n;                       /* entries used */
-} reg_row;
 
 /* Set col to val, taking val in every case (freed on error). */
 static int
@@ -663,7 +239,7 @@ row_fini(reg_row *w)
 
 /* ===== Queries ===== */
 
-static int
+int
 reg_prepare(ocp_reg *r, const char *sql, sqlite3_stmt **st)
 {
 	int rc = sqlite3_prepare_v2(sto_sqlite(r->db), sql, -1, st, NULL);
@@ -693,7 +269,7 @@ reg_bind(sqlite3_stmt *st, int nargs, va_list ap)
 }
 
 /* Run a query returning one integer (COUNT, EXISTS). */
-static int
+int
 reg_query_int(ocp_reg *r, long long *out, const char *sql, int nargs, ...)
 {
 	sqlite3_stmt *st = NULL;
@@ -723,7 +299,7 @@ reg_query_int(ocp_reg *r, long long *out, const char *sql, int nargs, ...)
  * Run a query returning up to ncols text columns of one row into com_malloc'd
  * strings (NULL for SQL NULL). OCOP_ENOENT (message untouched) when no row.
  */
-static int
+int
 reg_query_row(ocp_reg *r, char **vals, int ncols, const char *sql, int nargs, ...)
 {
 	sqlite3_stmt *st = NULL;
@@ -766,7 +342,7 @@ reg_query_row(ocp_reg *r, char **vals, int ncols, const char *sql, int nargs, ..
 	return rv;
 }
 
-static void
+void
 vals_free(char **vals, int n)
 {
 	int i;
@@ -800,7 +376,7 @@ reg_json_col(sqlite3_stmt *st, int i)
 }
 
 /* Append every remaining row of st to arr as an object keyed by column name. */
-static int
+int
 reg_json_rows(ocp_reg *r, sqlite3_stmt *st, json_t *arr, bool one)
 {
 	int ncols = sqlite3_column_count(st);
@@ -836,15 +412,15 @@ ocp_reg_open(ocp_reg **out, sto_db *db, const char *data_dir, char *err, size_t 
 
 	*out = NULL;
 	if (db == NULL || data_dir == NULL) {
-		msg_set(err, errlen, "no database or data directory given");
+		reg_msg(err, errlen, "no database or data directory given");
 		return OCOP_EINVAL;
 	}
 	if (strlen(data_dir) >= sizeof(r->data_dir)) {
-		msg_set(err, errlen, "data directory path too long");
+		reg_msg(err, errlen, "data directory path too long");
 		return OCOP_ERANGE;
 	}
 	if ((r = com_calloc(1, sizeof(*r))) == NULL) {
-		msg_set(err, errlen, "out of memory");
+		reg_msg(err, errlen, "out of memory");
 		return OCOP_ENOMEM;
 	}
 	r->db = db;
@@ -890,190 +466,9 @@ ocp_reg_set_require(ocp_reg *r, const ocp_reg_require *req)
 	}
 }
 
-/* ===== Site identity ===== */
-
-/* Take the next comma-separated entry of *p, trimmed, into buf. False at the end. */
-static bool
-scope_next(const char **p, char *buf, size_t cap, bool *toolong)
-{
-	const char *s = *p;
-	const char *end;
-	size_t n;
-
-	*toolong = false;
-	if (s == NULL) {
-		return false;
-	}
-	end = strchr(s, ',');
-	n = end ? (size_t)(end - s) : strlen(s);
-	*p = end ? end + 1 : NULL;
-	while (n > 0 && *s == ' ') {
-		s++;
-		n--;
-	}
-	while (n > 0 && s[n - 1] == ' ') {
-		n--;
-	}
-	if (n >= cap) {
-		*toolong = true;
-		n = cap - 1;
-	}
-	memcpy(buf, s, n);
-	buf[n] = 0;
-	return true;
-}
-
-/* Check scope for role and, when norm is not NULL, write it without spaces. */
-static int
-scope_check(const char *role, const char *scope, char *norm, size_t normcap, char *err,
-    size_t errlen)
-{
-	char e[REG_CODE_MAX];
-	const char *p = scope;
-	ocp_role ro;
-	size_t used = 0;
-	size_t count = 0;
-	bool toolong;
-	int segs;
-
-	if (ocp_role_parse(role, &ro) != OCOP_OK) {
-		msg_set(err, errlen,
-		    "unknown role '%s': use commune, district, province, national or member",
-		    role ? role : "");
-		return OCOP_EINVAL;
-	}
-	if (scope == NULL || strspn(scope, " ,") == strlen(scope)) {
-		msg_set(err, errlen, "a scope is required: unit codes, a province code, or VN");
-		return OCOP_EINVAL;
-	}
-	while (scope_next(&p, e, sizeof(e), &toolong)) {
-		if (e[0] == 0) {
-			msg_set(err, errlen, "empty entry in scope '%s'", scope);
-			return OCOP_EINVAL;
-		}
-		if (toolong || !ocp_reg_code_valid(e)) {
-			msg_set(err, errlen,
-			    "scope entry '%s' is not a unit code (like 83-28882, 83 or VN)", e);
-			return OCOP_EINVAL;
-		}
-		segs = strcmp(e, "VN") == 0 ? 0 : code_segments(e);
-		if (ro == OCP_ROLE_NATIONAL && segs != 0) {
-			msg_set(err, errlen, "a national site serves the whole country: its scope is VN");
-			return OCOP_EINVAL;
-		}
-		if (ro == OCP_ROLE_PROVINCE && segs != 1) {
-			msg_set(err, errlen,
-			    "a province site's scope is province codes (like 83), not '%s'", e);
-			return OCOP_EINVAL;
-		}
-		if ((ro == OCP_ROLE_COMMUNE || ro == OCP_ROLE_DISTRICT) && segs < 2) {
-			msg_set(err, errlen,
-			    "a %s site's scope is the codes of its units (like 83-28882), not '%s'",
-			    ocp_role_name((int)ro), e);
-			return OCOP_EINVAL;
-		}
-		if (norm != NULL) {
-			int k = snprintf(norm + used, normcap - used, "%s%s", count ? "," : "", e);
-
-			if (k < 0 || (size_t)k >= normcap - used) {
-				msg_set(err, errlen, "scope too long");
-				return OCOP_EINVAL;
-			}
-			used += (size_t)k;
-		}
-		count++;
-	}
-	if (ro == OCP_ROLE_NATIONAL && count != 1) {
-		msg_set(err, errlen, "a national site's scope is VN alone");
-		return OCOP_EINVAL;
-	}
-	return OCOP_OK;
-}
-
-int
-ocp_reg_scope_check(const char *role, const char *scope, char *err, size_t errlen)
-{
-	return scope_check(role, scope, NULL, 0, err, errlen);
-}
-
-int
-ocp_reg_scope_within(const char *outer, const char *scope, char *err, size_t errlen)
-{
-	char e[REG_CODE_MAX];
-	const char *p = scope;
-	bool toolong;
-
-	while (scope_next(&p, e, sizeof(e), &toolong)) {
-		if (e[0] == 0) {
-			continue;
-		}
-		if (toolong || !ocp_scope_covers(outer, e)) {
-			msg_set(err, errlen, "scope entry '%s' lies outside this server's scope (%s)", e, outer);
-			return OCOP_ESCOPE;
-		}
-	}
-	return OCOP_OK;
-}
-
-int
-ocp_reg_site_init(sto_db *db, const char *site_id, const char *role, const char *scope,
-    const char *name, char *err, size_t errlen)
-{
-	char norm[1024];
-	char id[COM_UUID_STRLEN + 1];
-	char *nfc = NULL;
-	size_t i;
-	int rv;
-
-	if (sto_site_id(db)[0] != 0) {
-		msg_set(err, errlen, "this replica is already initialised as site %s (role %s, scope %s)",
-		    sto_site_id(db), sto_role(db), sto_scope(db));
-		return OCOP_EEXIST;
-	}
-	if ((rv = scope_check(role, scope, norm, sizeof(norm), err, errlen)) != OCOP_OK) {
-		return rv;
-	}
-	if (site_id != NULL && *site_id != 0) {
-		if (!com_uuid_valid(site_id)) {
-			msg_set(err, errlen, "site id '%s' is not a UUID", site_id);
-			return OCOP_EINVAL;
-		}
-		for (i = 0; site_id[i] != 0 && i < COM_UUID_STRLEN; i++) {
-			id[i] = to_lower(site_id[i]);
-		}
-		id[i] = 0;
-		site_id = id;
-	} else {
-		site_id = NULL;
-	}
-	if (name != NULL && *name != 0) {
-		if (!text_clean(name)) {
-			msg_set(err, errlen, "the site name is not UTF-8 text, or holds control characters");
-			return OCOP_EINPUT;
-		}
-		if ((nfc = sto_nfc(name)) == NULL) {
-			msg_set(err, errlen, "out of memory");
-			return OCOP_ENOMEM;
-		}
-		/* Set before the identity: a failure later leaves only a name that the
-		 * next successful init overwrites. */
-		rv = sto_meta_set(db, "site_name", nfc);
-		com_free(nfc);
-		if (rv != OCOP_OK) {
-			msg_set(err, errlen, "%s", sto_errmsg(db));
-			return rv;
-		}
-	}
-	rv = sto_site_init(db, site_id, role, norm);
-	if (rv != OCOP_OK) {
-		msg_set(err, errlen, "%s", sto_errmsg(db));
-	}
-	return rv;
-}
-
 /* ===== Authority and scope ===== */
 
-static int
+int
 reg_need_role(ocp_reg *r)
 {
 	if (r->role < 0) {
@@ -1083,7 +478,7 @@ reg_need_role(ocp_reg *r)
 	return OCOP_OK;
 }
 
-static int
+int
 reg_auth(ocp_reg *r, const char *table, const char *col)
 {
 	char err[384];
@@ -1093,28 +488,6 @@ reg_auth(ocp_reg *r, const char *table, const char *col)
 		return reg_fail(r, rv, "%s", err);
 	}
 	return OCOP_OK;
-}
-
-/* True when code lies within one of the scope's entries. */
-static bool
-scope_covers(const char *scope, const char *code)
-{
-	char e[REG_CODE_MAX];
-	const char *p = scope;
-	bool toolong;
-	size_t n;
-
-	while (scope_next(&p, e, sizeof(e), &toolong)) {
-		n = strlen(e);
-		if (toolong || n == 0) {
-			continue;
-		}
-		if (strcmp(e, "VN") == 0 || strcmp(e, code) == 0 ||
-		    (strncmp(e, code, n) == 0 && code[n] == '-')) {
-			return true;
-		}
-	}
-	return false;
 }
 
 /*
@@ -1171,13 +544,13 @@ reg_scope_ok(ocp_reg *r, const char *code)
 	char prov[3];
 	int rv;
 
-	if (code == NULL || scope_covers(scope, code)) {
+	if (code == NULL || ocp_scope_covers(scope, code)) {
 		return OCOP_OK;
 	}
 	if ((rv = reg_unit_follow(r, code, cur, sizeof(cur), NULL)) != OCOP_OK) {
 		return rv;
 	}
-	if (scope_covers(scope, cur)) {
+	if (ocp_scope_covers(scope, cur)) {
 		return OCOP_OK;
 	}
 	memcpy(prov, code, 2);
@@ -1185,7 +558,7 @@ reg_scope_ok(ocp_reg *r, const char *code)
 	if ((rv = reg_unit_follow(r, prov, cur, sizeof(cur), NULL)) != OCOP_OK) {
 		return rv;
 	}
-	if (strcmp(cur, prov) != 0 && scope_covers(scope, cur)) {
+	if (strcmp(cur, prov) != 0 && ocp_scope_covers(scope, cur)) {
 		return OCOP_OK;
 	}
 	return reg_fail(r, OCOP_ESCOPE, "unit %s is outside this site's scope (%s)", code, scope);
@@ -1197,7 +570,7 @@ reg_scope_ok(ocp_reg *r, const char *code)
  * Find the live row of table named by key (a UUID; a unit code for units) and
  * write its id into id.
  */
-static int
+int
 reg_resolve(ocp_reg *r, const char *table, const char *key, char id[37])
 {
 	char sql[128];
@@ -1222,7 +595,7 @@ reg_resolve(ocp_reg *r, const char *table, const char *key, char id[37])
 			return reg_fail(r, OCOP_EINPUT, "'%s' is not a %s id", key, table);
 		}
 		for (i = 0; i < COM_UUID_STRLEN; i++) {
-			lower[i] = to_lower(key[i]);
+			lower[i] = reg_to_lower(key[i]);
 		}
 		lower[i] = 0;
 		snprintf(sql, sizeof(sql), "SELECT id FROM %s WHERE id = ?1 AND deleted = 0", table);
@@ -1246,7 +619,7 @@ reg_unit_checks(ocp_reg *r, const char *code, const char *level, const char *suc
     const char *parent)
 {
 	char cur[REG_CODE_MAX];
-	int segs = code_segments(code);
+	int segs = reg_code_segments(code);
 	int rv;
 
 	if (level != NULL && strcmp(level, "province") == 0 && segs != 1) {
@@ -1368,7 +741,7 @@ reg_dossier_prepare(ocp_reg *r, reg_row *w)
 		snprintf(buf, sizeof(buf), "%.2s", unit);
 		rv = row_put_copy(r, w, "province_code", buf);
 	}
-	if (rv == OCOP_OK && code_segments(row_get(w, "province_code")) != 1) {
+	if (rv == OCOP_OK && reg_code_segments(row_get(w, "province_code")) != 1) {
 		rv = reg_fail(r, OCOP_EINPUT, "province_code '%s' must be a province code (like 83)",
 		    row_get(w, "province_code"));
 	}
@@ -1437,24 +810,25 @@ reg_add_prepare(ocp_reg *r, const char *table, reg_row *w)
 static int
 reg_fields(ocp_reg *r, const char *table, const ocp_field *f, size_t n, unsigned need, reg_row *w)
 {
-	const reg_spec *s;
+	const ocp_entity *e = ocp_entity_find(table);
+	const ocp_entity_field *s;
 	char *v;
 	size_t i;
 	int rv;
 
 	for (i = 0; i < n; i++) {
-		if (f[i].col == NULL || (s = reg_spec_find(table, f[i].col)) == NULL) {
+		if (f[i].col == NULL || (s = ocp_entity_column(e, f[i].col)) == NULL) {
 			return reg_fail(r, OCOP_EINVAL, "%s has no field '%s'", table,
 			    f[i].col ? f[i].col : "(null)");
 		}
 		if ((s->flags & need) == 0) {
 			return reg_fail(r, OCOP_EINVAL, "%s.%s cannot be %s", table, s->col,
-			    need == F_ADD ? "given here" : "changed");
+			    need == OCP_EF_ADD ? "given here" : "changed");
 		}
-		if ((rv = reg_norm(r, s, f[i].val, &v)) != OCOP_OK) {
+		if ((rv = reg_norm(r, e, s, f[i].val, &v)) != OCOP_OK) {
 			return rv;
 		}
-		if (v == NULL && (s->flags & F_REQ) != 0) {
+		if (v == NULL && (s->flags & OCP_EF_REQ) != 0) {
 			return reg_fail(r, OCOP_EINPUT, "%s cannot be empty", s->col);
 		}
 		if ((rv = row_put(r, w, s->col, v)) != OCOP_OK) {
@@ -1480,13 +854,14 @@ ocp_reg_add(ocp_reg *r, const char *table, const ocp_field *f, size_t n, char id
 	if ((rv = reg_need_role(r)) != OCOP_OK || (rv = reg_auth(r, table, NULL)) != OCOP_OK) {
 		return rv;
 	}
-	if ((rv = reg_fields(r, table, f, n, F_ADD, &w)) != OCOP_OK) {
+	if ((rv = reg_fields(r, table, f, n, OCP_EF_ADD, &w)) != OCOP_OK) {
 		goto done;
 	}
-	for (i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
-		if (strcmp(specs[i].table, table) == 0 && (specs[i].flags & F_REQ) != 0 &&
-		    row_get(&w, specs[i].col) == NULL) {
-			rv = reg_fail(r, OCOP_EINPUT, "%s is required", specs[i].col);
+	for (i = 0; i < ocp_entity_find(table)->nfields; i++) {
+		const ocp_entity_field *s = &ocp_entity_find(table)->fields[i];
+
+		if ((s->flags & OCP_EF_REQ) != 0 && row_get(&w, s->col) == NULL) {
+			rv = reg_fail(r, OCOP_EINPUT, "%s is required (--%s)", s->col, s->opt);
 			goto done;
 		}
 	}
@@ -1535,7 +910,7 @@ reg_set_prepare(ocp_reg *r, const char *table, const char *id, reg_row *w)
 	}
 	if (rv == OCOP_OK && strcmp(table, "dossier") == 0) {
 		if (row_get(w, "province_code") != NULL &&
-		    code_segments(row_get(w, "province_code")) != 1) {
+		    reg_code_segments(row_get(w, "province_code")) != 1) {
 			return reg_fail(r, OCOP_EINPUT,
 			    "province_code '%s' must be a province code (like 83)",
 			    row_get(w, "province_code"));
@@ -1573,7 +948,7 @@ ocp_reg_set(ocp_reg *r, const char *table, const char *key, const ocp_field *f, 
 	if (n == 0) {
 		return reg_fail(r, OCOP_EINPUT, "nothing to change");
 	}
-	if ((rv = reg_fields(r, table, f, n, F_SET, &w)) != OCOP_OK) {
+	if ((rv = reg_fields(r, table, f, n, OCP_EF_SET, &w)) != OCOP_OK) {
 		goto done;
 	}
 	for (i = 0; i < w.n; i++) {
@@ -1789,11 +1164,43 @@ ocp_reg_get(ocp_reg *r, const char *table, const char *key, json_t **out)
 	return rv;
 }
 
+/*
+ * Is name a dossier status of some legal basis's workflow? A filter on a
+ * status no workflow has would silently match nothing.
+ */
+static int
+reg_status_known(ocp_reg *r, const char *name)
+{
+	static const char *const bases[] = {OCP_FLOW_DEFAULT_BASIS, "qd148-2023"};
+	const ocp_flow *flow = NULL;
+	com_buf list;
+	size_t i;
+	size_t k;
+	int rv;
+
+	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		if (reg_flow(r, bases[i], &flow) == OCOP_OK && ocp_flow_state(flow, name) != NULL) {
+			return OCOP_OK;
+		}
+	}
+	if ((rv = reg_flow(r, OCP_FLOW_DEFAULT_BASIS, &flow)) != OCOP_OK) {
+		return rv;
+	}
+	com_buf_init(&list);
+	for (k = 0; k < ocp_flow_state_count(flow); k++) {
+		com_buf_printf(&list, "%s%s", k ? ", " : "", ocp_flow_state_at(flow, k)->name);
+	}
+	rv = reg_fail(r, OCOP_EINPUT, "'%s' is not a dossier status (%s: %s)", name, OCP_FLOW_DEFAULT_BASIS,
+	    list.data ? (const char *)list.data : "");
+	com_buf_fini(&list);
+	return rv;
+}
+
 int
 ocp_reg_list(ocp_reg *r, const char *table, const ocp_field *filter, size_t n, json_t **out)
 {
 	const sto_table *t;
-	const reg_spec *s;
+	const ocp_entity_field *s;
 	sqlite3_stmt *st = NULL;
 	char *vals[REG_MAX_COLS] = {NULL};
 	json_t *arr = NULL;
@@ -1821,9 +1228,13 @@ ocp_reg_list(ocp_reg *r, const char *table, const ocp_field *filter, size_t n, j
 			rv = reg_fail(r, OCOP_EINVAL, "%s has no field '%s'", table, col ? col : "(null)");
 			break;
 		}
-		s = reg_spec_find(table, col);
+		s = ocp_entity_column(ocp_entity_find(table), col);
+		if (strcmp(table, "dossier") == 0 && strcmp(col, "status") == 0 && filter[i].val != NULL &&
+		    (rv = reg_status_known(r, filter[i].val)) != OCOP_OK) {
+			break;
+		}
 		if (s != NULL) {
-			rv = reg_norm(r, s, filter[i].val, &vals[i]);
+			rv = reg_norm(r, ocp_entity_find(table), s, filter[i].val, &vals[i]);
 		} else if (filter[i].val != NULL && (vals[i] = com_strdup(filter[i].val)) == NULL) {
 			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
 		}
@@ -1923,301 +1334,3 @@ fail:
 	return rv;
 }
 
-/* ===== Dossier workflow ===== */
-
-/* Read a live dossier's status, epoch and legal basis, and its workflow. */
-static int
-reg_dossier_state(ocp_reg *r, const char *key, char id[37], char *v[3], const ocp_flow **flow)
-{
-	int rv;
-
-	if ((rv = reg_resolve(r, "dossier", key, id)) != OCOP_OK) {
-		return rv;
-	}
-	rv = reg_query_row(r, v, 3, "SELECT status, epoch, legal_basis FROM dossier WHERE id = ?1", 1,
-	    id);
-	if (rv == OCOP_ENOENT) {
-		return reg_fail(r, OCOP_ENOENT, "no dossier %s (unknown or deleted)", key);
-	}
-	if (rv == OCOP_OK) {
-		rv = reg_flow(r, v[2] ? v[2] : OCP_FLOW_DEFAULT_BASIS, flow);
-	}
-	if (rv != OCOP_OK) {
-		vals_free(v, 3);
-	}
-	return rv;
-}
-
-int
-ocp_reg_dossier_next(ocp_reg *r, const char *key, json_t **out)
-{
-	const ocp_transition *t[REG_MAX_NEXT];
-	const ocp_flow *flow = NULL;
-	char *v[3] = {NULL, NULL, NULL};
-	char id[37];
-	json_t *o = NULL;
-	json_t *next = NULL;
-	size_t n;
-	size_t i;
-	size_t k;
-	int rv;
-
-	*out = NULL;
-	r->err[0] = 0;
-	if ((rv = reg_need_role(r)) != OCOP_OK) {
-		return rv;
-	}
-	if ((rv = reg_dossier_state(r, key, id, v, &flow)) != OCOP_OK) {
-		return rv;
-	}
-	n = ocp_flow_next(flow, v[0] ? v[0] : "", OCP_ROLE_BIT(r->role), t, REG_MAX_NEXT);
-	if (n > REG_MAX_NEXT) {
-		n = REG_MAX_NEXT;
-	}
-	o = json_object();
-	next = json_array();
-	if (o == NULL || next == NULL || json_object_set_new(o, "dossier", json_string(id)) != 0 ||
-	    json_object_set_new(o, "legal_basis", json_string(ocp_flow_basis(flow))) != 0 ||
-	    json_object_set_new(o, "status", v[0] ? json_string(v[0]) : json_null()) != 0 ||
-	    json_object_set_new(o, "epoch", json_integer(v[1] ? atoll(v[1]) : 0)) != 0 ||
-	    json_object_set(o, "next", next) != 0) {
-		rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-		goto fail;
-	}
-	for (i = 0; i < n; i++) {
-		json_t *m = json_object();
-		json_t *req;
-
-		/* The _new calls take their value even when they fail, so nothing leaks. */
-		if (json_array_append_new(next, m) != 0 ||
-		    json_object_set_new(m, "to", json_string(t[i]->to->name)) != 0 ||
-		    json_object_set_new(m, "label", json_string(t[i]->to->label)) != 0 ||
-		    json_object_set_new(m, "kind",
-			json_string(t[i]->kind == OCP_FLOW_REOPEN ? "reopen" : "forward")) != 0 ||
-		    json_object_set_new(m, "needs_note",
-			json_boolean(ocp_transition_needs_reason(t[i]))) != 0 ||
-		    (req = json_array()) == NULL || json_object_set_new(m, "requires", req) != 0) {
-			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-			goto fail;
-		}
-		for (k = 0; k < t[i]->nrequires; k++) {
-			if (json_array_append_new(req, json_string(t[i]->requires[k])) != 0) {
-				rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-				goto fail;
-			}
-		}
-	}
-	vals_free(v, 3);
-	json_decref(next);
-	*out = o;
-	return OCOP_OK;
-fail:
-	vals_free(v, 3);
-	json_decref(next);
-	json_decref(o);
-	return rv;
-}
-
-/* Check one requirement flag of transition t for dossier id. */
-static int
-reg_require(ocp_reg *r, const ocp_transition *t, const char *flag, const char *id,
-    const char *note, const char *deadline)
-{
-	char err[384];
-	long long n = 0;
-	int rv;
-
-	if (strcmp(flag, "reason") == 0) {
-		return note != NULL ? OCOP_OK
-				    : reg_fail(r, OCOP_EINPUT,
-					  "moving a dossier from '%s' to '%s' needs a reason (a note)",
-					  t->from->name, t->to->name);
-	}
-	if (strcmp(flag, "deadline") == 0) {
-		return deadline != NULL
-			   ? OCOP_OK
-			   : reg_fail(r, OCOP_EINPUT,
-				 "moving a dossier from '%s' to '%s' needs an update deadline (YYYY-MM-DD)",
-				 t->from->name, t->to->name);
-	}
-	if (strcmp(flag, "commune_report") == 0) {
-		rv = reg_query_int(r, &n,
-		    "SELECT COUNT(*) FROM document WHERE dossier_id = ?1 AND kind = 'commune_report' "
-		    "AND deleted = 0",
-		    1, id);
-		if (rv == OCOP_OK && n == 0) {
-			rv = reg_fail(r, OCOP_ESTATE,
-			    "moving a dossier from '%s' to '%s' needs the commune report (Mẫu 03): "
-			    "add a document of kind commune_report first",
-			    t->from->name, t->to->name);
-		}
-		return rv;
-	}
-	if (r->req.fn == NULL) {
-		return reg_fail(r, OCOP_ESTATE,
-		    "moving a dossier from '%s' to '%s' requires '%s', which the registry cannot "
-		    "confirm: the council's commands make this move",
-		    t->from->name, t->to->name, flag);
-	}
-	err[0] = 0;
-	rv = r->req.fn(r->req.arg, r->db, id, flag, err, sizeof(err));
-	if (rv != OCOP_OK) {
-		return reg_fail(r, rv, "%s", err[0] ? err : "a requirement of the move is not met");
-	}
-	return OCOP_OK;
-}
-
-int
-ocp_reg_dossier_move(ocp_reg *r, const char *key, const char *to, const char *note,
-    const char *deadline)
-{
-	static const reg_spec note_spec = {"dossier", "note", K_TEXT, 0, NULL};
-	static const reg_spec deadline_spec = {"dossier", "deadline", K_DATE, 0, NULL};
-	const ocp_transition *t = NULL;
-	const ocp_flow *flow = NULL;
-	char *v[3] = {NULL, NULL, NULL};
-	char *nnote = NULL;
-	char *ndeadline = NULL;
-	char err[384];
-	char epoch[24];
-	char id[37];
-	size_t i;
-	int rv;
-
-	r->err[0] = 0;
-	if ((rv = reg_need_role(r)) != OCOP_OK) {
-		return rv;
-	}
-	if (to == NULL || *to == 0) {
-		return reg_fail(r, OCOP_EINPUT, "no target status given");
-	}
-	if ((rv = reg_norm(r, &note_spec, note, &nnote)) != OCOP_OK ||
-	    (rv = reg_norm(r, &deadline_spec, deadline, &ndeadline)) != OCOP_OK) {
-		goto done;
-	}
-	/* Read, check and write in one immediate transaction, so the status we
-	 * checked is the status we move from and a refusal writes nothing. */
-	if ((rv = sto_begin(r->db)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
-		goto done;
-	}
-	rv = reg_dossier_state(r, key, id, v, &flow);
-	if (rv == OCOP_OK) {
-		rv = ocp_flow_check(flow, v[0] ? v[0] : "", to, r->role, &t, err, sizeof(err));
-		if (rv != OCOP_OK) {
-			rv = reg_fail(r, rv, "%s", err);
-		}
-	}
-	if (rv == OCOP_OK && ocp_transition_needs_reason(t) && nnote == NULL) {
-		rv = reg_fail(r, OCOP_EINPUT,
-		    "moving a dossier from '%s' to '%s' %s: give the reason as a note", t->from->name,
-		    t->to->name, t->kind == OCP_FLOW_REOPEN ? "reopens it" : "needs a reason");
-	}
-	if (rv == OCOP_OK && ndeadline != NULL && !ocp_transition_requires(t, "deadline")) {
-		rv = reg_fail(r, OCOP_EINPUT, "moving a dossier from '%s' to '%s' takes no deadline",
-		    t->from->name, t->to->name);
-	}
-	for (i = 0; rv == OCOP_OK && i < t->nrequires; i++) {
-		rv = reg_require(r, t, t->requires[i], id, nnote, ndeadline);
-	}
-	if (rv == OCOP_OK) {
-		rv = reg_auth(r, "dossier", "status");
-	}
-	if (rv == OCOP_OK && ocp_transition_bumps_epoch(t)) {
-		rv = reg_auth(r, "dossier", "epoch");
-	}
-	if (rv == OCOP_OK && nnote != NULL) {
-		rv = reg_auth(r, "dossier", "status_note");
-	}
-	if (rv == OCOP_OK && ndeadline != NULL) {
-		rv = reg_auth(r, "dossier", "update_deadline");
-	}
-	/* Every check has passed: only now write, as one change, so the move
-	 * (with the epoch a reopen opens, its note and deadline) replicates and
-	 * merges as one event on every replica. */
-	if (rv == OCOP_OK) {
-		const char *cols[4];
-		const char *vals[4];
-		size_t n = 0;
-		cols[n] = "status";
-		vals[n++] = t->to->name;
-		if (ocp_transition_bumps_epoch(t)) {
-			snprintf(epoch, sizeof(epoch), "%lld", (v[1] ? atoll(v[1]) : 0) + 1);
-			cols[n] = "epoch";
-			vals[n++] = epoch;
-		}
-		if (nnote != NULL) {
-			cols[n] = "status_note";
-			vals[n++] = nnote;
-		}
-		if (ndeadline != NULL) {
-			cols[n] = "update_deadline";
-			vals[n++] = ndeadline;
-		}
-		if ((rv = sto_row_update_cells(r->db, "dossier", id, cols, vals, n)) != OCOP_OK) {
-			rv = reg_dberr(r, rv);
-		}
-	}
-	if (rv == OCOP_OK && (rv = sto_commit(r->db)) != OCOP_OK) {
-		rv = reg_dberr(r, rv);
-	}
-	if (rv != OCOP_OK) {
-		sto_rollback(r->db);
-	}
-done:
-	vals_free(v, 3);
-	com_free(nnote);
-	com_free(ndeadline);
-	return rv;
-}
-
-/* ===== Search ===== */
-
-int
-ocp_reg_search(ocp_reg *r, const char *text, json_t **out)
-{
-	sqlite3_stmt *st = NULL;
-	json_t *arr = NULL;
-	char *trimmed = NULL;
-	char *folded = NULL;
-	int rv;
-
-	*out = NULL;
-	r->err[0] = 0;
-	if (text == NULL || !text_clean(text)) {
-		return reg_fail(r, OCOP_EINPUT, "the search text is not UTF-8 text");
-	}
-	if ((trimmed = trim_dup(text)) == NULL || (folded = sto_fold(trimmed)) == NULL) {
-		com_free(trimmed);
-		return reg_fail(r, OCOP_ENOMEM, "out of memory");
-	}
-	com_free(trimmed);
-	if (*folded == 0) {
-		com_free(folded);
-		return reg_fail(r, OCOP_EINPUT, "nothing to search for");
-	}
-	rv = reg_prepare(r,
-	    "SELECT 'subject' AS type, id, name, unit_code FROM subject "
-	    "WHERE deleted = 0 AND instr(ocop_fold(name), ?1) > 0 "
-	    "UNION ALL "
-	    "SELECT 'product' AS type, id, name, unit_code FROM product "
-	    "WHERE deleted = 0 AND instr(ocop_fold(name), ?1) > 0 "
-	    "ORDER BY type DESC, id",
-	    &st);
-	if (rv == OCOP_OK) {
-		sqlite3_bind_text(st, 1, folded, -1, SQLITE_STATIC);
-		if ((arr = json_array()) == NULL) {
-			rv = reg_fail(r, OCOP_ENOMEM, "out of memory");
-		} else {
-			rv = reg_json_rows(r, st, arr, false);
-		}
-	}
-	sqlite3_finalize(st);
-	com_free(folded);
-	if (rv == OCOP_OK) {
-		*out = arr;
-	} else {
-		json_decref(arr);
-	}
-	return rv;
-}

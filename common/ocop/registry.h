@@ -200,8 +200,9 @@ int ocp_reg_dossier_move(ocp_reg *r, const char *id, const char *to, const char 
 
 /*
  * Live subjects and products whose folded name (no diacritics, no case, đ as d)
- * contains the folded text: an array of {"type" ("subject"|"product"), "id",
- * "name", "unit_code"}, subjects first.
+ * contains every word of the folded text (words split by any run of spaces or
+ * tabs, in any order, at most 8): an array of {"type" ("subject"|"product"),
+ * "id", "name", "unit_code"}, subjects first.
  * Returns: OCOP_OK; OCOP_EINPUT (empty or not UTF-8 text); OCOP_EDB; OCOP_ENOMEM.
  * Ownership: caller releases *out with json_decref().
  */

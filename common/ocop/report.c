@@ -30,12 +30,18 @@ enum {
 	T_SUBJECTS,
 	T_RECOGNISED,
 	T_SUMMARY,
+	T_SET,
 	T_COUNT_,
 };
+
+/* Publishing order of the tables (the enum above is the build order). */
+static const int table_order[T_COUNT_] = {T_SUMMARY, T_EVALUATED, T_STAR, T_SUBJECTS, T_KIND,
+    T_UNIT, T_GROUP, T_SET, T_ROUND, T_TYPE, T_RECOGNISED, T_CAND, T_EXPIRING};
 
 static const char *const star_cols[] = {"star", "label", "products"};
 static const char *const kind_cols[] = {"subject_type", "label", "star3", "star4", "star5", "total"};
 static const char *const group_cols[] = {"group", "label", "star3", "star4", "star5", "total"};
+static const char *const set_cols[] = {"product_set", "label", "star3", "star4", "star5", "total"};
 static const char *const unit_cols[] = {"unit_code", "unit_name", "star3", "star4", "star5", "total"};
 static const char *const round_cols[] = {"round", "label", "star3", "star4", "star5", "total"};
 static const char *const type_cols[] = {"evaluation_type", "label", "star3", "star4", "star5", "total"};
@@ -47,8 +53,8 @@ static const char *const exp_cols[] = {"product", "subject", "unit_code", "star"
 static const char *const eval_star_cols[] = {"star", "label", "products", "imported"};
 static const char *const subj_cols[] = {"subject_type", "label", "subjects", "products"};
 static const char *const recog_cols[] = {"product", "subject", "subject_type", "unit_code", "unit_name",
-    "product_set", "mean", "star", "certificate", "issued_on", "expires_on", "product_code", "round",
-    "imported"};
+    "province_now", "product_set", "mean", "star", "certificate", "issued_on", "expires_on", "product_code",
+    "round", "imported"};
 static const char *const summary_cols[] = {"text"};
 
 #define NCOLS(a) (sizeof(a) / sizeof(a[0]))
@@ -88,7 +94,12 @@ static const char *const eval_types[][2] = {
 struct ocp_report {
 	char today[11];                    /* the report's date */
 	char round[24];                    /* "YYYY/N", or "" for every round */
-	ocp_report_table tables[T_COUNT_]; /* the tables, in publishing order */
+	char view[160];                    /* which units by_unit shows (Vietnamese, English gloss) */
+	ocp_unit_level level;              /* by_unit's level */
+	bool current;                      /* by_unit through the succession */
+	char place[160];                   /* the province the report speaks for ("Tỉnh Vĩnh Long"), or "" */
+	const ocp_units *units;            /* borrowed while building, NULL after */
+	ocp_report_table tables[T_COUNT_]; /* the tables, by the enum */
 };
 
 /* One standing recognition with what the tables group it by. */
@@ -254,6 +265,30 @@ count_add(report_count *k, const char *key, const char *label, int star)
 		row[star - 3]++;
 	}
 	return OCOP_OK;
+}
+
+/* Sort a counting table's rows by key (units and rounds read best in code order). */
+static void
+count_sort(report_count *k)
+{
+	size_t i;
+	size_t j;
+
+	for (i = 1; i < k->len; i++) {
+		for (j = i; j > 0 && strcmp(k->keys[j - 1], k->keys[j]) > 0; j--) {
+			char *tk = k->keys[j];
+			char *tl = k->labels[j];
+			int64_t tn[3];
+
+			memcpy(tn, k->n[j], sizeof(tn));
+			k->keys[j] = k->keys[j - 1];
+			k->labels[j] = k->labels[j - 1];
+			memcpy(k->n[j], k->n[j - 1], sizeof(tn));
+			k->keys[j - 1] = tk;
+			k->labels[j - 1] = tl;
+			memcpy(k->n[j - 1], tn, sizeof(tn));
+		}
+	}
 }
 
 /* Turn a counting table into a report table (key, label, star3, star4, star5, total). */
@@ -452,11 +487,27 @@ recs_latest_per_product(report_rec *v, size_t n, bool *latest)
 
 /* ===== Building the tables ===== */
 
+/* The title of product set N of QĐ 26/2026 (from its rubric file), or a plain label. */
+static void
+set_label(ocp_council *c, int set, char *out, size_t cap)
+{
+	const ocp_rubric *r = NULL;
+	char id[32];
+
+	snprintf(id, sizeof(id), "qd26-2026/%02d", set);
+	if (ocp_council_rubric(c, id, &r) == OCOP_OK && r != NULL) {
+		snprintf(out, cap, "%s", ocp_rubric_title(r));
+	} else {
+		snprintf(out, cap, "Bộ sản phẩm %02d", set);
+	}
+}
+
 static int
-report_counts(ocp_report *rep, report_rec *v, size_t n)
+report_counts(ocp_report *rep, ocp_council *c, report_rec *v, size_t n)
 {
 	report_count kinds = {0};
 	report_count grp = {0};
+	report_count sets = {0};
 	report_count units = {0};
 	report_count rounds = {0};
 	report_count types = {0};
@@ -475,24 +526,41 @@ report_counts(ocp_report *rep, report_rec *v, size_t n)
 	for (i = 0; i < NCOLS(eval_types) && rv == OCOP_OK; i++) {
 		rv = count_add(&types, eval_types[i][0], eval_types[i][1], 0);
 	}
+	for (i = 1; i <= 26 && rv == OCOP_OK; i++) {
+		char key[4];
+		char label[256];
+
+		snprintf(key, sizeof(key), "%02zu", i);
+		set_label(c, (int)i, label, sizeof(label));
+		rv = count_add(&sets, key, label, 0);
+	}
 	for (i = 0; i < n && rv == OCOP_OK; i++) {
 		const char *gkey;
 		const char *gname;
 		char rkey[24];
 		char rlabel[48];
+		char ukey[32];
+		char uname[320];
 
 		if (!v[i].keep) {
 			continue;
 		}
 		stars[v[i].star - 3]++;
 		gname = ocp_report_product_group(v[i].product_set, &gkey);
+		if (ocp_units_rollup(rep->units, v[i].unit_code, rep->level, rep->current, ukey, sizeof(ukey), uname,
+			sizeof(uname)) != OCOP_OK) {
+			snprintf(ukey, sizeof(ukey), "%s", v[i].unit_code);
+			uname[0] = '\0';
+		}
 		snprintf(rkey, sizeof(rkey), "%d/%d", v[i].round_year, v[i].round_no);
 		snprintf(rlabel, sizeof(rlabel), "Đợt %d năm %d", v[i].round_no, v[i].round_year);
 		if ((rv = count_add(&kinds, v[i].subject_kind[0] ? v[i].subject_kind : "other", NULL,
 			 v[i].star)) != OCOP_OK ||
 		    (rv = count_add(&grp, gkey, gname ? gname : "Không rõ bộ sản phẩm", v[i].star)) !=
 			OCOP_OK ||
-		    (rv = count_add(&units, v[i].unit_code, v[i].unit_name, v[i].star)) != OCOP_OK ||
+		    (rv = count_add(&units, ukey, uname, v[i].star)) != OCOP_OK ||
+		    (rv = count_add(&sets, v[i].product_set[0] ? v[i].product_set : "?",
+			 v[i].product_set[0] ? v[i].product_set : "Không rõ bộ sản phẩm", v[i].star)) != OCOP_OK ||
 		    (rv = count_add(&rounds, rkey, rlabel, v[i].star)) != OCOP_OK ||
 		    (rv = count_add(&types, v[i].eval_type, NULL, v[i].star)) != OCOP_OK) {
 			break;
@@ -529,10 +597,15 @@ report_counts(ocp_report *rep, report_rec *v, size_t n)
 		    "Theo ngành sản phẩm (by product group, QĐ 26/2026 Phụ lục I)", group_cols, &grp);
 	}
 	if (rv == OCOP_OK) {
-		rv = count_emit(&rep->tables[T_UNIT], "by_unit",
-		    "Theo đơn vị hành chính (by unit, codes as recorded)", unit_cols, &units);
+		rv = count_emit(&rep->tables[T_SET], "by_product_set",
+		    "Theo bộ sản phẩm (by product set, QĐ 26/2026 Phụ lục I)", set_cols, &sets);
 	}
 	if (rv == OCOP_OK) {
+		count_sort(&units);
+		rv = count_emit(&rep->tables[T_UNIT], "by_unit", rep->view, unit_cols, &units);
+	}
+	if (rv == OCOP_OK) {
+		count_sort(&rounds);
 		rv = count_emit(&rep->tables[T_ROUND], "by_round", "Theo đợt đánh giá (by round)",
 		    round_cols, &rounds);
 	}
@@ -544,6 +617,7 @@ report_counts(ocp_report *rep, report_rec *v, size_t n)
 out:
 	count_fini(&kinds);
 	count_fini(&grp);
+	count_fini(&sets);
 	count_fini(&units);
 	count_fini(&rounds);
 	count_fini(&types);
@@ -707,18 +781,111 @@ report_expiring(ocp_report *rep, const report_rec *v, const bool *latest, size_t
 	return rv;
 }
 
-/* Subject kinds' labels, and the Vietnamese names provinces use in the summary. */
-static const char *
-kind_label(const char *k)
-{
-	size_t i;
+/* Subject kinds as the summary names them ("72 hộ kinh doanh, 20 công ty ... và 2 tổ hợp tác"). */
+static const char *const kind_words[] = {"hợp tác xã", "tổ hợp tác", "doanh nghiệp", "trang trại",
+    "hộ sản xuất, kinh doanh", "chủ thể khác"};
 
+/* The integer in a counting table's cell (0 when not an integer). */
+static int64_t
+table_int(const ocp_report_table *t, size_t row, size_t col)
+{
+	const ocp_report_cell *x = ocp_report_cell_at(t, row, col);
+
+	return x->kind == OCP_CELL_INT ? x->i : 0;
+}
+
+/*
+ * The summary paragraph: who has how many OCOP products (distinct subjects
+ * by kind), the recognised ones by star and by unit at the report's level,
+ * and the results by star including 1★ and 2★, in the provinces' own words.
+ */
+static int
+report_summary(ocp_report *rep, const int64_t *subj, int64_t total_products, int64_t total_subjects,
+    const int64_t by_star[6], char **text)
+{
+	static const char *const view_words[2][3] = {
+	    {"theo đơn vị như ghi nhận", "theo huyện cũ", "theo tỉnh như ghi nhận"},
+	    {"theo xã, phường hiện nay", "theo huyện cũ", "theo tỉnh hiện nay"},
+	};
+	const ocp_report_table *st = &rep->tables[T_STAR];
+	const ocp_report_table *ut = &rep->tables[T_UNIT];
+	com_buf b;
+	size_t kinds = 0;
+	size_t seen = 0;
+	size_t i;
+	bool first = true;
+
+	*text = NULL;
 	for (i = 0; i < NCOLS(subject_kinds); i++) {
-		if (strcmp(subject_kinds[i][0], k) == 0) {
-			return subject_kinds[i][1];
-		}
+		kinds += subj[i] != 0;
 	}
-	return "Khác";
+	com_buf_init(&b);
+	if (rep->round[0]) {
+		int y = 0, no = 0;
+
+		sscanf(rep->round, "%d/%d", &y, &no);
+		com_buf_printf(&b, "Đợt %d năm %d, ", no, y);
+	}
+	com_buf_printf(&b, "%s", rep->place[0] ? rep->place : "Toàn tỉnh");
+	if (total_products == 0) {
+		com_buf_printf(&b, " chưa có sản phẩm OCOP nào được công nhận.");
+	} else {
+		com_buf_printf(&b, " có %lld sản phẩm OCOP của %lld chủ thể (", (long long)total_products,
+		    (long long)total_subjects);
+		for (i = 0; i < NCOLS(subject_kinds); i++) {
+			if (subj[i] == 0) {
+				continue;
+			}
+			seen++;
+			com_buf_printf(&b, "%s%lld %s", first ? "" : (seen == kinds ? " và " : ", "), (long long)subj[i],
+			    kind_words[i]);
+			first = false;
+		}
+		com_buf_printf(&b, "), trong đó");
+		first = true;
+		for (i = 0; i < 3; i++) {
+			int64_t n = table_int(st, i, 2);
+
+			if (n == 0) {
+				continue;
+			}
+			com_buf_printf(&b, "%s %lld sản phẩm %zu sao", first ? "" : ",", (long long)n, i + 3);
+			first = false;
+		}
+		com_buf_printf(&b, " (%s: ", view_words[rep->current ? 1 : 0][rep->level]);
+		first = true;
+		for (i = 0; i < ut->nrows; i++) {
+			const ocp_report_cell *k = ocp_report_cell_at(ut, i, 0);
+			const ocp_report_cell *l = ocp_report_cell_at(ut, i, 1);
+
+			com_buf_printf(&b, "%s%s %02lld sản phẩm", first ? "" : "; ",
+			    l->kind == OCP_CELL_TEXT && l->s[0] ? l->s : (k->kind == OCP_CELL_TEXT ? k->s : "?"),
+			    (long long)table_int(ut, i, 5));
+			first = false;
+		}
+		com_buf_printf(&b, ").");
+	}
+	com_buf_printf(&b, " Kết quả đánh giá:");
+	first = true;
+	for (i = 1; i <= 5; i++) {
+		if (by_star[i] == 0) {
+			continue;
+		}
+		com_buf_printf(&b, "%s đạt %zu sao có %lld sản phẩm", first ? "" : ";", i, (long long)by_star[i]);
+		first = false;
+	}
+	if (by_star[0] != 0) {
+		com_buf_printf(&b, "%s %lld sản phẩm không xếp hạng (bị loại hoặc hội đồng không đủ thành viên)",
+		    first ? "" : ";", (long long)by_star[0]);
+		first = false;
+	}
+	com_buf_printf(&b, "%s.", first ? " chưa có sản phẩm nào được đánh giá" : "");
+	if (b.data == NULL || (*text = com_strdup((const char *)b.data)) == NULL) {
+		com_buf_fini(&b);
+		return OCOP_ENOMEM;
+	}
+	com_buf_fini(&b);
+	return OCOP_OK;
 }
 
 /*
@@ -843,6 +1010,7 @@ report_published(ocp_report *rep, ocp_council *c, const ocp_report_opts *o, cons
 	for (i = 0; i < n && rv == OCOP_OK; i++) {
 		int64_t mean = v[i].mean;
 		char round[24];
+		char now[8];
 
 		if (!v[i].keep) {
 			continue;
@@ -859,59 +1027,35 @@ report_published(ocp_report *rep, ocp_council *c, const ocp_report_opts *o, cons
 			return OCOP_ENOMEM;
 		}
 		snprintf(round, sizeof(round), "%d/%d", v[i].round_year, v[i].round_no);
+		if (!ocp_units_successor(rep->units, v[i].unit_code, now, sizeof(now))) {
+			snprintf(now, sizeof(now), "%.2s", v[i].unit_code);
+		}
 		if ((rv = cell_text(t, row, 0, v[i].product)) == OCOP_OK &&
 		    (rv = cell_text(t, row, 1, v[i].subject)) == OCOP_OK &&
 		    (rv = cell_text(t, row, 2, v[i].subject_kind)) == OCOP_OK &&
 		    (rv = cell_text(t, row, 3, v[i].unit_code)) == OCOP_OK &&
 		    (rv = cell_text(t, row, 4, v[i].unit_name)) == OCOP_OK &&
-		    (rv = cell_text(t, row, 5, v[i].product_set)) == OCOP_OK &&
-		    (rv = cell_text(t, row, 8, v[i].number)) == OCOP_OK &&
-		    (rv = cell_text(t, row, 9, v[i].issued_on)) == OCOP_OK &&
-		    (rv = cell_text(t, row, 10, v[i].expires_on[0] ? v[i].expires_on : NULL)) == OCOP_OK &&
-		    (rv = cell_text(t, row, 11, v[i].product_code[0] ? v[i].product_code : NULL)) == OCOP_OK) {
-			rv = cell_text(t, row, 12, round);
+		    (rv = cell_text(t, row, 5, now)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 6, v[i].product_set)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 9, v[i].number)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 10, v[i].issued_on)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 11, v[i].expires_on[0] ? v[i].expires_on : NULL)) == OCOP_OK &&
+		    (rv = cell_text(t, row, 12, v[i].product_code[0] ? v[i].product_code : NULL)) == OCOP_OK) {
+			rv = cell_text(t, row, 13, round);
 		}
 		if (mean >= 0) {
-			cell_int(t, row, 6, OCP_CELL_POINTS, mean);
+			cell_int(t, row, 7, OCP_CELL_POINTS, mean);
 		}
-		cell_int(t, row, 7, OCP_CELL_INT, v[i].star);
-		cell_int(t, row, 13, OCP_CELL_BOOL, v[i].imported);
+		cell_int(t, row, 8, OCP_CELL_INT, v[i].star);
+		cell_int(t, row, 14, OCP_CELL_BOOL, v[i].imported);
 	}
 	if (rv != OCOP_OK) {
 		return rv;
 	}
 
 	/* The paragraph provinces publish, with the numbers filled in. */
-	{
-		com_buf b;
-		bool first = true;
-
-		com_buf_init(&b);
-		com_buf_printf(&b, "%s có %lld sản phẩm OCOP của %lld chủ thể (",
-		    rep->round[0] ? "Trong đợt" : "Toàn tỉnh", (long long)total_products,
-		    (long long)total_subjects);
-		for (i = 0; i < NCOLS(subject_kinds); i++) {
-			if (subj[i] == 0) {
-				continue;
-			}
-			com_buf_printf(&b, "%s%lld %s", first ? "" : ", ", (long long)subj[i], kind_label(subject_kinds[i][0]));
-			first = false;
-		}
-		com_buf_printf(&b, "%s). Kết quả đánh giá:", first ? "không có chủ thể nào" : "");
-		first = true;
-		for (i = 1; i <= 5; i++) {
-			if (by_star[i] == 0) {
-				continue;
-			}
-			com_buf_printf(&b, "%s đạt %zu sao có %lld sản phẩm", first ? "" : ";", i, (long long)by_star[i]);
-			first = false;
-		}
-		com_buf_printf(&b, "%s.", first ? " chưa có sản phẩm nào được đánh giá" : "");
-		if (b.data == NULL || (text = com_strdup((const char *)b.data)) == NULL) {
-			com_buf_fini(&b);
-			return OCOP_ENOMEM;
-		}
-		com_buf_fini(&b);
+	if ((rv = report_summary(rep, subj, total_products, total_subjects, by_star, &text)) != OCOP_OK) {
+		return rv;
 	}
 	t = &rep->tables[T_SUMMARY];
 	rv = table_init(t, "summary", "Tóm tắt (summary paragraph, as provinces publish it)", summary_cols,
@@ -923,10 +1067,40 @@ report_published(ocp_report *rep, ocp_council *c, const ocp_report_opts *o, cons
 	return rv;
 }
 
+/* Which units by_unit shows, and the place the report speaks for (the site's province). */
+static void
+report_view(ocp_report *rep, const char *scope)
+{
+	static const char *const views[2][3] = {
+	    {"Theo đơn vị hành chính như ghi nhận trong hồ sơ (by unit, codes as recorded)",
+		"Theo huyện cũ, trước 1/7/2025 (by former district)",
+		"Theo tỉnh như ghi nhận trong hồ sơ (by province, as recorded)"},
+	    {"Theo xã, phường hiện nay, qua sắp xếp đơn vị hành chính (by unit, mapped to today's units)",
+		"Theo huyện cũ, trước 1/7/2025 (by former district)",
+		"Theo tỉnh hiện nay, qua sắp xếp theo NQ 202/2025/QH15 (by current province)"},
+	};
+	const char *nm;
+
+	snprintf(rep->view, sizeof(rep->view), "%s", views[rep->current ? 1 : 0][rep->level]);
+	rep->place[0] = '\0';
+	if (scope == NULL || scope[0] == '\0' || strchr(scope, ',') != NULL) {
+		return;
+	}
+	if (strcmp(scope, "VN") == 0) {
+		snprintf(rep->place, sizeof(rep->place), "Cả nước");
+	} else if ((nm = ocp_units_name(rep->units, scope)) != NULL) {
+		snprintf(rep->place, sizeof(rep->place), "%s", nm);
+	} else if (strchr(scope, '-') != NULL) {
+		/* A commune site whose unit the replica does not name: say which one it is. */
+		snprintf(rep->place, sizeof(rep->place), "Đơn vị %s", scope);
+	}
+}
+
 int
 ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
 {
 	ocp_report *rep = NULL;
+	ocp_units *owned = NULL;
 	report_rec *v = NULL;
 	bool *latest = NULL;
 	int64_t potential = 0;
@@ -937,7 +1111,8 @@ ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
 
 	*out = NULL;
 	if ((opts->round_year == 0) != (opts->round_no == 0) || opts->round_year < 0 ||
-	    opts->round_no < 0) {
+	    opts->round_no < 0 || (unsigned)opts->unit_level > OCP_LEVEL_PROVINCE ||
+	    (opts->unit_level == OCP_LEVEL_DISTRICT && opts->unit_current)) {
 		return OCOP_EINVAL;
 	}
 	rep = com_calloc(1, sizeof(*rep));
@@ -948,8 +1123,39 @@ ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
 	if (opts->round_year != 0) {
 		snprintf(rep->round, sizeof(rep->round), "%d/%d", opts->round_year, opts->round_no);
 	}
+	rep->level = opts->unit_level;
+	rep->current = opts->unit_current;
+	rep->units = opts->units;
+	if (rep->units == NULL) {
+		char err[256];
+
+		if ((rv = ocp_units_open(&owned, ocp_council_data_dir(c), err, sizeof(err))) != OCOP_OK ||
+		    (rv = ocp_units_load_db(owned, ocp_council_db(c))) != OCOP_OK) {
+			goto fail;
+		}
+		rep->units = owned;
+	}
+	report_view(rep, sto_scope(ocp_council_db(c)));
 	if ((rv = report_recs_load(c, &v, &n)) != OCOP_OK) {
 		goto fail;
+	}
+	for (i = 0; i < n; i++) {
+		char key[32];
+		char nm[320];
+
+		if (v[i].unit_name[0] == '\0' &&
+		    ocp_units_rollup(rep->units, v[i].unit_code, OCP_LEVEL_COMMUNE, false, key, sizeof(key), nm,
+			sizeof(nm)) == OCOP_OK &&
+		    nm[0] != '\0') {
+			char *dup = com_strdup(nm);
+
+			if (dup == NULL) {
+				rv = OCOP_ENOMEM;
+				goto fail;
+			}
+			com_free(v[i].unit_name);
+			v[i].unit_name = dup;
+		}
 	}
 	latest = com_calloc(n ? n : 1, sizeof(*latest));
 	if (latest == NULL) {
@@ -971,7 +1177,7 @@ ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
 			v[i].keep = latest[i] && valid;
 		}
 	}
-	if ((rv = report_counts(rep, v, n)) != OCOP_OK ||
+	if ((rv = report_counts(rep, c, v, n)) != OCOP_OK ||
 	    (rv = report_candidates(rep, c, opts, &potential, evaluated)) != OCOP_OK ||
 	    (rv = report_expiring(rep, v, latest, n, opts->today)) != OCOP_OK ||
 	    (rv = report_published(rep, c, opts, v, n, evaluated)) != OCOP_OK) {
@@ -980,11 +1186,14 @@ ocp_report_build(ocp_report **out, ocp_council *c, const ocp_report_opts *opts)
 	cell_int(&rep->tables[T_STAR], 3, 2, OCP_CELL_INT, potential);
 	com_free(latest);
 	recs_free(v, n);
+	rep->units = NULL;
+	ocp_units_free(owned);
 	*out = rep;
 	return OCOP_OK;
 fail:
 	com_free(latest);
 	recs_free(v, n);
+	ocp_units_free(owned);
 	ocp_report_free(rep);
 	return rv;
 }
@@ -1013,7 +1222,63 @@ ocp_report_table_count(const ocp_report *r)
 const ocp_report_table *
 ocp_report_table_at(const ocp_report *r, size_t i)
 {
-	return &r->tables[i];
+	return &r->tables[table_order[i]];
+}
+
+const char *
+ocp_report_today(const ocp_report *r)
+{
+	return r->today;
+}
+
+const char *
+ocp_report_round(const ocp_report *r)
+{
+	return r->round;
+}
+
+const char *
+ocp_report_view(const ocp_report *r)
+{
+	return r->view;
+}
+
+void
+ocp_report_heading(const ocp_report *r, char *out, size_t cap)
+{
+	if (r->round[0]) {
+		snprintf(out, cap, "%s; đợt %s", r->today, r->round);
+	} else {
+		snprintf(out, cap, "%s", r->today);
+	}
+}
+
+/* Is table t selected by keys (every table when n is 0)? */
+static bool
+table_selected(const ocp_report_table *t, const char *const *keys, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(keys[i], t->key) == 0) {
+			return true;
+		}
+	}
+	return n == 0;
+}
+
+bool
+ocp_report_keys_valid(const ocp_report *r, const char *const *keys, size_t n, size_t *bad)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (ocp_report_table_find(r, keys[i]) == NULL) {
+			*bad = i;
+			return false;
+		}
+	}
+	return true;
 }
 
 const ocp_report_table *
@@ -1051,20 +1316,38 @@ cell_json(const ocp_report_cell *x)
 json_t *
 ocp_report_json(const ocp_report *r)
 {
+	return ocp_report_json_tables(r, NULL, 0);
+}
+
+json_t *
+ocp_report_json_tables(const ocp_report *r, const char *const *keys, size_t nkeys)
+{
+	static const char *const levels[] = {"commune", "district", "province"};
 	json_t *root = json_object();
+	json_t *view = json_object();
 	size_t i;
 	size_t row;
 	size_t col;
 
-	if (root == NULL || json_object_set_new(root, "today", json_string(r->today)) != 0 ||
-	    json_object_set_new(root, "round", r->round[0] ? json_string(r->round) : json_null()) !=
-		0) {
+	if (root == NULL || view == NULL || json_object_set_new(root, "today", json_string(r->today)) != 0 ||
+	    json_object_set_new(root, "round", r->round[0] ? json_string(r->round) : json_null()) != 0 ||
+	    json_object_set_new(view, "level", json_string(levels[r->level])) != 0 ||
+	    json_object_set_new(view, "current", json_boolean(r->current)) != 0 ||
+	    json_object_set_new(view, "label", json_string(r->view)) != 0 ||
+	    json_object_set_new(root, "unit_view", json_incref(view)) != 0) {
+		json_decref(view);
 		json_decref(root);
 		return NULL;
 	}
+	json_decref(view);
 	for (i = 0; i < T_COUNT_; i++) {
-		const ocp_report_table *t = &r->tables[i];
-		json_t *arr = json_array();
+		const ocp_report_table *t = ocp_report_table_at(r, i);
+		json_t *arr;
+
+		if (!table_selected(t, keys, nkeys)) {
+			continue;
+		}
+		arr = json_array();
 
 		if (arr == NULL || json_object_set_new(root, t->key, arr) != 0) {
 			json_decref(root);
@@ -1129,23 +1412,31 @@ csv_text_row(FILE *f, const char *const *texts, size_t n)
 int
 ocp_report_write_csv(const ocp_report *r, FILE *f)
 {
+	return ocp_report_write_csv_tables(r, f, NULL, 0);
+}
+
+int
+ocp_report_write_csv_tables(const ocp_report *r, FILE *f, const char *const *keys, size_t nkeys)
+{
 	static const unsigned char bom[3] = {0xEF, 0xBB, 0xBF};
 	size_t i;
 	size_t row;
 	size_t col;
+	size_t written = 0;
 	bool ok = fwrite(bom, 1, sizeof(bom), f) == sizeof(bom);
 
 	for (i = 0; ok && i < T_COUNT_; i++) {
-		const ocp_report_table *t = &r->tables[i];
-		char heading[512];
+		const ocp_report_table *t = ocp_report_table_at(r, i);
+		char when[64];
+		char heading[600];
 		const char *h = heading;
 
-		if (r->round[0]) {
-			snprintf(heading, sizeof(heading), "%s (%s; đợt %s)", t->title, r->today, r->round);
-		} else {
-			snprintf(heading, sizeof(heading), "%s (%s)", t->title, r->today);
+		if (!table_selected(t, keys, nkeys)) {
+			continue;
 		}
-		ok = (i == 0 || fputs("\r\n", f) != EOF) && csv_text_row(f, &h, 1) &&
+		ocp_report_heading(r, when, sizeof(when));
+		snprintf(heading, sizeof(heading), "%s (%s)", t->title, when);
+		ok = (written++ == 0 || fputs("\r\n", f) != EOF) && csv_text_row(f, &h, 1) &&
 		    csv_text_row(f, t->cols, t->ncols);
 		for (row = 0; ok && row < t->nrows; row++) {
 			for (col = 0; ok && col < t->ncols; col++) {

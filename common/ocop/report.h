@@ -20,12 +20,16 @@
 #include <jansson.h>
 
 #include "common/ocop/council.h"
+#include "common/ocop/units.h"
 
 /* What a report covers. */
 typedef struct ocp_report_opts {
-	int round_year; /* only dossiers of this round (with round_no); 0 = every round */
-	int round_no;   /* round number within the year (đợt), with round_year */
-	int64_t today;  /* days since 1970-01-01: validity and the expiry window are relative to it */
+	int round_year;            /* only dossiers of this round (with round_no); 0 = every round */
+	int round_no;              /* round number within the year (đợt), with round_year */
+	int64_t today;             /* days since 1970-01-01: validity and the expiry window are relative to it */
+	ocp_unit_level unit_level; /* by_unit: as recorded (COMMUNE), by former district, by province */
+	bool unit_current;         /* by_unit through the succession to today's units (not with DISTRICT) */
+	const ocp_units *units;    /* borrowed; NULL: the shipped units and the replica's unit rows */
 } ocp_report_opts;
 
 /* The kind of value a cell holds. */
@@ -65,9 +69,12 @@ typedef struct ocp_report ocp_report;
  * decision (3★, 4★) or a 5★ national result not revoked since. Candidates are the
  * dossiers whose latest provincial or district evaluation scores 90 or more;
  * expiring certificates are those expiring within OCP_REEVAL_OPENS_DAYS of
- * opts->today, whatever the round.
- * Returns: OCOP_OK; OCOP_EINVAL (a round number without a year, or the reverse);
- * OCOP_EDB; OCOP_ENOMEM.
+ * opts->today, whatever the round. by_unit groups at opts->unit_level, through
+ * the succession when opts->unit_current, and its title says which view it is.
+ * Returns: OCOP_OK; OCOP_EINVAL (a round number without a year, or the reverse;
+ * DISTRICT with unit_current: districts have no current units); OCOP_ENOENT
+ * (opts->units is NULL and data/units/ cannot be read); OCOP_EINPUT (a broken
+ * shipped units file); OCOP_EDB; OCOP_ENOMEM.
  * Ownership: caller frees *out with ocp_report_free(). Constructor of ocp_report.
  */
 int ocp_report_build(ocp_report **out /* OUT */, ocp_council *c, const ocp_report_opts *opts);
@@ -77,20 +84,39 @@ void ocp_report_free(ocp_report *r);
 
 /* Number of tables. Cannot fail. */
 size_t ocp_report_table_count(const ocp_report *r);
-/* Table i (below the count); borrowed, valid until ocp_report_free(). */
+/* Table i (below the count), in publishing order; borrowed, valid until ocp_report_free(). */
 const ocp_report_table *ocp_report_table_at(const ocp_report *r, size_t i);
+/* The report's date (YYYY-MM-DD), round ("YYYY/N" or "") and unit view (title of by_unit). Borrowed. */
+const char *ocp_report_today(const ocp_report *r);
+const char *ocp_report_round(const ocp_report *r);
+const char *ocp_report_view(const ocp_report *r);
+/*
+ * The line that heads each table in a file: "date; đợt YYYY/N" (or the date
+ * alone). Writes into out. Cannot fail.
+ */
+void ocp_report_heading(const ocp_report *r, char *out, size_t cap);
 /* The table with this key, or NULL. Borrowed. */
 const ocp_report_table *ocp_report_table_find(const ocp_report *r, const char *key);
 /* The cell at (row, col) of t; both below their counts. Borrowed. */
 const ocp_report_cell *ocp_report_cell_at(const ocp_report_table *t, size_t row, size_t col);
 
 /*
- * The report as a JSON object: today, round (null or "YYYY/N"), then one key per
- * table holding an array of row objects keyed by the column keys. Points are
- * numbers in points; booleans are JSON booleans.
+ * The report as a JSON object: today, round (null or "YYYY/N"), unit_view
+ * {level, current, label}, then one key per table holding an array of row
+ * objects keyed by the column keys. Points are numbers in points; booleans
+ * are JSON booleans.
  * Returns NULL on ENOMEM. Caller json_decref()s it.
  */
 json_t *ocp_report_json(const ocp_report *r);
+
+/*
+ * Is every one of the n comma-free keys a table of r? Writes the first unknown
+ * key's index into *bad when not. Cannot fail.
+ */
+bool ocp_report_keys_valid(const ocp_report *r, const char *const *keys, size_t n, size_t *bad /* OUT */);
+
+/* As ocp_report_json(), with only the tables named in keys (all when n is 0). */
+json_t *ocp_report_json_tables(const ocp_report *r, const char *const *keys, size_t n);
 
 /*
  * Write the report as CSV for a spreadsheet: UTF-8 with a byte-order mark (so
@@ -100,6 +126,9 @@ json_t *ocp_report_json(const ocp_report *r);
  * Returns OCOP_OK or OCOP_EIO (a write failed).
  */
 int ocp_report_write_csv(const ocp_report *r, FILE *f);
+
+/* As ocp_report_write_csv(), with only the tables named in keys (all when n is 0). */
+int ocp_report_write_csv_tables(const ocp_report *r, FILE *f, const char *const *keys, size_t n);
 
 /*
  * The product group (ngành, OCOP.md 4.1) of a product set ("01".."26"): writes

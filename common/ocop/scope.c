@@ -76,7 +76,7 @@ ocp_scope_touches(const char *scope, const char *code)
 #define SCOPE_HOPS 8 /* successions followed at most (a loop in the unit rows stops here) */
 
 bool
-ocp_scope_covers_at(sto_db *db, const char *scope, const char *code)
+ocp_scope_covers_at(sto_db *db, const ocp_units *u, const char *scope, const char *code)
 {
 	char cur[128];
 	char prefix[128];
@@ -108,6 +108,16 @@ ocp_scope_covers_at(sto_db *db, const char *scope, const char *code)
 			}
 			dash = strrchr(prefix, '-');
 			n = dash != NULL ? (size_t)(dash - prefix) : 0;
+		}
+		if (!moved && u != NULL && ocp_units_successor(u, cur, next, sizeof(next)) &&
+		    strcmp(next, cur) != 0 && strlen(next) < sizeof(cur)) {
+			/* A former province: the shipped succession (83-28882 -> 86-28882). */
+			size_t seg = strcspn(cur, "-");
+			if (strlen(next) + strlen(cur + seg) < sizeof(cur)) {
+				memmove(cur + strlen(next), cur + seg, strlen(cur + seg) + 1);
+				memcpy(cur, next, strlen(next));
+				moved = true;
+			}
 		}
 		if (!moved) {
 			return false;

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 
+#include "common/ocop/units.h"
 #include "common/store/store.h"
 
 /* True when `scope` covers unit `code`; false for an empty code (a row of no unit). */
@@ -25,10 +26,11 @@ bool ocp_scope_touches(const char *scope, const char *code);
 /*
  * ocp_scope_covers(), also through the succession of units (NQ 202/2025): a
  * code of a former unit, or of a unit under one, is covered when the unit
- * that succeeded it is (83-28882 under former province 83 is covered by 86
- * when a unit row says 83 -> 86). Reads the unit rows of db. Cannot fail (a
- * database error counts as not covered).
+ * that succeeded it is (83-28882 under former province 83 is covered by 86).
+ * The succession comes from the unit rows of db (a province's imported
+ * communes and districts) and, for the provinces, from the shipped reference
+ * data u (may be NULL). Cannot fail (a database error counts as not covered).
  */
-bool ocp_scope_covers_at(sto_db *db, const char *scope, const char *code);
+bool ocp_scope_covers_at(sto_db *db, const ocp_units *u, const char *scope, const char *code);
 
 #endif /* OCOP_OCOP_SCOPE_H */

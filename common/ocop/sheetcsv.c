@@ -103,6 +103,24 @@ ctx_clear_fields(csv_ctx *x)
 	x->bad_field = false;
 }
 
+/* Is s[0..len) valid UTF-8 (control characters aside)? */
+static bool
+utf8_valid(const char *s, size_t len)
+{
+	utf8proc_int32_t cp;
+	utf8proc_ssize_t n;
+	size_t i = 0;
+
+	while (i < len) {
+		n = utf8proc_iterate((const utf8proc_uint8_t *)s + i, (utf8proc_ssize_t)(len - i), &cp);
+		if (n <= 0) {
+			return false;
+		}
+		i += (size_t)n;
+	}
+	return true;
+}
+
 static bool
 utf8_ok(const char *s, size_t len)
 {
@@ -234,6 +252,13 @@ csv_data_row(csv_ctx *x)
 		csv_fail(x, OCOP_EINPUT, x->row_line,
 		    "malformed line: expected 3 fields (member,criterion,points), found %zu",
 		    x->nfields);
+		return;
+	}
+	if (!x->bad_field && (!utf8_valid(member, x->flen[0]) || !utf8_valid(code, x->flen[1]) ||
+				 !utf8_valid(pts, x->flen[2]))) {
+		csv_fail(x, OCOP_EINPUT, x->row_line,
+		    "not valid UTF-8 text (a spreadsheet saved it in another encoding, such as "
+		    "Windows-1258); save the file again as \"CSV UTF-8 (Comma delimited)\"");
 		return;
 	}
 	if (x->bad_field || !utf8_ok(member, x->flen[0]) || !utf8_ok(code, x->flen[1]) ||

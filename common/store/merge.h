@@ -83,6 +83,13 @@ void sto_row_fini(sto_row *r);
 const proto_value *sto_row_get(const sto_row *r, const char *col);
 
 /*
+ * Column col of row id of table tbl as text into out ("" when NULL; integers
+ * in decimal). Returns OCOP_OK, OCOP_ENOENT (no such row or table), OCOP_EDB,
+ * OCOP_ENOMEM.
+ */
+int sto_row_text(sto_db *db, const char *tbl, const char *id, const char *col, char *out, size_t cap);
+
+/*
  * The rules that depend on the OCOP domain, supplied by common/ocop so the
  * store does not depend on it. Every callback may read db.
  */
@@ -98,6 +105,12 @@ typedef struct sto_policy {
 	    const proto_change *c, char *reason, size_t cap);
 	/* Rank order of two statuses of dossier `row`: >0 when a is higher. NULL: text order. */
 	int (*status_cmp)(void *arg, sto_db *db, const char *row, const char *a, const char *b);
+	/*
+	 * Does a site of `scope` see rows of unit `code` (never "")? The one
+	 * scope matcher, with the succession of units; a server filters PULL
+	 * with it. NULL: code must lie under one of the scope's codes.
+	 */
+	bool (*covers)(void *arg, sto_db *db, const char *scope, const char *code);
 	void *arg; /* borrowed; passed to the callbacks */
 } sto_policy;
 

@@ -560,6 +560,36 @@ sto_meta_set_hlc(sto_db *db)
 
 /* ===== Open / close ===== */
 
+/*
+ * May this file become or stay a replica? Reads only. It must be a replica
+ * already (it has our meta table), or, when creating, an empty database: a
+ * file another program made is never turned into one.
+ */
+static int
+store_check_file(sto_db *db, bool create)
+{
+	sqlite3_stmt *st = NULL;
+	int meta = 0;
+	int tables = 0;
+	int rc = sqlite3_prepare_v2(db->db,
+	    "SELECT COALESCE(SUM(name = 'meta'), 0), COUNT(*) FROM sqlite_master WHERE type = 'table'", -1, &st,
+	    NULL);
+
+	if (rc == SQLITE_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		meta = sqlite3_column_int(st, 0);
+		tables = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_ROW) {
+		return sto_seterr(db, (rc & 0xff) == SQLITE_NOTADB ? OCOP_ENOTREPLICA : OCOP_EDB, "%s",
+		    sqlite3_errmsg(db->db));
+	}
+	if (meta == 0 && (!create || tables > 0)) {
+		return sto_seterr(db, OCOP_ENOTREPLICA, "not an OCOP replica (%d tables, no meta table)", tables);
+	}
+	return OCOP_OK;
+}
+
 int
 sto_open(sto_db **out, const char *path, const sto_opts *opts)
 {
@@ -605,6 +635,12 @@ sto_open(sto_db **out, const char *path, const sto_opts *opts)
 	 * other rather than failing with "database is locked". */
 	sqlite3_busy_timeout(db->db, 30000);
 	sqlite3_extended_result_codes(db->db, 1);
+	/* Opening a file must not turn someone else's database into a replica:
+	 * checked before WAL and the schema, which would both change the file. */
+	if ((rv = store_check_file(db, opts->create)) != OCOP_OK) {
+		com_logf(opts->log, COM_LOG_DEBUG, "%s: %s", path, db->errmsg);
+		goto fail;
+	}
 	/* WAL: readers do not block the writer; synchronous=FULL so a commit that
 	 * returned is on disk before we acknowledge anything built on it. */
 	if ((rv = sto_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"

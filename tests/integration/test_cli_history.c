@@ -132,7 +132,8 @@ test_a_good_file_is_imported_once_and_reported_alongside(void **state)
 	}
 	row = json_array_get(json_object_get(r, "summary"), 0);
 	assert_non_null(strstr(json_string_value(json_object_get(row, "text")),
-	    "có 2 sản phẩm OCOP của 1 chủ thể (1 Hợp tác xã)"));
+	    "Tỉnh Vĩnh Long có 2 sản phẩm OCOP của 1 chủ thể (1 hợp tác xã), trong đó 1 sản phẩm 3 sao, 1 "
+	    "sản phẩm 4 sao (theo đơn vị như ghi nhận: mã 83-832-28882, Tỉnh Bến Tre 02 sản phẩm)"));
 	json_decref(r);
 }
 

@@ -298,7 +298,7 @@ test_bad_input_exits_2_with_the_command_named(void **state)
 	    {"subject add --name X --kind ho --unit 83-28882 --reg-date 2026-13-01", "reg_date"},
 	    {"subject show 01a20000-0000-7000-8000-000000000000", "ocop subject show: no subject"},
 	    {"subject show not-an-id", "not a subject id"},
-	    {"subject frobnicate", "unknown subcommand 'frobnicate'"},
+	    {"subject frobnicate", "ocop subject: 'frobnicate' is not a subject command (add, set, list"},
 	    {"product add --subject 01a20000-0000-7000-8000-000000000000 --name Y --set 01",
 		"no subject"},
 	    {"dossier list --round 2026", "--round must be YYYY/N"},
@@ -307,7 +307,9 @@ test_bad_input_exits_2_with_the_command_named(void **state)
 	    {"document add --dossier 01a20000-0000-7000-8000-000000000000 --kind x --title T "
 	     "--sha256 1234",
 		"sha256"},
-	    {"document list", "--dossier ID is required"},
+	    {"document list --kind", "ocop document list: option '--kind' needs a value"},
+	    {"dossier set 01a20000-0000-7000-8000-000000000000", "nothing to change"},
+	    {"dossier set 01a20000-0000-7000-8000-000000000000 --year 2027", "unknown option '--year'"},
 	    {"unit map 83-", "not a unit code"},
 	    {"search", "what should I search for"},
 	    {"init --role commune", "--role and --scope are required"},
@@ -394,10 +396,21 @@ test_a_province_maps_old_units_to_new_ones(void **state)
 	assert_string_equal(str(v, "name"), "Vĩnh Long");
 	assert_int_equal(json_array_size(json_object_get(v, "path")), 2);
 	json_decref(v);
-	v = ocop_json(f, "unit list");
-	assert_int_equal(json_array_size(v), 3);
+	/* The province's own row stands for the shipped former Bến Tre it repeats (data/units). */
+	v = ocop_json(f, "unit list --under 83");
+	assert_int_equal(json_array_size(v), 2);
 	assert_string_equal(str(json_array_get(v, 0), "code"), "83");
 	assert_string_equal(str(json_array_get(v, 0), "successor_code"), "86");
+	assert_string_equal(str(json_array_get(v, 0), "source"), "imported");
+	assert_string_equal(str(json_array_get(v, 1), "code"), "83-832");
+	json_decref(v);
+	v = ocop_json(f, "unit list --under 84");
+	assert_int_equal(json_array_size(v), 1);
+	assert_string_equal(str(json_array_get(v, 0), "name"), "Tỉnh Trà Vinh");
+	assert_string_equal(str(json_array_get(v, 0), "source"), "shipped");
+	json_decref(v);
+	v = ocop_json(f, "unit list --level province --current");
+	assert_int_equal(json_array_size(v), 34); /* the province's own row 86 stands for the shipped one */
 	json_decref(v);
 	assert_int_equal(ocop(f, &out, 0, "unit map 83"), 0);
 	assert_int_equal(strncmp(out, "86\tVĩnh Long", strlen("86\tVĩnh Long")), 0);
@@ -410,15 +423,68 @@ test_a_province_maps_old_units_to_new_ones(void **state)
 }
 
 static void
+test_a_clerk_corrects_a_dossier_with_set(void **state)
+{
+	fx *f = *state;
+	char s[37];
+	char p[37];
+	char d[37];
+	char *out = NULL;
+	long long before;
+	json_t *v;
+
+	commune_with_dossier(f, s, p, d);
+	assert_int_equal(ocop(f, &out, 0, "dossier set %s --type upgrade --issuer 'UBND xã Long Thới' --filed 2026-03-02", d), 0);
+	com_free(out);
+	{
+		char args[128];
+
+		snprintf(args, sizeof(args), "dossier show %s", d);
+		v = ocop_json(f, args);
+	}
+	assert_string_equal(str(v, "eval_type"), "upgrade");
+	assert_string_equal(str(v, "issuing_body"), "UBND xã Long Thới");
+	assert_string_equal(str(v, "filed_on"), "2026-03-02");
+	assert_string_equal(str(v, "rubric_id"), "qd26-2026/01");
+	json_decref(v);
+	/* Refused, naming the problem, and changing nothing. */
+	before = changes(f);
+	assert_int_equal(ocop(f, &out, 1, "dossier set %s --rubric qd26-2026/07", d), 2);
+	assert_non_null(strstr(out, "ocop dossier set: "));
+	com_free(out);
+	assert_int_equal(ocop(f, &out, 1, "dossier set %s --type renewal", d), 2);
+	assert_non_null(strstr(out, "eval_type 'renewal' must be one of first|upgrade|reeval"));
+	com_free(out);
+	assert_int_equal(ocop(f, &out, 1, "dossier set %s --status recognised", d), 2);
+	assert_non_null(strstr(out, "unknown option '--status'"));
+	com_free(out);
+	{
+		char issuer[1300] = "";
+		size_t k;
+
+		/* 13 x 87 bytes: over the store's 1024 for an issuing body. */
+		for (k = 0; k < 13; k++) {
+			strcat(issuer, "Ủy ban nhân dân xã Long Thới, huyện Chợ Lách, tỉnh Bến Tre (2021-2026) ");
+		}
+		assert_true(strlen(issuer) > 1024);
+		assert_int_equal(ocop(f, &out, 1, "dossier set %s --issuer '%s'", d, issuer), 2);
+	}
+	assert_non_null(strstr(out, "issuing_body is"));
+	assert_non_null(strstr(out, "at most 1024"));
+	com_free(out);
+	assert_int_equal(changes(f), before);
+}
+
+static void
 test_every_command_and_subcommand_has_help(void **state)
 {
 	fx *f = *state;
 	static const char *const cmds[] = {
-	    "init", "unit", "unit add", "unit list", "unit map", "subject", "subject add",
-	    "subject list", "subject show", "subject set", "subject delete", "product",
-	    "product add", "product list", "dossier", "dossier add", "dossier list",
-	    "dossier show", "dossier next", "dossier move", "document", "document add",
-	    "document list", "search",
+	    "init", "unit", "unit add", "unit set", "unit import", "unit list", "unit map", "subject",
+	    "subject add", "subject list", "subject show", "subject set", "subject delete", "product",
+	    "product add", "product list", "product set", "dossier", "dossier add", "dossier set",
+	    "dossier list", "dossier show", "dossier next", "dossier move", "document", "document add",
+	    "document set", "document list", "document show", "search",
 	};
 	char *out = NULL;
 	size_t i;
@@ -451,6 +517,7 @@ main(void)
 		test_search_finds_subjects_and_products_without_diacritics, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_province_maps_old_units_to_new_ones, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(test_a_clerk_corrects_a_dossier_with_set, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_command_and_subcommand_has_help, setup,
 		teardown),
 	};

@@ -288,7 +288,7 @@ test_a_full_round_from_commune_dossier_to_recognition_and_report(void **state)
 	ocop_id(f, f->commune, doc, args);
 	/* A commune office holds no provincial council and recognises nothing. */
 	snprintf(args, sizeof(args), "evaluation add --dossier %s --tier province", dossier);
-	ocop_fails(f, f->commune, 1, "ocop evaluation: ", args);
+	ocop_fails(f, f->commune, 1, "ocop evaluation add: ", args);
 	snprintf(args, sizeof(args), "decision add --dossier %s --kind recognition --star 4", dossier);
 	ocop_fails(f, f->commune, 1, "commune", args);
 
@@ -493,17 +493,17 @@ test_every_council_command_has_help_and_refuses_bad_usage(void **state)
 	assert_non_null(strstr(out, "member,criterion,points"));
 	com_free(out);
 	ocop_id(f, f->province, id, "init --role province --scope 83");
-	ocop_fails(f, f->province, 2, "ocop evaluation: unknown option --bogus",
+	ocop_fails(f, f->province, 2, "ocop evaluation list: unknown option --bogus",
 	    "evaluation list --bogus");
-	ocop_fails(f, f->province, 2, "ocop evaluation: add needs --dossier and --tier",
+	ocop_fails(f, f->province, 2, "ocop evaluation add: needs --dossier and --tier",
 	    "evaluation add --tier province");
 	ocop_fails(f, f->province, 2, "ocop result: no evaluation with id",
 	    "result 01a203b5-0000-7000-8000-000000000000");
-	ocop_fails(f, f->province, 2, "ocop sheet: --points must be", "sheet set --member x --criterion 1.1 --points lots");
+	ocop_fails(f, f->province, 2, "ocop sheet set: --points must be", "sheet set --member x --criterion 1.1 --points lots");
 	ocop_fails(f, f->province, 2, "ocop report: --round must", "report --round 2026");
-	ocop_fails(f, f->province, 2, "ocop decision: the kind must be",
+	ocop_fails(f, f->province, 2, "ocop decision add: the kind must be",
 	    "decision add --dossier 01a203b5-0000-7000-8000-000000000000 --kind certificate");
-	ocop_fails(f, f->province, 2, "ocop member: no evaluation with id",
+	ocop_fails(f, f->province, 2, "ocop member add: no evaluation with id",
 	    "member add --evaluation 01a203b5-0000-7000-8000-000000000000 --name 'Member 1'");
 }
 

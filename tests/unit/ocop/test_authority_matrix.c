@@ -239,10 +239,10 @@ judge(fx *f, int k, const char *tbl, const char *row, bool create, const char *c
 		proto_cell_put(&wr, cols[i], &vals[i], 0);
 	}
 	memset(&c, 0, sizeof(c));
-	snprintf(c.site, sizeof(c.site), "%s", site);
+	snprintf(c.site, sizeof(c.site), "%.36s", site);
 	c.seq = f->seq++;
-	snprintf(c.tbl, sizeof(c.tbl), "%s", tbl);
-	snprintf(c.row, sizeof(c.row), "%s", row);
+	snprintf(c.tbl, sizeof(c.tbl), "%.32s", tbl);
+	snprintf(c.row, sizeof(c.row), "%.36s", row);
 	c.hlc = (uint64_t)f->seq << 20;
 	c.cells = cells.data;
 	c.cells_len = cells.len;

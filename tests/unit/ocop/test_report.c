@@ -26,6 +26,8 @@
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
+#include "common/ocop/workbook.h"
+#include "tests/lib/zipread.h"
 
 typedef struct fx {
 	char *dir;      /* temp dir, owned */
@@ -388,6 +390,162 @@ test_csv_quotes_a_product_name_with_a_comma(void **state)
 	com_free(text);
 }
 
+/* The text in column col of the row whose first column is key; NULL when absent. */
+static const char *
+cell_s(const ocp_report *r, const char *table, const char *key, const char *col)
+{
+	const ocp_report_table *t = ocp_report_table_find(r, table);
+	size_t row;
+	size_t c;
+
+	assert_non_null(t);
+	for (c = 0; c < t->ncols && strcmp(t->cols[c], col) != 0; c++) {
+	}
+	assert_true(c < t->ncols);
+	for (row = 0; row < t->nrows; row++) {
+		const ocp_report_cell *k = ocp_report_cell_at(t, row, 0);
+
+		if (k->kind == OCP_CELL_TEXT && strcmp(k->s, key) == 0) {
+			return ocp_report_cell_at(t, row, c)->kind == OCP_CELL_TEXT ? ocp_report_cell_at(t, row, c)->s : NULL;
+		}
+	}
+	return NULL;
+}
+
+static void
+test_product_sets_are_counted_with_their_titles(void **state)
+{
+	fx *f = *state;
+	ocp_report_opts o = {.today = f->today};
+	ocp_report *r = NULL;
+
+	assert_ok(ocp_report_build(&r, f->c, &o));
+	assert_int_equal(ocp_report_table_find(r, "by_product_set")->nrows, 26);
+	assert_int_equal(cell_n(r, "by_product_set", "07", "star4"), 1);
+	assert_int_equal(cell_n(r, "by_product_set", "15", "star3"), 1);
+	assert_int_equal(cell_n(r, "by_product_set", "21", "total"), 1);
+	assert_int_equal(cell_n(r, "by_product_set", "01", "total"), 0);
+	assert_string_equal(cell_s(r, "by_product_set", "13", "label"), "Cà phê, cacao");
+	ocp_report_free(r);
+}
+
+static void
+test_units_roll_up_to_the_level_asked_and_say_which(void **state)
+{
+	fx *f = *state;
+	ocp_report_opts o = {.today = f->today, .unit_level = OCP_LEVEL_PROVINCE};
+	ocp_report *r = NULL;
+	const ocp_report_table *t;
+	json_t *j;
+
+	/* Province as recorded: Bến Tre, the province the dossiers were filed in. */
+	assert_ok(ocp_report_build(&r, f->c, &o));
+	assert_int_equal(cell_n(r, "by_unit", "83", "total"), 3);
+	assert_string_equal(cell_s(r, "by_unit", "83", "unit_name"), "Tỉnh Bến Tre");
+	assert_non_null(strstr(ocp_report_view(r), "by province, as recorded"));
+	ocp_report_free(r);
+	/* Through the succession: Vĩnh Long holds them today. */
+	o.unit_current = true;
+	assert_ok(ocp_report_build(&r, f->c, &o));
+	t = ocp_report_table_find(r, "by_unit");
+	assert_int_equal(t->nrows, 1);
+	assert_int_equal(cell_n(r, "by_unit", "86", "total"), 3);
+	assert_string_equal(cell_s(r, "by_unit", "86", "unit_name"), "Tỉnh Vĩnh Long");
+	assert_non_null(strstr(t->title, "by current province"));
+	j = ocp_report_json(r);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "unit_view"), "level")), "province");
+	assert_true(json_is_true(json_object_get(json_object_get(j, "unit_view"), "current")));
+	json_decref(j);
+	/* The recognised list names the province that holds each product now. */
+	assert_string_equal(cell_s(r, "recognised", "Giỏ lục bình", "province_now"), "86");
+	ocp_report_free(r);
+	/* Former districts: these communes were recorded without one. */
+	o.unit_level = OCP_LEVEL_DISTRICT;
+	o.unit_current = false;
+	assert_ok(ocp_report_build(&r, f->c, &o));
+	assert_int_equal(cell_n(r, "by_unit", "83", "total"), 3);
+	assert_non_null(strstr(cell_s(r, "by_unit", "83", "unit_name"), "chưa rõ huyện"));
+	ocp_report_free(r);
+	/* Districts have no current units. */
+	o.unit_current = true;
+	assert_err(ocp_report_build(&r, f->c, &o), OCOP_EINVAL);
+	assert_null(r);
+}
+
+static void
+test_the_summary_names_subjects_stars_and_units(void **state)
+{
+	fx *f = *state;
+	ocp_report_opts o = {.today = f->today};
+	ocp_report *r = NULL;
+	const ocp_report_table *t;
+
+	assert_ok(ocp_report_build(&r, f->c, &o));
+	t = ocp_report_table_find(r, "summary");
+	assert_int_equal(t->nrows, 1);
+	/* The site serves 83 (a former province), so the paragraph speaks for Bến Tre. */
+	assert_string_equal(ocp_report_cell_at(t, 0, 0)->s,
+	    "Tỉnh Bến Tre có 3 sản phẩm OCOP của 2 chủ thể (1 hợp tác xã và 1 doanh nghiệp), trong đó 2 sản phẩm 3 sao,"
+	    " 1 sản phẩm 4 sao (theo đơn vị như ghi nhận: mã 83-28882, Tỉnh Bến Tre 02 sản phẩm; mã 83-28900, Tỉnh"
+	    " Bến Tre 01 sản phẩm). Kết quả đánh giá: đạt 5 sao có 1 sản phẩm.");
+	/* Publishing order: the summary first. */
+	assert_string_equal(ocp_report_table_at(r, 0)->key, "summary");
+	ocp_report_free(r);
+}
+
+static void
+test_the_workbook_has_one_sheet_per_table(void **state)
+{
+	fx *f = *state;
+	ocp_report_opts o = {.today = f->today};
+	static const char *const only[] = {"recognised", "by_star"};
+	ocp_report *r = NULL;
+	char path[600];
+	char err[512];
+	char *xml;
+	size_t len = 0;
+	size_t i;
+
+	assert_ok(ocp_report_build(&r, f->c, &o));
+	snprintf(path, sizeof(path), "%s/report.xlsx", f->dir);
+	assert_ok(ocp_workbook_write(r, path, NULL, 0, err, sizeof(err)));
+	xml = tu_zip_member(path, "xl/workbook.xml", &len);
+	assert_non_null(xml);
+	for (i = 0; i < ocp_report_table_count(r); i++) {
+		char want[64];
+
+		snprintf(want, sizeof(want), "<sheet name=\"%s\"", ocp_report_table_at(r, i)->key);
+		if (strstr(xml, want) == NULL) {
+			fail_msg("no sheet %s in %s", ocp_report_table_at(r, i)->key, xml);
+		}
+	}
+	com_free(xml);
+	xml = tu_zip_member(path, "xl/sharedStrings.xml", &len);
+	assert_non_null(xml);
+	assert_non_null(strstr(xml, "Kẹo dừa sáp, vị lá dứa"));
+	assert_non_null(strstr(xml, "Tỉnh Bến Tre có 3 sản phẩm OCOP"));
+	com_free(xml);
+	/* Only the tables asked for; an unknown table is refused and writes nothing. */
+	assert_ok(ocp_workbook_write(r, path, only, 2, err, sizeof(err)));
+	xml = tu_zip_member(path, "xl/workbook.xml", &len);
+	assert_non_null(xml);
+	assert_non_null(strstr(xml, "<sheet name=\"by_star\""));
+	assert_null(strstr(xml, "<sheet name=\"summary\""));
+	com_free(xml);
+	{
+		static const char *const bad[] = {"by_colour"};
+
+		snprintf(path, sizeof(path), "%s/bad.xlsx", f->dir);
+		assert_err(ocp_workbook_write(r, path, bad, 1, err, sizeof(err)), OCOP_EINVAL);
+		assert_non_null(strstr(err, "'by_colour' is not a table"));
+		assert_null(tu_slurp(path));
+		snprintf(path, sizeof(path), "%s/no/such/dir/r.xlsx", f->dir);
+		assert_err(ocp_workbook_write(r, path, NULL, 0, err, sizeof(err)), OCOP_EIO);
+		assert_non_null(strstr(err, "No such file or directory"));
+	}
+	ocp_report_free(r);
+}
+
 int
 main(void)
 {
@@ -403,6 +561,10 @@ main(void)
 		setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_csv_quotes_a_product_name_with_a_comma, setup,
 		teardown),
+	    cmocka_unit_test_setup_teardown(test_product_sets_are_counted_with_their_titles, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_units_roll_up_to_the_level_asked_and_say_which, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_the_summary_names_subjects_stars_and_units, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_the_workbook_has_one_sheet_per_table, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -169,7 +169,7 @@ test_small_inputs_name_their_line(void **state)
 	    {"member,criterion,points\nMember 1,,3\n", "t:2: malformed line: the criterion is empty"},
 	    {"member,criterion,points\nMember 1,1.1,3,extra\n", "t:2: malformed line: expected 3 fields"},
 	    {"Member,Criterion,Points\n", "t:1: the header must be exactly"},
-	    {"member,criterion,points\nM\xC3\x28,1.1,3\n", "t:2: malformed line: a field is not valid UTF-8"},
+	    {"member,criterion,points\nM\xC3\x28,1.1,3\n", "t:2: not valid UTF-8 text (a spreadsheet saved it in another encoding, such as Windows-1258); save the file again as \"CSV UTF-8"},
 	};
 	const ocp_rubric *r = *state;
 	char err[512];

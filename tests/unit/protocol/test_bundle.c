@@ -868,8 +868,10 @@ replay(const char *rel, size_t *ok)
 	*ok = 0;
 	d = opendir(dir);
 	if (d == NULL) {
-		return 0;
+		/* A folder that is not there replays nothing: a broken checkout, never a pass. */
+		print_error("%s: cannot open the folder to replay\n", dir);
 	}
+	assert_non_null(d);
 	while ((e = readdir(d)) != NULL) {
 		FILE *f;
 		struct stat st;
@@ -881,7 +883,7 @@ replay(const char *rel, size_t *ok)
 		}
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
-			continue; /* the crash folders of other decoders below this one */
+			continue; /* the text parsers' crash folders live below */
 		}
 		f = fopen(path, "rb");
 		assert_non_null(f);

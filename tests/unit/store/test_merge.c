@@ -261,7 +261,7 @@ static void
 test_concurrent_statuses_converge_to_the_higher_rank_and_a_reopen_outranks_by_epoch(void **state)
 {
 	fx *f = *state;
-	sto_policy pol = {NULL, toy_status_cmp, NULL};
+	sto_policy pol = {NULL, toy_status_cmp, NULL, NULL};
 	const char *cols[] = {"status", "epoch"};
 	const char *vals[] = {"submitted", "0"};
 	char id[37];
@@ -314,7 +314,7 @@ static void
 test_a_change_without_authority_is_rejected_recorded_and_rejected_again_on_resend(void **state)
 {
 	fx *f = *state;
-	sto_policy pol = {deny_decisions, NULL, NULL};
+	sto_policy pol = {deny_decisions, NULL, NULL, NULL};
 	const char *cols[] = {"kind", "star"};
 	const char *vals[] = {"recognition", "4"};
 	char id[37];
@@ -379,7 +379,7 @@ static void
 test_merge_result_does_not_depend_on_delivery_order(void **state)
 {
 	fx *f = *state;
-	sto_policy pol = {NULL, toy_status_cmp, NULL};
+	sto_policy pol = {NULL, toy_status_cmp, NULL, NULL};
 	static const char *const statuses[] = {"draft", "submitted", "review", "council", "recognised"};
 	char ids[8][37];
 	int nids = 0;
