@@ -455,6 +455,7 @@ srv_cmd_serve(int argc, char **argv)
 	sto_set_policy(db, ocp_policy_store(pol));
 	srv_service_init(&svc, db, ocp_policy_store(pol), &serve_log);
 	svc.max_batch = cfg.max_batch;
+	svc.batch_memory = cfg.batch_memory;
 	if (strcmp(cfg.role, "national") == 0) {
 		svc.relay_policy = ocp_policy_store_relay(pol, "province");
 	}

@@ -6,6 +6,7 @@
 #include "server/listener.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -226,6 +227,7 @@ listen_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 			c = NULL;
 			l->stats.open++;
 			l->stats.connections++;
+			atomic_store(&l->svc->links, l->stats.open);
 		}
 		nng_mtx_unlock(l->mtx);
 		com_free(c);
@@ -235,6 +237,7 @@ listen_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		if ((c = *pp) != NULL) {
 			*pp = c->next;
 			l->stats.open--;
+			atomic_store(&l->svc->links, l->stats.open);
 		}
 		nng_mtx_unlock(l->mtx);
 		com_free(c);
