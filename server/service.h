@@ -53,8 +53,8 @@ typedef struct srv_service {
 	const sto_policy *relay_policy; /* borrowed; at a national server, the policy for what
 					   a province relays (docs/NATIONAL.md); NULL = no relay */
 	const com_log *log;       /* borrowed log hook, may be NULL */
-	size_t max_batch;         /* byte budget for PULL_OK and the largest PUSH taken */
-	size_t batch_memory;      /* bytes of batches in flight the server allows for all sites at once,
+	_Atomic size_t max_batch; /* byte budget for PULL_OK and the largest PUSH taken (a reload may change it) */
+	_Atomic size_t batch_memory;      /* bytes of batches in flight the server allows for all sites at once,
 				     shared among the open connections (srv_service_batch); 0 = no sharing */
 	_Atomic int links;        /* connections open now (the listener keeps it) */
 	_Atomic uint64_t requests; /* requests served (operator metrics) */
