@@ -52,7 +52,7 @@ srv_service_batch(const srv_service *s)
 	if (s->batch_memory == 0 || n <= 1) {
 		return s->max_batch;
 	}
-	share = s->batch_memory / (size_t)n;
+	share = s->batch_memory / (2u * (size_t)n); /* a request and a reply per connection */
 	if (share < SRV_MIN_BATCH) {
 		share = SRV_MIN_BATCH;
 	}

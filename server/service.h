@@ -74,8 +74,9 @@ void srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, cons
 /*
  * The batch budget a site is given now (HELLO_OK, and a PULL_OK page at
  * most): max_batch, or batch_memory shared among the open connections when
- * that is less, but never under SRV_MIN_BATCH. Every connection can hold a
- * request and a reply of about this size in the server's memory, so with
+ * that is less (half a share each for a request and a reply), but never under
+ * SRV_MIN_BATCH. Every connection can hold a request and a reply of about
+ * this size in the server's memory, so with
  * hundreds of sites at once the share, not max_batch, bounds it. A PUSH is
  * refused only above max_batch: a site keeps the budget it agreed at HELLO.
  */
