@@ -454,6 +454,9 @@ run_once(const opts *o, const bn_row *rows, bool tcp, phase ph[PH_COUNT], bool p
 		goto done;
 	}
 	ph[PH_PLAIN].rows = o->rows;
+	if ((rv = bn_parents_insert(w.a, "83-100")) != OCOP_OK) {
+		goto done;
+	}
 	if ((rv = bn_captured_insert(w.a, BN_WRITE_PREPARED, rows, o->rows, 1000, w.ids,
 		 &ph[PH_CAPTURE].secs)) != OCOP_OK) {
 		goto done;

@@ -140,7 +140,7 @@ bn_dossier_row(bn_row *r, unsigned i, const char *unit_code)
 		left -= (size_t)n + 1;                                    \
 	} while (0)
 
-	PUT("0190f0f0-%04x-7000-8000-%012x", (i >> 16) & 0xffffu, i);
+	PUT("%s", BN_PRODUCT_ID);
 	PUT("qd26-2026");
 	PUT("qd26-2026/01");
 	PUT("%s", kinds[i % 3]);
@@ -187,6 +187,37 @@ bn_row_bytes(const bn_row *r)
 		n += strlen(r->vals[k]);
 	}
 	return n + COM_UUID_STRLEN; /* and the id */
+}
+
+int
+bn_parents_insert(sto_db *db, const char *unit_code)
+{
+	static const char *const sql[] = {
+	    "INSERT INTO subject (id, name, kind, unit_code) VALUES ('" BN_SUBJECT_ID "', 'HTX Kẹo dừa Tân Phú', 'htx', ?1)",
+	    "INSERT INTO product (id, subject_id, name, product_set, unit_code) VALUES ('" BN_PRODUCT_ID "', '" BN_SUBJECT_ID
+	    "', 'Kẹo dừa sữa', 'food', ?1)",
+	};
+	sqlite3_stmt *st = NULL;
+	size_t i;
+	int rv = sto_begin(db);
+
+	for (i = 0; i < sizeof(sql) / sizeof(sql[0]) && rv == OCOP_OK; i++) {
+		if (sqlite3_prepare_v2(sto_sqlite(db), sql[i], -1, &st, NULL) != SQLITE_OK) {
+			rv = OCOP_EDB;
+			break;
+		}
+		sqlite3_bind_text(st, 1, unit_code, -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rv = OCOP_EDB;
+		}
+		sqlite3_finalize(st);
+	}
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "bench: parents: %s\n", sqlite3_errmsg(sto_sqlite(db)));
+		sto_rollback(db);
+		return rv;
+	}
+	return sto_commit(db);
 }
 
 /* ===== Insert loops ===== */
@@ -413,7 +444,7 @@ bn_plain_insert(const char *dir, const char *name, const bn_tuning *tu, bn_plain
 		goto done;
 	}
 	/* The same pragmas as sto_open (store.c), then the run's. */
-	if (harness_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;") != OCOP_OK ||
+	if (harness_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;") != OCOP_OK ||
 	    harness_exec(db, pragmas) != OCOP_OK || harness_plain_ddl(&sql) != OCOP_OK ||
 	    harness_exec(db, (const char *)sql.data) != OCOP_OK ||
 	    (kind != BN_PLAIN && harness_exec(db, harness_log_ddl) != OCOP_OK)) {
@@ -551,7 +582,9 @@ bn_edit(sto_db *db, const char (*ids)[37], size_t n, const char *col, const char
 			    "hội đồng cấp huyện đề nghị xem xét ở kỳ đánh giá tới.",
 			    tag, i);
 		} else {
-			snprintf(val, sizeof(val), "%s %zu", tag, i);
+			/* A date (update_deadline is one), different from the generated ones (2026). */
+			snprintf(val, sizeof(val), "%04d-%02zu-%02zu", 2027 + (unsigned char)tag[0] % 50, 1 + i % 12,
+			    1 + i % 28);
 		}
 		sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);

@@ -18,6 +18,9 @@
 
 #define BN_DOSSIER_NCOLS 15  /* columns of dossier a generated row fills (all but deleted) */
 #define BN_ROW_TEXT 1024     /* bytes of text storage per generated row */
+/* The subject and product every generated dossier belongs to (bn_parents_insert). */
+#define BN_SUBJECT_ID "0190f0f0-0000-7000-8000-00000000a001"
+#define BN_PRODUCT_ID "0190f0f0-0000-7000-8000-00000000a002"
 
 /* One generated dossier row: column names and text values (borrowed from text). */
 typedef struct bn_row {
@@ -50,6 +53,14 @@ void bn_dir_remove(char *dir);
  * Cannot fail.
  */
 void bn_dossier_row(bn_row *r, unsigned i, const char *unit_code);
+
+/*
+ * Insert, captured, the subject and the product of unit unit_code that every
+ * generated dossier names (BN_SUBJECT_ID, BN_PRODUCT_ID): a site judges its
+ * own writes, and a dossier whose product it does not hold is refused.
+ * Returns OCOP_OK or the store's error.
+ */
+int bn_parents_insert(sto_db *db, const char *unit_code);
 
 /*
  * Generate n rows numbered from first (bn_dossier_row), so the timed loops
@@ -115,8 +126,8 @@ int bn_captured_insert(sto_db *db, bn_write how, const bn_row *rows, size_t n, s
 /*
  * Set one column of each of the n dossiers in ids, in transactions of batch
  * rows, through a prepared UPDATE that the triggers capture. The new value is
- * "<tag> <row number>" (about 12 bytes) or, with long_value, a note of about
- * 250 bytes containing the tag. *secs receives the time. Returns OCOP_OK or
+ * a date (10 bytes, of a year the tag picks) or, with long_value, a note of
+ * about 250 bytes containing the tag. *secs receives the time. Returns OCOP_OK or
  * OCOP_EDB.
  */
 int bn_edit(sto_db *db, const char (*ids)[37], size_t n, const char *col, const char *tag,
