@@ -15,6 +15,7 @@
 #include "common/ocop/scope.h"
 #include "common/store/capture.h"
 #include "common/store/ledger.h"
+#include "common/store/log.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -150,19 +151,7 @@ service_refused_before(srv_service *s, const proto_change *c, bool *before)
 static int
 service_set_via(srv_service *s, const proto_change *c, const char *via)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(sto_sqlite(s->db), "UPDATE change SET via = ?3 WHERE site = ?1 AND seq = ?2", -1,
-		&st, NULL) != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
-	sqlite3_bind_text(st, 3, via, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+	return sto_log_mark(s->db, c->site, c->seq, "via", via);
 }
 
 /*
@@ -417,38 +406,21 @@ service_in_scope(srv_service *s, const char *scope, const char *code)
 							     : ocp_scope_covers(scope, code);
 }
 
-static bool
-service_was_clamped(srv_service *s, const proto_change *c)
-{
-	sqlite3_stmt *st = NULL;
-	bool yes = false;
-
-	if (sqlite3_prepare_v2(sto_sqlite(s->db),
-		"SELECT 1 FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = 'clock' LIMIT 1", -1, &st,
-		NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
-		yes = sqlite3_step(st) == SQLITE_ROW;
-	}
-	sqlite3_finalize(st);
-	return yes;
-}
-
 static int
 service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 {
 	proto_pull m;
 	proto_batch b;
-	proto_change c;
 	srv_peer peer;
-	sqlite3_stmt *st = NULL;
+	sto_log_filter f;
+	sto_log_it it;
+	sto_logged e;
 	uint64_t next;
 	uint64_t max;
 	bool authed;
 	bool more = false;
 	int scanned = 0;
 	int rv;
-	int rc;
 
 	if (proto_pull_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed PULL");
@@ -458,51 +430,27 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 	}
 	max = m.max_bytes && m.max_bytes < s->max_batch ? m.max_bytes : s->max_batch;
 	next = m.cursor;
-	rc = sqlite3_prepare_v2(sto_sqlite(s->db),
-	    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, via, scope, to_site FROM change WHERE lsn > ?1 ORDER BY lsn",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		return service_error(s, reply, OCOP_EDB, "server database error");
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)m.cursor);
 	if ((rv = proto_pull_ok_begin(&b, reply, max)) != OCOP_OK) {
-		sqlite3_finalize(st);
 		return rv;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char scope[64];
-		uint64_t lsn = (uint64_t)sqlite3_column_int64(st, 0);
-
-		if (++scanned > SRV_PULL_SCAN) {
-			more = true;
-			break;
-		}
-		memset(&c, 0, sizeof(c));
-		snprintf(c.site, sizeof(c.site), "%s", (const char *)sqlite3_column_text(st, 1));
-		c.seq = (uint64_t)sqlite3_column_int64(st, 2);
-		snprintf(c.tbl, sizeof(c.tbl), "%s", (const char *)sqlite3_column_text(st, 3));
-		snprintf(c.row, sizeof(c.row), "%s", (const char *)sqlite3_column_text(st, 4));
-		c.hlc = (uint64_t)sqlite3_column_int64(st, 5);
-		snprintf(c.user, sizeof(c.user), "%s", (const char *)sqlite3_column_text(st, 6));
-		c.cells = sqlite3_column_blob(st, 7);
-		c.cells_len = (size_t)sqlite3_column_bytes(st, 7);
-		/* A site has its own changes already (unless this server clamped one:
-		 * the echo tells it the version every replica holds), and a relaying
-		 * peer what it relayed; skip them and what is outside its scope. */
-		if ((strcmp(c.site, m.site) != 0 || service_was_clamped(s, &c)) &&
-		    (sqlite3_column_type(st, 8) == SQLITE_NULL ||
-			strcmp((const char *)sqlite3_column_text(st, 8), m.site) != 0)) {
-			if ((rv = sto_row_scope(s->db, c.tbl, c.row, scope, sizeof(scope))) != OCOP_OK) {
+	/* A site has its own changes already (unless this server clamped one:
+	 * the echo tells it the version every replica holds), and a relaying
+	 * peer what it relayed: the log skips them in SQL. */
+	memset(&f, 0, sizeof(f));
+	f.after_lsn = m.cursor;
+	f.peer = m.site;
+	f.row_scope = true;
+	if ((rv = sto_log_open(&it, s->db, &f)) == OCOP_OK) {
+		while ((rv = sto_log_next(&it, &e)) == OCOP_OK) {
+			if (++scanned > SRV_PULL_SCAN) {
+				more = true;
 				break;
 			}
 			/* The change that moved a row out of this site's scope goes to it
 			 * too, so the site learns that the row left (move.c). */
-			if (service_in_scope(s, peer.scope, scope) ||
-			    (sqlite3_column_type(st, 10) == SQLITE_TEXT &&
-				strcmp((const char *)sqlite3_column_text(st, 10), m.site) == 0) ||
-			    (sqlite3_column_type(st, 9) == SQLITE_TEXT &&
-				service_in_scope(s, peer.scope, (const char *)sqlite3_column_text(st, 9)))) {
-				rv = proto_batch_add(&b, &c);
+			if (service_in_scope(s, peer.scope, e.row_scope) || strcmp(e.to_site, m.site) == 0 ||
+			    (e.scope != NULL && service_in_scope(s, peer.scope, e.scope))) {
+				rv = proto_batch_add(&b, &e.c);
 				if (rv == OCOP_ETOOBIG) {
 					more = true;
 					rv = OCOP_OK;
@@ -512,14 +460,20 @@ service_pull(srv_service *s, proto_rd *body, com_buf *reply)
 					break;
 				}
 			}
+			next = e.lsn;
 		}
-		next = lsn;
+		if (rv == OCOP_ENOENT) {
+			/* Every entry up to the log's end was read or skipped. */
+			rv = OCOP_OK;
+			next = sto_log_end(&it) > next ? sto_log_end(&it) : next;
+		}
 	}
-	if (rc == SQLITE_ROW && !more) {
-		more = true;
-	}
-	sqlite3_finalize(st);
 	if (rv != OCOP_OK) {
+		com_logf(s->log, COM_LOG_ERROR, "PULL from %s: %s", m.site, sto_errmsg(s->db));
+	}
+	sto_log_close(&it);
+	if (rv != OCOP_OK) {
+		reply->len = b.start; /* no half-written PULL_OK before the error */
 		return rv == OCOP_ENOMEM ? rv : service_error(s, reply, OCOP_EDB, "server database error");
 	}
 	return proto_pull_ok_end(&b, next, more, sto_hlc(s->db)->last);

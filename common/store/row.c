@@ -22,37 +22,188 @@
 
 #define ROW_SCOPE_DEPTH 8 /* deeper than any parent chain of the schema */
 
+/* ===== Per-table statements ===== */
+
+int
+sto_table_index(const sto_table *t)
+{
+	size_t n;
+
+	return (int)(t - sto_schema_tables(&n));
+}
+
+/* Prepare sql into *slot once (persistent), then hand it out reset. */
+static int
+row_prepare(sto_db *db, sqlite3_stmt **slot, com_buf *sql)
+{
+	int rc;
+
+	if (*slot == NULL) {
+		if (sql->data == NULL) {
+			return OCOP_ENOMEM;
+		}
+		rc = sqlite3_prepare_v3(db->db, (const char *)sql->data, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+		if (rc != SQLITE_OK) {
+			*slot = NULL;
+			return sto_seterr(db, rc == SQLITE_NOMEM ? OCOP_ENOMEM : OCOP_EDB, "prepare: %s",
+			    sqlite3_errmsg(db->db));
+		}
+	} else {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+	}
+	return OCOP_OK;
+}
+
+static sto_table_stmts *
+row_stmts(sto_db *db, const sto_table *t)
+{
+	int i = sto_table_index(t);
+
+	return i >= 0 && i < STO_TABLES_MAX ? &db->tst[i] : NULL;
+}
+
+int
+sto_table_load_stmt(sto_db *db, const sto_table *t, sqlite3_stmt **st)
+{
+	sto_table_stmts *ts = row_stmts(db, t);
+	com_buf sql;
+	size_t i;
+	int rv = OCOP_OK;
+
+	if (ts == NULL || t->ncols > STO_ROW_MAX) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s does not fit the statement cache", t->name);
+	}
+	com_buf_init(&sql);
+	if (ts->load == NULL) {
+		rv = com_buf_puts(&sql, "SELECT rowid");
+		for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
+			rv = com_buf_printf(&sql, ", %s", t->cols[i].name);
+		}
+		if (rv == OCOP_OK) {
+			rv = com_buf_printf(&sql, ", ocop_clock FROM %s WHERE id = ?1", t->name);
+		}
+	}
+	if (rv == OCOP_OK) {
+		rv = row_prepare(db, &ts->load, &sql);
+	}
+	com_buf_fini(&sql);
+	*st = ts->load;
+	return rv;
+}
+
+int
+sto_table_insert_stmt(sto_db *db, const sto_table *t, sqlite3_stmt **st)
+{
+	sto_table_stmts *ts = row_stmts(db, t);
+	com_buf sql;
+	size_t i;
+	int rv = OCOP_OK;
+
+	if (ts == NULL || t->ncols > STO_ROW_MAX) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s does not fit the statement cache", t->name);
+	}
+	com_buf_init(&sql);
+	if (ts->insert == NULL) {
+		rv = com_buf_printf(&sql, "INSERT INTO %s (id", t->name);
+		for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
+			rv = com_buf_printf(&sql, ", %s", t->cols[i].name);
+		}
+		rv = rv == OCOP_OK ? com_buf_puts(&sql, ", ocop_clock) VALUES (?") : rv;
+		for (i = 0; i <= t->ncols && rv == OCOP_OK; i++) {
+			rv = com_buf_puts(&sql, ", ?");
+		}
+		rv = rv == OCOP_OK ? com_buf_puts(&sql, ")") : rv;
+	}
+	if (rv == OCOP_OK) {
+		rv = row_prepare(db, &ts->insert, &sql);
+	}
+	com_buf_fini(&sql);
+	*st = ts->insert;
+	return rv;
+}
+
+int
+sto_table_update_stmt(sto_db *db, const sto_table *t, uint64_t mask, sqlite3_stmt **st)
+{
+	sto_table_stmts *ts = row_stmts(db, t);
+	sto_update_slot *slot = NULL;
+	com_buf sql;
+	size_t i;
+	int rv = OCOP_OK;
+
+	if (ts == NULL) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s does not fit the statement cache", t->name);
+	}
+	db->uses++;
+	/* A few column sets cover nearly every change of a table (a note, a
+	 * status with its epoch, a whole row); the least recently used goes. */
+	for (i = 0; i < STO_UPDATE_SLOTS; i++) {
+		sto_update_slot *u = &ts->upd[i];
+		if (u->st != NULL && u->mask == mask) {
+			slot = u;
+			break;
+		}
+		/* The victim: an empty slot, else the least recently used. */
+		if (slot == NULL || (slot->st != NULL && (u->st == NULL || u->used < slot->used))) {
+			slot = u;
+		}
+	}
+	com_buf_init(&sql);
+	if (slot->st == NULL || slot->mask != mask) {
+		sqlite3_finalize(slot->st);
+		slot->st = NULL;
+		slot->mask = mask;
+		rv = com_buf_printf(&sql, "UPDATE %s SET", t->name);
+		for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
+			if (mask & ((uint64_t)1 << i)) {
+				rv = com_buf_printf(&sql, " %s = ?,", t->cols[i].name);
+			}
+		}
+		rv = rv == OCOP_OK ? com_buf_puts(&sql, " ocop_clock = ? WHERE rowid = ?") : rv;
+	}
+	if (rv == OCOP_OK) {
+		rv = row_prepare(db, &slot->st, &sql);
+	}
+	com_buf_fini(&sql);
+	slot->used = db->uses;
+	*st = slot->st;
+	return rv;
+}
+
+void
+sto_table_stmts_fini(sto_db *db)
+{
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < STO_TABLES_MAX; i++) {
+		sqlite3_finalize(db->tst[i].load);
+		sqlite3_finalize(db->tst[i].insert);
+		for (k = 0; k < STO_UPDATE_SLOTS; k++) {
+			sqlite3_finalize(db->tst[i].upd[k].st);
+		}
+	}
+	memset(db->tst, 0, sizeof(db->tst));
+}
+
 /* ===== Stored rows ===== */
 
 int
 sto_row_load(sto_db *db, const sto_table *t, const char *id, sto_row *out)
 {
-	size_t off[STO_ROW_MAX];
+	size_t off[STO_ROW_MAX + 1];
 	size_t total = 0;
 	sqlite3_stmt *st;
-	com_buf sql;
+	int nc = (int)t->ncols;
 	size_t i;
 	int rv;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->t = t;
-	if (t->ncols > STO_ROW_MAX) {
-		return sto_seterr(db, OCOP_EINTERNAL, "table %s has too many columns", t->name);
-	}
-	com_buf_init(&sql);
-	rv = com_buf_puts(&sql, "SELECT id");
-	for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
-		rv = com_buf_printf(&sql, ", %s", t->cols[i].name);
-	}
-	if (rv == OCOP_OK) {
-		rv = com_buf_printf(&sql, " FROM %s WHERE id = ?1", t->name);
-	}
-	if (rv == OCOP_OK) {
-		rv = sto_stmt(db, (const char *)sql.data, &st);
-	}
-	com_buf_fini(&sql);
-	if (rv != OCOP_OK) {
+	snprintf(out->id, sizeof(out->id), "%s", id);
+	if ((rv = sto_table_load_stmt(db, t, &st)) != OCOP_OK) {
 		return rv;
 	}
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
@@ -62,8 +213,9 @@ sto_row_load(sto_db *db, const sto_table *t, const char *id, sto_row *out)
 		return rc == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "row: %s", sqlite3_errmsg(db->db));
 	}
 	out->exists = true;
-	/* Copy text and blobs into one buffer: the statement is reused by others. */
-	for (i = 0; i < t->ncols; i++) {
+	out->rowid = sqlite3_column_int64(st, 0);
+	/* Copy text, blobs and the clock into one buffer: the statement is reused by others. */
+	for (i = 0; i <= t->ncols; i++) {
 		int ct = sqlite3_column_type(st, (int)i + 1);
 		off[i] = total;
 		if (ct == SQLITE_TEXT || ct == SQLITE_BLOB) {
@@ -100,6 +252,13 @@ sto_row_load(sto_db *db, const sto_table *t, const char *id, sto_row *out)
 			v->type = PROTO_V_NULL;
 			break;
 		}
+	}
+	if (sqlite3_column_type(st, nc + 1) == SQLITE_BLOB) {
+		out->clock_len = (size_t)sqlite3_column_bytes(st, nc + 1);
+		if (out->clock_len > 0) {
+			memcpy(out->buf + off[t->ncols], sqlite3_column_blob(st, nc + 1), out->clock_len);
+		}
+		out->clock = out->buf + off[t->ncols];
 	}
 	sqlite3_reset(st);
 	return OCOP_OK;
