@@ -299,7 +299,10 @@ capture_judge(capture_case *k, uint64_t hlc, char *reason, size_t cap)
 	w.site = db->site_id;
 	w.role = db->role;
 	w.scope = db->scope;
-	return db->policy->authorize(db->policy->arg, db, &w, &k->before, &c, reason, cap);
+	sto_judge_begin(db);
+	rv = db->policy->authorize(db->policy->arg, db, &w, &k->before, &c, reason, cap);
+	sto_judge_end(db);
+	return rv;
 }
 
 /*
@@ -463,15 +466,19 @@ capture_sql(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 		capture_fail(ctx, db, rv, reason);
 		return;
 	}
-	/* The changes that held the cells this update takes keep their values (log.h). */
-	if (k.op == 1 && (rv = sto_apply_keep(db, &k.before, &k.clock, k.mask)) != OCOP_OK) {
-		capture_fail(ctx, db, rv, NULL);
-		return;
-	}
 	memset(&lc, 0, sizeof(lc));
 	lc.cols = k.mask;
 	lc.inrow = k.mask;
 	memcpy(lc.base, k.base, sizeof(lc.base));
+	/* The values this update replaces stay readable for the changes that wrote them (log.h). */
+	for (i = 0; k.op == 1 && i < k.t->ncols; i++) {
+		if ((k.mask & ((uint64_t)1 << i)) && k.clock.have[i] && k.clock.site[i] != 0) {
+			lc.took |= (uint64_t)1 << i;
+			lc.took_site[i] = k.clock.site[i];
+			lc.took_hlc[i] = k.clock.hlc[i];
+			lc.took_v[i] = k.before.v[i];
+		}
+	}
 	if ((rv = sto_log_put(db, db->site_no, 0, k.t, k.row, hlc, &lc, db->user, &seq)) != OCOP_OK) {
 		capture_fail(ctx, db, rv, NULL);
 		return;

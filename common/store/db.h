@@ -39,6 +39,7 @@ typedef struct sto_update_slot {
 typedef struct sto_table_stmts {
 	sqlite3_stmt *load;    /* owned: SELECT rowid, <cols>, ocop_clock FROM t WHERE id = ?1 */
 	sqlite3_stmt *insert;  /* owned: INSERT INTO t (id, <cols>, ocop_clock) VALUES (...) */
+	sqlite3_stmt *place;   /* owned: SELECT <parent, unit and reference columns> FROM t WHERE id = ?1 */
 	sto_update_slot upd[STO_UPDATE_SLOTS]; /* owned UPDATEs by column set */
 } sto_table_stmts;
 
@@ -56,6 +57,17 @@ typedef struct sto_sitemap {
 	bool loaded;       /* the whole table has been read since the last reset */
 	bool stale;        /* a rollback happened: reload before the next use */
 } sto_sitemap;
+
+#define STO_SCOPE_MEMO 4 /* stored rows' scopes remembered during one judgement */
+
+/* A stored row's scope, remembered while one change is judged (nothing is written meanwhile). */
+typedef struct sto_scope_memo {
+	uint64_t session;  /* the judgement it belongs to; 0: empty */
+	const sto_table *t; /* the row's table */
+	char id[64];       /* the row's id */
+	char scope[64];    /* its scope */
+	int rv;            /* what row_scope_at returned (OCOP_ENOENT: not held) */
+} sto_scope_memo;
 
 struct sto_db {
 	sqlite3 *db;            /* owned connection */
@@ -75,6 +87,9 @@ struct sto_db {
 	sto_sitemap sites;      /* site numbers, owned */
 	sto_table_stmts tst[STO_TABLES_MAX]; /* per-table statements, owned */
 	uint64_t uses;          /* counter for the statement caches' replacement */
+	uint64_t judging;       /* the judgement under way (sto_judge_begin), 0 outside one */
+	uint64_t judgements;    /* judgements so far */
+	sto_scope_memo memo[STO_SCOPE_MEMO]; /* scopes read during the current judgement */
 	char errmsg[512];       /* last error text */
 	sto_cached cache[STO_STMT_CACHE]; /* statements by SQL text (hash slots), owned */
 };
@@ -93,7 +108,8 @@ struct sto_db {
 	" user TEXT,"                                                                                     \
 	" scope TEXT,"                                    /* a move: the scope the row left (move.c) */     \
 	" to_site INTEGER,"                               /* a re-assertion: the refused site */            \
-	" via INTEGER)"                                   /* the peer that relayed it here */
+	" via INTEGER,"                                   /* the peer that relayed it here */               \
+	" took BLOB)"                                     /* the values it took from earlier changes */
 #define STO_SCHEMA_CHANGE_SQL "CREATE TABLE change" STO_SCHEMA_CHANGE_COLS ";"
 
 /*
@@ -111,7 +127,10 @@ int sto_migrate_v3(struct sto_db *db);
  */
 int sto_stmt(struct sto_db *db, const char *sql, sqlite3_stmt **st);
 
-/* Bind a protocol value (NULL: SQL NULL) to parameter i of st. Cannot fail. */
+/*
+ * Bind a protocol value (NULL: SQL NULL) to parameter i of st, without a
+ * copy: the value's bytes must live until st is stepped. Cannot fail.
+ */
 void sto_bind_value(sqlite3_stmt *st, int i, const struct proto_value *v);
 
 /* Index of t in the schema's table list. Cannot fail. */
@@ -138,6 +157,13 @@ int sto_move_relog(struct sto_db *db, const char *tbl, const char *row, const ch
 
 /* Create move.c's scratch tables (temporary, per connection). Returns OCOP_OK or OCOP_EDB. */
 int sto_move_prepare(struct sto_db *db);
+
+/*
+ * Around one policy judgement (which reads and never writes): stored rows'
+ * scopes read during it are remembered until sto_judge_end (row.c). Cannot fail.
+ */
+void sto_judge_begin(struct sto_db *db);
+void sto_judge_end(struct sto_db *db);
 
 /* ===== Site numbers (sitenum.c) ===== */
 

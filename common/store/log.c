@@ -24,6 +24,9 @@
 #define LOG_COLS                                                                                          \
 	"lsn, site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via"
 
+static int log_taken(sto_db *db, const sto_table *t, const char *row, uint32_t site_no, uint64_t hlc, size_t col,
+    com_buf *store, proto_value *v);
+
 /* ===== Entry cells ===== */
 
 static void
@@ -191,6 +194,31 @@ log_cells_decode(const sto_table *t, uint64_t cols, const uint8_t *p, size_t len
 	return proto_rd_done(&r) == OCOP_OK ? OCOP_OK : OCOP_ECORRUPT;
 }
 
+/* Encode what lc took from earlier holders: [column, site number, version, value] per column. */
+static int
+log_took_encode(const sto_table *t, const sto_logcells *lc, com_buf *out)
+{
+	proto_wr w;
+	uint32_t n = 0;
+	size_t i;
+
+	com_buf_reset(out);
+	for (i = 0; i < t->ncols; i++) {
+		n += (lc->took >> i) & 1;
+	}
+	proto_wr_init(&w, out);
+	proto_wr_array(&w, n * 4);
+	for (i = 0; i < t->ncols; i++) {
+		if (lc->took & ((uint64_t)1 << i)) {
+			proto_wr_uint(&w, i);
+			proto_wr_uint(&w, lc->took_site[i]);
+			proto_wr_uint(&w, lc->took_hlc[i]);
+			log_value_put(&w, &lc->took_v[i]);
+		}
+	}
+	return proto_wr_error(&w);
+}
+
 /* ===== Writing ===== */
 
 int
@@ -202,7 +230,8 @@ sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, cons
 	int rv;
 	int rc;
 
-	if ((rv = log_cells_encode(t, lc, &db->scratch, &null)) != OCOP_OK) {
+	if ((rv = log_cells_encode(t, lc, &db->scratch, &null)) != OCOP_OK ||
+	    (lc->took != 0 && (rv = log_took_encode(t, lc, &db->clockbuf)) != OCOP_OK)) {
 		return rv;
 	}
 	/* The next own number is read from the log in the same call, never kept
@@ -226,8 +255,8 @@ sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, cons
 	}
 	/* Without a caller for the number, the INSERT counts it itself (one statement less). */
 	if ((rv = sto_stmt(db,
-		 "INSERT INTO change (site, seq, tbl, row_id, hlc, cols, cells, user) VALUES (?1,"
-		 " COALESCE(?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change WHERE site = ?1)), ?3, ?4, ?5, ?6, ?7, ?8)",
+		 "INSERT INTO change (site, seq, tbl, row_id, hlc, cols, cells, user, took) VALUES (?1,"
+		 " COALESCE(?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change WHERE site = ?1)), ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 		 &st)) != OCOP_OK) {
 		return rv;
 	}
@@ -245,6 +274,9 @@ sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, cons
 	}
 	if (user != NULL && user[0] != 0) {
 		sqlite3_bind_text(st, 8, user, -1, SQLITE_STATIC);
+	}
+	if (lc->took != 0) {
+		sqlite3_bind_blob(st, 9, db->clockbuf.data, (int)db->clockbuf.len, SQLITE_STATIC);
 	}
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
@@ -370,6 +402,90 @@ sto_log_keep(sto_db *db, const sto_table *t, const char *row, uint32_t site_no, 
 }
 
 int
+sto_log_settle(sto_db *db, uint32_t site_no, uint64_t seq)
+{
+	sqlite3_stmt *st;
+	const sto_table *t = NULL;
+	sto_logcells lc;
+	sto_clock clock;
+	sto_row row;
+	com_buf cells;
+	com_buf taken[STO_ROW_MAX];
+	char id[PROTO_UUID_LEN + 1] = "";
+	int64_t lsn = 0;
+	uint64_t hlc = 0;
+	uint64_t cols = 0;
+	bool is_null = false;
+	bool found = false;
+	bool null;
+	size_t i;
+	int rv;
+	int rc;
+
+	com_buf_init(&cells);
+	memset(&row, 0, sizeof(row));
+	for (i = 0; i < STO_ROW_MAX; i++) {
+		com_buf_init(&taken[i]);
+	}
+	if ((rv = sto_stmt(db, "SELECT lsn, tbl, row_id, hlc, cols, cells FROM change WHERE site = ?1 AND seq = ?2", &st)) !=
+	    OCOP_OK) {
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, site_no);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW && (t = sto_schema_table((const char *)sqlite3_column_text(st, 1))) != NULL) {
+		found = true;
+		lsn = sqlite3_column_int64(st, 0);
+		snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 2));
+		hlc = (uint64_t)sqlite3_column_int64(st, 3);
+		cols = (uint64_t)sqlite3_column_int64(st, 4);
+		is_null = sqlite3_column_type(st, 5) == SQLITE_NULL;
+		rv = com_buf_append(&cells, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5));
+	}
+	sqlite3_reset(st);
+	if (rv != OCOP_OK || !found) {
+		goto done;
+	}
+	if (log_cells_decode(t, cols, cells.data, cells.len, is_null, &lc) != OCOP_OK) {
+		rv = sto_seterr(db, OCOP_ECORRUPT, "log entry %lld is damaged", (long long)lsn);
+		goto done;
+	}
+	if (lc.inrow == 0 || (rv = sto_row_load(db, t, id, &row)) != OCOP_OK || (rv = sto_row_clock(db, &row, &clock)) != OCOP_OK) {
+		goto done;
+	}
+	/* The cells it still holds stay in the row; the others' values come into the entry. */
+	for (i = 0; i < t->ncols; i++) {
+		uint64_t bit = (uint64_t)1 << i;
+		if (!(lc.inrow & bit) || (row.exists && clock.have[i] && clock.hlc[i] == hlc && clock.site[i] == site_no)) {
+			continue;
+		}
+		if ((rv = log_taken(db, t, id, site_no, hlc, i, &taken[i], &lc.v[i])) != OCOP_OK) {
+			rv = rv == OCOP_ENOENT ? sto_seterr(db, OCOP_EINTERNAL, "the log's change %llu of %s %s lost its value of %s",
+						     (unsigned long long)seq, t->name, id, t->cols[i].name)
+					       : rv;
+			goto done;
+		}
+		lc.inrow &= ~bit;
+	}
+	if ((rv = log_cells_encode(t, &lc, &db->scratch, &null)) == OCOP_OK &&
+	    (rv = sto_stmt(db, "UPDATE change SET cells = ?2 WHERE lsn = ?1", &st)) == OCOP_OK) {
+		sqlite3_bind_int64(st, 1, lsn);
+		if (!null) {
+			sqlite3_bind_blob(st, 2, db->scratch.data, (int)db->scratch.len, SQLITE_STATIC);
+		}
+		rv = sqlite3_step(st) == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "log: %s", sqlite3_errmsg(db->db));
+		sqlite3_reset(st);
+	}
+done:
+	sto_row_fini(&row);
+	for (i = 0; i < STO_ROW_MAX; i++) {
+		com_buf_fini(&taken[i]);
+	}
+	com_buf_fini(&cells);
+	return rv;
+}
+
+int
 sto_log_mark(sto_db *db, const char *site, uint64_t seq, const char *mark, const char *value)
 {
 	sqlite3_stmt *st;
@@ -459,6 +575,7 @@ log_open_stmt(sto_log_it *it, sto_db *db, const char *sql)
 	memset(it, 0, sizeof(*it));
 	it->db = db;
 	com_buf_init(&it->cells);
+	com_buf_init(&it->taken);
 	if (sqlite3_prepare_v2(db->db, sql, -1, &it->st, NULL) != SQLITE_OK) {
 		return sto_seterr(db, OCOP_EDB, "log: %s", sqlite3_errmsg(db->db));
 	}
@@ -539,6 +656,7 @@ sto_log_close(sto_log_it *it)
 	sqlite3_finalize(it->st);
 	sto_row_fini(&it->row);
 	com_buf_fini(&it->cells);
+	com_buf_fini(&it->taken);
 	if (it->began && !sqlite3_get_autocommit(it->db->db)) {
 		sqlite3_exec(it->db->db, "COMMIT", NULL, NULL, NULL);
 	}
@@ -556,12 +674,68 @@ log_site_col(sto_log_it *it, int col, char out[37])
 	return sto_sitenum_uuid(it->db, (uint32_t)sqlite3_column_int64(it->st, col), out);
 }
 
+/*
+ * The value a later change of row `row` took from change (site_no, hlc) for
+ * column col (its `took`), copied into *store (reset first; *v points there).
+ * Returns OCOP_OK, OCOP_ENOENT (no change of the row took it), OCOP_ECORRUPT,
+ * OCOP_ENOMEM, OCOP_EDB.
+ */
+static int
+log_taken(sto_db *db, const sto_table *t, const char *row, uint32_t site_no, uint64_t hlc, size_t col,
+    com_buf *store, proto_value *v)
+{
+	sqlite3_stmt *st;
+	int rv = sto_stmt(db, "SELECT took FROM change WHERE tbl = ?1 AND row_id = ?2 AND took IS NOT NULL", &st);
+	int rc;
+
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	sqlite3_bind_text(st, 1, t->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, row, -1, SQLITE_STATIC);
+	rv = OCOP_ENOENT;
+	while (rv == OCOP_ENOENT && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		proto_rd r;
+		uint32_t n;
+		uint32_t k;
+		proto_rd_init(&r, sqlite3_column_blob(st, 0), (size_t)sqlite3_column_bytes(st, 0));
+		if (proto_rd_array(&r, &n) != OCOP_OK || n % 4 != 0) {
+			rv = OCOP_ECORRUPT;
+			break;
+		}
+		for (k = 0; k < n / 4 && rv == OCOP_ENOENT; k++) {
+			uint64_t c;
+			uint64_t s;
+			uint64_t h;
+			bool inrow;
+			if (proto_rd_uint(&r, &c) != OCOP_OK || proto_rd_uint(&r, &s) != OCOP_OK ||
+			    proto_rd_uint(&r, &h) != OCOP_OK || log_value_get(&r, v, &inrow) != OCOP_OK || inrow) {
+				rv = OCOP_ECORRUPT;
+			} else if (c == col && s == site_no && h == hlc) {
+				/* Copied: the statement moves on. */
+				com_buf_reset(store);
+				if (v->len > 0 && (v->type == PROTO_V_TEXT || v->type == PROTO_V_BLOB)) {
+					if (com_buf_append(store, v->p, v->len) != OCOP_OK) {
+						rv = OCOP_ENOMEM;
+						break;
+					}
+					v->p = store->data;
+				}
+				rv = OCOP_OK;
+			}
+		}
+	}
+	sqlite3_reset(st);
+	return rv;
+}
+
 /* The record's cells as the wire carries them, values the change holds read from the row. */
 static int
 log_wire_cells(sto_log_it *it, const sto_table *t, uint32_t site_no, uint64_t hlc, const sto_logcells *lc,
     const char *row, uint64_t seq, const char *site)
 {
 	sto_clock clock;
+	proto_value tv;
 	proto_wr w;
 	uint32_t n = 0;
 	size_t i;
@@ -578,14 +752,6 @@ log_wire_cells(sto_log_it *it, const sto_table *t, uint32_t site_no, uint64_t hl
 			return rv;
 		}
 		it->row_loaded = true;
-		for (i = 0; i < t->ncols; i++) {
-			if ((lc->inrow & ((uint64_t)1 << i)) &&
-			    (!it->row.exists || !clock.have[i] || clock.hlc[i] != hlc || clock.site[i] != site_no)) {
-				return sto_seterr(it->db, OCOP_EINTERNAL,
-				    "the log's change %s/%llu of %s %s lost its value of %s (the row no longer holds it)",
-				    site, (unsigned long long)seq, t->name, row, t->cols[i].name);
-			}
-		}
 	}
 	com_buf_reset(&it->cells);
 	proto_wr_init(&w, &it->cells);
@@ -594,9 +760,23 @@ log_wire_cells(sto_log_it *it, const sto_table *t, uint32_t site_no, uint64_t hl
 	}
 	proto_cells_begin(&w, n);
 	for (i = 0; i < t->ncols; i++) {
-		if (lc->cols & ((uint64_t)1 << i)) {
-			const proto_value *v = (lc->inrow & ((uint64_t)1 << i)) ? &it->row.v[i] : &lc->v[i];
-			proto_cell_put(&w, t->cols[i].name, v, lc->base[i]);
+		uint64_t bit = (uint64_t)1 << i;
+		if (!(lc->cols & bit)) {
+			continue;
+		}
+		if (!(lc->inrow & bit)) {
+			proto_cell_put(&w, t->cols[i].name, &lc->v[i], lc->base[i]);
+		} else if (it->row.exists && clock.have[i] && clock.hlc[i] == hlc && clock.site[i] == site_no) {
+			proto_cell_put(&w, t->cols[i].name, &it->row.v[i], lc->base[i]); /* it still holds the cell */
+		} else if ((rv = log_taken(it->db, t, row, site_no, hlc, i, &it->taken, &tv)) == OCOP_OK) {
+			proto_cell_put(&w, t->cols[i].name, &tv, lc->base[i]); /* a later change took it */
+		} else {
+			return rv == OCOP_ENOENT
+			    ? sto_seterr(it->db, OCOP_EINTERNAL,
+				  "the log's change %s/%llu of %s %s lost its value of %s (neither the row nor a later change"
+				  " holds it)",
+				  site, (unsigned long long)seq, t->name, row, t->cols[i].name)
+			    : rv == OCOP_ECORRUPT ? sto_seterr(it->db, rv, "a log entry of %s %s is damaged", t->name, row) : rv;
 		}
 	}
 	return proto_wr_error(&w);

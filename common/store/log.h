@@ -7,11 +7,13 @@
  * It does not keep a second copy of every value. A change's entry names the
  * columns it wrote and their base versions; a value the change still holds is
  * read from the row when the change is sent (the row's clock says who holds
- * each cell), and a value it no longer holds (it lost a merge, or a later write
- * took the cell) is kept in the entry. So a replay of the log gives every
- * change exactly what it wrote, superseded values included, while a row
- * written once costs the log a few dozen bytes. Every replica's log reads
- * back whole, so any two can be compared change by change.
+ * each cell); a value it lost in the merge is kept in its entry; and a value a
+ * later write took from it is kept in the entry of that later write (its
+ * `took`), written anyway and in log order, so no earlier page of the log is
+ * rewritten. So a replay of the log gives every change exactly what it wrote,
+ * superseded values included, while a row written once costs the log a few
+ * dozen bytes. Every replica's log reads back whole, so any two can be
+ * compared change by change.
  */
 #ifndef OCOP_STORE_LOG_H
 #define OCOP_STORE_LOG_H
@@ -35,6 +37,10 @@ typedef struct sto_logcells {
 	bool not_kept;              /* its values are gone (the migration's entries of no known table) */
 	const uint8_t *verbatim;    /* a forged entry: its cells exactly as the wire carries them (borrowed) */
 	size_t verbatim_len;        /* their length */
+	uint64_t took;              /* columns whose earlier holder's value this change keeps */
+	uint32_t took_site[STO_ROW_MAX]; /* that holder's site number */
+	uint64_t took_hlc[STO_ROW_MAX];  /* its version */
+	proto_value took_v[STO_ROW_MAX]; /* its value (borrowed) */
 } sto_logcells;
 
 /*
@@ -67,6 +73,13 @@ int sto_log_find(sto_db *db, uint32_t site_no, uint64_t seq, bool *found /* OUT 
  */
 int sto_log_keep(sto_db *db, const sto_table *t, const char *row, uint32_t site_no, uint64_t hlc, uint64_t mask,
     const proto_value *vals);
+
+/*
+ * Make the entry of change (site_no, seq) keep in itself every value it no
+ * longer holds, before its version changes (a later change's `took` names it
+ * by its version). Returns OCOP_OK, OCOP_ENOMEM, OCOP_EINTERNAL, OCOP_EDB.
+ */
+int sto_log_settle(sto_db *db, uint32_t site_no, uint64_t seq);
 
 /*
  * Set one of the marks of change (site, seq): "scope" (the scope a move left,
@@ -112,6 +125,7 @@ typedef struct sto_log_it {
 	bool row_scope;      /* fill row_scope */
 	uint64_t end_lsn;    /* the log's end when the read began */
 	com_buf cells;       /* the current record's cells, owned */
+	com_buf taken;       /* a value a later change took, owned scratch */
 	sto_row row;         /* the current record's row, owned */
 	bool row_loaded;     /* row holds the current record's row */
 	char scope[64];      /* the current record's move scope */

@@ -39,10 +39,11 @@ sto_bind_value(sqlite3_stmt *st, int i, const proto_value *v)
 		sqlite3_bind_double(st, i, v->d);
 		break;
 	case PROTO_V_TEXT:
-		sqlite3_bind_text(st, i, (const char *)v->p, (int)v->len, SQLITE_TRANSIENT);
+		/* Static: every caller steps the statement while the value lives. */
+		sqlite3_bind_text(st, i, v->p != NULL ? (const char *)v->p : "", (int)v->len, SQLITE_STATIC);
 		break;
 	case PROTO_V_BLOB:
-		sqlite3_bind_blob(st, i, v->p, (int)v->len, SQLITE_TRANSIENT);
+		sqlite3_bind_blob(st, i, v->p != NULL ? (const void *)v->p : "", (int)v->len, SQLITE_STATIC);
 		break;
 	default:
 		sqlite3_bind_null(st, i);
@@ -308,12 +309,16 @@ merge_write(sto_db *db, const sto_policy *pol, merge_in *in, const sto_row *cur,
 			won |= (uint64_t)1 << i;
 		}
 	}
-	/* The changes that held the cells this one takes keep their values. */
-	if ((rv = sto_apply_keep(db, cur, &ck, won)) != OCOP_OK) {
-		return rv;
-	}
+	memset(&lc, 0, sizeof(lc));
 	for (i = 0; i < t->ncols; i++) {
 		if (won & ((uint64_t)1 << i)) {
+			/* The value it replaces stays readable for the change that wrote it. */
+			if (ck.have[i] && ck.site[i] != 0) {
+				lc.took |= (uint64_t)1 << i;
+				lc.took_site[i] = ck.site[i];
+				lc.took_hlc[i] = ck.hlc[i];
+				lc.took_v[i] = cur->v[i];
+			}
 			ck.have[i] = true;
 			ck.hlc[i] = in->hlc;
 			ck.site[i] = in->site;
@@ -330,7 +335,6 @@ merge_write(sto_db *db, const sto_policy *pol, merge_in *in, const sto_row *cur,
 	if (rv != OCOP_OK) {
 		return rv;
 	}
-	memset(&lc, 0, sizeof(lc));
 	lc.cols = in->set;
 	lc.inrow = won;
 	memcpy(lc.base, in->base, sizeof(lc.base));
@@ -429,8 +433,10 @@ merge_clamp_echo(sto_db *db, const proto_change *c, uint32_t site_no, sto_verdic
 	if ((rv = sto_row_clock(db, &cur, &ck)) != OCOP_OK) {
 		goto done;
 	}
-	/* The log first: the entry's version is the one its cells are found by. */
-	if ((rv = sto_stmt(db, "UPDATE change SET hlc = ?3 WHERE site = ?1 AND seq = ?2", &st)) != OCOP_OK) {
+	/* The log first: the entry's version is the one its cells are found by,
+	 * so what later changes took from it comes into the entry before. */
+	if ((rv = sto_log_settle(db, site_no, c->seq)) != OCOP_OK ||
+	    (rv = sto_stmt(db, "UPDATE change SET hlc = ?3 WHERE site = ?1 AND seq = ?2", &st)) != OCOP_OK) {
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, site_no);
@@ -575,7 +581,9 @@ sto_merge_apply(sto_db *db, const sto_policy *pol, const sto_writer *w, const pr
 		return rv;
 	}
 	if (w != NULL && pol != NULL && pol->authorize != NULL) {
+		sto_judge_begin(db);
 		v->code = pol->authorize(pol->arg, db, w, &cur, c, v->reason, sizeof(v->reason));
+		sto_judge_end(db);
 		if (v->code != OCOP_OK) {
 			sto_row_fini(&cur);
 			v->outcome = STO_REJECTED;

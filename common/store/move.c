@@ -100,8 +100,8 @@ sto_move_relog(struct sto_db *db, const char *tbl, const char *row, const char *
 	 * stays unique because the old entries go before the copies come in. */
 	rv = sto_exec(db,
 	    "DELETE FROM change WHERE lsn IN (SELECT lsn FROM move_log);"
-	    "INSERT INTO change (site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via)"
-	    " SELECT site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via FROM move_log ORDER BY lsn;");
+	    "INSERT INTO change (site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via, took)"
+	    " SELECT site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via, took FROM move_log ORDER BY lsn;");
 	return rv != OCOP_OK ? rv : sto_exec(db, "DELETE FROM move_log; DELETE FROM move_rows;");
 }
 

@@ -98,12 +98,15 @@ sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells,
 			nv[i] = refused[i];
 		}
 	}
-	/* The changes that held these cells keep their values: the re-assertion holds them now. */
-	if ((rv = sto_apply_keep(db, &cur, &ck, mask)) != OCOP_OK) {
-		goto done;
-	}
 	for (i = 0; i < t->ncols; i++) {
 		if (mask & ((uint64_t)1 << i)) {
+			/* The re-assertion holds the cell now: what it replaces stays readable. */
+			if (ck.have[i] && ck.site[i] != 0) {
+				lc.took |= (uint64_t)1 << i;
+				lc.took_site[i] = ck.site[i];
+				lc.took_hlc[i] = ck.hlc[i];
+				lc.took_v[i] = cur.v[i];
+			}
 			/* A status keeps the epoch it was set in: the re-assertion
 			 * repeats the server's state, it does not outrank later moves. */
 			if ((int)i == status && !ck.have[i]) {

@@ -180,6 +180,7 @@ sto_table_stmts_fini(sto_db *db)
 	for (i = 0; i < STO_TABLES_MAX; i++) {
 		sqlite3_finalize(db->tst[i].load);
 		sqlite3_finalize(db->tst[i].insert);
+		sqlite3_finalize(db->tst[i].place);
 		for (k = 0; k < STO_UPDATE_SLOTS; k++) {
 			sqlite3_finalize(db->tst[i].upd[k].st);
 		}
@@ -202,11 +203,13 @@ sto_row_load(sto_db *db, const sto_table *t, const char *id, sto_row *out)
 
 	memset(out, 0, sizeof(*out));
 	out->t = t;
-	snprintf(out->id, sizeof(out->id), "%s", id);
+	rv = (int)strnlen(id, sizeof(out->id) - 1);
+	memcpy(out->id, id, (size_t)rv);
+	out->id[rv] = 0;
 	if ((rv = sto_table_load_stmt(db, t, &st)) != OCOP_OK) {
 		return rv;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
@@ -349,27 +352,152 @@ row_scope_vals(sto_db *db, const sto_table *t, const proto_value *parent, const 
 	return OCOP_OK;
 }
 
-/* The scope of stored row id of t; OCOP_ENOENT when this node does not hold it. */
+/*
+ * The statement reading only what places a row of t (its parent, unit and
+ * reference columns, NULL where t has none): walking a parent chain for scope
+ * reads a few short columns, not whole rows.
+ */
+static int
+row_place_stmt(sto_db *db, const sto_table *t, sqlite3_stmt **st)
+{
+	sto_table_stmts *ts = row_stmts(db, t);
+	const char *cols[4];
+	com_buf sql;
+	size_t k;
+	int rv = OCOP_OK;
+
+	if (ts == NULL) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s does not fit the statement cache", t->name);
+	}
+	cols[0] = t->parent_col;
+	cols[1] = t->unit_col;
+	cols[2] = t->ref_tbl_col;
+	cols[3] = t->ref_row_col;
+	com_buf_init(&sql);
+	if (ts->place == NULL) {
+		rv = com_buf_puts(&sql, "SELECT ");
+		for (k = 0; k < 4 && rv == OCOP_OK; k++) {
+			rv = com_buf_printf(&sql, "%s%s", k ? ", " : "", cols[k] != NULL ? cols[k] : "NULL");
+		}
+		rv = rv == OCOP_OK ? com_buf_printf(&sql, " FROM %s WHERE id = ?1", t->name) : rv;
+	}
+	if (rv == OCOP_OK) {
+		rv = row_prepare(db, &ts->place, &sql);
+	}
+	com_buf_fini(&sql);
+	*st = ts->place;
+	return rv;
+}
+
+void
+sto_judge_begin(sto_db *db)
+{
+	db->judging = ++db->judgements;
+}
+
+void
+sto_judge_end(sto_db *db)
+{
+	db->judging = 0;
+}
+
+/* The remembered scope of stored row id of t during this judgement, or NULL. */
+static sto_scope_memo *
+row_memo_find(sto_db *db, const sto_table *t, const char *id)
+{
+	size_t i;
+
+	for (i = 0; db->judging != 0 && i < STO_SCOPE_MEMO; i++) {
+		sto_scope_memo *m = &db->memo[i];
+		if (m->session == db->judging && m->t == t && strcmp(m->id, id) == 0) {
+			return m;
+		}
+	}
+	return NULL;
+}
+
+static void
+row_memo_put(sto_db *db, const sto_table *t, const char *id, const char *scope, int rv)
+{
+	sto_scope_memo *m = &db->memo[0];
+	size_t i;
+
+	if (db->judging == 0 || strlen(id) >= sizeof(m->id)) {
+		return;
+	}
+	for (i = 0; i < STO_SCOPE_MEMO && db->memo[i].session == db->judging; i++) {
+	}
+	m = &db->memo[i < STO_SCOPE_MEMO ? i : 0];
+	m->session = db->judging;
+	m->t = t;
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	snprintf(m->scope, sizeof(m->scope), "%s", scope);
+	m->rv = rv;
+}
+
+static int row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth);
+
+/*
+ * The scope of stored row id of t; OCOP_ENOENT when this node does not hold
+ * it. A judgement asks for the same parents several times (the row's scope
+ * before and after a change): within one, each is read once.
+ */
 static int
 row_scope_at(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth)
 {
-	sto_row r;
-	bool missing;
+	sto_scope_memo *m = row_memo_find(db, t, id);
 	int rv;
 
+	if (m != NULL) {
+		snprintf(out, cap, "%s", m->scope);
+		return m->rv;
+	}
+	rv = row_scope_read(db, t, id, out, cap, depth);
+	if (rv == OCOP_OK || rv == OCOP_ENOENT) {
+		row_memo_put(db, t, id, out, rv);
+	}
+	return rv;
+}
+
+static int
+row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth)
+{
+	char text[4][PROTO_UUID_LEN + PROTO_NAME_MAX + 1];
+	proto_value v[4];
+	sqlite3_stmt *st = NULL;
+	bool missing;
+	int rv;
+	int rc;
+	int k;
+
 	out[0] = 0;
-	if ((rv = sto_row_load(db, t, id, &r)) != OCOP_OK) {
+	if ((rv = row_place_stmt(db, t, &st)) != OCOP_OK) {
 		return rv;
 	}
-	if (!r.exists) {
-		sto_row_fini(&r);
-		return OCOP_ENOENT;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? OCOP_ENOENT : sto_seterr(db, OCOP_EDB, "row: %s", sqlite3_errmsg(db->db));
 	}
-	rv = row_scope_vals(db, t, t->parent_col ? sto_row_get(&r, t->parent_col) : NULL,
-	    t->unit_col ? sto_row_get(&r, t->unit_col) : NULL, t->ref_tbl_col ? sto_row_get(&r, t->ref_tbl_col) : NULL,
-	    t->ref_row_col ? sto_row_get(&r, t->ref_row_col) : NULL, out, cap, &missing, depth);
-	sto_row_fini(&r);
-	return rv;
+	/* Copied out: the walk goes on to the parent, whose table may be this one. */
+	for (k = 0; k < 4; k++) {
+		memset(&v[k], 0, sizeof(v[k]));
+		text[k][0] = 0;
+		if (sqlite3_column_type(st, k) == SQLITE_TEXT) {
+			size_t len = (size_t)sqlite3_column_bytes(st, k);
+			if (len >= sizeof(text[k])) {
+				len = 0; /* no unit code or row id is that long: places nothing */
+			}
+			memcpy(text[k], sqlite3_column_text(st, k), len);
+			text[k][len] = 0;
+			v[k].type = PROTO_V_TEXT;
+			v[k].p = (const uint8_t *)text[k];
+			v[k].len = len;
+		}
+	}
+	sqlite3_reset(st);
+	return row_scope_vals(db, t, &v[0], &v[1], &v[2], &v[3], out, cap, &missing, depth);
 }
 
 int
