@@ -18,9 +18,6 @@
 
 #define BN_DOSSIER_NCOLS 15  /* columns of dossier a generated row fills (all but deleted) */
 #define BN_ROW_TEXT 1024     /* bytes of text storage per generated row */
-/* The subject and product every generated dossier belongs to (bn_parents_insert). */
-#define BN_SUBJECT_ID "0190f0f0-0000-7000-8000-00000000a001"
-#define BN_PRODUCT_ID "0190f0f0-0000-7000-8000-00000000a002"
 
 /* One generated dossier row: column names and text values (borrowed from text). */
 typedef struct bn_row {
@@ -55,12 +52,16 @@ void bn_dir_remove(char *dir);
 void bn_dossier_row(bn_row *r, unsigned i, const char *unit_code);
 
 /*
- * Insert, captured, the subject and the product of unit unit_code that every
- * generated dossier names (BN_SUBJECT_ID, BN_PRODUCT_ID): a site judges its
- * own writes, and a dossier whose product it does not hold is refused.
- * Returns OCOP_OK or the store's error.
+ * Write, in db and through its capture, the subject and the product of unit
+ * unit_code that generated dossiers belong to (a store refuses a dossier whose
+ * product it does not hold): those of family key, or with key NULL those of
+ * the unit itself, which bn_dossier_row uses. Once per replica and family,
+ * before the dossiers. Returns OCOP_OK or OCOP_EDB (the error printed).
  */
-int bn_parents_insert(sto_db *db, const char *unit_code);
+int bn_parents_insert(sto_db *db, const char *unit_code, const char *key);
+
+/* Make the n rows belong to the product of family key instead. Cannot fail. */
+void bn_rows_set_product(bn_row *rows, size_t n, const char *key);
 
 /*
  * Generate n rows numbered from first (bn_dossier_row), so the timed loops

@@ -24,7 +24,7 @@ static void
 export_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: ocop export --out FILE [--since-last | --all] [--credential SECRET] [--json]\n"
+	    "usage: ocop export --out FILE [--since-last | --all] [--json]\n"
 	    "\nWrite this site's changes that the server does not hold yet, and a request\n"
 	    "for what changed at the server, to FILE (a sync bundle). Carry it to the\n"
 	    "server, run 'ocopd import --db DB --in FILE --reply REPLY' there, bring\n"
@@ -32,7 +32,9 @@ export_usage(FILE *out)
 	    "  --since-last  changes above the last high-water mark the server reported\n"
 	    "                (the default)\n"
 	    "  --all         every change of this site (when the server lost some)\n"
-	    "The credential is the one saved by 'ocop remote' unless given.\n");
+	    "The file is numbered and authenticated with this site's key (from its\n"
+	    "credential, which never goes into the file): the server refuses a file that\n"
+	    "was changed, forged or imported before.\n");
 }
 
 /* Now, in Unix milliseconds. */
@@ -95,7 +97,6 @@ cmd_export(int argc, char **argv)
 	    {"credential", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *out = NULL;
-	const char *cred_opt = NULL;
 	char *cred = NULL;
 	int all = 0;
 	int since = 0;
@@ -117,7 +118,10 @@ cmd_export(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 's': since = 1; break;
 		case 'a': all = 1; break;
-		case 'c': cred_opt = optarg; break;
+		case 'c':
+			cli_err(&c, "secrets are not taken on the command line: the bundle is authenticated with the "
+				    "credential 'ocop enrol' saved");
+			return CLI_USAGE;
 		case 'j': json = 1; break;
 		case 'h': export_usage(stdout); return CLI_OK;
 		default: return cli_bad_option(&c, opt, argv);
@@ -138,14 +142,12 @@ cmd_export(int argc, char **argv)
 	if ((rv = cli_open(&c, "export", false)) != OCOP_OK) {
 		return cli_exit_code(rv);
 	}
-	if (cred_opt != NULL) {
-		cred = com_strdup(cred_opt);
-	} else if (sto_meta_get(c.db, "credential", &cred) != OCOP_OK) {
+	if (sto_meta_get(c.db, "credential", &cred) != OCOP_OK) {
 		cred = NULL;
 	}
 	if (cred == NULL || cred[0] == 0) {
-		cli_err(&c, "no credential for the server: run 'ocop remote --credential SECRET' "
-			    "(given by 'ocopd site add') or pass --credential");
+		cli_err(&c, "no credential for the server: run 'ocop enrol --file FILE' with the enrolment file "
+			    "'ocopd site add' wrote");
 		com_free(cred);
 		cli_close(&c);
 		return CLI_USAGE;
@@ -159,8 +161,8 @@ cmd_export(int argc, char **argv)
 		cli_err(&c, "cannot write %s: %s", out, strerror(e));
 		rv = CLI_FAIL;
 	} else if (json) {
-		cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I}", "file", out, "site_id",
-		    sto_site_id(c.db), "bytes", (json_int_t)buf.len, "changes", (json_int_t)st.changes,
+		cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "file", out, "site_id",
+		    sto_site_id(c.db), "bundle", (json_int_t)st.seq, "bytes", (json_int_t)buf.len, "changes", (json_int_t)st.changes,
 		    "batches", (json_int_t)st.batches, "first_seq", (json_int_t)st.first_seq, "last_seq",
 		    (json_int_t)st.last_seq, "pull_cursor", (json_int_t)st.cursor));
 	} else {
@@ -178,6 +180,9 @@ cmd_export(int argc, char **argv)
 		    out);
 	}
 	com_buf_fini(&buf);
+	if (cred != NULL) {
+		memset(cred, 0, strlen(cred));
+	}
 	com_free(cred);
 	cli_close(&c);
 	return rv;

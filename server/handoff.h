@@ -162,18 +162,22 @@ typedef struct srv_handoff_import_stats {
 	uint64_t applied;     /* changes newly applied */
 	uint64_t duplicates;  /* changes already held */
 	uint64_t rejected;    /* changes refused */
+	uint64_t seq;         /* the package's number: record it taken (srv_bundle_taken) once its reply is out */
 } srv_handoff_import_stats;
 
 /*
- * Verify a whole package (proto_bundle_open: digest, every message, their
- * order) before acting on any of it; then serve each message with
- * srv_handle() (relay mode for the province's PUSHes), so importing twice
- * changes nothing the second time. With reply_out (may be NULL) the reply
+ * Verify a whole package (srv_bundle_verify: the province's key, a number not
+ * taken before, every message, their order) before acting on any of it; then
+ * serve each message with srv_handle_from() as the province (relay mode for
+ * its PUSHes). The reply is authenticated with the province's key. The
+ * caller records the package taken (st->seq) once it has written the reply,
+ * so the same package is refused afterwards. With reply_out (may be NULL) the reply
  * bundle is appended to it: HELLO_OK, PUSH_OK..., ACK_OK and the PULL_OK pages
  * with the national tier's changes for the province from the package's cursor,
  * for `ocopd handoff apply` at the province.
- * Returns OCOP_OK; OCOP_ECORRUPT (truncated, damaged or edited), OCOP_EPROTO
- * (not a request bundle), OCOP_EVERSION: nothing done; an ERROR reply's code
+ * Returns OCOP_OK; OCOP_ECORRUPT (truncated, damaged, edited or forged),
+ * OCOP_EPROTO, OCOP_EVERSION, OCOP_EINVAL (not a request), OCOP_ESITE,
+ * OCOP_EREVOKED, OCOP_ESTATE (a replay): nothing done; an ERROR reply's code
  * (err has its text; what was served before stays); OCOP_ENOMEM.
  */
 int srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *reply_out /* OUT, may be NULL */,

@@ -96,7 +96,7 @@ struct sto_db {
 
 /*
  * The change log's table (log.h), created fresh with STO_SCHEMA_CHANGE_SQL and
- * by the migration to schema version 3 under another name.
+ * by the migration to schema version 4 under another name.
  */
 #define STO_SCHEMA_CHANGE_COLS                                                                             \
 	" (lsn INTEGER PRIMARY KEY AUTOINCREMENT,"        /* the log's order, for PULL cursors: never reused */ \
@@ -113,12 +113,12 @@ struct sto_db {
 #define STO_SCHEMA_CHANGE_SQL "CREATE TABLE change" STO_SCHEMA_CHANGE_COLS ";"
 
 /*
- * Bring a replica of schema version 2 to 3 (migrate.c): site numbers, the
+ * Bring a replica of schema version 2 or 3 to 4 (migrate.c): site numbers, the
  * packed per-row clocks instead of the clock table, and the log of references.
  * Runs inside the caller's transaction, capture suspended. Returns OCOP_OK,
  * OCOP_ENOMEM, OCOP_EDB.
  */
-int sto_migrate_v3(struct sto_db *db);
+int sto_migrate_v4(struct sto_db *db);
 
 /*
  * A ready (reset, unbound) prepared statement for sql, from the cache or newly
@@ -127,6 +127,8 @@ int sto_migrate_v3(struct sto_db *db);
  */
 int sto_stmt(struct sto_db *db, const char *sql, sqlite3_stmt **st);
 
+/* View column i of st's current row as a protocol value (bytes borrowed until the next step). Cannot fail. */
+void sto_column_value(sqlite3_stmt *st, int i, struct proto_value *v);
 /*
  * Bind a protocol value (NULL: SQL NULL) to parameter i of st, without a
  * copy: the value's bytes must live until st is stepped. Cannot fail.

@@ -51,6 +51,35 @@ sto_bind_value(sqlite3_stmt *st, int i, const proto_value *v)
 	}
 }
 
+void
+sto_column_value(sqlite3_stmt *st, int i, proto_value *v)
+{
+	memset(v, 0, sizeof(*v));
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER:
+		v->type = PROTO_V_INT;
+		v->i = sqlite3_column_int64(st, i);
+		break;
+	case SQLITE_FLOAT:
+		v->type = PROTO_V_REAL;
+		v->d = sqlite3_column_double(st, i);
+		break;
+	case SQLITE_TEXT:
+		v->type = PROTO_V_TEXT;
+		v->p = sqlite3_column_text(st, i);
+		v->len = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	case SQLITE_BLOB:
+		v->type = PROTO_V_BLOB;
+		v->p = sqlite3_column_blob(st, i);
+		v->len = (size_t)sqlite3_column_bytes(st, i);
+		break;
+	default:
+		v->type = PROTO_V_NULL;
+		break;
+	}
+}
+
 static int64_t
 pv_int(const proto_value *v)
 {

@@ -1,9 +1,9 @@
 /*
- * migrate.c: schema version 2 to 3, in place.
+ * migrate.c: schema version 2 or 3 to 4, in place.
  *
  * Version 2 kept one clock row per cell (table, row and column names and a
  * 36-character site UUID each) and a second copy of every written value in
- * the log, every cell named by its column. Version 3 numbers sites
+ * the log, every cell named by its column. Version 4 numbers sites
  * (site_ref), packs every row's versions into the row (ocop_clock, clock.h)
  * and logs changes by reference (log.h). The old log's entries keep their
  * values, so they read back exactly as they were written, whoever holds the
@@ -109,7 +109,7 @@ migrate_site(struct sto_db *db, sqlite3_stmt *st, int col, uint32_t *no)
 	return sto_sitenum_get(db, (const char *)sqlite3_column_text(st, col), true, no);
 }
 
-/* Copy the log into table change_v3, entry by entry, positions kept. */
+/* Copy the log into table change_v4, entry by entry, positions kept. */
 static int
 migrate_log(struct sto_db *db)
 {
@@ -125,7 +125,7 @@ migrate_log(struct sto_db *db)
 		"SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, scope, to_site, via FROM change ORDER BY lsn", -1,
 		&rd, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(db->db,
-		"INSERT INTO change_v3 (lsn, site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via)"
+		"INSERT INTO change_v4 (lsn, site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via)"
 		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 		-1, &wr, NULL) != SQLITE_OK) {
 		rv = sto_seterr(db, OCOP_EDB, "migration: %s", sqlite3_errmsg(db->db));
@@ -349,7 +349,7 @@ migrate_columns(struct sto_db *db)
 }
 
 int
-sto_migrate_v3(struct sto_db *db)
+sto_migrate_v4(struct sto_db *db)
 {
 	com_buf sql;
 	int rv;
@@ -358,7 +358,7 @@ sto_migrate_v3(struct sto_db *db)
 	rv = sto_capture_triggers_drop_sql(&sql);
 	if (rv == OCOP_OK) {
 		rv = com_buf_puts(&sql, "CREATE TABLE site_ref (no INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE);"
-					"CREATE TABLE change_v3" STO_SCHEMA_CHANGE_COLS ";");
+					"CREATE TABLE change_v4" STO_SCHEMA_CHANGE_COLS ";");
 	}
 	if (rv == OCOP_OK) {
 		rv = sto_exec(db, (const char *)sql.data);
@@ -376,11 +376,11 @@ sto_migrate_v3(struct sto_db *db)
 	}
 	if (rv == OCOP_OK) {
 		/* The numbering goes on from where it was, a restored copy's gap included (backup.h). */
-		rv = sto_exec(db, "INSERT INTO sqlite_sequence (name, seq) SELECT 'change_v3', 0"
-				  " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'change_v3');"
+		rv = sto_exec(db, "INSERT INTO sqlite_sequence (name, seq) SELECT 'change_v4', 0"
+				  " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'change_v4');"
 				  "UPDATE sqlite_sequence SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence"
-				  " WHERE name = 'change'), 0)) WHERE name = 'change_v3';"
-				  "DROP TABLE clock; DROP TABLE change; ALTER TABLE change_v3 RENAME TO change;"
+				  " WHERE name = 'change'), 0)) WHERE name = 'change_v4';"
+				  "DROP TABLE clock; DROP TABLE change; ALTER TABLE change_v4 RENAME TO change;"
 				  "CREATE UNIQUE INDEX change_site ON change (site, seq);"
 				  "CREATE INDEX change_row ON change (tbl, row_id);");
 	}

@@ -1,8 +1,10 @@
 /*
  * Unit tests for common/store/migrate.c: a replica of schema version 2 (one
  * clock row per cell, a log holding every value under its column's name) is
- * brought to version 3 in place, and reads back exactly as it was written.
- * The version 2 file is built here with the DDL that version shipped.
+ * brought to version 4 in place, and reads back exactly as it was written; so
+ * is one of version 3 (version 2 and the site identity columns of the peer
+ * table), whose identities stay. The old files are built here with the DDL
+ * those versions shipped.
  */
 #include "tests/lib/replica.h"
 #include "tests/lib/testutil.h"
@@ -192,21 +194,54 @@ make_v2(const char *path)
 	sqlite3_close(db);
 }
 
+/* Version 3's step on a version 2 file: the site identity columns, one peer enrolled. */
+static const char v3_step[] =
+    "ALTER TABLE peer ADD COLUMN cert_sha256 TEXT;"
+    "ALTER TABLE peer ADD COLUMN cert_not_after TEXT;"
+    "ALTER TABLE peer ADD COLUMN mac_key TEXT;"
+    "ALTER TABLE peer ADD COLUMN revoked TEXT;"
+    "ALTER TABLE peer ADD COLUMN revoked_reason TEXT;"
+    "ALTER TABLE peer ADD COLUMN rotated TEXT;"
+    "ALTER TABLE peer ADD COLUMN bundle_seq INTEGER NOT NULL DEFAULT 0;"
+    "INSERT INTO peer (site, role, scope, credential, cert_sha256, bundle_seq)"
+    " VALUES ('" OTHER "', 'commune', '83-101', 'x', 'ab12', 7);"
+    "PRAGMA user_version = 3;";
+
 typedef struct fx {
 	char *dir;      /* temp dir, owned */
-	char path[512]; /* the version 2 file */
+	char path[512]; /* the old file */
+	int version;    /* its schema version */
 } fx;
+
+static int
+setup_at(void **state, int version)
+{
+	fx *f = com_calloc(1, sizeof(*f));
+	sqlite3 *db = NULL;
+
+	f->dir = tu_mkdtemp();
+	f->version = version;
+	snprintf(f->path, sizeof(f->path), "%s/v%d.db", f->dir, version);
+	make_v2(f->path);
+	if (version == 3) {
+		assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
+		exec_ok(db, v3_step);
+		sqlite3_close(db);
+	}
+	*state = f;
+	return 0;
+}
 
 static int
 setup(void **state)
 {
-	fx *f = com_calloc(1, sizeof(*f));
+	return setup_at(state, 2);
+}
 
-	f->dir = tu_mkdtemp();
-	snprintf(f->path, sizeof(f->path), "%s/v2.db", f->dir);
-	make_v2(f->path);
-	*state = f;
-	return 0;
+static int
+setup_v3(void **state)
+{
+	return setup_at(state, 3);
 }
 
 static int
@@ -257,8 +292,13 @@ test_every_cell_keeps_its_version(void **state)
 	sto_db *db = NULL;
 
 	assert_ok(sto_open(&db, f->path, &o));
-	assert_int_equal(one_int(db, "PRAGMA user_version"), 3);
+	assert_int_equal(one_int(db, "PRAGMA user_version"), STO_SCHEMA_VERSION);
+	assert_int_equal(STO_SCHEMA_VERSION, 4);
 	assert_int_equal(one_int(db, "SELECT COUNT(*) FROM sqlite_master WHERE name = 'clock'"), 0);
+	/* Version 3's identity columns: added to a version 2 file, kept in a version 3 one. */
+	assert_int_equal(one_int(db, "SELECT COUNT(*) FROM peer WHERE cert_sha256 IS NULL AND bundle_seq = 0"), 0);
+	assert_int_equal(one_int(db, "SELECT COUNT(*) FROM peer WHERE cert_sha256 = 'ab12' AND bundle_seq = 7"),
+	    f->version == 3 ? 1 : 0);
 	assert_version(db, "subject", SUBJ, "name", H2, OWN, 0);
 	assert_version(db, "subject", SUBJ, "kind", H1, OWN, 0);
 	assert_version(db, "subject", SUBJ, "deleted", H1, OWN, 0);
@@ -363,6 +403,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_every_cell_keeps_its_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_every_change_reads_back_as_it_was_written, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writes_go_on_from_where_the_file_was, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_cell_keeps_its_version, setup_v3, teardown),
+	    cmocka_unit_test_setup_teardown(test_every_change_reads_back_as_it_was_written, setup_v3, teardown),
+	    cmocka_unit_test_setup_teardown(test_writes_go_on_from_where_the_file_was, setup_v3, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
