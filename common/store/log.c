@@ -638,6 +638,13 @@ sto_log_open(sto_log_it *it, sto_db *db, const sto_log_filter *f)
 		sqlite3_bind_text(it->st, 4, f->peer, -1, SQLITE_TRANSIENT);
 	}
 	sqlite3_bind_int(it->st, 5, f->relays_only ? 1 : 0);
+	if (it->row_scope) {
+		/* Records of one read share their parents (a product's dossiers):
+		 * each parent's place is read once per read, which sees one
+		 * snapshot and writes nothing (log.h); sto_log_close ends it. */
+		it->memo = true;
+		sto_judge_begin(db);
+	}
 	return OCOP_OK;
 }
 
@@ -657,6 +664,9 @@ sto_log_close(sto_log_it *it)
 	sto_row_fini(&it->row);
 	com_buf_fini(&it->cells);
 	com_buf_fini(&it->taken);
+	if (it->memo) {
+		sto_judge_end(it->db);
+	}
 	if (it->began && !sqlite3_get_autocommit(it->db->db)) {
 		sqlite3_exec(it->db->db, "COMMIT", NULL, NULL, NULL);
 	}

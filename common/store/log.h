@@ -114,7 +114,7 @@ typedef struct sto_log_filter {
 				    server clamped one: the echo tells it the version every replica
 				    holds) and those it relayed here; NULL skips nothing */
 	bool relays_only;        /* skip only what peer relayed here, not what it wrote */
-	bool row_scope;          /* fill sto_logged.row_scope */
+	bool row_scope;          /* fill sto_logged.row_scope; nothing may write on the connection until close */
 } sto_log_filter;
 
 /* A reader over the log. Caller-owned storage; open/close pair. */
@@ -123,6 +123,7 @@ typedef struct sto_log_it {
 	sqlite3_stmt *st;    /* owned */
 	bool began;          /* this reader opened the read transaction */
 	bool row_scope;      /* fill row_scope */
+	bool memo;           /* parents' scopes remembered until close (sto_judge_begin) */
 	uint64_t end_lsn;    /* the log's end when the read began */
 	com_buf cells;       /* the current record's cells, owned */
 	com_buf taken;       /* a value a later change took, owned scratch */
