@@ -79,7 +79,7 @@ fi
 load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # One table of the figures the issue asks for, from the programs' summary lines.
-echo
+echo >"$out"
 awk -v rows="$rows" -v edits="$edits" '
   $1 == "summary" && $2 == "capture" { cap[$3 "," $4] = $7 }
   $1 == "summary" && $2 == "sync"    { rate[$3 "," $4 "," $5] = $6; ratio[$3 "," $4 "," $5] = $7 }
