@@ -277,7 +277,7 @@ capture_judge(capture_case *k, uint64_t hlc, char *reason, size_t cap)
 	com_buf_reset(&db->cells);
 	proto_wr_init(&wr, &db->cells);
 	for (i = 0; i < t->ncols; i++) {
-		n += (k->mask >> i) & 1;
+		n += (uint32_t)((k->mask >> i) & 1);
 	}
 	proto_cells_begin(&wr, n);
 	for (i = 0; i < t->ncols; i++) {

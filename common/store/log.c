@@ -204,7 +204,7 @@ log_took_encode(const sto_table *t, const sto_logcells *lc, com_buf *out)
 
 	com_buf_reset(out);
 	for (i = 0; i < t->ncols; i++) {
-		n += (lc->took >> i) & 1;
+		n += (uint32_t)((lc->took >> i) & 1);
 	}
 	proto_wr_init(&w, out);
 	proto_wr_array(&w, n * 4);
@@ -766,7 +766,7 @@ log_wire_cells(sto_log_it *it, const sto_table *t, uint32_t site_no, uint64_t hl
 	com_buf_reset(&it->cells);
 	proto_wr_init(&w, &it->cells);
 	for (i = 0; i < t->ncols; i++) {
-		n += (lc->cols >> i) & 1;
+		n += (uint32_t)((lc->cols >> i) & 1);
 	}
 	proto_cells_begin(&w, n);
 	for (i = 0; i < t->ncols; i++) {

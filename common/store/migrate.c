@@ -154,7 +154,7 @@ migrate_log(struct sto_db *db)
 			uint32_t n = 0;
 			proto_wr_init(&w, &cells);
 			for (i = 0; i < t->ncols; i++) {
-				n += (lc.cols >> i) & 1;
+				n += (uint32_t)((lc.cols >> i) & 1);
 			}
 			proto_wr_array(&w, n * 3);
 			for (i = 0; i < t->ncols; i++) {
