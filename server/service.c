@@ -21,6 +21,7 @@
 #include "protocol/envelope.h"
 #include "protocol/error.h"
 #include "protocol/session.h"
+#include "server/files.h"
 #include "server/handoff.h"
 #include "server/metrics.h"
 #include "server/registry.h"
@@ -61,6 +62,18 @@ service_auth(srv_service *s, const char *site, const char *cred, srv_peer *peer,
 		return service_error(s, reply, OCOP_EDB, "server database error");
 	}
 	return OCOP_OK;
+}
+
+int
+srv_service_auth(srv_service *s, const char *site, const char *credential, srv_peer *peer, com_buf *reply, bool *ok)
+{
+	return service_auth(s, site, credential, peer, reply, ok);
+}
+
+int
+srv_service_error(srv_service *s, com_buf *reply, int code, const char *text)
+{
+	return service_error(s, reply, code, text);
 }
 
 /* ===== HELLO ===== */
@@ -582,6 +595,11 @@ service_dispatch(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 		break;
 	case PROTO_MSG_ACK:
 		rv = service_ack(s, &body, reply);
+		break;
+	case PROTO_MSG_FILES:
+	case PROTO_MSG_FILE_PUT:
+	case PROTO_MSG_FILE_GET:
+		rv = srv_files_serve(s, env.type, &body, reply);
 		break;
 	default:
 		snprintf(text, sizeof(text), "%s is not a request", proto_msg_name(env.type));

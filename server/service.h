@@ -11,6 +11,7 @@
 #ifndef OCOP_SERVER_SERVICE_H
 #define OCOP_SERVER_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,6 +20,7 @@
 #include "common/util/buf.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
+#include "server/registry.h"
 
 #define SRV_DEFAULT_BATCH (512u * 1024u) /* PUSH/PULL_OK byte budget: a few seconds of work at most */
 
@@ -33,6 +35,8 @@ typedef struct srv_service {
 	uint64_t errors;          /* ERROR replies sent */
 	const com_fault *fault;   /* borrowed crash-point seam for tests, NULL in production */
 	struct srv_metrics *metrics; /* borrowed request counters (server/metrics.h), NULL = none */
+	struct srv_files *files;  /* borrowed evidence-file service (server/files.h); NULL: file
+				     requests are refused as by a server without files */
 } srv_service;
 
 /* Initialise in place (borrowing db, policy and log). Cannot fail. */
@@ -45,5 +49,17 @@ void srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, cons
  * committed, no reply).
  */
 int srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply);
+
+/*
+ * Authenticate a request of another module (the file service) claiming to
+ * be from site with credential, exactly as the session's requests are; on
+ * failure the ERROR reply is appended to reply and *ok is false.
+ * Returns OCOP_OK (reply or not) or OCOP_ENOMEM.
+ */
+int srv_service_auth(srv_service *s, const char *site, const char *credential, srv_peer *peer /* OUT */,
+    com_buf *reply, bool *ok /* OUT */);
+
+/* Append an ERROR reply (code, text), counted and logged as the service's own. Returns as proto_error_encode. */
+int srv_service_error(srv_service *s, com_buf *reply, int code, const char *text);
 
 #endif /* OCOP_SERVER_SERVICE_H */
