@@ -1,0 +1,4 @@
+# Tests of the evidence files (issue #12): their messages, the file store, the exchange, and real processes.
+ocop_add_test(NAME protocol.files LABEL unit SOURCES unit/protocol/test_files.c LIBS ocop_protocol)
+ocop_add_test(NAME server.files LABEL unit SOURCES unit/server/test_files.c LIBS ocop_client ocop_server TIMEOUT 120)
+ocop_add_test(NAME store.blob LABEL unit SOURCES unit/store/test_blob.c LIBS ocop_common)
