@@ -9,12 +9,14 @@ bash scripts/setup.sh
 # walk every workflow transition it checks) and 200 under the sanitizers; each
 # seed is a whole province with seven sites, one of them lying. OCOP_SOAK=1
 # runs 100,000 and 10,000.
-if [ "${OCOP_SOAK:-0}" = "1" ]; then sim_debug=100000; sim_asan=10000; else sim_debug=1000; sim_asan=200; fi
+# The three-tier simulation runs 300 seeds and 100 under the sanitizers.
+if [ "${OCOP_SOAK:-0}" = "1" ]; then sim_debug=100000; sim_asan=10000; sim3_debug=10000; sim3_asan=2000;
+else sim_debug=1000; sim_asan=200; sim3_debug=300; sim3_asan=100; fi
 for type in Debug Asan; do
   dir=$(bash scripts/build.sh "$type" | tail -n 1)
   echo "== ctest ($type) =="
-  if [ "$type" = Debug ]; then seeds=$sim_debug; else seeds=$sim_asan; fi
-  (cd "$dir" && OCOP_SIM_SEEDS=$seeds ctest --output-on-failure -j2)
+  if [ "$type" = Debug ]; then seeds=$sim_debug; seeds3=$sim3_debug; else seeds=$sim_asan; seeds3=$sim3_asan; fi
+  (cd "$dir" && OCOP_SIM_SEEDS=$seeds OCOP_SIM3_SEEDS=$seeds3 ctest --output-on-failure -j2)
 done
 # README command 1 runs the Release build: it must compile (warnings as errors) too.
 echo "== build (Release) =="

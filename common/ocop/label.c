@@ -16,21 +16,7 @@
 static void
 label_col(sto_db *db, const char *tbl, const char *row, const char *col, char *out, size_t cap)
 {
-	const sto_table *t = sto_schema_table(tbl);
-	const proto_value *v;
-	sto_row r;
-
-	out[0] = 0;
-	if (t == NULL || row == NULL || row[0] == 0 || sto_row_load(db, t, row, &r) != OCOP_OK) {
-		return;
-	}
-	v = sto_row_get(&r, col);
-	if (r.exists && v != NULL && v->type == PROTO_V_TEXT) {
-		snprintf(out, cap, "%.*s", (int)v->len, (const char *)v->p);
-	} else if (r.exists && v != NULL && v->type == PROTO_V_INT) {
-		snprintf(out, cap, "%lld", (long long)v->i);
-	}
-	sto_row_fini(&r);
+	(void)sto_row_text(db, tbl, row, col, out, cap);
 }
 
 static char *

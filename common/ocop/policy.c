@@ -69,21 +69,7 @@ ocp_policy_store(const ocp_policy *p)
 static void
 policy_row_text(sto_db *db, const char *tbl, const char *id, const char *col, char *out, size_t cap)
 {
-	const sto_table *t = sto_schema_table(tbl);
-	sto_row r;
-	const proto_value *v;
-
-	out[0] = 0;
-	if (t == NULL || id == NULL || id[0] == 0 || sto_row_load(db, t, id, &r) != OCOP_OK) {
-		return;
-	}
-	v = sto_row_get(&r, col);
-	if (r.exists && v != NULL && v->type == PROTO_V_TEXT) {
-		snprintf(out, cap, "%.*s", (int)v->len, (const char *)v->p);
-	} else if (r.exists && v != NULL && v->type == PROTO_V_INT) {
-		snprintf(out, cap, "%lld", (long long)v->i);
-	}
-	sto_row_fini(&r);
+	(void)sto_row_text(db, tbl, id, col, out, cap);
 }
 
 static bool

@@ -58,6 +58,8 @@ struct sto_db {
  */
 int sto_stmt(struct sto_db *db, const char *sql, sqlite3_stmt **st /* OUT */);
 
+/* View column i of st's current row as a protocol value (bytes borrowed until the next step). Cannot fail. */
+void sto_column_value(sqlite3_stmt *st, int i, struct proto_value *v);
 /* Bind a protocol value (NULL: SQL NULL) to parameter i of st. Cannot fail. */
 void sto_bind_value(sqlite3_stmt *st, int i, const struct proto_value *v);
 

@@ -243,31 +243,6 @@ sto_refused_own(sto_db *db, uint64_t seq, int code, const char *reason)
 	"   AND r.lost_site = l.lost_site AND r.lost_hlc = l.lost_hlc LIMIT 1), 'open') END AS st"             \
 	" FROM ledger l"
 
-static void
-ledger_value(sqlite3_stmt *st, int i, proto_value *v)
-{
-	memset(v, 0, sizeof(*v));
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER:
-		v->type = PROTO_V_INT;
-		v->i = sqlite3_column_int64(st, i);
-		break;
-	case SQLITE_FLOAT:
-		v->type = PROTO_V_REAL;
-		v->d = sqlite3_column_double(st, i);
-		break;
-	case SQLITE_TEXT:
-	case SQLITE_BLOB:
-		v->type = sqlite3_column_type(st, i) == SQLITE_TEXT ? PROTO_V_TEXT : PROTO_V_BLOB;
-		v->p = sqlite3_column_blob(st, i);
-		v->len = (size_t)sqlite3_column_bytes(st, i);
-		break;
-	default:
-		v->type = PROTO_V_NULL;
-		break;
-	}
-}
-
 int
 sto_ledger_each(sto_db *db, int64_t id, bool open_only, int (*fn)(void *arg, const sto_ledger_entry *e), void *arg)
 {
@@ -297,10 +272,10 @@ sto_ledger_each(sto_db *db, int64_t id, bool open_only, int (*fn)(void *arg, con
 		e.rule = (const char *)sqlite3_column_text(st, 4);
 		e.reason = (const char *)sqlite3_column_text(st, 5);
 		e.refused = sqlite3_column_int(st, 6) != 0;
-		ledger_value(st, 7, &e.kept);
+		sto_column_value(st, 7, &e.kept);
 		e.kept_hlc = (uint64_t)sqlite3_column_int64(st, 8);
 		e.kept_site = (const char *)sqlite3_column_text(st, 9);
-		ledger_value(st, 10, &e.lost);
+		sto_column_value(st, 10, &e.lost);
 		e.lost_hlc = (uint64_t)sqlite3_column_int64(st, 11);
 		e.lost_site = (const char *)sqlite3_column_text(st, 12);
 		e.lost_seq = (uint64_t)sqlite3_column_int64(st, 13);

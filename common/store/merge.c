@@ -47,9 +47,8 @@ sto_bind_value(sqlite3_stmt *st, int i, const proto_value *v)
 	}
 }
 
-/* View column i of a row as a proto_value (bytes borrowed until the next step). */
-static void
-column_pv(sqlite3_stmt *st, int i, proto_value *v)
+void
+sto_column_value(sqlite3_stmt *st, int i, proto_value *v)
 {
 	memset(v, 0, sizeof(*v));
 	switch (sqlite3_column_type(st, i)) {
@@ -175,7 +174,7 @@ cell_get(sto_db *db, const char *tbl, const char *row, const char *col, cellval 
 	}
 	sqlite3_bind_text(st, 1, row, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		column_pv(st, 0, &out->v);
+		sto_column_value(st, 0, &out->v);
 		if ((out->v.type == PROTO_V_TEXT || out->v.type == PROTO_V_BLOB)) {
 			out->buf = com_malloc(out->v.len + 1);
 			if (out->buf == NULL) {

@@ -83,6 +83,13 @@ void sto_row_fini(sto_row *r);
 const proto_value *sto_row_get(const sto_row *r, const char *col);
 
 /*
+ * Column col of row id of table tbl as text into out ("" when NULL; integers
+ * in decimal). Returns OCOP_OK, OCOP_ENOENT (no such row or table), OCOP_EDB,
+ * OCOP_ENOMEM.
+ */
+int sto_row_text(sto_db *db, const char *tbl, const char *id, const char *col, char *out, size_t cap);
+
+/*
  * The rules that depend on the OCOP domain, supplied by common/ocop so the
  * store does not depend on it. Every callback may read db.
  */

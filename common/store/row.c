@@ -125,6 +125,32 @@ sto_row_get(const sto_row *r, const char *col)
 	return NULL;
 }
 
+int
+sto_row_text(sto_db *db, const char *tbl, const char *id, const char *col, char *out, size_t cap)
+{
+	const sto_table *t = sto_schema_table(tbl);
+	const proto_value *v;
+	sto_row r;
+	int rv;
+
+	out[0] = 0;
+	if (t == NULL || id == NULL || id[0] == 0) {
+		return OCOP_ENOENT;
+	}
+	if ((rv = sto_row_load(db, t, id, &r)) != OCOP_OK) {
+		return rv;
+	}
+	v = sto_row_get(&r, col);
+	rv = r.exists ? OCOP_OK : OCOP_ENOENT;
+	if (r.exists && v != NULL && (v->type == PROTO_V_TEXT || v->type == PROTO_V_BLOB)) {
+		snprintf(out, cap, "%.*s", (int)v->len, (const char *)v->p);
+	} else if (r.exists && v != NULL && v->type == PROTO_V_INT) {
+		snprintf(out, cap, "%lld", (long long)v->i);
+	}
+	sto_row_fini(&r);
+	return rv;
+}
+
 /* ===== Scope ===== */
 
 /* Copy a text value into out (cap bytes); "" for anything else. */

@@ -1462,37 +1462,11 @@ test_every_seed_converges_without_loss_or_duplicates(void **state)
 			size_t made = 0;
 			size_t made_ours = 0;
 			unsigned char reach[128] = {0};
-			bool grew = true;
 			/* The states these roles can reach from the initial one. */
-			for (i = 0; i < ocp_flow_state_count(flow) && i < 128; i++) {
-				reach[i] = strcmp(ocp_flow_state_at(flow, i)->name, ocp_flow_initial(flow)) == 0;
-			}
-			while (grew) {
-				grew = false;
-				for (i = 0; i < total; i++) {
-					const ocp_transition *t = ocp_flow_transition_at(flow, i);
-					size_t f = 0;
-					size_t to = 0;
-					while (ocp_flow_state_at(flow, f) != t->from) {
-						f++;
-					}
-					while (ocp_flow_state_at(flow, to) != t->to) {
-						to++;
-					}
-					if (reach[f] && (t->roles & sim_roles) && !reach[to]) {
-						reach[to] = 1;
-						grew = true;
-					}
-				}
-			}
+			tr_flow_reach(flow, sim_roles, reach);
 			for (i = 0; i < total && i < 128; i++) {
 				const ocp_transition *t = ocp_flow_transition_at(flow, i);
-				size_t f = 0;
-				bool mine;
-				while (ocp_flow_state_at(flow, f) != t->from) {
-					f++;
-				}
-				mine = (t->roles & sim_roles) != 0 && reach[f];
+				bool mine = (t->roles & sim_roles) != 0 && reach[tr_flow_state_index(flow, t->from)];
 				ours += mine;
 				made += sim_covered[b][i];
 				made_ours += mine && sim_covered[b][i];

@@ -1430,37 +1430,13 @@ test_three_tiers_hand_off_exactly_once_and_converge_under_faults(void **state)
 		unsigned char reach[128] = {0};
 		const unsigned below = OCP_ROLE_BIT(OCP_ROLE_COMMUNE) | OCP_ROLE_BIT(OCP_ROLE_DISTRICT) |
 		    OCP_ROLE_BIT(OCP_ROLE_PROVINCE);
-		bool grew = true;
 		flow = ocp_policy_flow(pol, "qd26-2026");
 		/* What the tiers below the nation reach alone is fault.sim's; the
 		 * rest (the national moves and what follows them) is this run's. */
-		for (i = 0; i < ocp_flow_state_count(flow) && i < 128; i++) {
-			reach[i] = strcmp(ocp_flow_state_at(flow, i)->name, ocp_flow_initial(flow)) == 0;
-		}
-		while (grew) {
-			grew = false;
-			for (i = 0; i < ocp_flow_transition_count(flow); i++) {
-				const ocp_transition *t = ocp_flow_transition_at(flow, i);
-				size_t f = 0;
-				size_t to = 0;
-				while (ocp_flow_state_at(flow, f) != t->from) {
-					f++;
-				}
-				while (ocp_flow_state_at(flow, to) != t->to) {
-					to++;
-				}
-				if (reach[f] && (t->roles & below) && !reach[to]) {
-					reach[to] = 1;
-					grew = true;
-				}
-			}
-		}
+		tr_flow_reach(flow, below, reach);
 		for (i = 0; i < ocp_flow_transition_count(flow) && i < 128; i++) {
 			const ocp_transition *t = ocp_flow_transition_at(flow, i);
-			size_t f = 0;
-			while (ocp_flow_state_at(flow, f) != t->from) {
-				f++;
-			}
+			size_t f = tr_flow_state_index(flow, t->from);
 			made += sim3_covered[i];
 			if (((t->roles & OCP_ROLE_BIT(OCP_ROLE_NATIONAL)) || !reach[f]) && !sim3_covered[i] && n >= 200) {
 				print_error("fault.sim3: transition %s -> %s was never accepted\n", t->from->name, t->to->name);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "common/ocop/scope.h"
+#include "common/ocop/workflow.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 
@@ -202,4 +203,38 @@ tr_dump_scope(sto_db *db, sto_db *authority, const char *scope)
 	}
 	com_free(text);
 	return com_buf_detach(&b, NULL);
+}
+
+size_t
+tr_flow_state_index(const ocp_flow *flow, const ocp_state *state)
+{
+	size_t i = 0;
+
+	while (i < ocp_flow_state_count(flow) && ocp_flow_state_at(flow, i) != state) {
+		i++;
+	}
+	return i;
+}
+
+void
+tr_flow_reach(const ocp_flow *flow, unsigned roles, unsigned char *reach)
+{
+	bool grew = true;
+	size_t i;
+
+	for (i = 0; i < ocp_flow_state_count(flow); i++) {
+		reach[i] = strcmp(ocp_flow_state_at(flow, i)->name, ocp_flow_initial(flow)) == 0;
+	}
+	while (grew) {
+		grew = false;
+		for (i = 0; i < ocp_flow_transition_count(flow); i++) {
+			const ocp_transition *t = ocp_flow_transition_at(flow, i);
+			size_t f = tr_flow_state_index(flow, t->from);
+			size_t to = tr_flow_state_index(flow, t->to);
+			if (reach[f] && (t->roles & roles) && !reach[to]) {
+				reach[to] = 1;
+				grew = true;
+			}
+		}
+	}
 }

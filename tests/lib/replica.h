@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/ocop/workflow.h"
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/util/buf.h"
@@ -42,6 +43,14 @@ int tr_dump(sto_db *db, com_buf *out, bool with_clocks);
  * go everywhere. Caller frees with com_free().
  */
 char *tr_dump_scope(sto_db *db, sto_db *authority, const char *scope);
+/*
+ * Mark in reach (indexed like the flow's states, ocp_flow_state_count entries)
+ * the states a dossier can reach from the flow's initial one by the
+ * transitions that the roles in `roles` (OCP_ROLE_BIT mask) make. Cannot fail.
+ */
+void tr_flow_reach(const ocp_flow *flow, unsigned roles, unsigned char *reach);
+/* Index of a state of the flow among ocp_flow_state_at(). Cannot fail (the state is the flow's). */
+size_t tr_flow_state_index(const ocp_flow *flow, const ocp_state *state);
 /* Number of ledger rows with the given rule (NULL: all). */
 int tr_ledger_count(sto_db *db, const char *rule);
 
