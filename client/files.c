@@ -158,3 +158,4 @@ cli_file_state_of(sto_db *db, sto_blobs *b, const char *sha_hex, int64_t size, c
 	out->held = sto_blobs_held(b, STO_BLOB_DOWN, sha);
 	out->state = out->held > 0 ? "in transit" : "missing";
 }
+

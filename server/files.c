@@ -555,7 +555,7 @@ srv_files_bundle_data(srv_service *s, const char *site, const proto_files *asked
 			continue;
 		}
 		if (held < 0 && sto_files_peer_has(s->db, site, refs[i].sha)) {
-			continue; /* it sent it here, or was given it before */
+			continue; /* it sent it here, or fetched it whole online */
 		}
 		from = held > 0 && (uint64_t)held <= refs[i].size ? (uint64_t)held : 0;
 		if ((held >= 0 && (uint64_t)held == refs[i].size && refs[i].size > 0) || refs[i].size - from > budget - nbytes) {
@@ -568,8 +568,8 @@ srv_files_bundle_data(srv_service *s, const char *site, const proto_files *asked
 		if (!claim.fetchable) {
 			continue;
 		}
+		/* Not recorded as given: a reply can be lost on its way; the site's next FILES says what it holds. */
 		if ((rv = files_bundle_one(f, refs[i].sha, refs[i].size, from, bw)) == OCOP_OK) {
-			rv = files_peer_set(s->db, site, refs[i].sha);
 			nfiles++;
 			nbytes += refs[i].size - from;
 		}

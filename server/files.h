@@ -97,7 +97,8 @@ int srv_files_waiting(srv_files *f, sto_db *db, sto_files_count *out /* OUT */);
  * files the site may fetch and is not known to hold, as FILE_DATA messages
  * (whole files from where the site stands): every file a live document of
  * its scope names that this server holds, unless the site sent it here or
- * was given it before; with the request's FILES (asked, may be NULL), those
+ * fetched it whole online (a reply may be lost: what a bundle carried is not
+ * recorded); with the request's FILES (asked, may be NULL), those
  * it says it lacks, from the bytes it holds. Files are added whole while
  * their bytes fit in budget; the rest follows over the link or with the next
  * bundle. *files and *bytes (may be NULL) count what was added.

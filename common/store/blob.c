@@ -983,3 +983,32 @@ sto_blobs_mirror(sto_blobs *b, const char *dst_dir, uint64_t *copied, uint64_t *
 	}
 	return rv;
 }
+
+/* ===== Sizes ===== */
+
+int
+sto_blobs_parse_size(const char *s, uint64_t *out)
+{
+	char *end = NULL;
+	unsigned long long n;
+	unsigned shift = 0;
+
+	if (s == NULL || s[0] < '0' || s[0] > '9') {
+		return OCOP_EINVAL;
+	}
+	n = strtoull(s, &end, 10);
+	if (end[0] == 'K' || end[0] == 'k') {
+		shift = 10;
+	} else if (end[0] == 'M' || end[0] == 'm') {
+		shift = 20;
+	} else if (end[0] == 'G' || end[0] == 'g') {
+		shift = 30;
+	} else if (end[0] != 0) {
+		return OCOP_EINVAL;
+	}
+	if ((shift > 0 && end[1] != 0) || n > (UINT64_MAX >> shift)) {
+		return OCOP_EINVAL;
+	}
+	*out = (uint64_t)n << shift;
+	return OCOP_OK;
+}

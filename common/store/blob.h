@@ -137,4 +137,10 @@ void sto_blobs_expire_partials(sto_blobs *b, int64_t max_age_s, uint64_t *remove
  */
 int sto_blobs_mirror(sto_blobs *b, const char *dst_dir, uint64_t *copied /* OUT */, uint64_t *bytes /* OUT */);
 
+/*
+ * Parse a size as a user types it: bytes, or a number with K, M or G (KiB,
+ * MiB, GiB: "256M"). Returns OCOP_OK or OCOP_EINVAL.
+ */
+int sto_blobs_parse_size(const char *s, uint64_t *out /* OUT */);
+
 #endif /* OCOP_STORE_BLOB_H */

@@ -106,9 +106,10 @@ fileref_add(sto_fileref **arr, size_t *n, size_t *cap, const uint8_t sha[STO_SHA
 	return OCOP_OK;
 }
 
-/* Collect the files of the documents a query yields (columns: id, sha256, size). */
+/* Collect the files of the documents a query yields (columns: id, sha256, size; ?1 = arg when given). */
 static int
-fileref_collect(sto_db *db, const char *sql, const sto_policy *pol, const char *scope, sto_fileref **out, size_t *n)
+fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_policy *pol, const char *scope,
+    sto_fileref **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	sto_fileref *arr = NULL;
@@ -120,6 +121,9 @@ fileref_collect(sto_db *db, const char *sql, const sto_policy *pol, const char *
 	*n = 0;
 	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK) {
 		return sto_seterr(db, OCOP_EDB, "files: %s", sqlite3_errmsg(sto_sqlite(db)));
+	}
+	if (arg != NULL) {
+		sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		uint8_t sha[STO_SHA_LEN];
@@ -149,6 +153,21 @@ fileref_collect(sto_db *db, const char *sql, const sto_policy *pol, const char *
 	}
 	*out = arr;
 	return OCOP_OK;
+}
+
+static int
+fileref_collect(sto_db *db, const char *sql, const sto_policy *pol, const char *scope, sto_fileref **out, size_t *n)
+{
+	return fileref_collect_arg(db, sql, NULL, pol, scope, out, n);
+}
+
+int
+sto_files_of_dossier(sto_db *db, const char *dossier, sto_fileref **out, size_t *n)
+{
+	return fileref_collect_arg(db,
+	    "SELECT id, sha256, size FROM document WHERE dossier_id = ?1 AND deleted = 0 AND sha256 IS NOT NULL"
+	    " ORDER BY id",
+	    dossier, NULL, NULL, out, n);
 }
 
 int
@@ -248,7 +267,10 @@ sto_files_peer_set(sto_db *db, const char *peer, const uint8_t sha[STO_SHA_LEN])
 	if (peer == NULL || peer[0] == 0) {
 		return OCOP_OK;
 	}
-	if ((rv = sto_stmt(db, "INSERT OR IGNORE INTO file_peer (peer, sha) VALUES (?1, ?2)", &st)) != OCOP_OK) {
+	/* A replica that never opened its files (an older one, a command that does not) gets the table now. */
+	if (sto_stmt(db, "INSERT OR IGNORE INTO file_peer (peer, sha) VALUES (?1, ?2)", &st) != OCOP_OK &&
+	    ((rv = sto_files_prepare(db)) != OCOP_OK ||
+		(rv = sto_stmt(db, "INSERT OR IGNORE INTO file_peer (peer, sha) VALUES (?1, ?2)", &st)) != OCOP_OK)) {
 		return rv;
 	}
 	fileref_hex(sha, hex);

@@ -54,6 +54,9 @@ int sto_files_named(sto_db *db, const sto_policy *pol, const char *scope, sto_fi
  */
 int sto_files_of_handoffs(sto_db *db, sto_fileref **out /* OUT */, size_t *n /* OUT */);
 
+/* The distinct files named by the live documents of one dossier. As sto_files_named. */
+int sto_files_of_dossier(sto_db *db, const char *dossier, sto_fileref **out /* OUT */, size_t *n /* OUT */);
+
 /* What a server knows of one file for one site (sto_files_claim). */
 typedef struct sto_file_claim {
 	bool named;      /* a live document of the site's scope names the file with this size */
