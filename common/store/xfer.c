@@ -163,8 +163,9 @@ xfer_send(xfer *x, const uint8_t sha[STO_SHA_LEN], uint64_t size, uint64_t from)
 			return rv;
 		}
 		rv = xfer_call(x, PROTO_MSG_FILE_PUT_OK, &body);
-		if (rv == OCOP_ECORRUPT) {
-			/* The chunk (or the reply) was damaged on the way: send it again. */
+		if (rv == OCOP_ECORRUPT || rv == OCOP_EPROTO) {
+			/* The chunk (or the reply) was damaged on the way: the server found a bad
+			 * digest or a bad frame, or the reply did not read. Send it again. */
 			x->st->chunks_refused++;
 			if (++damaged > XFER_CHUNK_RETRIES) {
 				x->st->files_refused++;
@@ -271,8 +272,9 @@ xfer_fetch(xfer *x, const uint8_t sha[STO_SHA_LEN], uint64_t size)
 			snprintf(x->err, x->errlen, "a chunk arrived damaged");
 			rv = OCOP_ECORRUPT;
 		}
-		if (rv == OCOP_ECORRUPT) {
-			/* Refused: nothing of it is written, and it is asked for again. */
+		if (rv == OCOP_ECORRUPT || rv == OCOP_EPROTO) {
+			/* Refused (the reply or the request arrived damaged): nothing of it is
+			 * written, and it is asked for again. */
 			x->st->chunks_refused++;
 			if (++damaged > XFER_CHUNK_RETRIES) {
 				x->st->files_refused++;
