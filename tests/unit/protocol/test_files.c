@@ -7,12 +7,15 @@
  */
 #include "tests/lib/testutil.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
+#include "protocol/bundle.h"
 #include "protocol/envelope.h"
 #include "protocol/files.h"
+#include "protocol/session.h"
 
 #define SITE "0190f0f0-0000-7000-8000-000000000001"
 
@@ -541,8 +544,185 @@ test_hex_names_round_trip(void **state)
 	assert_err(proto_sha_parse("abc", back), OCOP_EINVAL);
 }
 
+/* ===== In bundles (PROTOCOL.md 6.3) ===== */
+
+#define SERVER "0190f0f0-0000-7000-8000-0000000000aa"
+
+/* A request bundle: HELLO, ACK, PULL, then (files) FILES and a FILE_PUT; early: the FILE_PUT before the PULL. */
+static int
+request_bundle(com_buf *out, bool files, bool early)
+{
+	com_buf b[6];
+	com_buf msg;
+	proto_bundle_hdr h;
+	proto_bundle_wr bw;
+	proto_hello hello;
+	proto_ack ack;
+	proto_pull pull;
+	int i;
+	int rv;
+
+	for (i = 0; i < 6; i++) {
+		com_buf_init(&b[i]);
+	}
+	build_all(b);
+	com_buf_init(&msg);
+	memset(&h, 0, sizeof(h));
+	h.kind = PROTO_BUNDLE_REQUEST;
+	strcpy(h.site, SITE);
+	h.created_ms = 1760000000000ull;
+	assert_ok(proto_bundle_begin(&bw, out, &h));
+	memset(&hello, 0, sizeof(hello));
+	strcpy(hello.site, SITE);
+	hello.protocol_version = PROTO_VERSION;
+	hello.schema_version = 2;
+	strcpy(hello.role, "commune");
+	assert_ok(proto_hello_encode(&msg, &hello));
+	assert_ok(proto_bundle_add(&bw, msg.data, msg.len));
+	memset(&ack, 0, sizeof(ack));
+	strcpy(ack.site, SITE);
+	com_buf_reset(&msg);
+	assert_ok(proto_ack_encode(&msg, &ack));
+	assert_ok(proto_bundle_add(&bw, msg.data, msg.len));
+	if (early) {
+		assert_ok(proto_bundle_add(&bw, b[2].data, b[2].len));
+	}
+	memset(&pull, 0, sizeof(pull));
+	strcpy(pull.site, SITE);
+	com_buf_reset(&msg);
+	assert_ok(proto_pull_encode(&msg, &pull));
+	assert_ok(proto_bundle_add(&bw, msg.data, msg.len));
+	if (files) {
+		assert_ok(proto_bundle_add(&bw, b[0].data, b[0].len));
+		assert_ok(proto_bundle_add(&bw, b[2].data, b[2].len));
+	}
+	rv = proto_bundle_end(&bw);
+	com_buf_fini(&msg);
+	for (i = 0; i < 6; i++) {
+		com_buf_fini(&b[i]);
+	}
+	return rv;
+}
+
+/* A reply bundle: HELLO_OK, ACK_OK, PULL_OK, FILES_OK, FILE_PUT_OK, FILE_DATA. */
+static int
+reply_bundle(com_buf *out)
+{
+	com_buf b[6];
+	com_buf msg;
+	proto_bundle_hdr h;
+	proto_bundle_wr bw;
+	proto_hello_ok ok;
+	proto_ack_ok aok;
+	proto_pull_ok pok;
+	int i;
+	int rv;
+
+	for (i = 0; i < 6; i++) {
+		com_buf_init(&b[i]);
+	}
+	build_all(b);
+	com_buf_init(&msg);
+	memset(&h, 0, sizeof(h));
+	h.kind = PROTO_BUNDLE_REPLY;
+	strcpy(h.site, SITE);
+	strcpy(h.server, SERVER);
+	h.created_ms = 1760000000000ull;
+	assert_ok(proto_bundle_begin(&bw, out, &h));
+	memset(&ok, 0, sizeof(ok));
+	strcpy(ok.server_site, SERVER);
+	strcpy(ok.server_role, "province");
+	assert_ok(proto_hello_ok_encode(&msg, &ok));
+	assert_ok(proto_bundle_add(&bw, msg.data, msg.len));
+	memset(&aok, 0, sizeof(aok));
+	com_buf_reset(&msg);
+	assert_ok(proto_ack_ok_encode(&msg, &aok));
+	assert_ok(proto_bundle_add(&bw, msg.data, msg.len));
+	memset(&pok, 0, sizeof(pok));
+	com_buf_reset(&msg);
+	assert_ok(proto_pull_ok_encode(&msg, &pok));
+	assert_ok(proto_bundle_add(&bw, msg.data, msg.len));
+	assert_ok(proto_bundle_add(&bw, b[1].data, b[1].len));
+	assert_ok(proto_bundle_add(&bw, b[3].data, b[3].len));
+	assert_ok(proto_bundle_add(&bw, b[5].data, b[5].len));
+	rv = proto_bundle_end(&bw);
+	com_buf_fini(&msg);
+	for (i = 0; i < 6; i++) {
+		com_buf_fini(&b[i]);
+	}
+	return rv;
+}
+
+static void
+test_bundles_carry_file_messages_after_the_rows_only(void **state)
+{
+	com_buf out;
+	proto_bundle b;
+	char why[256];
+
+	(void)state;
+	com_buf_init(&out);
+	assert_ok(request_bundle(&out, true, false));
+	assert_ok(proto_bundle_open(&b, out.data, out.len, why, sizeof(why)));
+	assert_int_equal(b.count, 5);
+	com_buf_reset(&out);
+	assert_ok(reply_bundle(&out));
+	assert_ok(proto_bundle_open(&b, out.data, out.len, why, sizeof(why)));
+	assert_int_equal(b.count, 6);
+	/* A chunk before the rows is out of place: the writer refuses to seal it. */
+	com_buf_reset(&out);
+	assert_err(request_bundle(&out, false, true), OCOP_EINVAL);
+	com_buf_fini(&out);
+}
+
+/* ===== Seeds for the fuzzers (--write-corpus DIR) ===== */
+
+static int
+write_seed(const char *dir, const char *sub, const char *name, const com_buf *b)
+{
+	char path[1024];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	f = fopen(path, "wb");
+	if (f == NULL || fwrite(b->data, 1, b->len, f) != b->len || fclose(f) != 0) {
+		fprintf(stderr, "cannot write %s\n", path);
+		return 1;
+	}
+	return 0;
+}
+
+/* The file messages (DIR/files/) and bundles holding them (DIR/bundle/), each under 4096 bytes. */
+static int
+write_corpus(const char *dir)
+{
+	static const char *const names[6] = {"files.bin", "files_ok.bin", "file_put.bin", "file_put_ok.bin",
+	    "file_get.bin", "file_data.bin"};
+	com_buf b[6];
+	com_buf out;
+	int bad = 0;
+	int i;
+
+	for (i = 0; i < 6; i++) {
+		com_buf_init(&b[i]);
+	}
+	build_all(b);
+	for (i = 0; i < 6; i++) {
+		bad |= write_seed(dir, "files", names[i], &b[i]);
+		com_buf_fini(&b[i]);
+	}
+	com_buf_init(&out);
+	bad |= request_bundle(&out, true, false) != OCOP_OK;
+	bad |= write_seed(dir, "bundle", "request_files.bin", &out);
+	com_buf_reset(&out);
+	bad |= reply_bundle(&out) != OCOP_OK;
+	bad |= write_seed(dir, "bundle", "reply_files.bin", &out);
+	com_buf_fini(&out);
+	return bad;
+}
+
 int
-main(void)
+main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_file_message_round_trips),
@@ -554,6 +734,11 @@ main(void)
 	    cmocka_unit_test(test_every_truncation_and_bit_flip_is_refused),
 	    cmocka_unit_test(test_a_changed_byte_fails_the_chunk_digest),
 	    cmocka_unit_test(test_hex_names_round_trip),
+	    cmocka_unit_test(test_bundles_carry_file_messages_after_the_rows_only),
 	};
+
+	if (argc == 3 && strcmp(argv[1], "--write-corpus") == 0) {
+		return write_corpus(argv[2]);
+	}
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
