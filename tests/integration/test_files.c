@@ -530,6 +530,38 @@ test_a_bundle_carries_what_fits_and_the_link_brings_the_rest(void **state)
 	assert_true(same_file(f, &f->s[1], doc2, "large.pdf"));
 }
 
+static void
+test_a_backup_holds_the_files_and_a_restore_puts_them_back(void **state)
+{
+	fx *f = *state;
+	char dossier[40];
+	char doc[40];
+	char sha[70];
+	char dir[700];
+
+	make_dossier(f, dossier);
+	make_file(f, "giay-chung-nhan.pdf", 700 * 1000, 7);
+	attach(f, dossier, "giay-chung-nhan.pdf", doc, sha);
+	assert_int_equal(ocop(f, &f->s[0], NULL, "sync"), 0);
+	/* Taken while the server runs: the database copy, and its files beside it. */
+	assert_int_equal(tu_run(NULL, 1, "cd %s && %s backup --config %s --out bk.db >/dev/null", f->dir, f->ocopd,
+			     f->conf),
+	    0);
+	snprintf(dir, sizeof(dir), "%s/bk.db.files", f->dir);
+	assert_int_equal(count_objects(dir), 1);
+	/* The disk dies: the database and the files are gone; the backup comes back. */
+	assert_int_equal(tp_stop(f->server, SIGTERM), 0);
+	assert_int_equal(tu_run(NULL, 1, "cd %s && rm -rf prov.db prov.db-wal prov.db-shm prov.db.files", f->dir), 0);
+	assert_int_equal(tu_run(NULL, 1, "cd %s && %s restore --config %s --in bk.db >/dev/null", f->dir, f->ocopd,
+			     f->conf),
+	    0);
+	snprintf(dir, sizeof(dir), "%s/prov.db.files", f->dir);
+	assert_int_equal(count_objects(dir), 1);
+	server_start(f);
+	assert_int_equal(ocop(f, &f->s[1], NULL, "sync"), 0);
+	assert_true(same_file(f, &f->s[1], doc, "giay-chung-nhan.pdf"));
+}
+
 int
 main(void)
 {
@@ -539,6 +571,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_a_chunk_damaged_in_flight_is_refused_and_sent_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_one_file_on_two_dossiers_is_stored_and_sent_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_bundle_carries_what_fits_and_the_link_brings_the_rest, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_backup_holds_the_files_and_a_restore_puts_them_back, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
