@@ -64,7 +64,7 @@ bundle_export_files(sto_db *db, const char *credential, const cli_bundle_files *
 	size_t n = 0;
 	int rv;
 
-	if ((rv = sto_files_named(db, files->pol, sto_scope(db), &refs, &n)) != OCOP_OK) {
+	if ((rv = sto_files_named(db, files->pol, sto_scope(db), sto_site_id(db), &refs, &n)) != OCOP_OK) {
 		snprintf(err, errlen, "cannot list the files of this site's documents: %s", sto_errmsg(db));
 		return rv;
 	}

@@ -75,7 +75,7 @@ cli_files_sync(sto_db *db, const sto_policy *pol, sto_blobs *b, const cli_transp
 
 	memset(st, 0, sizeof(*st));
 	err[0] = 0;
-	if ((rv = sto_files_named(db, pol, sto_scope(db), &refs, &n)) != OCOP_OK) {
+	if ((rv = sto_files_named(db, pol, sto_scope(db), sto_site_id(db), &refs, &n)) != OCOP_OK) {
 		snprintf(err, errlen, "cannot list the files of this site's documents: %s", sto_errmsg(db));
 		return rv;
 	}
@@ -125,7 +125,7 @@ cli_files_pending(sto_db *db, const sto_policy *pol, sto_blobs *b, sto_files_cou
 
 	memset(in, 0, sizeof(*in));
 	memset(out, 0, sizeof(*out));
-	if (sto_files_named(db, pol, sto_scope(db), &refs, &n) != OCOP_OK) {
+	if (sto_files_named(db, pol, sto_scope(db), sto_site_id(db), &refs, &n) != OCOP_OK) {
 		return;
 	}
 	sto_meta_get(db, "server_site", &peer);

@@ -206,15 +206,17 @@ files_files(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 		if ((rv = sto_files_claim(s->db, s->policy, peer.site, peer.scope, e.sha, e.size, &claim)) != OCOP_OK) {
 			break;
 		}
-		if (!claim.named) {
+		if (!claim.sendable && !claim.fetchable) {
 			continue; /* not this site's business: nothing said of it */
 		}
 		if (sto_blobs_has(f->blobs, e.sha, &osize) && osize == e.size) {
 			/* Held here. Say so to a site that holds it too or may fetch it. */
-			if (e.held == e.size || claim.fetchable) {
+			if ((e.held == e.size && claim.sendable) || claim.fetchable) {
 				r->state = PROTO_FILE_HAVE;
 				r->held = e.size;
 			}
+		} else if (!claim.sendable) {
+			continue; /* not here yet, and not the caller's to send: it follows its sender */
 		} else if (e.size > f->o.max_file_bytes) {
 			r->state = PROTO_FILE_REFUSED;
 			r->code = OCOP_ETOOBIG;
@@ -276,11 +278,11 @@ files_put(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 	if ((rv = sto_files_claim(s->db, s->policy, peer.site, peer.scope, m.sha, m.size, &claim)) != OCOP_OK) {
 		return srv_service_error(s, reply, OCOP_EDB, "server database error");
 	}
-	if (!claim.named) {
+	if (!claim.sendable) {
 		f->n.chunks_refused++;
 		snprintf(text, sizeof(text),
-		    "no live document of site %s's scope names file %s of %" PRIu64 " bytes here: not taken", peer.site,
-		    name, m.size);
+		    "no live document of site %s's scope or of its own names file %s of %" PRIu64 " bytes here: not taken",
+		    peer.site, name, m.size);
 		return srv_service_error(s, reply, OCOP_ESCOPE, text);
 	}
 	if (m.size > f->o.max_file_bytes) {
@@ -358,7 +360,7 @@ files_get(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 		return srv_service_error(s, reply, OCOP_EDB, "server database error");
 	}
 	/* Not named in the site's scope and not fetchable get the same answer: nothing to learn. */
-	if (!claim.named || !claim.fetchable) {
+	if (!claim.fetchable) {
 		snprintf(text, sizeof(text), "file %s is not site %s's to fetch", name, peer.site);
 		return srv_service_error(s, reply, OCOP_ESCOPE, text);
 	}
@@ -448,7 +450,7 @@ srv_files_waiting(srv_files *f, sto_db *db, sto_files_count *out)
 	int rv;
 
 	memset(out, 0, sizeof(*out));
-	if ((rv = sto_files_named(db, NULL, NULL, &refs, &n)) != OCOP_OK) {
+	if ((rv = sto_files_named(db, NULL, NULL, NULL, &refs, &n)) != OCOP_OK) {
 		return rv;
 	}
 	pthread_mutex_lock(&f->mu);
@@ -541,7 +543,7 @@ srv_files_bundle_data(srv_service *s, const char *site, const proto_files *asked
 	if ((rv = srv_registry_get(s->db, site, &peer)) != OCOP_OK) {
 		return rv;
 	}
-	if ((rv = sto_files_named(s->db, s->policy, peer.scope, &refs, &n)) != OCOP_OK) {
+	if ((rv = sto_files_named(s->db, s->policy, peer.scope, NULL, &refs, &n)) != OCOP_OK) {
 		return rv;
 	}
 	pthread_mutex_lock(&f->mu);

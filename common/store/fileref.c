@@ -106,10 +106,14 @@ fileref_add(sto_fileref **arr, size_t *n, size_t *cap, const uint8_t sha[STO_SHA
 	return OCOP_OK;
 }
 
-/* Collect the files of the documents a query yields (columns: id, sha256, size; ?1 = arg when given). */
+/*
+ * Collect the files of the documents a query yields (columns: id, sha256,
+ * size, the site that set sha256; ?1 = arg when given): those scope covers,
+ * and those self set.
+ */
 static int
 fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_policy *pol, const char *scope,
-    sto_fileref **out, size_t *n)
+    const char *self, sto_fileref **out, size_t *n)
 {
 	sqlite3_stmt *st = NULL;
 	sto_fileref *arr = NULL;
@@ -134,8 +138,11 @@ fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_poli
 		    sqlite3_column_type(st, 2) != SQLITE_INTEGER || size < 0) {
 			continue;
 		}
-		if ((rv = fileref_covered(db, pol, scope, (const char *)sqlite3_column_text(st, 0), &covered)) !=
-			OCOP_OK) {
+		if (self != NULL && sqlite3_column_type(st, 3) == SQLITE_TEXT &&
+		    strcmp((const char *)sqlite3_column_text(st, 3), self) == 0) {
+			covered = true;
+		} else if ((rv = fileref_covered(db, pol, scope, (const char *)sqlite3_column_text(st, 0), &covered)) !=
+			   OCOP_OK) {
 			break;
 		}
 		if (covered && (rv = fileref_add(&arr, n, &cap, sha, (uint64_t)size)) != OCOP_OK) {
@@ -155,37 +162,35 @@ fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_poli
 	return OCOP_OK;
 }
 
-static int
-fileref_collect(sto_db *db, const char *sql, const sto_policy *pol, const char *scope, sto_fileref **out, size_t *n)
-{
-	return fileref_collect_arg(db, sql, NULL, pol, scope, out, n);
-}
+/* Who set a document's sha256, as a column of the queries below. */
+#define FILEREF_WRITER "(SELECT c.site FROM clock c WHERE c.tbl = 'document' AND c.row_id = d.id AND c.col = 'sha256')"
 
 int
 sto_files_of_dossier(sto_db *db, const char *dossier, sto_fileref **out, size_t *n)
 {
 	return fileref_collect_arg(db,
-	    "SELECT id, sha256, size FROM document WHERE dossier_id = ?1 AND deleted = 0 AND sha256 IS NOT NULL"
-	    " ORDER BY id",
-	    dossier, NULL, NULL, out, n);
+	    "SELECT d.id, d.sha256, d.size, NULL FROM document d"
+	    " WHERE d.dossier_id = ?1 AND d.deleted = 0 AND d.sha256 IS NOT NULL ORDER BY d.id",
+	    dossier, NULL, NULL, NULL, out, n);
 }
 
 int
-sto_files_named(sto_db *db, const sto_policy *pol, const char *scope, sto_fileref **out, size_t *n)
+sto_files_named(sto_db *db, const sto_policy *pol, const char *scope, const char *self, sto_fileref **out, size_t *n)
 {
-	return fileref_collect(db,
-	    "SELECT id, sha256, size FROM document WHERE deleted = 0 AND sha256 IS NOT NULL ORDER BY id", pol, scope,
-	    out, n);
+	return fileref_collect_arg(db,
+	    "SELECT d.id, d.sha256, d.size, " FILEREF_WRITER " FROM document d"
+	    " WHERE d.deleted = 0 AND d.sha256 IS NOT NULL ORDER BY d.id",
+	    NULL, pol, scope, self, out, n);
 }
 
 int
 sto_files_of_handoffs(sto_db *db, sto_fileref **out, size_t *n)
 {
-	return fileref_collect(db,
-	    "SELECT d.id, d.sha256, d.size FROM document d"
+	return fileref_collect_arg(db,
+	    "SELECT d.id, d.sha256, d.size, NULL FROM document d"
 	    " WHERE d.deleted = 0 AND d.sha256 IS NOT NULL"
 	    " AND d.id IN (SELECT row_id FROM handoff_tree WHERE tbl = 'document') ORDER BY d.id",
-	    NULL, NULL, out, n);
+	    NULL, NULL, NULL, NULL, out, n);
 }
 
 int
@@ -194,7 +199,7 @@ sto_files_claim(sto_db *db, const sto_policy *pol, const char *site, const char 
 {
 	sqlite3_stmt *st = NULL;
 	char hex[STO_SHA_HEX];
-	bool mine_only = true;
+	bool in_scope = false;
 	int rv = OCOP_OK;
 	int rc;
 
@@ -216,23 +221,22 @@ sto_files_claim(sto_db *db, const sto_policy *pol, const char *site, const char 
 		char id[40];
 		bool covered;
 
+		bool mine = writer != NULL && strcmp(writer, site) == 0;
+
 		snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
 		if ((rv = fileref_covered(db, pol, scope, id, &covered)) != OCOP_OK) {
 			break;
 		}
-		if (covered) {
-			out->named = true;
-			if (writer == NULL || strcmp(writer, site) != 0) {
-				mine_only = false;
-			}
-		}
+		out->sendable |= covered || mine;
+		out->fetchable |= covered && !mine;
+		in_scope |= covered;
 	}
 	sqlite3_reset(st);
 	if (rv == OCOP_OK && rc != SQLITE_DONE && rc != SQLITE_ROW) {
 		rv = sto_seterr(db, OCOP_EDB, "files: %s", sqlite3_errmsg(sto_sqlite(db)));
 	}
-	if (rv == OCOP_OK && out->named) {
-		out->fetchable = !mine_only || sto_files_peer_has(db, site, sha);
+	if (rv == OCOP_OK && in_scope && !out->fetchable) {
+		out->fetchable = sto_files_peer_has(db, site, sha);
 	}
 	return rv;
 }

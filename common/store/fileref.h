@@ -40,13 +40,16 @@ int sto_files_prepare(sto_db *db);
 
 /*
  * The distinct files named by live documents of this replica whose row
- * `scope` covers (pol->covers decides; scope NULL or "" = every document).
- * A document whose sha256 is not 64 hex digits or whose size is unknown
- * names no file. *out is com_malloc'd (caller frees with com_free), *n
- * entries. Returns OCOP_OK, OCOP_EDB, OCOP_ENOMEM.
+ * `scope` covers (pol->covers decides; scope NULL or "" = every document),
+ * and, with self, those whose sha256 site self set wherever they are now (a
+ * site still sends the file of a document it wrote after the province moved
+ * its dossier away: it alone has the bytes). A document whose sha256 is not
+ * 64 hex digits or whose size is unknown names no file. *out is com_malloc'd
+ * (caller frees with com_free), *n entries. Returns OCOP_OK, OCOP_EDB,
+ * OCOP_ENOMEM.
  */
-int sto_files_named(sto_db *db, const sto_policy *pol, const char *scope, sto_fileref **out /* OUT */,
-    size_t *n /* OUT */);
+int sto_files_named(sto_db *db, const sto_policy *pol, const char *scope, const char *self,
+    sto_fileref **out /* OUT */, size_t *n /* OUT */);
 
 /*
  * The distinct files named by live documents of the dossiers a province has
@@ -59,18 +62,22 @@ int sto_files_of_dossier(sto_db *db, const char *dossier, sto_fileref **out /* O
 
 /* What a server knows of one file for one site (sto_files_claim). */
 typedef struct sto_file_claim {
-	bool named;      /* a live document of the site's scope names the file with this size */
-	bool fetchable;  /* ... and the site may fetch it: such a document was written by another site, or
-			    the site itself once gave this server the file (it proved it holds it) */
+	bool sendable;   /* the site may send it: a live document names the file with this size, of the
+			    site's scope or whose sha256 the site itself set */
+	bool fetchable;  /* the site may fetch it: a live document of its scope names it, written by
+			    another site, or the site itself once gave this server the file (it proved
+			    it holds it) */
 } sto_file_claim;
 
 #define STO_FILE_ANY_SIZE UINT64_MAX /* sto_files_claim: whatever size the documents give */
 
 /*
- * What site (registered with scope) may do with file sha of `size` here:
- * send it (named) and fetch it (fetchable). A site that could name any hash
- * in a document of its own must not be able to fetch another unit's file by
- * it, hence the second condition. Returns OCOP_OK, OCOP_EDB.
+ * What site (registered with scope) may do with file sha of `size` here
+ * (STO_FILE_ANY_SIZE: whatever size): send it and fetch it. A site that
+ * could name any hash in a document of its own must not be able to fetch
+ * another unit's file by it, hence the writer condition of fetchable; sending
+ * gives nothing away (the bytes must hash to the name). Returns OCOP_OK,
+ * OCOP_EDB.
  */
 int sto_files_claim(sto_db *db, const sto_policy *pol, const char *site, const char *scope,
     const uint8_t sha[STO_SHA_LEN], uint64_t size, sto_file_claim *out /* OUT */);
