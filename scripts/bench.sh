@@ -8,6 +8,7 @@
 #   BENCH_REPS     repetitions per figure; medians are printed (default 3)
 #   BENCH_ROWS     dossiers created and pushed (default 20000)
 #   BENCH_EDITS    dossiers edited in the incremental and conflict runs (default 1000)
+#   BENCH_FILE_MB  size of the evidence file moved up and down (default 200; --quick: 50)
 #   BENCH_BUILD    build directory (default build-bench)
 #   TMPDIR         where the databases go (default /tmp; they are removed after each run)
 set -euo pipefail
@@ -17,8 +18,9 @@ reps=${BENCH_REPS:-3}
 rows=${BENCH_ROWS:-20000}
 edits=${BENCH_EDITS:-1000}
 dir=${BENCH_BUILD:-build-bench}
+file_mb=${BENCH_FILE_MB:-200}
 if [ "${1:-}" = "--quick" ]; then
-  reps=1 rows=2000 edits=200
+  reps=1 rows=2000 edits=200 file_mb=50
 elif [ -n "${1:-}" ]; then
   sed -n '2,12p' "$0" >&2
   exit 2
@@ -29,7 +31,7 @@ fi
 # bench targets keep -Werror themselves (bench/CMakeLists.txt).
 mkdir -p "$dir"
 if ! { cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DOCOP_WERROR=OFF -DOCOP_BUILD_TESTS=OFF &&
-       cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync; } >"$dir/bench-build.log" 2>&1; then
+       cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync bench_files; } >"$dir/bench-build.log" 2>&1; then
   cat "$dir/bench-build.log" >&2
   echo "bench: build failed (log above, also in $dir/bench-build.log)" >&2
   exit 1
@@ -53,6 +55,8 @@ tmp=${TMPDIR:-/tmp}
   "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync full --transport both
   echo
   "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync normal --transport inproc --no-bytes
+  echo
+  "$bin/bench_files" --reps "$reps" --mb "$file_mb"
 } | tee "$log"
 
 # One table of the figures the issue asks for, from the programs' summary lines.
@@ -85,5 +89,7 @@ awk -v rows="$rows" -v edits="$edits" '
     row("one ~10 B field in each of 1000 dossiers", v(bpush, "short,1000"), v(bpull, "short,1000"), v(zpush, "short,1000") " / " v(zpull, "short,1000"))
     row("one ~10 B field in 1 dossier", v(bpush, "short,1"), v(bpull, "short,1"), v(zpush, "short,1") " / " v(zpull, "short,1"))
     row("one ~250 B field in each of 1000 dossiers", v(bpush, "long,1000"), v(bpull, "long,1000"), v(zpush, "long,1000") " / " v(zpull, "long,1000"))
-  }' "$log" | tee -a "$log"
+    if (files != "") { print ""; print "evidence files (bench_files): " files }
+  }
+  $1 == "summary" && $2 == "files:" { $1 = ""; $2 = ""; files = substr($0, 3) }' "$log" | tee -a "$log"
 echo "(full output in $log)"
