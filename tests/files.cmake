@@ -4,3 +4,4 @@ ocop_add_test(NAME server.files LABEL unit SOURCES unit/server/test_files.c LIBS
 ocop_add_test(NAME store.blob LABEL unit SOURCES unit/store/test_blob.c LIBS ocop_common)
 ocop_add_test(NAME files LABEL integration SOURCES integration/test_files.c integration/wireproxy.c
   LIBS ocop_client ocop_server TIMEOUT 300)
+ocop_add_test(NAME client.progress LABEL unit SOURCES unit/client/test_progress.c LIBS ocop_client)

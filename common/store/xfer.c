@@ -345,7 +345,7 @@ xfer_batch(xfer *x, const sto_fileref *refs, size_t n)
 	size_t i;
 	int rv;
 
-	if (e == NULL || todo == NULL || from == NULL) {
+	if (n > 0 && (e == NULL || todo == NULL || from == NULL)) {
 		rv = OCOP_ENOMEM;
 		goto out;
 	}
@@ -442,9 +442,6 @@ sto_xfer_run(sto_db *db, sto_blobs *b, const sto_xfer_link *link, const sto_xfer
 
 	memset(st, 0, sizeof(*st));
 	err[0] = 0;
-	if (n == 0) {
-		return OCOP_OK;
-	}
 	memset(&x, 0, sizeof(x));
 	x.db = db;
 	x.b = b;
@@ -459,8 +456,12 @@ sto_xfer_run(sto_db *db, sto_blobs *b, const sto_xfer_link *link, const sto_xfer
 		return OCOP_ENOMEM;
 	}
 	x.chunk_bytes = XFER_CHUNK_DEFAULT;
-	for (i = 0; i < n && rv == OCOP_OK && !st->stopped && !st->unsupported; i += PROTO_FILES_MAX) {
+	/* With nothing to move, one empty FILES still tells this node the server's limits. */
+	for (i = 0; (i < n || i == 0) && rv == OCOP_OK && !st->stopped && !st->unsupported; i += PROTO_FILES_MAX) {
 		rv = xfer_batch(&x, refs + i, n - i < PROTO_FILES_MAX ? n - i : PROTO_FILES_MAX);
+		if (n == 0) {
+			break;
+		}
 	}
 	com_free(x.chunk);
 	com_buf_fini(&x.req);

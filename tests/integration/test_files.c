@@ -32,6 +32,7 @@
 #define CHUNK 65536 /* the server's file_chunk_bytes in these tests */
 #define BIG (20u * 1000u * 1000u)
 #define PHOTO (300u * 1000u)
+#define LIMIT (25u * 1000u * 1000u) /* the server's max_file_bytes in these tests */
 
 typedef struct site {
 	const char *name;  /* file stem */
@@ -84,6 +85,18 @@ ocop(fx *f, const site *s, char **out, const char *fmt, ...)
 		com_free(o);
 	}
 	return rc;
+}
+
+/* What the last ocop wrote on stderr (caller com_free()s). */
+static char *
+last_err(fx *f)
+{
+	char path[700];
+	char *e;
+
+	snprintf(path, sizeof(path), "%s/last.err", f->dir);
+	e = tu_slurp(path);
+	return e != NULL ? e : com_strdup("");
 }
 
 /* The first line of a successful ocop's output (an id). */
@@ -157,8 +170,8 @@ setup(void **state)
 	c = fopen(f->conf, "w");
 	assert_non_null(c);
 	fprintf(c, "listen = tcp://127.0.0.1:%d\nrole = province\ndb = %s/prov.db\ndata_dir = %s\n"
-		   "file_chunk_bytes = %d\nfile_min_free = 0\nlog_level = warn\n",
-	    f->port, f->dir, f->data, CHUNK);
+		   "file_chunk_bytes = %d\nfile_min_free = 0\nmax_file_bytes = %u\nlog_level = warn\n",
+	    f->port, f->dir, f->data, CHUNK, LIMIT);
 	fclose(c);
 	if (tu_run(NULL, 1, "%s init --db %s/prov.db --role province --scope 86 >/dev/null", f->ocopd, f->dir) != 0) {
 		return -1;
@@ -562,6 +575,54 @@ test_a_backup_holds_the_files_and_a_restore_puts_them_back(void **state)
 	assert_true(same_file(f, &f->s[1], doc, "giay-chung-nhan.pdf"));
 }
 
+static void
+test_a_file_above_the_limit_is_refused_and_get_never_overwrites(void **state)
+{
+	fx *f = *state;
+	char dossier[40];
+	char doc[40];
+	char sha[70];
+	char *out = NULL;
+	char path[700];
+	json_t *j;
+
+	make_dossier(f, dossier);
+	/* The first sync tells the site the server's limit. */
+	assert_int_equal(ocop(f, &f->s[0], NULL, "sync"), 0);
+	make_file(f, "too-big.pdf", LIMIT + 1, 8);
+	assert_int_equal(ocop(f, &f->s[0], &out, "document add --dossier %s --kind scan --title 'Bản scan' --file %s/too-big.pdf",
+			     dossier, f->dir),
+	    2);
+	com_free(out);
+	out = last_err(f);
+	assert_non_null(strstr(out, "more than the limit of 25000000 bytes per file"));
+	com_free(out);
+	j = ocop_json(f, &f->s[0], "document list --json");
+	assert_int_equal(json_array_size(j), 0);
+	json_decref(j);
+	snprintf(path, sizeof(path), "%s/tt.db.files", f->dir);
+	assert_int_equal(count_objects(path), 0);
+	/* A file that fits, written back out: never over an existing file without --force. */
+	make_file(f, "ok.pdf", 1000, 9);
+	attach(f, dossier, "ok.pdf", doc, sha);
+	assert_int_equal(ocop(f, &f->s[0], NULL, "document get %s --out %s/back.pdf", doc, f->dir), 0);
+	assert_int_equal(ocop(f, &f->s[0], &out, "document get %s --out %s/back.pdf", doc, f->dir), 2);
+	com_free(out);
+	out = last_err(f);
+	assert_non_null(strstr(out, "exists: add --force"));
+	com_free(out);
+	assert_int_equal(ocop(f, &f->s[0], NULL, "document get %s --out %s/back.pdf --force", doc, f->dir), 0);
+	assert_int_equal(tu_run(NULL, 1, "cmp -s %s/ok.pdf %s/back.pdf", f->dir, f->dir), 0);
+	/* A document without a file says so. */
+	snprintf(path, sizeof(path), "document add --dossier %s --kind mau01 --title 'Phiếu đăng ký'", dossier);
+	ocop_id(f, &f->s[0], doc, path);
+	assert_int_equal(ocop(f, &f->s[0], &out, "document get %s --out %s/none.pdf", doc, f->dir), 2);
+	com_free(out);
+	out = last_err(f);
+	assert_non_null(strstr(out, "names no file"));
+	com_free(out);
+}
+
 int
 main(void)
 {
@@ -572,6 +633,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_one_file_on_two_dossiers_is_stored_and_sent_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_bundle_carries_what_fits_and_the_link_brings_the_rest, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_backup_holds_the_files_and_a_restore_puts_them_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_file_above_the_limit_is_refused_and_get_never_overwrites, setup,
+		teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
