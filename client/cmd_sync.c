@@ -149,11 +149,16 @@ sync_files(cli_ctx *c, ocp_policy *pol, const cli_transport *tr, const char *cre
 	fo.progress_arg = &pr;
 	rv = cli_files_sync(c->db, ocp_policy_store(pol), b, tr, &fo, st, err, errlen);
 	cli_progress_end(&pr);
-	if (rv != OCOP_OK) {
-		/* The rows synced; the files continue from here next time. */
-		char text[700];
-		snprintf(text, sizeof(text), "files: %s", err);
-		snprintf(err, errlen, "%s", text);
+	if (rv != OCOP_OK && errlen > 16) {
+		/* The rows synced; the files continue from here next time. Say which part failed. */
+		static const char pre[] = "files: ";
+		size_t n = strnlen(err, errlen - 1);
+		if (n + sizeof(pre) > errlen) {
+			n = errlen - sizeof(pre);
+		}
+		memmove(err + sizeof(pre) - 1, err, n);
+		memcpy(err, pre, sizeof(pre) - 1);
+		err[sizeof(pre) - 1 + n] = 0;
 	}
 	sto_blobs_close(b);
 	return rv;

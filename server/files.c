@@ -29,6 +29,7 @@
 #include "server/service.h"
 
 #define FILES_DAY_S 86400
+#define FILES_PARTIALS_MAX 1024 /* unfinished uploads one site may leave, whatever their bytes */
 
 struct srv_files {
 	sto_blobs *blobs;        /* the file store, owned */
@@ -138,7 +139,12 @@ files_peer_set(sto_db *db, const char *site, const uint8_t sha[STO_SHA_LEN])
 	return rv;
 }
 
-/* Is there room for `more` bytes of site's unfinished uploads, on the disk and in its quota? */
+/*
+ * Is there room for `more` bytes of site's unfinished uploads, on the disk and
+ * in its quota (bytes, and a number of files: a site naming a million tiny
+ * files must not fill the directory either)? The partial being continued is
+ * counted among the site's, which errs on the side of waiting.
+ */
 static bool
 files_room(srv_files *f, const char *site, uint64_t more)
 {
@@ -147,7 +153,7 @@ files_room(srv_files *f, const char *site, uint64_t more)
 	uint64_t count = 0;
 
 	sto_blobs_partials(f->blobs, site, &used, &count);
-	if (used + more > f->o.partial_quota) {
+	if (used + more > f->o.partial_quota || count >= FILES_PARTIALS_MAX) {
 		return false;
 	}
 	if (statvfs(sto_blobs_dir(f->blobs), &vs) == 0 &&

@@ -411,7 +411,14 @@ xfer_batch(xfer *x, const sto_fileref *refs, size_t n)
 				x->st->files_waiting++; /* neither end has it yet: it follows its sender */
 			}
 		} else if (r.state == PROTO_FILE_REFUSED) {
+			char hex[2 * PROTO_SHA256_LEN + 1];
+			proto_sha_hex(r.sha, hex);
 			x->st->files_refused++;
+			snprintf(x->err, x->errlen, "the server refused file %.12s (%" PRIu64 " bytes): %s", hex,
+			    refs[i].size,
+			    r.code == OCOP_ETOOBIG ? "larger than the server takes"
+			    : r.code == OCOP_EBUSY ? "no room at the server now; it is sent again later"
+						   : ocop_strerror((int)r.code));
 		}
 	}
 	rv = OCOP_OK;

@@ -353,6 +353,14 @@ test_a_cut_transfer_resumes_and_every_site_of_the_scope_gets_the_files(void **st
 	json_decref(j);
 	/* The rows first, so that the cuts fall in the files. */
 	assert_int_equal(ocop(f, &f->s[0], NULL, "sync --no-files"), 0);
+	/* The rows do not wait for the files: the office has the dossier's documents already. */
+	j = ocop_json(f, &f->s[1], "sync --json");
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "files"), "waiting")), 2);
+	json_decref(j);
+	j = ocop_json(f, &f->s[1], "document list --json");
+	assert_int_equal(json_array_size(j), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(j, 0), "file")), "missing");
+	json_decref(j);
 	wp_reset(f->proxy);
 	snprintf(partial, sizeof(partial), "%s/prov.db.files/partial/%s/%s", f->dir, f->s[0].id, big_sha);
 	snprintf(log, sizeof(log), "%s/sync.log", f->dir);
