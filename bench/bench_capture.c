@@ -127,6 +127,9 @@ run_once(const bn_row *rows, size_t n, size_t batch, const bn_tuning *tu, int re
 		r->plain_bytes = bn_file_bytes(path);
 		rv = bn_replica_open(&db, dir, "prepared.db", NULL, "commune", "83-100", tu);
 	}
+	if (rv == OCOP_OK && (rv = bn_parents_insert(db, "83-100", NULL)) != OCOP_OK) {
+		sto_close(db);
+	}
 	if (rv == OCOP_OK) {
 		rv = bn_captured_insert(db, BN_WRITE_PREPARED, rows, n, batch, NULL, &r->prepared[rep]);
 		r->log_bytes = query_double(db, "SELECT AVG(length(cells)) FROM change");
@@ -146,6 +149,9 @@ run_once(const bn_row *rows, size_t n, size_t batch, const bn_tuning *tu, int re
 	}
 	if (rv == OCOP_OK) {
 		rv = bn_replica_open(&db, dir, "rowapi.db", NULL, "commune", "83-100", tu);
+	}
+	if (rv == OCOP_OK && (rv = bn_parents_insert(db, "83-100", NULL)) != OCOP_OK) {
+		sto_close(db);
 	}
 	if (rv == OCOP_OK) {
 		rv = bn_captured_insert(db, BN_WRITE_ROW_INSERT, rows, n, batch, NULL, &r->row_api[rep]);

@@ -33,7 +33,7 @@
 #include "bench/harness.h"
 #include "client/files.h"
 #include "client/sync.h"
-#include "client/transport.h"
+#include "common/link/dial.h"
 #include "common/ocop/policy.h"
 #include "common/store/blob.h"
 #include "common/util/alloc.h"
@@ -229,7 +229,7 @@ typedef struct site {
 	sto_db *db;           /* replica */
 	sto_blobs *b;         /* its files */
 	char cred[SRV_CREDENTIAL_LEN + 1];
-	cli_nng nng;          /* its link */
+	lnk_dialer *nng;      /* its link (plain tcp: the figures are the protocol's, not TLS's) */
 	flink l;              /* counting over nng */
 } site;
 
@@ -247,19 +247,28 @@ site_open(world *w, site *s, const char *name, const char *role, const char *sco
 		return rv;
 	}
 	sto_set_policy(s->db, ocp_policy_store(w->cpol));
-	if ((rv = cli_files_open(s->db, &s->b, err, sizeof(err))) != OCOP_OK ||
-	    (rv = cli_nng_open(&s->nng, w->url, NET_TIMEOUT_MS)) != OCOP_OK) {
+	if ((rv = cli_files_open(s->db, &s->b, err, sizeof(err))) != OCOP_OK) {
 		fprintf(stderr, "bench: %s: %s\n", name, err);
 		return rv;
 	}
-	s->l.inner = cli_nng_transport(&s->nng);
+	{
+		lnk_dial_opts d;
+		memset(&d, 0, sizeof(d));
+		d.url = w->url;
+		d.timeout_ms = NET_TIMEOUT_MS;
+		if ((rv = lnk_dialer_open(&s->nng, &d, err, sizeof(err))) != OCOP_OK) {
+			fprintf(stderr, "bench: %s: cannot dial %s: %s\n", name, w->url, err);
+			return rv;
+		}
+	}
+	s->l.inner = lnk_dialer_transport(s->nng);
 	return OCOP_OK;
 }
 
 static void
 site_close(site *s)
 {
-	cli_nng_close(&s->nng);
+	lnk_dialer_close(s->nng);
 	sto_blobs_close(s->b);
 	sto_close(s->db);
 }
@@ -268,7 +277,7 @@ site_close(site *s)
 static int
 site_rows(site *s, const world *w)
 {
-	cli_transport t = cli_nng_transport(&s->nng);
+	cli_transport t = lnk_dialer_transport(s->nng);
 	cli_sync_opts o;
 	cli_sync_stats st;
 	char err[700];
@@ -376,7 +385,12 @@ world_open(world *w, unsigned chunk_kib)
 	rv = OCOP_ENET;
 	for (tries = 0; tries < 5 && rv != OCOP_OK; tries++) {
 		snprintf(w->url, sizeof(w->url), "tcp://127.0.0.1:%d", free_port());
-		rv = srv_listener_open(&w->lst, &w->svc, w->url, 4, PROTO_MAX_MESSAGE);
+		srv_listen_opts lo;
+		memset(&lo, 0, sizeof(lo));
+		lo.url = w->url;
+		lo.workers = 4;
+		lo.max_message = PROTO_MAX_MESSAGE;
+		rv = srv_listener_open(&w->lst, &w->svc, &lo, err, sizeof(err));
 	}
 	return rv;
 }

@@ -3,7 +3,8 @@
  * server replica and two commune replicas (A and B, same scope) in files of a
  * temporary directory, synced with the real session code (cli_sync_once) and
  * the real server code (srv_handle), either in process or over nng on
- * 127.0.0.1 TCP (srv_listener + cli_nng). One repetition runs, in order:
+ * 127.0.0.1: plain TCP, or mutual TLS with certificates from a CA made for
+ * the run (srv_listener + lnk_dialer). One repetition runs, in order:
  *
  *   plain      plain SQLite insert of the same rows (the baseline)
  *   capture    A inserts the rows through the capture triggers
@@ -18,7 +19,7 @@
  * and prints medians over --reps. Nothing asserts on time.
  *
  * usage: bench_sync [--rows N] [--edits M] [--reps R] [--sync full|normal]
- *                   [--transport inproc|tcp|both] [--cache-kib K] [--batch-kib K]
+ *                   [--transport inproc|tcp|tls|both|all] [--cache-kib K] [--batch-kib K]
  *                   [--no-bytes]
  */
 #include <inttypes.h>
@@ -34,7 +35,9 @@
 #include "bench/harness.h"
 #include "bench/link.h"
 #include "client/sync.h"
-#include "client/transport.h"
+#include "common/link/dial.h"
+#include "common/link/pki.h"
+#include "common/link/tls.h"
 #include "common/ocop/policy.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -42,9 +45,16 @@
 #include "server/listener.h"
 #include "server/registry.h"
 #include "server/service.h"
+#include "common/store/siteauth.h"
 
 #define MAX_REPS 15
 #define NET_TIMEOUT_MS 120000 /* long enough that nng never resends a slow request */
+
+/* How the sessions reach the server. */
+enum { TR_INPROC, TR_TCP, TR_TLS, TR_COUNT };
+static const char *const tr_keys[TR_COUNT] = {"inproc", "tcp", "tls"};
+static const char *const tr_names[TR_COUNT] = {
+    "in process (srv_handle)", "nng tcp://127.0.0.1", "nng tls+tcp://127.0.0.1 (mutual TLS, EC P-256)"};
 
 /* The timed phases of one repetition. */
 enum {
@@ -79,8 +89,7 @@ typedef struct opts {
 	size_t edits;      /* dossiers edited in the incremental and conflict phases */
 	int reps;          /* repetitions; medians are printed */
 	bool full_sync;    /* synchronous=FULL (else NORMAL) on every replica */
-	bool inproc;       /* run over the in-process transport */
-	bool tcp;          /* run over nng TCP on 127.0.0.1 */
+	bool tr[TR_COUNT]; /* the transports to run over */
 	int cache_kib;     /* page cache of every replica; 0 = SQLite's default */
 	size_t batch_kib;  /* server's PUSH/PULL byte budget; 0 = its default (1 MiB) */
 	bool bytes;        /* print the bytes-per-field table (once) */
@@ -102,6 +111,9 @@ typedef struct phase {
 	double type_s[BN_LINK_TYPES];       /* round-trip seconds per request type */
 } phase;
 
+/* The PEM texts of a TLS run. */
+enum { PEM_CA, PEM_CA_KEY, PEM_SRV_CERT, PEM_SRV_KEY, PEM_A_CERT, PEM_A_KEY, PEM_B_CERT, PEM_B_KEY, PEM_COUNT };
+
 /* One run's world. */
 typedef struct world {
 	const opts *o;
@@ -113,13 +125,15 @@ typedef struct world {
 	sto_db *b;                  /* commune replica B (fresh until bootstrap), owned */
 	srv_service svc;            /* the server code */
 	srv_listener *listener;     /* nng REP front when over TCP, owned */
-	cli_nng nng_a;              /* A's REQ socket when over TCP */
-	cli_nng nng_b;              /* B's REQ socket when over TCP */
+	lnk_dialer *nng_a;          /* A's REQ socket when over TCP, owned */
+	lnk_dialer *nng_b;          /* B's REQ socket when over TCP, owned */
 	bn_link link_a;             /* counting transport of A */
 	bn_link link_b;             /* counting transport of B */
 	char cred_a[SRV_CREDENTIAL_LEN + 1];
 	char cred_b[SRV_CREDENTIAL_LEN + 1];
 	char (*ids)[37];            /* A's dossier ids, owned */
+	char *pem[PEM_COUNT];       /* TLS: the run's CA and certificates (PEM), owned */
+	nng_tls_config *tls;        /* TLS: the listener's configuration, owned */
 } world;
 
 /* ===== Options ===== */
@@ -135,7 +149,7 @@ parse_args(int argc, char **argv, opts *o)
 	o->edits = 1000;
 	o->reps = 3;
 	o->full_sync = true;
-	o->inproc = o->tcp = true;
+	o->tr[TR_INPROC] = o->tr[TR_TCP] = o->tr[TR_TLS] = true;
 	o->bytes = true;
 	if (src != NULL && src[0] != 0) {
 		snprintf(o->data_dir, sizeof(o->data_dir), "%s/data", src);
@@ -162,8 +176,14 @@ parse_args(int argc, char **argv, opts *o)
 		} else if (strcmp(a, "--sync") == 0) {
 			o->full_sync = strcmp(v, "normal") != 0;
 		} else if (strcmp(a, "--transport") == 0) {
-			o->inproc = strcmp(v, "tcp") != 0;
-			o->tcp = strcmp(v, "inproc") != 0;
+			bool all = strcmp(v, "all") == 0;
+			bool both = strcmp(v, "both") == 0;
+			o->tr[TR_INPROC] = all || both || strcmp(v, "inproc") == 0;
+			o->tr[TR_TCP] = all || both || strcmp(v, "tcp") == 0;
+			o->tr[TR_TLS] = all || strcmp(v, "tls") == 0;
+			if (!o->tr[TR_INPROC] && !o->tr[TR_TCP] && !o->tr[TR_TLS]) {
+				goto usage;
+			}
 		} else if (strcmp(a, "--cache-kib") == 0) {
 			o->cache_kib = atoi(v);
 		} else if (strcmp(a, "--batch-kib") == 0) {
@@ -180,7 +200,8 @@ parse_args(int argc, char **argv, opts *o)
 usage:
 	fprintf(stderr,
 	    "usage: %s [--rows N] [--edits M] [--reps R] [--sync full|normal]\n"
-	    "          [--transport inproc|tcp|both] [--cache-kib K] [--batch-kib K] [--no-bytes]\n",
+	    "          [--transport inproc|tcp|tls|both|all] [--cache-kib K] [--batch-kib K] [--no-bytes]\n"
+	    "  both = inproc and tcp; all (the default) adds tls\n",
 	    argv[0]);
 	return -1;
 }
@@ -212,9 +233,15 @@ free_port(void)
 static void
 world_close(world *w)
 {
-	cli_nng_close(&w->nng_a);
-	cli_nng_close(&w->nng_b);
+	lnk_dialer_close(w->nng_a);
+	lnk_dialer_close(w->nng_b);
 	srv_listener_close(w->listener); /* before the service's database goes */
+	if (w->tls != NULL) {
+		nng_tls_config_free(w->tls);
+	}
+	for (int i = 0; i < PEM_COUNT; i++) {
+		com_free(w->pem[i]);
+	}
 	sto_close(w->a);
 	sto_close(w->b);
 	sto_close(w->server);
@@ -225,8 +252,62 @@ world_close(world *w)
 	memset(w, 0, sizeof(*w));
 }
 
+/*
+ * A TLS run's certificates, as a province's CA would issue them: a CA, the
+ * server's certificate for 127.0.0.1, and one for each site bound to it in
+ * the server's registry; then the listener's TLS configuration.
+ */
 static int
-world_open(world *w, const opts *o, bool tcp)
+world_pki(world *w, const char *site_a, const char *site_b)
+{
+	const char *sites[2] = {site_a, site_b};
+	char err[512];
+	int rv;
+	int i;
+
+	if ((rv = lnk_tls_install(NULL)) != OCOP_OK ||
+	    (rv = lnk_pki_ca_create("OCOP bench CA", LNK_PKI_CA_DAYS, &w->pem[PEM_CA], &w->pem[PEM_CA_KEY], err,
+		 sizeof(err))) != OCOP_OK) {
+		fprintf(stderr, "bench: making the CA: %s\n", rv == OCOP_OK ? "" : err);
+		return rv;
+	}
+	{
+		lnk_pki_req r;
+		memset(&r, 0, sizeof(r));
+		r.cn = "bench server";
+		r.server = true;
+		r.hosts = "127.0.0.1";
+		r.days = 30;
+		if ((rv = lnk_pki_issue(w->pem[PEM_CA], w->pem[PEM_CA_KEY], &r, &w->pem[PEM_SRV_CERT],
+			 &w->pem[PEM_SRV_KEY], err, sizeof(err))) != OCOP_OK) {
+			fprintf(stderr, "bench: the server's certificate: %s\n", err);
+			return rv;
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		lnk_pki_req r;
+		lnk_tls_peer info;
+		memset(&r, 0, sizeof(r));
+		r.cn = sites[i];
+		r.role = "commune";
+		r.days = 30;
+		if ((rv = lnk_pki_issue(w->pem[PEM_CA], w->pem[PEM_CA_KEY], &r, &w->pem[PEM_A_CERT + 2 * i],
+			 &w->pem[PEM_A_KEY + 2 * i], err, sizeof(err))) != OCOP_OK ||
+		    (rv = lnk_pki_cert_info(w->pem[PEM_A_CERT + 2 * i], &info)) != OCOP_OK ||
+		    (rv = sto_siteauth_set_cert(w->server, sites[i], info.sha256, info.not_after)) != OCOP_OK) {
+			fprintf(stderr, "bench: a site's certificate: %s\n", err);
+			return rv;
+		}
+	}
+	if ((rv = lnk_tls_config_open(&w->tls, true, w->pem[PEM_CA], w->pem[PEM_SRV_CERT], w->pem[PEM_SRV_KEY], NULL,
+		 err, sizeof(err))) != OCOP_OK) {
+		fprintf(stderr, "bench: the listener's TLS: %s\n", err);
+	}
+	return rv;
+}
+
+static int
+world_open(world *w, const opts *o, int tr)
 {
 	bn_tuning tu = {o->full_sync, o->cache_kib};
 	char err[512];
@@ -269,27 +350,49 @@ world_open(world *w, const opts *o, bool tcp)
 	}
 	sto_set_policy(w->a, ocp_policy_store(w->site_pol));
 	sto_set_policy(w->b, ocp_policy_store(w->site_pol));
-	if (!tcp) {
+	if (tr == TR_INPROC) {
 		bn_link_init_local(&w->link_a, &w->svc);
 		bn_link_init_local(&w->link_b, &w->svc);
 		return OCOP_OK;
 	}
+	if (tr == TR_TLS && (rv = world_pki(w, site_a, site_b)) != OCOP_OK) {
+		return rv;
+	}
 	rv = OCOP_ENET;
 	for (tries = 0; tries < 5 && rv != OCOP_OK; tries++) {
-		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", free_port());
-		rv = srv_listener_open(&w->listener, &w->svc, url, 4, PROTO_MAX_MESSAGE);
+		srv_listen_opts lo;
+		memset(&lo, 0, sizeof(lo));
+		snprintf(url, sizeof(url), "%s://127.0.0.1:%d", tr == TR_TLS ? "tls+tcp" : "tcp", free_port());
+		lo.url = url;
+		lo.workers = 4;
+		lo.max_message = PROTO_MAX_MESSAGE;
+		lo.tls = w->tls;
+		rv = srv_listener_open(&w->listener, &w->svc, &lo, err, sizeof(err));
 	}
 	if (rv != OCOP_OK) {
-		fprintf(stderr, "bench: cannot listen on 127.0.0.1: %s\n", ocop_strerror(rv));
+		fprintf(stderr, "bench: cannot listen on 127.0.0.1: %s\n", err);
 		return rv;
 	}
-	if ((rv = cli_nng_open(&w->nng_a, url, NET_TIMEOUT_MS)) != OCOP_OK ||
-	    (rv = cli_nng_open(&w->nng_b, url, NET_TIMEOUT_MS)) != OCOP_OK) {
-		fprintf(stderr, "bench: cannot dial %s: %s\n", url, ocop_strerror(rv));
-		return rv;
+	{
+		lnk_dial_opts d;
+		memset(&d, 0, sizeof(d));
+		d.url = url;
+		d.timeout_ms = NET_TIMEOUT_MS;
+		d.ca_pem = w->pem[PEM_CA];
+		d.cert_pem = w->pem[PEM_A_CERT];
+		d.key_pem = w->pem[PEM_A_KEY];
+		if ((rv = lnk_dialer_open(&w->nng_a, &d, err, sizeof(err))) == OCOP_OK) {
+			d.cert_pem = w->pem[PEM_B_CERT];
+			d.key_pem = w->pem[PEM_B_KEY];
+			rv = lnk_dialer_open(&w->nng_b, &d, err, sizeof(err));
+		}
+		if (rv != OCOP_OK) {
+			fprintf(stderr, "bench: cannot dial %s: %s\n", url, err);
+			return rv;
+		}
 	}
-	bn_link_init_remote(&w->link_a, cli_nng_transport(&w->nng_a));
-	bn_link_init_remote(&w->link_b, cli_nng_transport(&w->nng_b));
+	bn_link_init_remote(&w->link_a, lnk_dialer_transport(w->nng_a));
+	bn_link_init_remote(&w->link_b, lnk_dialer_transport(w->nng_b));
 	return OCOP_OK;
 }
 
@@ -438,7 +541,7 @@ bytes_table(world *w)
 }
 
 static int
-run_once(const opts *o, const bn_row *rows, bool tcp, phase ph[PH_COUNT], bool print_bytes)
+run_once(const opts *o, const bn_row *rows, int tr, phase ph[PH_COUNT], bool print_bytes)
 {
 	bn_tuning tu = {o->full_sync, o->cache_kib};
 	world w;
@@ -446,7 +549,7 @@ run_once(const opts *o, const bn_row *rows, bool tcp, phase ph[PH_COUNT], bool p
 	int rv;
 
 	memset(ph, 0, sizeof(phase) * PH_COUNT);
-	if ((rv = world_open(&w, o, tcp)) != OCOP_OK) {
+	if ((rv = world_open(&w, o, tr)) != OCOP_OK) {
 		goto done;
 	}
 	/* The baseline, in the same directory, on the same rows. */
@@ -454,7 +557,8 @@ run_once(const opts *o, const bn_row *rows, bool tcp, phase ph[PH_COUNT], bool p
 		goto done;
 	}
 	ph[PH_PLAIN].rows = o->rows;
-	if ((rv = bn_captured_insert(w.a, BN_WRITE_PREPARED, rows, o->rows, 1000, w.ids,
+	if ((rv = bn_parents_insert(w.a, "83-100", NULL)) != OCOP_OK ||
+	    (rv = bn_captured_insert(w.a, BN_WRITE_PREPARED, rows, o->rows, 1000, w.ids,
 		 &ph[PH_CAPTURE].secs)) != OCOP_OK) {
 		goto done;
 	}
@@ -547,7 +651,7 @@ anatomy(int reps, phase all[MAX_REPS][PH_COUNT])
 }
 
 static void
-report(const opts *o, bool tcp, phase all[MAX_REPS][PH_COUNT])
+report(const opts *o, int tr, phase all[MAX_REPS][PH_COUNT])
 {
 	char line[PH_COUNT][128];
 	double v[MAX_REPS];
@@ -561,7 +665,7 @@ report(const opts *o, bool tcp, phase all[MAX_REPS][PH_COUNT])
 	}
 	plain_rate = bn_median(v, o->reps);
 	printf("\n-- %s, synchronous=%s, %zu dossiers, %zu edited, median of %d --\n",
-	    tcp ? "nng tcp://127.0.0.1" : "in process (srv_handle)", o->full_sync ? "FULL" : "NORMAL",
+	    tr_names[tr], o->full_sync ? "FULL" : "NORMAL",
 	    o->rows, o->edits, o->reps);
 	printf("%-26s %7s %8s %9s %7s %6s %9s %7s %9s\n", "phase", "rows", "secs", "rows/s", "/plain",
 	    "reqs", "MB", "server%", "conflicts");
@@ -578,7 +682,7 @@ report(const opts *o, bool tcp, phase all[MAX_REPS][PH_COUNT])
 		}
 		srv = bn_median(v, o->reps);
 		rate = secs > 0 ? (double)all[0][p].rows / secs : 0;
-		if (tcp || all[0][p].requests == 0) {
+		if (tr != TR_INPROC || all[0][p].requests == 0) {
 			snprintf(srvs, sizeof(srvs), "-");
 		} else {
 			snprintf(srvs, sizeof(srvs), "%.0f%%", srv * 100);
@@ -587,7 +691,7 @@ report(const opts *o, bool tcp, phase all[MAX_REPS][PH_COUNT])
 		    phase_names[p], all[0][p].rows, secs, rate, rate / plain_rate, all[0][p].requests,
 		    (double)all[0][p].bytes / 1e6, srvs, all[0][p].conflicts);
 		snprintf(line[p], sizeof(line[p]), "summary sync %s %s %s %.0f %.3f\n",
-		    tcp ? "tcp" : "inproc", o->full_sync ? "FULL" : "NORMAL", phase_keys[p], rate,
+		    tr_keys[tr], o->full_sync ? "FULL" : "NORMAL", phase_keys[p], rate,
 		    rate / plain_rate);
 	}
 	printf("rows = changes moved (pushed + pulled); /plain = rows/s over the plain-insert rows/s "
@@ -619,20 +723,19 @@ main(int argc, char **argv)
 	}
 	printf("== sync: dossier rows of %zu bytes, server batch budget %zu KiB ==\n",
 	    bn_row_bytes(&rows[0]), o.batch_kib ? o.batch_kib : (size_t)SRV_DEFAULT_BATCH / 1024);
-	for (t = 0; t < 2; t++) {
-		bool tcp = t == 1;
-		if ((tcp && !o.tcp) || (!tcp && !o.inproc)) {
+	for (t = 0; t < TR_COUNT; t++) {
+		if (!o.tr[t]) {
 			continue;
 		}
 		for (r = 0; r < o.reps; r++) {
-			if (run_once(&o, rows, tcp, all[r], !bytes_done && r == 0) != OCOP_OK) {
+			if (run_once(&o, rows, t, all[r], !bytes_done && r == 0) != OCOP_OK) {
 				com_free(rows);
 				return 1;
 			}
 			bytes_done = true;
 			fflush(stdout);
 		}
-		report(&o, tcp, all);
+		report(&o, t, all);
 		fflush(stdout);
 	}
 	com_free(rows);

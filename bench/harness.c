@@ -81,12 +81,15 @@ bn_dir_remove(char *dir)
 		com_free(dir);
 		return;
 	}
-	/* The benchmarks only ever put plain files (databases, WAL, SHM) here. */
+	/* The benchmarks put plain files here (databases, WAL, SHM, logs), and
+	 * directories of plain files (a CA). */
 	if ((d = opendir(dir)) != NULL) {
 		while ((e = readdir(d)) != NULL) {
 			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
 				snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-				unlink(path);
+				if (unlink(path) != 0) {
+					bn_dir_remove(com_strdup(path));
+				}
 			}
 		}
 		closedir(d);
@@ -120,6 +123,64 @@ static const char *const harness_cols[BN_DOSSIER_NCOLS] = {
     "status_note", "update_deadline", "filed_on", "product_code", "issuing_body",
 };
 
+static int harness_exec(sqlite3 *db, const char *sql);
+
+/*
+ * The id of the subject (which 0) or product (which 1) of family key: fixed
+ * per key, from a hash of it. Returns a thread-local string (one per which,
+ * valid until the next call). Cannot fail.
+ */
+static const char *
+harness_parent_id(const char *key, int which)
+{
+	static _Thread_local char ids[2][37];
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+	const char *p;
+
+	for (p = key; *p != 0; p++) {
+		h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+	}
+	snprintf(ids[which], sizeof(ids[which]), "0190f0f0-%04x-7000-8000-%012llx", 0xa000u + (unsigned)which,
+	    (unsigned long long)(h & 0xffffffffffffULL));
+	return ids[which];
+}
+
+int
+bn_parents_insert(sto_db *db, const char *unit_code, const char *key)
+{
+	char sql[1024];
+	char subject[37];
+	int rv;
+
+	if (key == NULL) {
+		key = unit_code;
+	}
+	snprintf(subject, sizeof(subject), "%s", harness_parent_id(key, 0));
+	snprintf(sql, sizeof(sql),
+	    "BEGIN IMMEDIATE;"
+	    "INSERT INTO subject(id, name, kind, unit_code) VALUES('%s', 'Hợp tác xã Dừa %s', 'htx', '%s');"
+	    "INSERT INTO product(id, subject_id, name, product_set, unit_code)"
+	    " VALUES('%s', '%s', 'Kẹo dừa sáp %s', '07', '%s');"
+	    "COMMIT;",
+	    subject, key, unit_code, harness_parent_id(key, 1), subject, key, unit_code);
+	rv = harness_exec(sto_sqlite(db), sql);
+	if (rv != OCOP_OK) {
+		harness_exec(sto_sqlite(db), "ROLLBACK");
+	}
+	return rv;
+}
+
+void
+bn_rows_set_product(bn_row *rows, size_t n, const char *key)
+{
+	const char *id = harness_parent_id(key, 1);
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		memcpy(rows[i].text, id, 36); /* product_id is the first value, 36 characters */
+	}
+}
+
 void
 bn_dossier_row(bn_row *r, unsigned i, const char *unit_code)
 {
@@ -140,7 +201,7 @@ bn_dossier_row(bn_row *r, unsigned i, const char *unit_code)
 		left -= (size_t)n + 1;                                    \
 	} while (0)
 
-	PUT("0190f0f0-%04x-7000-8000-%012x", (i >> 16) & 0xffffu, i);
+	PUT("%s", harness_parent_id(unit_code, 1));
 	PUT("qd26-2026");
 	PUT("qd26-2026/01");
 	PUT("%s", kinds[i % 3]);

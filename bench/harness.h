@@ -52,6 +52,18 @@ void bn_dir_remove(char *dir);
 void bn_dossier_row(bn_row *r, unsigned i, const char *unit_code);
 
 /*
+ * Write, in db and through its capture, the subject and the product of unit
+ * unit_code that generated dossiers belong to (a store refuses a dossier whose
+ * product it does not hold): those of family key, or with key NULL those of
+ * the unit itself, which bn_dossier_row uses. Once per replica and family,
+ * before the dossiers. Returns OCOP_OK or OCOP_EDB (the error printed).
+ */
+int bn_parents_insert(sto_db *db, const char *unit_code, const char *key);
+
+/* Make the n rows belong to the product of family key instead. Cannot fail. */
+void bn_rows_set_product(bn_row *rows, size_t n, const char *key);
+
+/*
  * Generate n rows numbered from first (bn_dossier_row), so the timed loops
  * only write. Returns a com_malloc'd array, or NULL. Caller frees with com_free().
  */

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
+
 #include "common/util/alloc.h"
 #include "ocop_err.h"
 #include "protocol/bundle.h"
@@ -57,8 +59,8 @@ bundle_add_buf(proto_bundle_wr *bw, const com_buf *msg)
 
 /* After the rows: the file messages (common/store/filebundle.h). */
 static int
-bundle_export_files(sto_db *db, const char *credential, const cli_bundle_files *files, const char *server,
-    proto_bundle_wr *bw, cli_bundle_export_stats *st, char *err, size_t errlen)
+bundle_export_files(sto_db *db, const cli_bundle_files *files, const char *server, proto_bundle_wr *bw,
+    cli_bundle_export_stats *st, char *err, size_t errlen)
 {
 	sto_fileref *refs = NULL;
 	size_t n = 0;
@@ -68,7 +70,8 @@ bundle_export_files(sto_db *db, const char *credential, const cli_bundle_files *
 		snprintf(err, errlen, "cannot list the files of this site's documents: %s", sto_errmsg(db));
 		return rv;
 	}
-	rv = sto_filebundle_request(db, files->b, sto_site_id(db), credential, server, refs, n, files->budget, bw,
+	/* No secret inside: the bundle's MAC authenticates its file messages as its rows. */
+	rv = sto_filebundle_request(db, files->b, sto_site_id(db), NULL, server, refs, n, files->budget, bw,
 	    &st->files);
 	if (rv != OCOP_OK && rv != OCOP_ENOMEM) {
 		snprintf(err, errlen, "cannot read a stored file: %s", sto_blobs_errmsg(files->b));
@@ -87,6 +90,8 @@ cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created
 	proto_ack ack;
 	proto_pull pull;
 	com_buf msg;
+	uint8_t key[PROTO_BUNDLE_KEY];
+	char seq[32];
 	size_t mark = out->len;
 	uint64_t hw;
 	uint64_t last;
@@ -96,7 +101,11 @@ cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created
 	memset(st, 0, sizeof(*st));
 	err[0] = 0;
 	if (!proto_uuid_valid(sto_site_id(db), strlen(sto_site_id(db)))) {
-		snprintf(err, errlen, "this database has no site identity: run 'ocop init' first");
+		snprintf(err, errlen, "this database has no site identity: run 'ocop enrol' first");
+		return OCOP_EINVAL;
+	}
+	if (credential == NULL || credential[0] == 0 || proto_bundle_key(credential, key) != OCOP_OK) {
+		snprintf(err, errlen, "this site has no credential to authenticate a bundle: run 'ocop enrol' first");
 		return OCOP_EINVAL;
 	}
 	memset(&h, 0, sizeof(h));
@@ -104,13 +113,23 @@ cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created
 	snprintf(h.site, sizeof(h.site), "%s", sto_site_id(db));
 	bundle_server_site(db, h.server);
 	h.created_ms = created_ms;
+	/* Numbered before it is written, so no two files ever carry the same number. */
+	h.seq = bundle_meta_u64(db, "bundle_seq") + 1;
+	snprintf(seq, sizeof(seq), "%" PRIu64, h.seq);
+	if ((rv = sto_meta_set(db, "bundle_seq", seq)) != OCOP_OK) {
+		snprintf(err, errlen, "cannot number the bundle: %s", sto_errmsg(db));
+		OPENSSL_cleanse(key, sizeof(key));
+		return rv;
+	}
+	st->seq = h.seq;
 	hw = all ? 0 : bundle_meta_u64(db, "push_high_water");
 	st->cursor = bundle_meta_u64(db, "pull_cursor");
 	com_buf_init(&msg);
 	if ((rv = proto_bundle_begin(&bw, out, &h)) != OCOP_OK) {
 		goto done;
 	}
-	cli_sync_hello(db, credential, &hello);
+	/* The bundle's MAC authenticates its messages: no secret goes inside. */
+	cli_sync_hello(db, NULL, &hello);
 	if ((rv = proto_hello_encode(&msg, &hello)) != OCOP_OK || (rv = bundle_add_buf(&bw, &msg)) != OCOP_OK) {
 		goto done;
 	}
@@ -118,7 +137,7 @@ cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created
 	for (;;) {
 		count = 0;
 		last = hw;
-		if ((rv = cli_sync_build_push(db, credential, hw, CLI_BUNDLE_BATCH, &msg, &count, &last)) != OCOP_OK) {
+		if ((rv = cli_sync_build_push(db, NULL, hw, CLI_BUNDLE_BATCH, &msg, &count, &last)) != OCOP_OK) {
 			snprintf(err, errlen, "cannot read this site's changes: %s", sto_errmsg(db));
 			goto done;
 		}
@@ -139,7 +158,6 @@ cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created
 	/* The ACK tells the server what this site holds; the PULL asks for the rest. */
 	memset(&ack, 0, sizeof(ack));
 	snprintf(ack.site, sizeof(ack.site), "%s", sto_site_id(db));
-	snprintf(ack.credential, sizeof(ack.credential), "%s", credential ? credential : "");
 	ack.cursor = st->cursor;
 	com_buf_reset(&msg);
 	if ((rv = proto_ack_encode(&msg, &ack)) != OCOP_OK || (rv = bundle_add_buf(&bw, &msg)) != OCOP_OK) {
@@ -154,12 +172,14 @@ cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created
 	if ((rv = proto_pull_encode(&msg, &pull)) != OCOP_OK || (rv = bundle_add_buf(&bw, &msg)) != OCOP_OK) {
 		goto done;
 	}
-	if (files != NULL &&
-	    (rv = bundle_export_files(db, credential, files, h.server, &bw, st, err, errlen)) != OCOP_OK) {
+	/* The file messages go inside the authenticated part too: a forged or
+	 * altered file record is refused with the whole bundle. */
+	if (files != NULL && (rv = bundle_export_files(db, files, h.server, &bw, st, err, errlen)) != OCOP_OK) {
 		goto done;
 	}
-	rv = proto_bundle_end(&bw);
+	rv = proto_bundle_end(&bw, key);
 done:
+	OPENSSL_cleanse(key, sizeof(key));
 	com_buf_fini(&msg);
 	if (rv != OCOP_OK) {
 		out->len = mark;
@@ -171,6 +191,16 @@ done:
 }
 
 /* ===== Import ===== */
+
+/* Wipe and free a secret string. Accepts NULL. */
+static void
+bundle_wipe(char *s)
+{
+	if (s != NULL) {
+		OPENSSL_cleanse(s, strlen(s));
+		com_free(s);
+	}
+}
 
 /* Format Unix milliseconds like the sync code's timestamps. */
 static void
@@ -302,17 +332,53 @@ cli_bundle_import(sto_db *db, const sto_policy *pol, const cli_bundle_files *fil
 	uint64_t from;
 	char *last = NULL;
 	char *attempt = NULL;
+	char *cred = NULL;
+	uint8_t key[PROTO_BUNDLE_KEY];
 	char when[32];
 	char hw[32];
+	char seq[32];
 	int rv;
 
 	memset(st, 0, sizeof(*st));
 	err[0] = 0;
-	if ((rv = proto_bundle_open(&b, p, len, err, errlen)) != OCOP_OK) {
+	/* This site's own key authenticates every byte before anything is read from the file. */
+	if (sto_meta_get(db, "credential", &cred) != OCOP_OK || cred[0] == 0 || proto_bundle_key(cred, key) != OCOP_OK) {
+		snprintf(err, errlen, "this site has no credential to check the reply with: run 'ocop enrol' first");
+		bundle_wipe(cred);
+		return OCOP_EINVAL;
+	}
+	bundle_wipe(cred);
+	rv = proto_bundle_open(&b, p, len, key, err, errlen);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rv == OCOP_ECORRUPT) {
+		/* Not this site's: say so when the (unauthenticated) header says why. */
+		proto_bundle_hdr h;
+		char why[64];
+		if (proto_bundle_peek(&h, p, len, why, sizeof(why)) == OCOP_OK) {
+			b.hdr = h;
+			if (bundle_check_reply(db, &b, err, errlen) != OCOP_OK) {
+				return h.kind != PROTO_BUNDLE_REPLY ? OCOP_EINVAL : OCOP_ESITE;
+			}
+		}
+		return rv;
+	}
+	if (rv != OCOP_OK) {
 		return rv;
 	}
 	if ((rv = bundle_check_reply(db, &b, err, errlen)) != OCOP_OK) {
 		return rv;
+	}
+	/* A reply answers one request of this site, once, and never an older one after a newer. */
+	if (b.hdr.seq > bundle_meta_u64(db, "bundle_seq")) {
+		snprintf(err, errlen, "the reply answers request %" PRIu64 ", which this site never exported", b.hdr.seq);
+		return OCOP_ESTATE;
+	}
+	if (b.hdr.seq <= bundle_meta_u64(db, "reply_seq")) {
+		snprintf(err, errlen,
+		    "the reply to request %" PRIu64 " was already imported (the last imported answers %" PRIu64
+		    "): a replayed or older file changes nothing",
+		    b.hdr.seq, bundle_meta_u64(db, "reply_seq"));
+		return OCOP_ESTATE;
 	}
 	snprintf(st->server, sizeof(st->server), "%s", b.hdr.server);
 	st->created_ms = b.hdr.created_ms;
@@ -342,7 +408,11 @@ cli_bundle_import(sto_db *db, const sto_policy *pol, const cli_bundle_files *fil
 		return rv;
 	}
 	snprintf(hw, sizeof(hw), "%" PRIu64, st->sync.high_water);
+	snprintf(seq, sizeof(seq), "%" PRIu64, b.hdr.seq);
 	rv = sto_meta_set(db, "push_high_water", hw);
+	if (rv == OCOP_OK) {
+		rv = sto_meta_set(db, "reply_seq", seq);
+	}
 	if (rv == OCOP_OK && sto_meta_get(db, "last_sync", &last) == OCOP_OK && strcmp(last, when) >= 0) {
 		when[0] = 0; /* a later sync is already recorded */
 	}

@@ -34,6 +34,7 @@ int cmd_sheet(int argc, char **argv);
 int cmd_result(int argc, char **argv);
 int cmd_decision(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_enrol(int argc, char **argv);
 int cmd_remote(int argc, char **argv);
 int cmd_sync(int argc, char **argv);
 int cmd_status(int argc, char **argv);

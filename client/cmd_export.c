@@ -27,8 +27,7 @@ static void
 export_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: ocop export --out FILE [--since-last | --all] [--credential SECRET]\n"
-	    "                   [--files-max SIZE] [--json]\n"
+	    "usage: ocop export --out FILE [--since-last | --all] [--files-max SIZE] [--json]\n"
 	    "\nWrite this site's changes that the server does not hold yet, and a request\n"
 	    "for what changed at the server, to FILE (a sync bundle). Carry it to the\n"
 	    "server, run 'ocopd import --db DB --in FILE --reply REPLY' there, bring\n"
@@ -39,7 +38,9 @@ export_usage(FILE *out)
 	    "  --files-max SIZE  evidence files to carry at most, in bytes or with K, M\n"
 	    "                or G (default 256M; 0: none): whole files the server is not\n"
 	    "                known to hold; the rest follow with the next bundle or sync\n"
-	    "The credential is the one saved by 'ocop remote' unless given.\n");
+	    "The file is numbered and authenticated with this site's key (from its\n"
+	    "credential, which never goes into the file), its evidence files included:\n"
+	    "the server refuses a file that was changed, forged or imported before.\n");
 }
 
 /* Now, in Unix milliseconds. */
@@ -102,7 +103,6 @@ cmd_export(int argc, char **argv)
 	    {"credential", required_argument, NULL, 'c'}, {"files-max", required_argument, NULL, 'f'},
 	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *out = NULL;
-	const char *cred_opt = NULL;
 	char *cred = NULL;
 	int all = 0;
 	int since = 0;
@@ -128,7 +128,10 @@ cmd_export(int argc, char **argv)
 		case 'o': out = optarg; break;
 		case 's': since = 1; break;
 		case 'a': all = 1; break;
-		case 'c': cred_opt = optarg; break;
+		case 'c':
+			cli_err(&c, "secrets are not taken on the command line: the bundle is authenticated with the "
+				    "credential 'ocop enrol' saved");
+			return CLI_USAGE;
 		case 'f':
 			if (sto_blobs_parse_size(optarg, &files_max) != OCOP_OK) {
 				cli_err(&c, "--files-max takes a size like 500M or 2G, not '%s'", optarg);
@@ -155,14 +158,12 @@ cmd_export(int argc, char **argv)
 	if ((rv = cli_open(&c, "export", false)) != OCOP_OK) {
 		return cli_exit_code(rv);
 	}
-	if (cred_opt != NULL) {
-		cred = com_strdup(cred_opt);
-	} else if (sto_meta_get(c.db, "credential", &cred) != OCOP_OK) {
+	if (sto_meta_get(c.db, "credential", &cred) != OCOP_OK) {
 		cred = NULL;
 	}
 	if (cred == NULL || cred[0] == 0) {
-		cli_err(&c, "no credential for the server: run 'ocop remote --credential SECRET' "
-			    "(given by 'ocopd site add') or pass --credential");
+		cli_err(&c, "no credential for the server: run 'ocop enrol --file FILE' with the enrolment file "
+			    "'ocopd site add' wrote");
 		com_free(cred);
 		cli_close(&c);
 		return CLI_USAGE;
@@ -181,8 +182,9 @@ cmd_export(int argc, char **argv)
 		cli_err(&c, "cannot write %s: %s", out, strerror(e));
 		rv = CLI_FAIL;
 	} else if (json) {
-		cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "file", out, "site_id",
-		    sto_site_id(c.db), "bytes", (json_int_t)buf.len, "changes", (json_int_t)st.changes,
+		cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "file", out,
+		    "site_id", sto_site_id(c.db), "bundle", (json_int_t)st.seq, "bytes", (json_int_t)buf.len, "changes",
+		    (json_int_t)st.changes,
 		    "batches", (json_int_t)st.batches, "first_seq", (json_int_t)st.first_seq, "last_seq",
 		    (json_int_t)st.last_seq, "pull_cursor", (json_int_t)st.cursor, "files", (json_int_t)st.files.files,
 		    "file_bytes", (json_int_t)st.files.bytes, "files_left", (json_int_t)st.files.left));
@@ -206,6 +208,9 @@ cmd_export(int argc, char **argv)
 		    out);
 	}
 	com_buf_fini(&buf);
+	if (cred != NULL) {
+		memset(cred, 0, strlen(cred));
+	}
 	com_free(cred);
 	sto_blobs_close(b);
 	cli_close(&c);

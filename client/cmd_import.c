@@ -31,8 +31,10 @@ import_usage(FILE *out)
 	    "\nApply the reply bundle the server wrote ('ocopd import ... --reply FILE') for\n"
 	    "this site's export: what the server now holds of this site, the changes it\n"
 	    "refused (see 'ocop conflicts') and the changes it had for this site.\n"
-	    "Importing the same file again changes nothing. A damaged, truncated or\n"
-	    "edited file, or a reply for another site, is refused (exit 2).\n");
+	    "The reply must be authenticated with this site's key and answer one of its\n"
+	    "exports; a damaged, truncated, edited or forged file, a reply for another\n"
+	    "site, and a reply imported before (or older than one imported) are refused\n"
+	    "(exit 2) and change nothing.\n");
 }
 
 /*
@@ -145,7 +147,7 @@ cmd_import(int argc, char **argv)
 	if (rv != OCOP_OK) {
 		cli_err(&c, "%s: %s", in, err);
 		if (rv == OCOP_ECORRUPT || rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_EINVAL ||
-		    rv == OCOP_ESITE) {
+		    rv == OCOP_ESITE || rv == OCOP_ESTATE) {
 			cli_err(&c, "nothing was imported");
 		}
 		goto out;
@@ -181,7 +183,7 @@ out:
 		return CLI_OK;
 	}
 	return rv == OCOP_ECORRUPT || rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_EINVAL ||
-		   rv == OCOP_ESITE
+		   rv == OCOP_ESITE || rv == OCOP_ESTATE
 	    ? CLI_USAGE
 	    : CLI_FAIL;
 }

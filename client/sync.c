@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/link/session.h"
 #include "common/store/capture.h"
 #include "common/store/ledger.h"
 #include "common/store/schema.h"
@@ -61,45 +62,6 @@ cli_sync_pending(sto_db *db, uint64_t *pending)
 
 	*pending = last > hw ? last - hw : 0;
 	return rv;
-}
-
-/*
- * One request/reply. On an ERROR reply, its code is returned and its text
- * copied to err; on success *body is positioned on the reply's body (borrowed
- * from reply) and *type is its message type.
- */
-static int
-sync_call(const cli_transport *t, com_buf *req, com_buf *reply, uint32_t want, proto_rd *body,
-    char *err, size_t errlen)
-{
-	proto_env env;
-	proto_error e;
-	int rv;
-
-	com_buf_reset(reply);
-	rv = t->roundtrip(t->arg, req->data, req->len, reply);
-	if (rv != OCOP_OK) {
-		snprintf(err, errlen, "no reply from the server: %s", ocop_strerror(rv));
-		return rv;
-	}
-	rv = proto_env_open(reply->data, reply->len, &env, body);
-	if (rv != OCOP_OK) {
-		snprintf(err, errlen, "malformed reply from the server");
-		return OCOP_EPROTO;
-	}
-	if (env.type == PROTO_MSG_ERROR) {
-		if (proto_error_decode(body, &e) != OCOP_OK) {
-			snprintf(err, errlen, "malformed error reply from the server");
-			return OCOP_EPROTO;
-		}
-		snprintf(err, errlen, "server refused: %s", e.text);
-		return e.code == OCOP_OK || e.code >= OCOP_ERR_COUNT_ ? OCOP_EPROTO : (int)e.code;
-	}
-	if (env.type != want) {
-		snprintf(err, errlen, "unexpected %s reply from the server", proto_msg_name(env.type));
-		return OCOP_EPROTO;
-	}
-	return OCOP_OK;
 }
 
 int
@@ -185,10 +147,8 @@ cli_sync_apply_push_ok(sto_db *db, const proto_push_ok *ok, cli_sync_stats *s)
 }
 
 static int
-sync_push(sto_db *db, const cli_transport *t, const cli_sync_opts *o, uint64_t hw, size_t budget,
-    int rounds, com_buf *req, com_buf *reply, cli_sync_stats *s, char *err, size_t errlen)
+sync_push(sto_db *db, lnk_session *ss, const cli_sync_opts *o, uint64_t hw, int rounds, cli_sync_stats *s)
 {
-	proto_rd body;
 	proto_push_ok ok;
 	uint32_t count;
 	uint64_t last;
@@ -197,22 +157,18 @@ sync_push(sto_db *db, const cli_transport *t, const cli_sync_opts *o, uint64_t h
 	while (rounds-- > 0) {
 		count = 0;
 		last = hw;
-		if ((rv = cli_sync_build_push(db, o->credential, hw, budget, req, &count, &last)) != OCOP_OK) {
-			snprintf(err, errlen, "cannot build a batch: %s", ocop_strerror(rv));
+		if ((rv = cli_sync_build_push(db, o->credential, hw, ss->budget, &ss->req, &count, &last)) != OCOP_OK) {
+			snprintf(ss->err, ss->errlen, "cannot build a batch: %s", ocop_strerror(rv));
 			return rv;
 		}
 		if (count == 0) {
 			return OCOP_OK;
 		}
-		if ((rv = sync_call(t, req, reply, PROTO_MSG_PUSH_OK, &body, err, errlen)) != OCOP_OK) {
+		if ((rv = lnk_session_push(ss, &ss->req, &ok)) != OCOP_OK) {
 			return rv;
 		}
-		if (proto_push_ok_decode(&body, &ok) != OCOP_OK) {
-			snprintf(err, errlen, "malformed PUSH_OK from the server");
-			return OCOP_EPROTO;
-		}
 		if (com_fault_hit(o->fault, "site.push.reply_received")) {
-			snprintf(err, errlen, "crashed after the server's reply, before recording it");
+			snprintf(ss->err, ss->errlen, "crashed after the server's reply, before recording it");
 			return OCOP_ECLOSED;
 		}
 		if ((rv = cli_sync_apply_push_ok(db, &ok, s)) != OCOP_OK) {
@@ -222,7 +178,7 @@ sync_push(sto_db *db, const cli_transport *t, const cli_sync_opts *o, uint64_t h
 			s->pushed += ok.high_water - hw;
 		}
 		if (ok.high_water < last) {
-			snprintf(err, errlen, "the server did not take the batch (high-water mark %" PRIu64 ")",
+			snprintf(ss->err, ss->errlen, "the server did not take the batch (high-water mark %" PRIu64 ")",
 			    ok.high_water);
 			return OCOP_EPROTO;
 		}
@@ -271,67 +227,35 @@ cli_sync_apply_pull_ok(sto_db *db, const sto_policy *pol, const proto_pull_ok *o
 	return OCOP_OK;
 }
 
+/* What a pulled page needs: where to merge it, and the session's counters. */
+typedef struct sync_page_ctx {
+	sto_db *db;              /* the replica */
+	const sto_policy *pol;   /* its merge policy */
+	const cli_sync_opts *o;  /* the fault seam */
+	cli_sync_stats *s;       /* counters */
+} sync_page_ctx;
+
+/* Merge one page with the cursor that covers it (lnk_page_fn). */
 static int
-sync_pull(sto_db *db, const sto_policy *pol, const cli_transport *t, const cli_sync_opts *o,
-    size_t budget, int rounds, com_buf *req, com_buf *reply, cli_sync_stats *s, char *err,
-    size_t errlen)
+sync_page(void *arg, const proto_pull_ok *ok, char *err, size_t errlen)
 {
-	proto_rd body;
-	proto_pull m;
-	proto_pull_ok ok;
-	proto_ack ack;
-	uint64_t cursor = meta_u64(db, "pull_cursor");
+	sync_page_ctx *p = arg;
 	int rv;
 
-	while (rounds-- > 0) {
-		memset(&m, 0, sizeof(m));
-		snprintf(m.site, sizeof(m.site), "%s", sto_site_id(db));
-		snprintf(m.credential, sizeof(m.credential), "%s", o->credential ? o->credential : "");
-		m.cursor = cursor;
-		m.max_bytes = budget;
-		com_buf_reset(req);
-		if ((rv = proto_pull_encode(req, &m)) != OCOP_OK) {
-			return rv;
-		}
-		if ((rv = sync_call(t, req, reply, PROTO_MSG_PULL_OK, &body, err, errlen)) != OCOP_OK) {
-			return rv;
-		}
-		if (proto_pull_ok_decode(&body, &ok) != OCOP_OK) {
-			snprintf(err, errlen, "malformed PULL_OK from the server");
-			return OCOP_EPROTO;
-		}
-		if (ok.next_cursor < cursor) {
-			snprintf(err, errlen, "the server's cursor went backwards");
-			return OCOP_EPROTO;
-		}
-		/* Dying here or anywhere in the apply (one transaction) leaves nothing behind. */
-		if (com_fault_hit(o->fault, "site.pull.reply_received")) {
-			snprintf(err, errlen, "crashed before applying the server's changes");
-			return OCOP_ECLOSED;
-		}
-		if ((rv = cli_sync_apply_pull_ok(db, pol, &ok, true, s, err, errlen)) != OCOP_OK) {
-			return rv;
-		}
-		cursor = ok.next_cursor;
-		s->cursor = cursor;
-		if (!ok.more) {
-			break;
-		}
+	/* Dying here or anywhere in the apply (one transaction) leaves nothing behind. */
+	if (com_fault_hit(p->o->fault, "site.pull.reply_received")) {
+		snprintf(err, errlen, "crashed before applying the server's changes");
+		return OCOP_ECLOSED;
 	}
-	/* Tell the server how far this site got (for operators; not needed for correctness). */
-	memset(&ack, 0, sizeof(ack));
-	snprintf(ack.site, sizeof(ack.site), "%s", sto_site_id(db));
-	snprintf(ack.credential, sizeof(ack.credential), "%s", o->credential ? o->credential : "");
-	ack.cursor = cursor;
-	com_buf_reset(req);
-	if ((rv = proto_ack_encode(req, &ack)) != OCOP_OK) {
+	if ((rv = cli_sync_apply_pull_ok(p->db, p->pol, ok, true, p->s, err, errlen)) != OCOP_OK) {
 		return rv;
 	}
-	return sync_call(t, req, reply, PROTO_MSG_ACK_OK, &body, err, errlen);
+	p->s->cursor = ok->next_cursor;
+	return OCOP_OK;
 }
 
-static void
-sync_record(sto_db *db, int rv, const char *err)
+void
+cli_sync_record(sto_db *db, int rv, const char *err)
 {
 	char now[32];
 
@@ -363,53 +287,50 @@ int
 cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t, const cli_sync_opts *o,
     cli_sync_stats *s, char *err, size_t errlen)
 {
-	com_buf req;
-	com_buf reply;
-	proto_hello h;
-	proto_hello_ok hok;
-	proto_rd body;
-	size_t budget;
+	lnk_session ss;
+	lnk_session_opts so;
+	sync_page_ctx pc;
 	int rounds = o->max_rounds > 0 ? o->max_rounds : 10000;
 	int rv;
 
 	memset(s, 0, sizeof(*s));
-	err[0] = 0;
-	com_buf_init(&req);
-	com_buf_init(&reply);
-	cli_sync_hello(db, o->credential, &h);
-	rv = proto_hello_encode(&req, &h);
+	memset(&so, 0, sizeof(so));
+	so.transport = t;
+	so.site = sto_site_id(db);
+	so.credential = o->credential;
+	so.role = sto_role(db);
+	so.software = SYNC_SOFTWARE;
+	so.schema_version = STO_SCHEMA_VERSION;
+	so.peer = "the server";
+	so.max_batch = o->max_batch;
+	lnk_session_init(&ss, &so, err, errlen);
+	rv = lnk_session_hello(&ss);
 	if (rv == OCOP_OK) {
-		rv = sync_call(t, &req, &reply, PROTO_MSG_HELLO_OK, &body, err, errlen);
-	}
-	if (rv == OCOP_OK && proto_hello_ok_decode(&body, &hok) != OCOP_OK) {
-		snprintf(err, errlen, "malformed HELLO_OK from the server");
-		rv = OCOP_EPROTO;
-	}
-	if (rv == OCOP_OK) {
-		budget = o->max_batch ? o->max_batch : (size_t)hok.max_batch_bytes;
-		if (budget == 0 || budget > PROTO_MAX_MESSAGE / 2) {
-			budget = PROTO_MAX_MESSAGE / 2;
-		}
-		sto_meta_set(db, "server_site", hok.server_site);
-		s->high_water = hok.high_water;
+		sto_meta_set(db, "server_site", ss.hello.server_site);
+		s->high_water = ss.hello.high_water;
 		/* Push from what this site knows the server acknowledged, even if the
 		 * server holds more: a reply lost on the way may have carried
 		 * rejections, and the server reports them again for resent changes.
 		 * A server restored from a backup (holding less) is caught up too. */
 		{
 			uint64_t known = meta_u64(db, "push_high_water");
-			uint64_t from = known < hok.high_water ? known : hok.high_water;
-			rv = sync_push(db, t, o, from, budget, rounds, &req, &reply, s, err, errlen);
+			uint64_t from = known < ss.hello.high_water ? known : ss.hello.high_water;
+			rv = sync_push(db, &ss, o, from, rounds, s);
 		}
 		if (rv == OCOP_OK) {
-			rv = sync_pull(db, pol, t, o, budget, rounds, &req, &reply, s, err, errlen);
+			uint64_t cursor = meta_u64(db, "pull_cursor");
+			pc.db = db;
+			pc.pol = pol;
+			pc.o = o;
+			pc.s = s;
+			s->cursor = cursor;
+			rv = lnk_session_pull(&ss, &cursor, rounds, sync_page, &pc);
 		}
 		if (rv == OCOP_OK) {
 			meta_set_u64(db, "push_high_water", s->high_water);
 		}
 	}
-	sync_record(db, rv, err);
-	com_buf_fini(&req);
-	com_buf_fini(&reply);
+	cli_sync_record(db, rv, err);
+	lnk_session_fini(&ss);
 	return rv;
 }

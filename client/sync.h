@@ -17,17 +17,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "common/link/dial.h"
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/util/buf.h"
 #include "common/util/fault.h"
 #include "protocol/session.h"
 
-/* Send one request and receive its reply (appended to reply). */
-typedef struct cli_transport {
-	int (*roundtrip)(void *arg, const uint8_t *req, size_t len, com_buf *reply);
-	void *arg; /* borrowed; passed to roundtrip */
-} cli_transport;
+/* Send one request and receive its reply (appended to reply): common/link's seam. */
+typedef lnk_transport cli_transport;
 
 typedef struct cli_sync_opts {
 	const char *credential; /* this site's secret for the server */
@@ -55,6 +53,13 @@ typedef struct cli_sync_stats {
  */
 int cli_sync_once(sto_db *db, const sto_policy *pol, const cli_transport *t,
     const cli_sync_opts *opts, cli_sync_stats *stats /* OUT */, char *err, size_t errlen);
+
+/*
+ * Record a session's outcome in meta (last_sync, or last_error with the
+ * time) and the attempt's time, for `ocop status`. Cannot fail (a failed
+ * write only loses the note).
+ */
+void cli_sync_record(sto_db *db, int rv, const char *err);
 
 /* Number of this site's changes the server has not acknowledged yet. */
 int cli_sync_pending(sto_db *db, uint64_t *pending /* OUT */);

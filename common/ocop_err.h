@@ -38,8 +38,13 @@ extern "C" {
 	X(EBUSY, "resource busy")                                              \
 	X(EINTERNAL, "internal error")                                         \
 	X(EIMMUTABLE, "this value never changes once set")                     \
-	X(ETYPE, "value of the wrong type or size")                             \
-	X(ENOTREPLICA, "not an OCOP replica")
+	X(ETYPE, "value of the wrong type or size")                            \
+	X(ENOTREPLICA, "not an OCOP replica")                                  \
+	X(EREFUSED, "connection refused")                                      \
+	X(EHOST, "unknown host")                                               \
+	X(ETLS, "TLS handshake failed")                                        \
+	X(ECANCELED, "interrupted")                                            \
+	X(EREVOKED, "site revoked")
 
 #define OCOP_ERR_ENUM_(name, text) OCOP_##name,
 typedef enum ocop_err { OCOP_ERR_MAP(OCOP_ERR_ENUM_) OCOP_ERR_COUNT_ } ocop_err;

@@ -1,7 +1,7 @@
 /*
  * bundle.c: the sneakernet file format (PROTOCOL.md section 6): prefix, body,
- * SHA-256 trailer; verification in a fixed order so the first problem found is
- * the one reported; and a writer that reads its result back.
+ * HMAC-SHA256 trailer; verification in a fixed order so the first problem
+ * found is the one reported; and a writer that reads its result back.
  */
 #include "protocol/bundle.h"
 
@@ -10,15 +10,17 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "ocop_err.h"
 #include "protocol/envelope.h"
 #include "protocol/files.h"
 #include "protocol/session.h"
 
-/* Smallest possible body: fixarray(6), kind, 36-byte str, empty str, 0, 0, fixarray(0). */
-#define BUNDLE_MIN_BODY (1 + 1 + 38 + 1 + 1 + 1 + 1)
+/* Smallest possible body: fixarray(7), kind, 36-byte str, empty str, 0, 0, seq, fixarray(0). */
+#define BUNDLE_MIN_BODY (1 + 1 + 38 + 1 + 1 + 1 + 1 + 1)
 #define BUNDLE_MIN_LEN (PROTO_BUNDLE_PREFIX + BUNDLE_MIN_BODY + PROTO_BUNDLE_DIGEST)
 
 const char *
@@ -29,6 +31,20 @@ proto_bundle_kind_name(uint32_t kind)
 	case PROTO_BUNDLE_REPLY: return "reply";
 	default: return "unknown";
 	}
+}
+
+int
+proto_bundle_key(const char *credential, uint8_t key[PROTO_BUNDLE_KEY])
+{
+	static const char label[] = "ocop bundle key 1";
+	unsigned int n = 0;
+
+	if (HMAC(EVP_sha256(), credential, (int)strlen(credential), (const unsigned char *)label, sizeof(label) - 1,
+		key, &n) == NULL ||
+	    n != PROTO_BUNDLE_DIGEST) {
+		return OCOP_EINTERNAL;
+	}
+	return OCOP_OK;
 }
 
 /* ===== Small helpers ===== */
@@ -79,14 +95,14 @@ bundle_put_be64(uint8_t *p, uint64_t v)
 	bundle_put_be32(p + 4, (uint32_t)v);
 }
 
-/* SHA-256 of n bytes into md. Returns false when the crypto library fails. */
+/* HMAC-SHA256 of n bytes under key into md. Returns false when the crypto library fails. */
 static bool
-bundle_sha256(const uint8_t *p, size_t n, uint8_t md[PROTO_BUNDLE_DIGEST])
+bundle_mac(const uint8_t key[PROTO_BUNDLE_KEY], const uint8_t *p, size_t n, uint8_t md[PROTO_BUNDLE_DIGEST])
 {
 	unsigned char out[EVP_MAX_MD_SIZE];
 	unsigned int outlen = 0;
 
-	if (EVP_Digest(p, n, out, &outlen, EVP_sha256(), NULL) != 1 || outlen != PROTO_BUNDLE_DIGEST) {
+	if (HMAC(EVP_sha256(), key, PROTO_BUNDLE_KEY, p, n, out, &outlen) == NULL || outlen != PROTO_BUNDLE_DIGEST) {
 		return false;
 	}
 	memcpy(md, out, PROTO_BUNDLE_DIGEST);
@@ -300,8 +316,8 @@ bundle_read_hdr(proto_rd *r, proto_bundle_hdr *h, char *why, size_t whylen)
 	uint32_t n;
 	uint64_t kind;
 
-	if (proto_rd_array(r, &n) != OCOP_OK || n != 6) {
-		return bundle_fail(why, whylen, OCOP_EPROTO, "the body is not an array of 6");
+	if (proto_rd_array(r, &n) != OCOP_OK || n != 7) {
+		return bundle_fail(why, whylen, OCOP_EPROTO, "the body is not an array of 7");
 	}
 	if (proto_rd_uint(r, &kind) != OCOP_OK ||
 	    (kind != PROTO_BUNDLE_REQUEST && kind != PROTO_BUNDLE_REPLY)) {
@@ -320,25 +336,19 @@ bundle_read_hdr(proto_rd *r, proto_bundle_hdr *h, char *why, size_t whylen)
 	if (h->kind == PROTO_BUNDLE_REQUEST && h->pull_from != 0) {
 		return bundle_fail(why, whylen, OCOP_EPROTO, "a request bundle has a pull cursor");
 	}
+	if (proto_rd_uint(r, &h->seq) != OCOP_OK || h->seq == 0) {
+		return bundle_fail(why, whylen, OCOP_EPROTO, "the bundle number is not a uint of at least 1");
+	}
 	return OCOP_OK;
 }
 
-int
-proto_bundle_open(proto_bundle *out, const uint8_t *p, size_t len, char *why, size_t whylen)
+/* The checks of the prefix: magic, format version, length. */
+static int
+bundle_prefix(const uint8_t *p, size_t len, char *why, size_t whylen)
 {
-	uint8_t md[PROTO_BUNDLE_DIGEST];
-	proto_rd r;
-	bundle_order order;
-	bundle_msg m;
-	const uint8_t *msg;
-	size_t mlen;
-	size_t msgs_at;
 	uint32_t version;
 	uint64_t declared;
-	uint32_t i;
-	int rv;
 
-	memset(out, 0, sizeof(*out));
 	if (len < 8 || memcmp(p, PROTO_BUNDLE_MAGIC, 8) != 0) {
 		if (len < 8 && len > 0 && memcmp(p, PROTO_BUNDLE_MAGIC, len) == 0) {
 			return bundle_fail(why, whylen, OCOP_ECORRUPT, "truncated: only %zu bytes", len);
@@ -352,8 +362,10 @@ proto_bundle_open(proto_bundle *out, const uint8_t *p, size_t len, char *why, si
 	version = bundle_be32(p + 8);
 	if (version != PROTO_BUNDLE_VERSION) {
 		return bundle_fail(why, whylen, OCOP_EVERSION,
-		    "bundle format version %u is not supported (this program reads version %d)", version,
-		    PROTO_BUNDLE_VERSION);
+		    version == 1 ? "bundle format version 1 is not authenticated and no longer read: export the bundle "
+				   "again with this version"
+				 : "bundle format version %u is not supported (this program reads version %d)",
+		    version, PROTO_BUNDLE_VERSION);
 	}
 	declared = bundle_be64(p + 12);
 	if (declared != len) {
@@ -365,12 +377,48 @@ proto_bundle_open(proto_bundle *out, const uint8_t *p, size_t len, char *why, si
 	if (len < BUNDLE_MIN_LEN) {
 		return bundle_fail(why, whylen, OCOP_ECORRUPT, "truncated: only %zu bytes", len);
 	}
-	if (!bundle_sha256(p, len - PROTO_BUNDLE_DIGEST, md)) {
-		return bundle_fail(why, whylen, OCOP_EINTERNAL, "SHA-256 is not available");
+	return OCOP_OK;
+}
+
+int
+proto_bundle_peek(proto_bundle_hdr *out, const uint8_t *p, size_t len, char *why, size_t whylen)
+{
+	proto_rd r;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	if ((rv = bundle_prefix(p, len, why, whylen)) != OCOP_OK) {
+		return rv;
 	}
-	if (memcmp(md, p + len - PROTO_BUNDLE_DIGEST, PROTO_BUNDLE_DIGEST) != 0) {
+	proto_rd_init(&r, p + PROTO_BUNDLE_PREFIX, len - PROTO_BUNDLE_PREFIX - PROTO_BUNDLE_DIGEST);
+	return bundle_read_hdr(&r, out, why, whylen);
+}
+
+int
+proto_bundle_open(proto_bundle *out, const uint8_t *p, size_t len, const uint8_t key[PROTO_BUNDLE_KEY], char *why,
+    size_t whylen)
+{
+	uint8_t md[PROTO_BUNDLE_DIGEST];
+	proto_rd r;
+	bundle_order order;
+	bundle_msg m;
+	const uint8_t *msg;
+	size_t mlen;
+	size_t msgs_at;
+	uint32_t i;
+	int rv;
+
+	memset(out, 0, sizeof(*out));
+	if ((rv = bundle_prefix(p, len, why, whylen)) != OCOP_OK) {
+		return rv;
+	}
+	if (!bundle_mac(key, p, len - PROTO_BUNDLE_DIGEST, md)) {
+		return bundle_fail(why, whylen, OCOP_EINTERNAL, "HMAC-SHA256 is not available");
+	}
+	if (CRYPTO_memcmp(md, p + len - PROTO_BUNDLE_DIGEST, PROTO_BUNDLE_DIGEST) != 0) {
 		return bundle_fail(why, whylen, OCOP_ECORRUPT,
-		    "checksum mismatch: the file is damaged or was changed after it was written");
+		    "authentication failed: the file is damaged, was changed after it was written, or was not "
+		    "written with this site's key (a forgery)");
 	}
 	proto_rd_init(&r, p + PROTO_BUNDLE_PREFIX, len - PROTO_BUNDLE_PREFIX - PROTO_BUNDLE_DIGEST);
 	if ((rv = bundle_read_hdr(&r, &out->hdr, why, whylen)) != OCOP_OK) {
@@ -441,7 +489,7 @@ proto_bundle_begin(proto_bundle_wr *bw, com_buf *buf, const proto_bundle_hdr *h)
 	    !proto_uuid_valid(h->site, strlen(h->site)) ||
 	    (server_len != 0 && !proto_uuid_valid(h->server, server_len)) ||
 	    (h->kind == PROTO_BUNDLE_REPLY && server_len == 0) ||
-	    (h->kind == PROTO_BUNDLE_REQUEST && h->pull_from != 0)) {
+	    (h->kind == PROTO_BUNDLE_REQUEST && h->pull_from != 0) || h->seq == 0) {
 		return OCOP_EINVAL;
 	}
 	memset(bw, 0, sizeof(*bw));
@@ -451,12 +499,13 @@ proto_bundle_begin(proto_bundle_wr *bw, com_buf *buf, const proto_bundle_hdr *h)
 	bundle_put_be64(prefix + 12, 0); /* patched by proto_bundle_end */
 	proto_wr_init(&bw->w, buf);
 	proto_wr_raw(&bw->w, prefix, sizeof(prefix));
-	proto_wr_array(&bw->w, 6);
+	proto_wr_array(&bw->w, 7);
 	proto_wr_uint(&bw->w, h->kind);
 	proto_wr_str(&bw->w, h->site, strlen(h->site));
 	proto_wr_str(&bw->w, h->server, server_len);
 	proto_wr_uint(&bw->w, h->created_ms);
 	proto_wr_uint(&bw->w, h->pull_from);
+	proto_wr_uint(&bw->w, h->seq);
 	bw->count_at = buf->len;
 	/* The count is not known yet: a fixed-width header, patched at the end. */
 	proto_wr_raw(&bw->w, count32, sizeof(count32));
@@ -485,7 +534,7 @@ proto_bundle_add(proto_bundle_wr *bw, const uint8_t *msg, size_t len)
 }
 
 int
-proto_bundle_end(proto_bundle_wr *bw)
+proto_bundle_end(proto_bundle_wr *bw, const uint8_t key[PROTO_BUNDLE_KEY])
 {
 	com_buf *buf = bw->w.buf;
 	uint8_t md[PROTO_BUNDLE_DIGEST];
@@ -499,7 +548,7 @@ proto_bundle_end(proto_bundle_wr *bw)
 	bundle_put_be32(buf->data + bw->count_at + 1, bw->count);
 	total = buf->len - bw->start + PROTO_BUNDLE_DIGEST;
 	bundle_put_be64(buf->data + bw->start + 12, (uint64_t)total);
-	if (!bundle_sha256(buf->data + bw->start, buf->len - bw->start, md)) {
+	if (!bundle_mac(key, buf->data + bw->start, buf->len - bw->start, md)) {
 		buf->len = bw->start;
 		return OCOP_EINTERNAL;
 	}
@@ -508,7 +557,7 @@ proto_bundle_end(proto_bundle_wr *bw)
 		return OCOP_ENOMEM;
 	}
 	/* Read it back: a writer never produces a bundle its reader refuses. */
-	if (proto_bundle_open(&check, buf->data + bw->start, total, NULL, 0) != OCOP_OK) {
+	if (proto_bundle_open(&check, buf->data + bw->start, total, key, NULL, 0) != OCOP_OK) {
 		buf->len = bw->start;
 		return OCOP_EINVAL;
 	}

@@ -5,10 +5,12 @@
  * A request bundle holds what a site would send in one session (HELLO, PUSH
  * batches, ACK, PULL); a reply bundle holds what the server answered (HELLO_OK,
  * PUSH_OK, ACK_OK, PULL_OK pages). The file is a fixed prefix (magic, format
- * version, length), a MessagePack body and a SHA-256 of everything before it,
- * so a truncated, damaged or edited file is refused before a byte of it is
- * acted on. Bytes in, structs out: reading and writing the file, and what the
- * messages mean to a database, belong to the client and the server.
+ * version, length), a MessagePack body and an HMAC-SHA256 of everything
+ * before it, keyed by the site's bundle key (known to the site and its server
+ * only), so a truncated, damaged, edited or forged file is refused before a
+ * byte of it is acted on; each bundle carries a number so a replayed one can
+ * be told apart. Bytes in, structs out: reading and writing the file, keys,
+ * and what the messages mean to a database, belong to the client and the server.
  */
 #ifndef OCOP_PROTOCOL_BUNDLE_H
 #define OCOP_PROTOCOL_BUNDLE_H
@@ -21,9 +23,10 @@
 #include "protocol/wire.h"
 
 #define PROTO_BUNDLE_MAGIC "OCOPBNDL" /* first 8 bytes of every bundle */
-#define PROTO_BUNDLE_VERSION 1        /* format version this code reads and writes */
+#define PROTO_BUNDLE_VERSION 2        /* format version this code reads and writes */
 #define PROTO_BUNDLE_PREFIX 20        /* magic, version and length */
-#define PROTO_BUNDLE_DIGEST 32        /* SHA-256 at the end */
+#define PROTO_BUNDLE_DIGEST 32        /* HMAC-SHA256 at the end */
+#define PROTO_BUNDLE_KEY 32           /* bytes of a bundle key */
 
 typedef enum proto_bundle_kind {
 	PROTO_BUNDLE_REQUEST = 1, /* site -> server: HELLO, PUSH..., ACK, PULL */
@@ -37,6 +40,8 @@ typedef struct proto_bundle_hdr {
 	char server[PROTO_UUID_LEN + 1]; /* the server's site UUID, "" when the site does not know it */
 	uint64_t created_ms;             /* when it was written, Unix milliseconds */
 	uint64_t pull_from;              /* reply: cursor the first PULL_OK continues from; request: 0 */
+	uint64_t seq;                    /* request: the site's bundle number (1, 2, ...); reply: the
+					    number of the request it answers */
 } proto_bundle_hdr;
 
 /* A verified bundle: its header and a borrowed view of its messages. */
@@ -54,18 +59,29 @@ typedef struct proto_bundle_it {
 } proto_bundle_it;
 
 /*
- * Verify a whole bundle and fill *out. Checks, in this order: the magic, the
- * format version, the length recorded in the prefix against len, the SHA-256,
- * then the body: header fields, every message a valid frame of this protocol
- * version whose body decodes, the order of message types for the kind, and
- * (requests) every message naming the header's site. A short description of
- * the first problem found goes to why (may be NULL).
+ * Read a bundle's header without verifying its authentication code, to learn
+ * whose key verifies it (the site a request is from, a reply is for). Checks
+ * the magic, the format version, the length and the header fields only; the
+ * header is not to be trusted until proto_bundle_open succeeds.
+ * Returns as proto_bundle_open.
+ */
+int proto_bundle_peek(proto_bundle_hdr *out /* OUT */, const uint8_t *p, size_t len, char *why, size_t whylen);
+
+/*
+ * Verify a whole bundle with key and fill *out. Checks, in this order: the
+ * magic, the format version, the length recorded in the prefix against len,
+ * the HMAC-SHA256 under key, then the body: header fields, every message a
+ * valid frame of this protocol version whose body decodes, the order of
+ * message types for the kind, and (requests) every message naming the
+ * header's site. A short description of the first problem found goes to why
+ * (may be NULL).
  * Returns: OCOP_OK; OCOP_EPROTO (not a bundle, or a malformed body);
  * OCOP_EVERSION (another format or protocol version); OCOP_ECORRUPT (length or
- * digest wrong: truncated, damaged or edited). out->msgs points into p.
+ * authentication code wrong: truncated, damaged, edited or forged). out->msgs
+ * points into p.
  */
-int proto_bundle_open(proto_bundle *out /* OUT */, const uint8_t *p, size_t len, char *why,
-    size_t whylen);
+int proto_bundle_open(proto_bundle *out /* OUT */, const uint8_t *p, size_t len, const uint8_t key[PROTO_BUNDLE_KEY],
+    char *why, size_t whylen);
 
 /* Start walking the messages of a bundle opened by proto_bundle_open. Cannot fail. */
 void proto_bundle_iter(proto_bundle_it *it, const proto_bundle *b);
@@ -92,8 +108,8 @@ typedef struct proto_bundle_wr {
 
 /*
  * Begin a bundle in buf with the fields of h. Returns OCOP_OK, OCOP_EINVAL (bad
- * kind, site or server UUID; nothing written) or OCOP_ENOMEM (buf back to its
- * length before the call).
+ * kind, site or server UUID, seq 0; nothing written) or OCOP_ENOMEM (buf back
+ * to its length before the call).
  */
 int proto_bundle_begin(proto_bundle_wr *bw, com_buf *buf, const proto_bundle_hdr *h);
 /*
@@ -103,13 +119,22 @@ int proto_bundle_begin(proto_bundle_wr *bw, com_buf *buf, const proto_bundle_hdr
  */
 int proto_bundle_add(proto_bundle_wr *bw, const uint8_t *msg, size_t len);
 /*
- * Finish: patch the count and length and append the SHA-256. The result is
- * then read back with proto_bundle_open, so a bundle this writer produced is
- * one a reader accepts. Returns OCOP_OK; OCOP_EINVAL when the messages do not
- * make a valid bundle (wrong order, another site's message); OCOP_ENOMEM; on
- * error buf is back to its length before the begin call.
+ * Finish: patch the count and length and append the HMAC-SHA256 under key.
+ * The result is then read back with proto_bundle_open, so a bundle this
+ * writer produced is one a reader accepts. Returns OCOP_OK; OCOP_EINVAL when
+ * the messages do not make a valid bundle (wrong order, another site's
+ * message); OCOP_ENOMEM; on error buf is back to its length before the begin
+ * call.
  */
-int proto_bundle_end(proto_bundle_wr *bw);
+int proto_bundle_end(proto_bundle_wr *bw, const uint8_t key[PROTO_BUNDLE_KEY]);
+
+/*
+ * The key that authenticates a site's bundles, derived from its credential:
+ * HMAC-SHA256(key = credential, "ocop bundle key 1"). Both ends derive it;
+ * the server keeps only the key, never the credential. Returns OCOP_OK or
+ * OCOP_EINTERNAL.
+ */
+int proto_bundle_key(const char *credential, uint8_t key[PROTO_BUNDLE_KEY] /* OUT */);
 
 /* Name of a bundle kind ("request", "reply"), or "unknown". Cannot fail. */
 const char *proto_bundle_kind_name(uint32_t kind);

@@ -3,13 +3,14 @@
 # and then one summary table against the targets (BENCHMARKS.md explains them).
 #
 # usage: scripts/bench.sh [--quick]
-#   --quick        2,000 dossiers, 200 edits, 1 repetition (a smoke run, minutes less)
+#   --quick        2,000 dossiers, 200 edits, 1 repetition, a 50 MB file, a small load run (a smoke run, minutes less)
 # environment:
 #   BENCH_REPS     repetitions per figure; medians are printed (default 3)
 #   BENCH_ROWS     dossiers created and pushed (default 20000)
 #   BENCH_EDITS    dossiers edited in the incremental and conflict runs (default 1000)
 #   BENCH_FILE_MB  size of the evidence file moved up and down (default 200; --quick: 50)
 #   BENCH_BUILD    build directory (default build-bench)
+#   BENCH_LOAD     0 skips the load run (bench_load: 200 sites at once over TLS, hostile peers)
 #   TMPDIR         where the databases go (default /tmp; they are removed after each run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,10 +20,11 @@ rows=${BENCH_ROWS:-20000}
 edits=${BENCH_EDITS:-1000}
 dir=${BENCH_BUILD:-build-bench}
 file_mb=${BENCH_FILE_MB:-200}
+load_args=""
 if [ "${1:-}" = "--quick" ]; then
-  reps=1 rows=2000 edits=200 file_mb=50
+  reps=1 rows=2000 edits=200 file_mb=50 load_args="--changes 20"
 elif [ -n "${1:-}" ]; then
-  sed -n '2,12p' "$0" >&2
+  sed -n '2,14p' "$0" >&2
   exit 2
 fi
 
@@ -31,7 +33,7 @@ fi
 # bench targets keep -Werror themselves (bench/CMakeLists.txt).
 mkdir -p "$dir"
 if ! { cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DOCOP_WERROR=OFF -DOCOP_BUILD_TESTS=OFF &&
-       cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync bench_files; } >"$dir/bench-build.log" 2>&1; then
+       cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync bench_files bench_load ocopd; } >"$dir/bench-build.log" 2>&1; then
   cat "$dir/bench-build.log" >&2
   echo "bench: build failed (log above, also in $dir/bench-build.log)" >&2
   exit 1
@@ -52,11 +54,16 @@ tmp=${TMPDIR:-/tmp}
   echo
   "$bin/bench_capture" --reps "$reps" --rows "$rows"
   echo
-  "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync full --transport both
+  "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync full --transport all
   echo
   "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync normal --transport inproc --no-bytes
   echo
   "$bin/bench_files" --reps "$reps" --mb "$file_mb"
+  if [ "${BENCH_LOAD:-1}" != 0 ]; then
+    echo
+    # shellcheck disable=SC2086
+    "$bin/bench_load" $load_args
+  fi
 } | tee "$log"
 
 # One table of the figures the issue asks for, from the programs' summary lines.
@@ -64,8 +71,10 @@ echo
 awk -v rows="$rows" -v edits="$edits" '
   $1 == "summary" && $2 == "capture" { cap[$3 "," $4] = $7 }
   $1 == "summary" && $2 == "sync"    { rate[$3 "," $4 "," $5] = $6; ratio[$3 "," $4 "," $5] = $7 }
+  $1 == "summary" && $2 == "load"    { for (i = 4; i <= NF; i++) { split($i, kv, "="); load[$3 "," kv[1]] = kv[2] } }
   $1 == "summary" && $2 == "bytes"   { bpush[$3 "," $4] = $5; bpull[$3 "," $4] = $6; zpush[$3 "," $4] = $7; zpull[$3 "," $4] = $8 }
   function v(a, k) { return (k in a) ? a[k] : "-" }
+  function q(a, k1, k2) { return (k1 in a && k2 in a && a[k2] > 0) ? sprintf("%.2f", a[k1] / a[k2]) : "-" }
   function row(name, full, normal, target) { printf "%-52s %10s %10s   %s\n", name, full, normal, target }
   END {
     printf "== summary (%d dossiers, %d edits) ==\n", rows, edits
@@ -77,6 +86,10 @@ awk -v rows="$rows" -v edits="$edits" '
     row("bootstrap rows/s / plain rows/s, in process", v(ratio, "inproc,FULL,bootstrap"), v(ratio, "inproc,NORMAL,bootstrap"), ">= 0.5")
     row("push rows/s / plain rows/s, nng tcp", v(ratio, "tcp,FULL,push"), "-", ">= 0.5")
     row("bootstrap rows/s / plain rows/s, nng tcp", v(ratio, "tcp,FULL,bootstrap"), "-", ">= 0.5")
+    row("push rows/s / plain rows/s, nng mutual TLS", v(ratio, "tls,FULL,push"), "-", ">= 0.5")
+    row("bootstrap rows/s / plain rows/s, nng mutual TLS", v(ratio, "tls,FULL,bootstrap"), "-", ">= 0.5")
+    row("push time over TLS / over plain TCP", q(rate, "tcp,FULL,push", "tls,FULL,push"), "-", "")
+    row("bootstrap time over TLS / over plain TCP", q(rate, "tcp,FULL,bootstrap", "tls,FULL,bootstrap"), "-", "")
     row("plain insert rows/s (the baseline), in process run", v(rate, "inproc,FULL,plain"), v(rate, "inproc,NORMAL,plain"), "")
     row("push rows/s, in process", v(rate, "inproc,FULL,push"), v(rate, "inproc,NORMAL,push"), "")
     row("bootstrap rows/s, in process", v(rate, "inproc,FULL,bootstrap"), v(rate, "inproc,NORMAL,bootstrap"), "")
@@ -89,6 +102,12 @@ awk -v rows="$rows" -v edits="$edits" '
     row("one ~10 B field in each of 1000 dossiers", v(bpush, "short,1000"), v(bpull, "short,1000"), v(zpush, "short,1000") " / " v(zpull, "short,1000"))
     row("one ~10 B field in 1 dossier", v(bpush, "short,1"), v(bpull, "short,1"), v(zpush, "short,1") " / " v(zpull, "short,1"))
     row("one ~250 B field in each of 1000 dossiers", v(bpush, "long,1000"), v(bpull, "long,1000"), v(zpush, "long,1000") " / " v(zpull, "long,1000"))
+    print ""
+    row("load: 200 sites at once over TLS", "alone", "hostile", "goal")
+    row("honest sessions failed", v(load, "baseline,failed"), v(load, "hostile,failed"), "0")
+    row("session time p50 (s)", v(load, "baseline,p50"), v(load, "hostile,p50"), "")
+    row("session time p99 (s)", v(load, "baseline,p99"), v(load, "hostile,p99"), "hostile < 2x alone")
+    row("server peak RSS (MiB)", v(load, "baseline,rss_mib"), v(load, "hostile,rss_mib"), "< 64")
     if (files != "") { print ""; print "evidence files (bench_files): " files }
   }
   $1 == "summary" && $2 == "files:" { $1 = ""; $2 = ""; files = substr($0, 3) }' "$log" | tee -a "$log"

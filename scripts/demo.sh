@@ -11,6 +11,10 @@
 #     member 3's own laptop; the office reads the result and recognises 4★;
 #   - every site syncs; the script prints the merged state, the ledger, the
 #     rejection, the server's status and the province's report;
+#   - every link runs over mutual TLS (tls+tcp://): the province and the nation
+#     each make their own small CA (ocopd ca init), every site gets its
+#     certificate in an enrolment file (ocopd site add --enrol-out) that it
+#     takes with 'ocop enrol', and no secret is ever on a command line;
 #   - the national tier: a national server and the national OCOP office; the
 #     provincial server restarts with it as upstream; a second Thành Thới
 #     dossier scores 94.33, the chair approves it, the province hands it to
@@ -79,20 +83,24 @@ make_photo() { # OUT
 }
 
 port=$((20000 + RANDOM % 20000))
-url="tcp://127.0.0.1:$port"
+url="tls+tcp://127.0.0.1:$port"
 
-say "Provincial server (Vĩnh Long, province code 86) on $url"
+say "Provincial server (Vĩnh Long, province code 86) on $url, with its own CA"
 "$bin/ocopd" init --db "$work/province.db" --role province --scope 86 >/dev/null
+"$bin/ocopd" ca init --db "$work/province.db" --dir "$work/ca-province" --host 127.0.0.1,localhost \
+  --url "$url" --name "OCOP CA tỉnh Vĩnh Long"
 declare -A site_id
-register() { # name role scope label
+# Register a site at a server and enrol its laptop: the secrets travel in a
+# 0600 file, never on a command line, and the file is removed once taken.
+register_at() { # server_db name role scope label
   local out
-  out=$("$bin/ocopd" site add --db "$work/province.db" --role "$2" --scope "$3" --name "$4" --server-url "$url")
-  site_id[$1]=$(awk '/^site_id/ {print $2}' <<<"$out")
-  local cred; cred=$(awk '/^credential/ {print $2}' <<<"$out")
-  OCOP_DB="$work/$1.db" "$bin/ocop" init --site-id "${site_id[$1]}" --role "$2" --scope "$3" >/dev/null
-  OCOP_DB="$work/$1.db" "$bin/ocop" remote --server "$url" --credential "$cred"
-  printf '  registered %-10s %-8s scope %-9s %s\n' "$1" "$2" "$3" "$4"
+  out=$("$bin/ocopd" site add --db "$1" --role "$3" --scope "$4" --name "$5" --enrol-out "$work/$2.enrol")
+  site_id[$2]=$(awk '/^site_id/ {print $2}' <<<"$out")
+  OCOP_DB="$work/$2.db" "$bin/ocop" enrol --file "$work/$2.enrol" >/dev/null
+  rm -f "$work/$2.enrol"
+  printf '  registered %-14s %-8s scope %-9s %s\n' "$2" "$3" "$4" "$5"
 }
+register() { register_at "$work/province.db" "$@"; }
 register thanhthoi commune 86-28969 "UBND xã Thành Thới"
 register mocay commune 86-28903 "UBND xã Mỏ Cày"
 register office province 86 "Văn phòng điều phối OCOP tỉnh"
@@ -214,19 +222,19 @@ echo "  wrote bao-cao-ocop.xlsx ($(wc -c <"$work/bao-cao-ocop.xlsx") bytes, one 
 
 # ===== The national tier (docs/NATIONAL.md) =====
 
-say "The national tier: a national server (scope VN) and the national OCOP office"
+say "The national tier: a national server (scope VN) with its own CA, and the national OCOP office"
 nport=$((port + 1))
-nurl="tcp://127.0.0.1:$nport"
+nurl="tls+tcp://127.0.0.1:$nport"
 "$bin/ocopd" init --db "$work/nation.db" --role national --scope VN >/dev/null
+"$bin/ocopd" ca init --db "$work/nation.db" --dir "$work/ca-nation" --host 127.0.0.1,localhost \
+  --url "$nurl" --name "OCOP CA trung ương"
 prov_site=$("$bin/ocopd" status --db "$work/province.db" --json | awk -F'"' '/"site_id"/ {print $4; exit}')
-out=$("$bin/ocopd" site add --db "$work/nation.db" --role province --scope 86 --site-id "$prov_site" \
-  --name "UBND tỉnh Vĩnh Long (máy chủ tỉnh)")
-prov_cred=$(awk '/^credential/ {print $2}' <<<"$out")
-out=$("$bin/ocopd" site add --db "$work/nation.db" --role national --scope VN --name "Văn phòng OCOP trung ương")
-nat_id=$(awk '/^site_id/ {print $2}' <<<"$out")
-nat_cred=$(awk '/^credential/ {print $2}' <<<"$out")
-OCOP_DB="$work/nationaloffice.db" "$bin/ocop" init --site-id "$nat_id" --role national --scope VN >/dev/null
-OCOP_DB="$work/nationaloffice.db" "$bin/ocop" remote --server "$nurl" --credential "$nat_cred"
+# The province server is a site of the national server: its enrolment (the
+# nation's CA, a certificate naming the province server) stays a 0600 file
+# that the province's config names.
+"$bin/ocopd" site add --db "$work/nation.db" --role province --scope 86 --site-id "$prov_site" \
+  --name "UBND tỉnh Vĩnh Long (máy chủ tỉnh)" --enrol-out "$work/province-at-nation.enrol" >/dev/null
+register_at "$work/nation.db" nationaloffice national VN "Văn phòng OCOP trung ương"
 echo "  registered the province server ($prov_site) and the national office at the national server"
 "$bin/ocopd" serve --db "$work/nation.db" --role national --listen "$nurl" 2>"$work/nation.log" &
 nation_pid=$!
@@ -237,8 +245,7 @@ cat >"$work/province.conf" <<CONF
 listen = $url
 role = province
 db = $work/province.db
-upstream = $nurl
-upstream_credential = $prov_cred
+upstream_enrolment = $work/province-at-nation.enrol
 upstream_interval_ms = 300
 CONF
 kill -TERM "$server_pid"; wait "$server_pid"

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 
+#include "common/link/enrol.h"
 #include "common/store/store.h"
 #include "common/util/log.h"
 #include "server/config.h"
@@ -43,6 +44,12 @@ int srv_cmd_serve(int argc, char **argv);      /* cmd_serve.c */
 int srv_cmd_candidates(int argc, char **argv); /* cmd_candidates.c */
 int srv_cmd_handoff(int argc, char **argv);    /* cmd_handoff.c: the `handoff` group */
 int srv_cmd_backup(int argc, char **argv);     /* cmd_backup.c */
+int srv_cmd_ca(int argc, char **argv);         /* cmd_trust.c: the `ca` group */
+/* `site add|revoke|rotate|set-scope`, listed in cmd_site.c's table (cmd_trust.c). */
+int srv_cmd_site_add(int argc, char **argv);
+int srv_cmd_site_revoke(int argc, char **argv);
+int srv_cmd_site_rotate(int argc, char **argv);
+int srv_cmd_site_set_scope(int argc, char **argv);
 int srv_cmd_restore(int argc, char **argv);    /* cmd_backup.c */
 
 /*
@@ -140,6 +147,12 @@ int srv_cmd_config(srv_config *cfg, const char *path, const char *what);
  * (or until the thread's next ocp_data_dir call).
  */
 const char *srv_cmd_data_dir(const srv_config *cfg, const char *what);
+/*
+ * Read a province's enrolment at the national server (the config's
+ * upstream_enrolment, a 0600 file) into e (caller finishes it with
+ * lnk_enrol_fini). Prints why not. Returns 0 or -1. (cmd_serve.c)
+ */
+int srv_cmd_upstream_enrolment(const char *path, lnk_enrolment *e);
 /* Print v as indented JSON on stdout and release it. Cannot fail. */
 void srv_cmd_json_print(json_t *v);
 /* Write a whole file atomically (FILE.tmp then rename). Returns 0 or -1 (errno set). */

@@ -15,8 +15,10 @@
 #include "common/ocop/policy.h"
 #include "common/ocop/registry.h"
 #include "common/ocop/rubric.h"
+#include "common/link/enrol.h"
 #include "common/util/buf.h"
 #include "ocop_err.h"
+#include "server/bundle.h"
 #include "server/cmd.h"
 #include "server/files.h"
 #include "server/handoff.h"
@@ -45,27 +47,29 @@ static const char handoff_usage[] =
     "usage: ocopd handoff <command> [options]\n"
     "\n"
     "Carry a 5-star candidate to the national server and its decision back by\n"
-    "file when there is no link (docs/NATIONAL.md). Importing or applying the\n"
-    "same file twice changes nothing. Run 'ocopd handoff <command> --help'.\n";
+    "file when there is no link (docs/NATIONAL.md). Every file is authenticated\n"
+    "with the province's key at the national server and taken once: a forged,\n"
+    "altered or replayed file is refused. Run 'ocopd handoff <command> --help'.\n";
 
 static const char export_usage[] =
-    "usage: ocopd handoff export --db PATH --dossier ID --out FILE [--config FILE] [--credential C]\n"
+    "usage: ocopd handoff export --db PATH --dossier ID --out FILE --config FILE\n"
     "\n"
     "At the province: write the hand-off package of candidate dossier ID (its\n"
     "whole evaluation record and its evidence files) to FILE for the national\n"
-    "office. The credential\n"
-    "is this province's at the national server (default: upstream_credential\n"
-    "from the config).\n";
+    "office, authenticated with the key of this province's credential at the\n"
+    "national server (from the config's upstream_enrolment; no secret goes into\n"
+    "the file), the evidence files included.\n";
 
 static const char import_usage[] =
     "usage: ocopd handoff import --db PATH --in FILE [--reply FILE] [--config FILE]\n"
     "\n"
-    "At the national server: apply a province's hand-off package (idempotent).\n"
+    "At the national server: apply a province's hand-off package, once.\n"
     "--reply writes the national changes for that province, which it merges\n"
-    "with 'ocopd handoff apply'. A damaged or forged file is refused (exit 2).\n";
+    "with 'ocopd handoff apply'. A damaged, forged or replayed file is refused\n"
+    "(exit 2) and changes nothing.\n";
 
 static const char apply_usage[] =
-    "usage: ocopd handoff apply --db PATH --in REPLY [--config FILE]\n"
+    "usage: ocopd handoff apply --db PATH --in REPLY --config FILE\n"
     "\n"
     "At the province: merge the national server's reply file (written by\n"
     "'ocopd handoff import --reply' there), bringing the central council's\n"
@@ -86,12 +90,13 @@ handoff_export(int argc, char **argv)
 	com_buf out;
 	char sha[SRV_HANDOFF_SHA_HEX];
 	char err[512];
+	lnk_enrolment enrol;
 	uint64_t changes = 0;
 	const char *dd;
 	int found = 0;
 	int rv;
 
-	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_DB | SRV_OPT_DOSSIER | SRV_OPT_OUT | SRV_OPT_CONFIG | SRV_OPT_CREDENTIAL, "handoff export", export_usage);
+	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_DB | SRV_OPT_DOSSIER | SRV_OPT_OUT | SRV_OPT_CONFIG, "handoff export", export_usage);
 	if (rv != SRV_CMD_OK) {
 		return rv == SRV_CMD_HELP ? SRV_CMD_OK : rv;
 	}
@@ -146,11 +151,17 @@ handoff_export(int argc, char **argv)
 		sto_close(db);
 		return 1;
 	}
+	if (srv_cmd_upstream_enrolment(cfg.upstream_enrolment, &enrol) != 0) {
+		ocp_reg_close(reg);
+		ocp_council_close(c);
+		sto_close(db);
+		return 2;
+	}
 	com_buf_init(&out);
 	if ((rv = handoff_files_open(db, &cfg, &blobs)) == OCOP_OK) {
-		rv = srv_handoff_export(db, &k, o.credential ? o.credential : cfg.upstream_credential, blobs, &out, sha,
-		    &changes);
+		rv = srv_handoff_export(db, &k, enrol.credential, blobs, &out, sha, &changes);
 	}
+	lnk_enrol_fini(&enrol);
 	if (rv == OCOP_OK && srv_cmd_write_file(o.out, out.data, out.len) != 0) {
 		fprintf(stderr, "ocopd handoff export: cannot write %s\n", o.out);
 		rv = OCOP_EIO;
@@ -239,8 +250,14 @@ handoff_import(int argc, char **argv)
 	srv_files_close(files);
 	free(pkg);
 	if (rv == OCOP_OK && o.reply != NULL && srv_cmd_write_file(o.reply, reply.data, reply.len) != 0) {
-		snprintf(err, sizeof(err), "cannot write the reply %s", o.reply);
+		snprintf(err, sizeof(err), "cannot write the reply %s (the package is applied; import it again to "
+					 "write the reply)", o.reply);
 		rv = OCOP_EIO;
+	}
+	/* Taken once its reply is out: the same package is refused from now on. */
+	if (rv == OCOP_OK && srv_bundle_taken(db, st.province, st.seq) != OCOP_OK) {
+		snprintf(err, sizeof(err), "cannot record the package as taken: %s", sto_errmsg(db));
+		rv = OCOP_EDB;
 	}
 	com_buf_fini(&reply);
 	if (rv != OCOP_OK) {
@@ -256,7 +273,10 @@ handoff_import(int argc, char **argv)
 	}
 	ocp_policy_free(pol);
 	sto_close(db);
-	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT ? 2 : 1;
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT || rv == OCOP_ESTATE ||
+		    rv == OCOP_EINVAL || rv == OCOP_ESITE
+	    ? 2
+	    : 1;
 }
 
 static int
@@ -269,6 +289,7 @@ handoff_apply(int argc, char **argv)
 	srv_upstream *u = NULL;
 	srv_upstream_opts uo;
 	srv_upstream_stats st;
+	lnk_enrolment enrol;
 	char err[600];
 	const char *dd;
 	uint8_t *reply;
@@ -305,7 +326,14 @@ handoff_apply(int argc, char **argv)
 		return 2;
 	}
 	sto_set_policy(db, ocp_policy_store(pol));
+	if (srv_cmd_upstream_enrolment(cfg.upstream_enrolment, &enrol) != 0) {
+		free(reply);
+		ocp_policy_free(pol);
+		sto_close(db);
+		return 2;
+	}
 	memset(&uo, 0, sizeof(uo));
+	uo.credential = enrol.credential; /* its key authenticates the reply */
 	uo.pull_policy = ocp_policy_store_relay(pol, "national");
 	uo.data_dir = dd;
 	uo.log = &srv_cmd_log;
@@ -320,9 +348,10 @@ handoff_apply(int argc, char **argv)
 		    (unsigned long long)st.applied, st.decided);
 	}
 	srv_upstream_close(u);
+	lnk_enrol_fini(&enrol);
 	ocp_policy_free(pol);
 	sto_close(db);
-	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT ? 2 : 1;
+	return rv == OCOP_OK ? 0 : rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT || rv == OCOP_ESTATE ? 2 : 1;
 }
 
 static const srv_cmd handoff_cmds[] = {

@@ -2,13 +2,15 @@
  * cmd_import.c: `ocopd import`: serve a site's request bundle from a file
  * (sneakernet) and write the reply bundle to carry back.
  *
- * Every message of the bundle goes through srv_handle(), the function that
- * serves the network, so the credential in the messages authenticates the site
- * exactly as online and a change already held is a duplicate. The site's one
- * PULL is repeated here with the advancing cursor until the server has nothing
- * more, and every page goes into the reply. The file is verified whole before
- * the database is opened: a damaged file leaves the database untouched.
- * Works on the database file whether `ocopd serve` is running or not.
+ * The file is authenticated first (server/bundle.h): the site's bundle key
+ * must verify it and its number must be above the last one taken from the
+ * site, so a forged, edited or replayed file changes nothing. Then every
+ * message goes through srv_handle_from() as the bundle's site, the function
+ * that serves the network, so authority, scope and duplicates are judged
+ * exactly as online. The site's one PULL is repeated here with the advancing
+ * cursor until the server has nothing more, and every page goes into the
+ * reply, which the same key authenticates. Works on the database file whether
+ * `ocopd serve` is running or not.
  */
 #include "server/cmd_import.h"
 
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 
 #include "common/ocop/policy.h"
 #include "common/ocop/rubric.h"
@@ -36,6 +39,7 @@
 #include "protocol/envelope.h"
 #include "protocol/error.h"
 #include "protocol/session.h"
+#include "server/bundle.h"
 #include "server/config.h"
 #include "server/files.h"
 #include "server/service.h"
@@ -70,12 +74,13 @@ import_usage(FILE *out)
 	    "\nServe a site's sync bundle written by 'ocop export' (carried on a USB stick):\n"
 	    "apply its changes as a network sync would, and write to --reply the server's\n"
 	    "answer and the changes the site should receive; the site applies it with\n"
-	    "'ocop import --in FILE'. Importing the same file again changes nothing.\n"
-	    "Evidence files travel too: those the bundle carries are taken as online (each\n"
-	    "chunk checked, each file kept once whole and verified), and the reply carries\n"
-	    "the files of the site's scope it lacks, whole, up to --files-max (bytes, or\n"
-	    "with K, M or G; default 256M; 0: none); the rest follow with the next bundle\n"
-	    "or over the link.\n"
+	    "'ocop import --in FILE'. The file must be authenticated with the site's key\n"
+	    "and newer than the last one imported from it: the same file twice is refused.\n"
+	    "Evidence files travel too, inside the authenticated part: those the bundle\n"
+	    "carries are taken as online (each chunk checked, each file kept once whole\n"
+	    "and verified), and the reply carries the files of the site's scope it lacks,\n"
+	    "whole, up to --files-max (bytes, or with K, M or G; default 256M; 0: none);\n"
+	    "the rest follow with the next bundle or over the link.\n"
 	    "A damaged, truncated or edited file is refused (exit 2) and nothing changes.\n"
 	    "Works whether or not 'ocopd serve' is running on the same database.\n");
 }
@@ -178,7 +183,7 @@ import_now_ms(void)
  * reply's body, or the refusal's code.
  */
 static int
-import_call(srv_service *svc, const uint8_t *req, size_t len, uint32_t want, com_buf *reply,
+import_call(srv_service *svc, const srv_caller *who, const uint8_t *req, size_t len, uint32_t want, com_buf *reply,
     proto_rd *body)
 {
 	proto_env env;
@@ -186,7 +191,7 @@ import_call(srv_service *svc, const uint8_t *req, size_t len, uint32_t want, com
 	int rv;
 
 	com_buf_reset(reply);
-	if ((rv = srv_handle(svc, req, len, reply)) != OCOP_OK) {
+	if ((rv = srv_handle_from(svc, who, req, len, reply)) != OCOP_OK) {
 		fprintf(stderr, "ocopd import: %s\n", ocop_strerror(rv));
 		return rv;
 	}
@@ -233,7 +238,7 @@ import_push_last_seq(const uint8_t *msg, size_t len)
 
 /* Serve the site's PULL, then PULLs of its own from each page's next cursor, until done. */
 static int
-import_pull(srv_service *svc, const proto_pull *first, proto_bundle_wr *bw, com_buf *reply,
+import_pull(srv_service *svc, const srv_caller *who, const proto_pull *first, proto_bundle_wr *bw, com_buf *reply,
     import_stats *st)
 {
 	proto_pull m = *first;
@@ -247,7 +252,7 @@ import_pull(srv_service *svc, const proto_pull *first, proto_bundle_wr *bw, com_
 	for (;;) {
 		com_buf_reset(&req);
 		if ((rv = proto_pull_encode(&req, &m)) != OCOP_OK ||
-		    (rv = import_call(svc, req.data, req.len, PROTO_MSG_PULL_OK, reply, &body)) != OCOP_OK) {
+		    (rv = import_call(svc, who, req.data, req.len, PROTO_MSG_PULL_OK, reply, &body)) != OCOP_OK) {
 			break;
 		}
 		if (proto_pull_ok_decode(&body, &ok) != OCOP_OK) {
@@ -282,8 +287,8 @@ import_pull(srv_service *svc, const proto_pull *first, proto_bundle_wr *bw, com_
  * big, no room) stops nothing but that file.
  */
 static int
-import_file_msg(srv_service *svc, const uint8_t *m, size_t len, uint32_t type, proto_bundle_wr *bw, com_buf *reply,
-    import_stats *st)
+import_file_msg(srv_service *svc, const srv_caller *who, const uint8_t *m, size_t len, uint32_t type,
+    proto_bundle_wr *bw, com_buf *reply, import_stats *st)
 {
 	proto_env env;
 	proto_rd body;
@@ -293,7 +298,7 @@ import_file_msg(srv_service *svc, const uint8_t *m, size_t len, uint32_t type, p
 	int rv;
 
 	com_buf_reset(reply);
-	if ((rv = srv_handle(svc, m, len, reply)) != OCOP_OK) {
+	if ((rv = srv_handle_from(svc, who, m, len, reply)) != OCOP_OK) {
 		return rv;
 	}
 	if (proto_env_open(reply->data, reply->len, &env, &body) != OCOP_OK) {
@@ -325,8 +330,10 @@ import_file_msg(srv_service *svc, const uint8_t *m, size_t len, uint32_t type, p
  * files_max bytes. Stops at the first refusal (of a row message).
  */
 static int
-import_serve(srv_service *svc, const proto_bundle *b, uint64_t files_max, com_buf *out, import_stats *st)
+import_serve(srv_service *svc, const proto_bundle *b, const uint8_t key[PROTO_BUNDLE_KEY], uint64_t files_max,
+    com_buf *out, import_stats *st)
 {
+	srv_caller who = {SRV_VIA_BUNDLE, "", NULL, NULL, b->hdr.site};
 	proto_files asked;
 	bool have_asked = false;
 	proto_bundle_it it;
@@ -361,6 +368,7 @@ import_serve(srv_service *svc, const proto_bundle *b, uint64_t files_max, com_bu
 	snprintf(h.server, sizeof(h.server), "%s", sto_site_id(svc->db));
 	h.created_ms = import_now_ms();
 	h.pull_from = pull.cursor;
+	h.seq = b->hdr.seq; /* the request this reply answers */
 	if ((rv = proto_bundle_begin(&bw, out, &h)) != OCOP_OK) {
 		return rv;
 	}
@@ -368,12 +376,12 @@ import_serve(srv_service *svc, const proto_bundle *b, uint64_t files_max, com_bu
 	proto_bundle_iter(&it, b);
 	while ((rv = proto_bundle_next(&it, &m, &len, &type)) == OCOP_OK) {
 		if (type == PROTO_MSG_PULL) {
-			rv = import_pull(svc, &pull, &bw, &reply, st);
+			rv = import_pull(svc, &who, &pull, &bw, &reply, st);
 		} else if (type == PROTO_MSG_FILES || type == PROTO_MSG_FILE_PUT) {
-			rv = import_file_msg(svc, m, len, type, &bw, &reply, st);
+			rv = import_file_msg(svc, &who, m, len, type, &bw, &reply, st);
 		} else {
 			/* Each request type's reply is the next type (HELLO -> HELLO_OK, ...). */
-			rv = import_call(svc, m, len, type + 1, &reply, &body);
+			rv = import_call(svc, &who, m, len, type + 1, &reply, &body);
 			if (rv == OCOP_OK && type == PROTO_MSG_HELLO) {
 				rv = proto_hello_ok_decode(&body, &hok) == OCOP_OK ? OCOP_OK : OCOP_EINTERNAL;
 				st->high_water = hok.high_water;
@@ -409,7 +417,7 @@ import_serve(srv_service *svc, const proto_bundle *b, uint64_t files_max, com_bu
 		out->len = bw.start;
 		return rv;
 	}
-	return proto_bundle_end(&bw);
+	return proto_bundle_end(&bw, key);
 }
 
 /* ===== The command ===== */
@@ -431,6 +439,8 @@ srv_cmd_import(int argc, char **argv)
 	int json = 0;
 	srv_config cfg;
 	proto_bundle b;
+	srv_peer peer;
+	uint8_t key[PROTO_BUNDLE_KEY] = {0};
 	sto_db *db = NULL;
 	ocp_policy *pol = NULL;
 	srv_service svc;
@@ -488,27 +498,12 @@ srv_cmd_import(int argc, char **argv)
 		return 2;
 	}
 
-	/* 1. The file, whole, before the database is opened. */
+	/* 1. The file, whole, and the database; nothing is written before the file is authenticated. */
 	if ((e = import_read_file(in, &p, &len)) != 0) {
 		fprintf(stderr, "ocopd import: cannot read %s: %s\n", in,
 		    e == EFBIG ? "larger than 2 GiB" : strerror(e));
 		return 2;
 	}
-	rv = proto_bundle_open(&b, p, len, why, sizeof(why));
-	if (rv != OCOP_OK) {
-		fprintf(stderr, "ocopd import: %s: %s\nocopd import: nothing was imported\n", in, why);
-		com_free(p);
-		return 2;
-	}
-	if (b.hdr.kind != PROTO_BUNDLE_REQUEST) {
-		fprintf(stderr, "ocopd import: %s is a server's reply for site %s: apply it at that site with "
-				"'ocop import --in %s'\n",
-		    in, b.hdr.site, in);
-		com_free(p);
-		return 2;
-	}
-
-	/* 2. The database and the rules, as `serve` opens them. */
 	memset(&o, 0, sizeof(o));
 	o.user = "ocopd";
 	o.log = &import_log;
@@ -524,11 +519,11 @@ srv_cmd_import(int argc, char **argv)
 		code = 2;
 		goto out;
 	}
-	if (b.hdr.server[0] != 0 && strcmp(b.hdr.server, sto_site_id(db)) != 0) {
-		fprintf(stderr, "ocopd import: %s was written for server %s; this database is server %s\n"
-				"ocopd import: nothing was imported\n",
-		    in, b.hdr.server, sto_site_id(db));
-		code = 2;
+	/* 2. Whose file it is, and whether that site's key authenticates it. */
+	rv = srv_bundle_verify(db, p, len, &b, &peer, key, why, sizeof(why));
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd import: %s: %s\nocopd import: nothing was imported\n", in, why);
+		code = rv == OCOP_EREVOKED || rv == OCOP_EDB ? 1 : 2;
 		goto out;
 	}
 	sto_hlc(db)->max_skew_ms = cfg.skew_ms;
@@ -561,7 +556,7 @@ srv_cmd_import(int argc, char **argv)
 	/* 3. Serve it and write the reply. */
 	memset(&st, 0, sizeof(st));
 	com_buf_init(&reply);
-	rv = import_serve(&svc, &b, files_max, &reply, &st);
+	rv = import_serve(&svc, &b, key, files_max, &reply, &st);
 	if (rv != OCOP_OK) {
 		fprintf(stderr, "ocopd import: no reply written; what was applied stays, and importing %s "
 				"again continues\n",
@@ -571,6 +566,10 @@ srv_cmd_import(int argc, char **argv)
 		fprintf(stderr, "ocopd import: cannot write %s: %s (the changes are applied; import again "
 				"to write the reply)\n",
 		    out, strerror(e));
+		code = 1;
+	} else if (srv_bundle_taken(db, b.hdr.site, b.hdr.seq) != OCOP_OK) {
+		fprintf(stderr, "ocopd import: cannot record that bundle %" PRIu64 " of site %s was taken: %s\n",
+		    b.hdr.seq, b.hdr.site, sto_errmsg(db));
 		code = 1;
 	} else {
 		if (st.last_seq > st.high_water) {
@@ -608,6 +607,7 @@ srv_cmd_import(int argc, char **argv)
 	com_buf_fini(&reply);
 out:
 	srv_files_close(files);
+	OPENSSL_cleanse(key, sizeof(key));
 	ocp_policy_free(pol);
 	sto_close(db);
 	com_free(p);

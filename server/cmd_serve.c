@@ -2,11 +2,13 @@
  * cmd_serve.c: `ocopd serve` (also `ocopd --config FILE`): the daemon. It
  * listens for sites over nng until SIGTERM or SIGINT, then stops taking
  * requests, finishes the ones in flight and closes the database cleanly.
- * Logs go to stderr. A province server with an `upstream` in its config also
- * hands its 5-star candidates to the national server and brings its decisions
- * down (server/upstream.c, docs/NATIONAL.md).
+ * Logs go to stderr. A province server with an `upstream_enrolment` in its
+ * config also hands its 5-star candidates to the national server and brings
+ * its decisions down (server/upstream.c, docs/NATIONAL.md). Every link runs
+ * over mutual TLS when its URL is tls+tcp:// (README "Trusted links").
  */
 #include <errno.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -18,14 +20,24 @@
 
 #include <sys/socket.h>
 
+#include "common/link/dial.h"
+#include "common/link/enrol.h"
+#include "common/link/session.h"
+#include "common/link/tls.h"
 #include "common/ocop/policy.h"
 #include "common/ocop/rubric.h"
+#include "common/util/alloc.h"
+#include "common/util/secret.h"
 #include "ocop_err.h"
+#include "server/ca.h"
 #include "server/cmd.h"
 #include "server/files.h"
+#include "server/guard.h"
 #include "server/http.h"
 #include "server/listener.h"
 #include "server/metrics.h"
+#include "server/netwatch.h"
+#include "server/pool.h"
 #include "server/service.h"
 #include "server/upfiles.h"
 #include "server/upstream.h"
@@ -83,9 +95,39 @@ typedef struct upstream_run_state {
 	sto_blobs *blobs;       /* the province's evidence files, its own handle, owned; NULL = none */
 	const char *credential; /* this province's credential at the national server, borrowed */
 	srv_upstream *u;        /* owned; NULL = no upstream */
-	srv_upstream_nng link;  /* owned REQ socket */
+	lnk_enrolment enrol;    /* this province's enrolment at the national server, owned */
+	char url[256];          /* the national server's URL */
+	int timeout_ms;         /* one round trip, and the connection, at most */
+	lnk_dialer *dialer;     /* owned; NULL until a connection succeeds */
 	char last_error[600];   /* the last failure logged, to log each new one once */
 } upstream_run_state;
+
+int
+srv_cmd_upstream_enrolment(const char *path, lnk_enrolment *e)
+{
+	char err[512];
+	char *text = NULL;
+	int rv;
+
+	memset(e, 0, sizeof(*e));
+	if (path == NULL || path[0] == 0) {
+		fprintf(stderr, "ocopd: the upstream link needs upstream_enrolment: the province's enrolment file from "
+				"'ocopd site add --role province' at the national server\n");
+		return -1;
+	}
+	if ((rv = com_secret_read(path, &text, NULL, err, sizeof(err))) != OCOP_OK) {
+		fprintf(stderr, "ocopd: upstream_enrolment: %s\n", err);
+		return -1;
+	}
+	rv = lnk_enrol_decode(e, text, err, sizeof(err));
+	memset(text, 0, strlen(text));
+	com_free(text);
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd: upstream_enrolment %s: %s\n", path, err);
+		return -1;
+	}
+	return 0;
+}
 
 static int
 upstream_start(upstream_run_state *s, const srv_config *cfg, const ocp_policy *pol, const char *dd)
@@ -98,15 +140,29 @@ upstream_start(upstream_run_state *s, const srv_config *cfg, const ocp_policy *p
 		fprintf(stderr, "ocopd: only a province server has an upstream (role is %s)\n", cfg->role);
 		return -1;
 	}
+	if (srv_cmd_upstream_enrolment(cfg->upstream_enrolment, &s->enrol) != 0) {
+		return -1;
+	}
+	snprintf(s->url, sizeof(s->url), "%s", cfg->upstream[0] ? cfg->upstream : s->enrol.server_url);
+	s->timeout_ms = (int)cfg->upstream_timeout_ms;
 	/* Its own connection: the listener's requests and the upstream step
 	 * interleave as SQLite transactions, and no lock is held across a round trip. */
 	if (srv_cmd_open_db(cfg->db, false, &s->db) != OCOP_OK) {
+		lnk_enrol_fini(&s->enrol);
+		return -1;
+	}
+	if (strcmp(s->enrol.site_id, sto_site_id(s->db)) != 0) {
+		fprintf(stderr, "ocopd: upstream_enrolment is for site %s, but this server is %s\n", s->enrol.site_id,
+		    sto_site_id(s->db));
+		sto_close(s->db);
+		s->db = NULL;
+		lnk_enrol_fini(&s->enrol);
 		return -1;
 	}
 	sto_hlc(s->db)->max_skew_ms = cfg->skew_ms;
 	sto_set_policy(s->db, ocp_policy_store(pol));
 	memset(&uo, 0, sizeof(uo));
-	uo.credential = cfg->upstream_credential;
+	uo.credential = s->enrol.credential;
 	uo.pull_policy = ocp_policy_store_relay(pol, "national");
 	uo.data_dir = dd;
 	uo.log = &serve_log;
@@ -114,19 +170,12 @@ upstream_start(upstream_run_state *s, const srv_config *cfg, const ocp_policy *p
 		fprintf(stderr, "ocopd: upstream: %s\n", rv == OCOP_ENOMEM ? ocop_strerror(rv) : err);
 		sto_close(s->db);
 		s->db = NULL;
+		lnk_enrol_fini(&s->enrol);
 		return -1;
 	}
-	if ((rv = srv_upstream_nng_open(&s->link, cfg->upstream, (int)cfg->upstream_timeout_ms)) != OCOP_OK) {
-		fprintf(stderr, "ocopd: upstream %s: %s\n", cfg->upstream, ocop_strerror(rv));
-		srv_upstream_close(s->u);
-		s->u = NULL;
-		sto_close(s->db);
-		s->db = NULL;
-		return -1;
-	}
-	com_logf(&serve_log, COM_LOG_INFO, "upstream: national server %s every %llu ms", cfg->upstream,
+	com_logf(&serve_log, COM_LOG_INFO, "upstream: national server %s every %llu ms", s->url,
 	    (unsigned long long)cfg->upstream_interval_ms);
-	s->credential = cfg->upstream_credential;
+	s->credential = s->enrol.credential;
 	return 0;
 }
 
@@ -161,24 +210,55 @@ upstream_files(upstream_run_state *s, const srv_link *link, char *err, size_t er
 	return rv;
 }
 
+/* A link that is down: every round trip fails with the code the dial failed with. */
+static int
+upstream_down(void *arg, const uint8_t *req, size_t len, com_buf *reply)
+{
+	(void)req;
+	(void)len;
+	(void)reply;
+	return *(int *)arg;
+}
+
 /* One upstream step; returns whether the national server answered. */
 static bool
 upstream_run(upstream_run_state *s)
 {
-	srv_link link = srv_upstream_nng_link(&s->link);
+	srv_link link;
 	srv_upstream_stats st;
+	lnk_dial_opts o;
 	char err[600];
-	int rv = srv_upstream_step(s->u, &link, &st, err, sizeof(err));
+	char dial_err[512] = "";
+	int dial_rv = OCOP_OK;
+	int rv;
 
-	if (rv == OCOP_OK) {
+	if (s->dialer == NULL) {
+		memset(&o, 0, sizeof(o));
+		o.url = s->url;
+		o.timeout_ms = s->timeout_ms;
+		o.ca_pem = s->enrol.ca_pem;
+		o.cert_pem = s->enrol.cert_pem;
+		o.key_pem = s->enrol.key_pem;
+		dial_rv = lnk_dialer_open(&s->dialer, &o, dial_err, sizeof(dial_err));
+	}
+	if (s->dialer != NULL) {
+		link = lnk_dialer_transport(s->dialer);
+	} else {
+		/* New candidates are still recorded while the national server is away. */
+		link.roundtrip = upstream_down;
+		link.arg = &dial_rv;
+	}
+	rv = srv_upstream_step(s->u, &link, &st, err, sizeof(err));
+	if (rv == OCOP_OK && s->dialer != NULL) {
+		/* The rows are up; then the candidates' files over the same link. */
 		rv = upstream_files(s, &link, err, sizeof(err));
 	}
-
 	if (rv != OCOP_OK) {
-		if (strcmp(err, s->last_error) != 0) {
+		const char *why = s->dialer == NULL ? dial_err : err;
+		if (strcmp(why, s->last_error) != 0) {
 			com_logf(&serve_log, COM_LOG_WARN, "upstream: %s (%s); candidates wait for the next attempt",
-			    err, ocop_errname(rv));
-			snprintf(s->last_error, sizeof(s->last_error), "%s", err);
+			    why, ocop_errname(rv));
+			snprintf(s->last_error, sizeof(s->last_error), "%s", why);
 		}
 		return false;
 	}
@@ -199,13 +279,15 @@ upstream_run(upstream_run_state *s)
 static void
 upstream_stop(upstream_run_state *s)
 {
-	srv_upstream_nng_close(&s->link);
+	lnk_dialer_close(s->dialer);
+	s->dialer = NULL;
 	srv_upstream_close(s->u);
 	s->u = NULL;
 	sto_blobs_close(s->blobs);
 	s->blobs = NULL;
 	sto_close(s->db);
 	s->db = NULL;
+	lnk_enrol_fini(&s->enrol);
 }
 
 /* ===== Listening errors an operator can act on ===== */
@@ -344,13 +426,22 @@ srv_cmd_serve(int argc, char **argv)
 	ocp_policy *pol = NULL;
 	srv_service svc;
 	srv_listener *l = NULL;
+	srv_listen_opts lo;
+	srv_listen_stats ls;
+	nng_tls_config *tls = NULL;
+	srv_guard *guard = NULL;
+	srv_pool *pool = NULL;
 	srv_metrics *metrics = NULL;
 	srv_http *http = NULL;
 	srv_files *files = NULL;
 	sto_files_gc_stats gs;
 	uint64_t gc_waited_ms = 0;
+	srv_netwatch *watch = NULL;
 	upstream_run_state up;
 	uint64_t waited_ms = UINT64_MAX / 2; /* the first step runs at once */
+	uint64_t next_ms = 0;                /* when the next upstream step is due */
+	int up_failures = 0;                 /* upstream steps failed in a row */
+	unsigned up_seed = (unsigned)time(NULL);
 	struct sigaction sa;
 	char err[512];
 	char token[SRV_HTTP_TOKEN_MAX + 2];
@@ -359,6 +450,13 @@ srv_cmd_serve(int argc, char **argv)
 	int rv;
 
 	memset(&up, 0, sizeof(up));
+#ifdef M_ARENA_MAX
+	/* Many threads (workers, readers, nng's) each get a malloc arena of their
+	 * own by default, and freed memory stays scattered over them: two arenas
+	 * keep a server with hundreds of connections within its memory goal
+	 * (BENCHMARKS.md section 6). */
+	mallopt(M_ARENA_MAX, 2);
+#endif
 	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_CONFIG | SRV_OPT_DB | SRV_OPT_LISTEN | SRV_OPT_ROLE, "serve",
 	    serve_usage);
 	if (rv != SRV_CMD_OK) {
@@ -403,6 +501,7 @@ srv_cmd_serve(int argc, char **argv)
 	}
 	sto_set_policy(db, ocp_policy_store(pol));
 	srv_service_init(&svc, db, ocp_policy_store(pol), &serve_log);
+	svc.max_batch = cfg.max_batch;
 	if (strcmp(cfg.role, "national") == 0) {
 		svc.relay_policy = ocp_policy_store_relay(pol, "province");
 	}
@@ -411,12 +510,33 @@ srv_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	svc.metrics = metrics;
+	/* Every TLS link of this process (listener and upstream) logs why a handshake failed. */
+	if (lnk_tls_install(&serve_log) != OCOP_OK) {
+		fprintf(stderr, "ocopd: cannot install the TLS engine\n");
+		goto out;
+	}
+	if (lnk_url_tls(cfg.listen) && srv_ca_listener_tls(db, &cfg, &tls, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd: cannot serve %s: %s\n", cfg.listen, err);
+		code = SRV_CMD_USAGE;
+		goto out;
+	}
+	if (srv_guard_open(&guard, &serve_log, NULL, NULL) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", ocop_strerror(OCOP_ENOMEM));
+		goto out;
+	}
+	svc.guard = guard;
+	/* PULLs on read connections of their own, PUSHes in turn on db. */
+	if (srv_pool_open(&pool, cfg.db, cfg.readers, &serve_log) != OCOP_OK) {
+		fprintf(stderr, "ocopd: cannot open read connections on %s\n", cfg.db);
+		goto out;
+	}
+	svc.pool = pool;
 	if ((rv = srv_files_open(&files, db, cfg.files_dir, &cfg.files, err, sizeof(err))) != OCOP_OK) {
 		fprintf(stderr, "ocopd: evidence files: %s\n", err);
 		goto out;
 	}
 	svc.files = files;
-	if (cfg.upstream[0] != 0 && upstream_start(&up, &cfg, pol, dd) != 0) {
+	if ((cfg.upstream[0] != 0 || cfg.upstream_enrolment[0] != 0) && upstream_start(&up, &cfg, pol, dd) != 0) {
 		code = SRV_CMD_USAGE;
 		goto out;
 	}
@@ -450,29 +570,51 @@ srv_cmd_serve(int argc, char **argv)
 		}
 		srv_http_set_state(http, false, up.u != NULL ? SRV_UPSTREAM_DOWN : SRV_UPSTREAM_NONE);
 	}
-	rv = srv_listener_open(&l, &svc, cfg.listen, cfg.workers, cfg.max_message);
+	memset(&lo, 0, sizeof(lo));
+	lo.url = cfg.listen;
+	lo.workers = cfg.workers;
+	lo.max_message = cfg.max_message;
+	lo.tls = tls;
+	lo.allow_plain_remote = cfg.allow_plain != 0;
+	lo.send_timeout_ms = cfg.send_timeout_ms;
+	lo.max_connections = cfg.max_connections;
+	lo.log = &serve_log;
+	rv = srv_listener_open(&l, &svc, &lo, err, sizeof(err));
 	if (rv != OCOP_OK) {
-		serve_listen_diagnose(cfg.listen, err, sizeof(err));
-		fprintf(stderr, "ocopd: cannot listen on %s: %s\n", cfg.listen, err[0] ? err : ocop_strerror(rv));
+		char why[512];
+		serve_listen_diagnose(cfg.listen, why, sizeof(why));
+		fprintf(stderr, "ocopd: %s\n", rv == OCOP_ENET && why[0] ? why : err);
+		code = rv == OCOP_EINVAL ? SRV_CMD_USAGE : SRV_CMD_FAIL;
 		goto out;
 	}
 	if (http != NULL) {
 		srv_http_set_state(http, true, up.u != NULL ? SRV_UPSTREAM_DOWN : SRV_UPSTREAM_NONE);
 	}
-	com_logf(&serve_log, COM_LOG_INFO, "ocopd %s role=%s site=%s listening on %s (db %s)%s%s",
-	    OCOP_VERSION_STRING, cfg.role, sto_site_id(db), cfg.listen, cfg.db, http ? "; operator view on " : "",
-	    http ? cfg.http_listen : "");
+	/* Should the network library wedge (netwatch.h), end rather than stay up deaf. */
+	if ((rv = srv_netwatch_start(&watch, &serve_log, 0, 0, err, sizeof(err))) != OCOP_OK) {
+		fprintf(stderr, "ocopd: %s\n", err);
+		goto out;
+	}
+	com_logf(&serve_log, COM_LOG_INFO, "ocopd %s role=%s site=%s listening on %s%s (db %s)%s%s",
+	    OCOP_VERSION_STRING, cfg.role, sto_site_id(db), cfg.listen, tls != NULL ? " with mutual TLS" : "", cfg.db,
+	    http ? "; operator view on " : "", http ? cfg.http_listen : "");
 	while (!stop_requested) {
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		if (reload_requested) {
 			reload_requested = 0;
 			serve_reload(o.config, &cfg, http);
 		}
-		if (up.u != NULL && waited_ms >= cfg.upstream_interval_ms) {
+		if (up.u != NULL && waited_ms >= next_ms) {
 			bool answered = upstream_run(&up);
 			if (http != NULL) {
 				srv_http_set_state(http, true, answered ? SRV_UPSTREAM_UP : SRV_UPSTREAM_DOWN);
 			}
+			/* While the national server is away, back off (with jitter, up to
+			 * eight intervals) instead of knocking every interval. */
+			up_failures = answered ? 0 : up_failures + 1;
+			next_ms = answered ? cfg.upstream_interval_ms
+					   : (uint64_t)lnk_backoff_ms(up_failures, (long)cfg.upstream_interval_ms,
+						 (long)cfg.upstream_interval_ms * 8, &up_seed);
 			waited_ms = 0;
 		}
 		if (gc_waited_ms >= SERVE_FILES_GC_MS || gc_waited_ms == 0) {
@@ -496,17 +638,30 @@ srv_cmd_serve(int argc, char **argv)
 		waited_ms += 100;
 		gc_waited_ms += 100;
 	}
-	com_logf(&serve_log, COM_LOG_INFO, "shutting down: %llu requests served, %llu refused",
-	    (unsigned long long)svc.requests, (unsigned long long)svc.errors);
+	srv_listener_stats(l, &ls);
+	com_logf(&serve_log, COM_LOG_INFO,
+	    "shutting down: %llu requests served, %llu refused (%llu for their identity, %llu too big); %llu "
+	    "connections, %llu refused, %llu requests dropped for pipelining, %llu connections closed for unread replies",
+	    (unsigned long long)svc.requests, (unsigned long long)svc.errors, (unsigned long long)svc.auth_failures,
+	    (unsigned long long)svc.too_big, (unsigned long long)ls.connections, (unsigned long long)ls.refused,
+	    (unsigned long long)ls.pipelined, (unsigned long long)ls.unread);
 	code = SRV_CMD_OK;
 out:
+	/* Closing waits for the network library: bounded, in case it is stuck. */
+	srv_netwatch_deadline(watch, 15000);
 	/* The view first (it reads the database), then the sites' listener. */
 	srv_http_close(http);
 	srv_listener_close(l);
 	upstream_stop(&up);
+	srv_pool_close(pool);
+	srv_guard_close(guard);
+	if (tls != NULL) {
+		nng_tls_config_free(tls);
+	}
 	srv_metrics_free(metrics);
 	srv_files_close(files);
 	ocp_policy_free(pol);
 	sto_close(db);
+	srv_netwatch_stop(watch);
 	return code;
 }

@@ -1,8 +1,9 @@
 /*
- * cmd_site.c: `ocopd site`: the sites a server serves. `site add` registers
- * one and prints what it needs to connect; `site list` shows every site with
- * its sync state. Registered sites live in the database, not the config, so
- * adding one needs no restart. More sub-commands join the table below.
+ * cmd_site.c: `ocopd site`: the sites a server serves. `site list` shows
+ * every site with its sync state; `site add`, `revoke`, `rotate` and
+ * `set-scope` (server/cmd_trust.c) manage a site's identity and secrets.
+ * Registered sites live in the database, not the config, so every change
+ * takes effect at the site's next request, without a restart.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,64 +19,11 @@ static const char site_usage[] =
     "members' laptops, provinces at a national server) this server serves.\n"
     "Run 'ocopd site <command> --help' for a command's options.\n";
 
-static const char site_add_usage[] =
-    "usage: ocopd site add --db PATH --role ROLE --scope CODES [--name TEXT] [--site-id UUID]\n"
-    "                      [--server-url URL] [--json]\n"
-    "\n"
-    "Register a site and print its site id and a fresh credential, with the\n"
-    "commands to run on the site. ROLE is commune, district, province, national\n"
-    "or member; CODES are the unit codes it serves, comma-separated (83-28882).\n"
-    "--server-url is the address the site will reach this server at, for the\n"
-    "printed commands. The credential is shown once and stored only as a digest.\n";
-
 static const char site_list_usage[] =
     "usage: ocopd site list --db PATH [--json]\n"
     "\n"
     "Every registered site with its role, scope, the highest change applied from\n"
     "it (hw), the cursor it acknowledged and when it was last seen.\n";
-
-static int
-site_add(int argc, char **argv)
-{
-	srv_opts o;
-	sto_db *db = NULL;
-	char site[37];
-	char cred[SRV_CREDENTIAL_LEN + 1];
-	int rv;
-
-	rv = srv_opts_parse(&o, argc, argv,
-	    SRV_OPT_DB | SRV_OPT_ROLE | SRV_OPT_SCOPE | SRV_OPT_NAME | SRV_OPT_SITE_ID | SRV_OPT_SERVER_URL |
-		SRV_OPT_JSON,
-	    "site add", site_add_usage);
-	if (rv != SRV_CMD_OK) {
-		return rv == SRV_CMD_HELP ? SRV_CMD_OK : rv;
-	}
-	if (o.db == NULL || !srv_cmd_valid_role(o.role, false) || o.scope == NULL || !*o.scope) {
-		fprintf(stderr, "ocopd site add: needs --db PATH, --role commune|district|province|national|member"
-				" and --scope CODES\n");
-		return SRV_CMD_USAGE;
-	}
-	if (srv_cmd_open_db(o.db, false, &db) != OCOP_OK) {
-		return SRV_CMD_FAIL;
-	}
-	rv = srv_registry_add(db, o.site_id, o.role, o.scope, o.name, site, cred);
-	if (rv != OCOP_OK) {
-		fprintf(stderr, "ocopd site add: %s\n", sto_errmsg(db));
-		sto_close(db);
-		return rv == OCOP_EINVAL ? SRV_CMD_USAGE : SRV_CMD_FAIL;
-	}
-	if (o.json) {
-		srv_cmd_json_print(json_pack("{s:s, s:s, s:s, s:s}", "site_id", site, "credential", cred, "role",
-		    o.role, "scope", o.scope));
-	} else {
-		printf("site_id    %s\ncredential %s\nrole       %s\nscope      %s\n\n", site, cred, o.role, o.scope);
-		printf("On the site, run:\n  ocop init --site-id %s --role %s --scope %s\n"
-		       "  ocop remote --server %s --credential %s\n  ocop sync\n",
-		    site, o.role, o.scope, o.server_url ? o.server_url : "tcp://SERVER:7450", cred);
-	}
-	sto_close(db);
-	return SRV_CMD_OK;
-}
 
 static void
 site_row(void *arg, const srv_peer *p)
@@ -83,13 +31,16 @@ site_row(void *arg, const srv_peer *p)
 	json_t *arr = arg;
 
 	if (arr != NULL) {
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s}", "site_id",
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "site_id",
 		    p->site, "name", p->name, "role", p->role, "scope", p->scope, "high_water",
-		    (json_int_t)p->high_water, "cursor", (json_int_t)p->cursor, "last_seen", p->last_seen));
+		    (json_int_t)p->high_water, "cursor", (json_int_t)p->cursor, "last_seen", p->last_seen,
+		    "revoked", p->auth.revoked, "certificate_expires", p->auth.cert_not_after, "rotated",
+		    p->auth.rotated));
 	} else {
-		printf("%-36s  %-8s  %-12s  hw %-6llu  cursor %-6llu  %s  %s\n", p->site, p->role, p->scope,
+		printf("%-36s  %-8s  %-12s  hw %-6llu  cursor %-6llu  %s  %s%s%s\n", p->site, p->role, p->scope,
 		    (unsigned long long)p->high_water, (unsigned long long)p->cursor,
-		    p->last_seen[0] ? p->last_seen : "never", p->name);
+		    p->last_seen[0] ? p->last_seen : "never", p->name, p->auth.revoked[0] ? "  REVOKED " : "",
+		    p->auth.revoked);
 	}
 }
 
@@ -136,8 +87,11 @@ site_list(int argc, char **argv)
 }
 
 static const srv_cmd site_cmds[] = {
-    {"add", site_add, "register a site; prints what the site needs to connect"},
+    {"add", srv_cmd_site_add, "register a site; its secrets go to an enrolment file (0600)"},
     {"list", site_list, "registered sites and their sync state"},
+    {"revoke", srv_cmd_site_revoke, "refuse a site (a stolen laptop) from its next request on"},
+    {"rotate", srv_cmd_site_rotate, "give a site new secrets in a new enrolment file"},
+    {"set-scope", srv_cmd_site_set_scope, "change the units a site serves"},
 };
 
 int

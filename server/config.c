@@ -23,9 +23,13 @@ srv_config_defaults(srv_config *c)
 	c->skew_ms = 5u * 60u * 1000u;
 	c->spread_threshold = 10;
 	c->max_message = PROTO_MAX_MESSAGE;
-	c->workers = 8;
+	c->workers = 16;
 	c->upstream_interval_ms = 5000;
 	c->upstream_timeout_ms = 5000;
+	c->max_connections = 4096;
+	c->send_timeout_ms = 10000;
+	c->readers = 4;
+	c->max_batch = 512u * 1024u;
 	c->silent_days = 7;
 	c->log_level = COM_LOG_INFO;
 	srv_files_defaults(&c->files);
@@ -127,6 +131,9 @@ config_ops_key(srv_config *c, const char *k, const char *v, int *bad)
 	return 1;
 }
 
+/* A key of before: a secret in a config file, now refused with the way to fix it. */
+static const char config_retired[] = "upstream_credential";
+
 int
 srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
 {
@@ -186,15 +193,43 @@ srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
 			c->workers = (int)n;
 		} else if (strcmp(k, "upstream") == 0) {
 			bad = snprintf(c->upstream, sizeof(c->upstream), "%s", v) >= (int)sizeof(c->upstream);
-		} else if (strcmp(k, "upstream_credential") == 0) {
-			bad = snprintf(c->upstream_credential, sizeof(c->upstream_credential), "%s", v) >=
-			    (int)sizeof(c->upstream_credential);
+		} else if (strcmp(k, config_retired) == 0) {
+			snprintf(err, errlen, "%s:%d: a secret does not belong in a config file: put the province's "
+					      "enrolment file from the national server in upstream_enrolment", path, lineno);
+			fclose(f);
+			return OCOP_EINPUT;
 		} else if (strcmp(k, "upstream_interval_ms") == 0) {
 			bad = parse_u64(v, 10, UINT64_C(86400000), &n) != OCOP_OK;
 			c->upstream_interval_ms = n;
 		} else if (strcmp(k, "upstream_timeout_ms") == 0) {
 			bad = parse_u64(v, 100, UINT64_C(600000), &n) != OCOP_OK;
 			c->upstream_timeout_ms = n;
+		} else if (strcmp(k, "ca_dir") == 0) {
+			bad = snprintf(c->ca_dir, sizeof(c->ca_dir), "%s", v) >= (int)sizeof(c->ca_dir);
+		} else if (strcmp(k, "tls_ca") == 0) {
+			bad = snprintf(c->tls_ca, sizeof(c->tls_ca), "%s", v) >= (int)sizeof(c->tls_ca);
+		} else if (strcmp(k, "tls_cert") == 0) {
+			bad = snprintf(c->tls_cert, sizeof(c->tls_cert), "%s", v) >= (int)sizeof(c->tls_cert);
+		} else if (strcmp(k, "tls_key") == 0) {
+			bad = snprintf(c->tls_key, sizeof(c->tls_key), "%s", v) >= (int)sizeof(c->tls_key);
+		} else if (strcmp(k, "allow_plain") == 0) {
+			bad = strcmp(v, "yes") != 0 && strcmp(v, "no") != 0;
+			c->allow_plain = strcmp(v, "yes") == 0;
+		} else if (strcmp(k, "upstream_enrolment") == 0) {
+			bad = snprintf(c->upstream_enrolment, sizeof(c->upstream_enrolment), "%s", v) >=
+			    (int)sizeof(c->upstream_enrolment);
+		} else if (strcmp(k, "max_connections") == 0) {
+			bad = parse_u64(v, 8, 65536, &n) != OCOP_OK;
+			c->max_connections = (int)n;
+		} else if (strcmp(k, "readers") == 0) {
+			bad = parse_u64(v, 1, 64, &n) != OCOP_OK;
+			c->readers = (int)n;
+		} else if (strcmp(k, "max_batch") == 0) {
+			bad = parse_u64(v, 16384, 8u * 1024u * 1024u, &n) != OCOP_OK;
+			c->max_batch = (size_t)n;
+		} else if (strcmp(k, "send_timeout_ms") == 0) {
+			bad = parse_u64(v, 100, 600000, &n) != OCOP_OK;
+			c->send_timeout_ms = (int)n;
 		} else if (!config_ops_key(c, k, v, &bad)) {
 			snprintf(err, errlen, "%s:%d: unknown key '%s'", path, lineno, k);
 			fclose(f);

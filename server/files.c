@@ -25,6 +25,7 @@
 #include "ocop_err.h"
 #include "protocol/envelope.h"
 #include "protocol/error.h"
+#include "server/pool.h"
 #include "server/registry.h"
 #include "server/service.h"
 
@@ -121,20 +122,27 @@ srv_files_counters_get(srv_files *f, srv_files_counters *out)
 
 /* ===== Small helpers ===== */
 
-/* Record that site holds sha, in a transaction of its own. */
+/*
+ * Record that site holds sha, in a transaction of its own on the writing
+ * connection, in the writer's turn: the one write a file request makes, and
+ * a short one (the bytes are already on disk), so no PUSH waits behind a file.
+ */
 static int
-files_peer_set(sto_db *db, const char *site, const uint8_t sha[STO_SHA_LEN])
+files_peer_set(srv_service *s, const char *site, const uint8_t sha[STO_SHA_LEN])
 {
 	int rv;
 
-	if (sto_files_peer_has(db, site, sha)) {
-		return OCOP_OK;
+	if (s->pool != NULL) {
+		srv_pool_write_lock(s->pool);
 	}
-	if ((rv = sto_begin(db)) != OCOP_OK) {
-		return rv;
+	if (sto_files_peer_has(s->db, site, sha)) {
+		rv = OCOP_OK;
+	} else if ((rv = sto_begin(s->db)) == OCOP_OK &&
+		   ((rv = sto_files_peer_set(s->db, site, sha)) != OCOP_OK || (rv = sto_commit(s->db)) != OCOP_OK)) {
+		sto_rollback(s->db);
 	}
-	if ((rv = sto_files_peer_set(db, site, sha)) != OCOP_OK || (rv = sto_commit(db)) != OCOP_OK) {
-		sto_rollback(db);
+	if (s->pool != NULL) {
+		srv_pool_write_unlock(s->pool);
 	}
 	return rv;
 }
@@ -177,7 +185,7 @@ files_short(const uint8_t sha[STO_SHA_LEN], char out[13])
 /* ===== FILES ===== */
 
 static int
-files_files(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
+files_files(srv_service *s, srv_files *f, sto_db *db, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_files m;
 	proto_files_ok ok;
@@ -194,7 +202,7 @@ files_files(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 	if (proto_files_decode(body, &m) != OCOP_OK) {
 		return srv_service_error(s, reply, OCOP_EPROTO, "malformed FILES");
 	}
-	if ((rv = srv_service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = srv_service_auth(s, db, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	if (m.files.count > 0 && (out = com_calloc(m.files.count, sizeof(*out))) == NULL) {
@@ -209,7 +217,7 @@ files_files(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 
 		memcpy(r->sha, e.sha, STO_SHA_LEN);
 		r->state = PROTO_FILE_NONE;
-		if ((rv = sto_files_claim(s->db, s->policy, peer.site, peer.scope, e.sha, e.size, &claim)) != OCOP_OK) {
+		if ((rv = sto_files_claim(db, s->policy, peer.site, peer.scope, e.sha, e.size, &claim)) != OCOP_OK) {
 			break;
 		}
 		if (!claim.sendable && !claim.fetchable) {
@@ -252,7 +260,7 @@ files_files(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 /* ===== FILE_PUT ===== */
 
 static int
-files_put(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
+files_put(srv_service *s, srv_files *f, sto_db *db, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_file_put m;
 	proto_file_put_ok ok;
@@ -271,7 +279,7 @@ files_put(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 	if (proto_file_put_decode(body, &m) != OCOP_OK) {
 		return srv_service_error(s, reply, OCOP_EPROTO, "malformed FILE_PUT");
 	}
-	if ((rv = srv_service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = srv_service_auth(s, db, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	files_short(m.sha, name);
@@ -281,7 +289,7 @@ files_put(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 		    m.offset, name);
 		return srv_service_error(s, reply, OCOP_ECORRUPT, text);
 	}
-	if ((rv = sto_files_claim(s->db, s->policy, peer.site, peer.scope, m.sha, m.size, &claim)) != OCOP_OK) {
+	if ((rv = sto_files_claim(db, s->policy, peer.site, peer.scope, m.sha, m.size, &claim)) != OCOP_OK) {
 		return srv_service_error(s, reply, OCOP_EDB, "server database error");
 	}
 	if (!claim.sendable) {
@@ -328,7 +336,7 @@ files_put(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 		f->n.files_in++;
 		com_logf(s->log, COM_LOG_INFO, "file %s (%" PRIu64 " bytes) from %s is whole and verified", name, m.size,
 		    peer.site);
-		if (files_peer_set(s->db, peer.site, m.sha) != OCOP_OK) {
+		if (files_peer_set(s, peer.site, m.sha) != OCOP_OK) {
 			return srv_service_error(s, reply, OCOP_EDB, "server database error");
 		}
 	}
@@ -340,7 +348,7 @@ files_put(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 /* ===== FILE_GET ===== */
 
 static int
-files_get(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
+files_get(srv_service *s, srv_files *f, sto_db *db, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_file_get m;
 	proto_file_data d;
@@ -357,11 +365,11 @@ files_get(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 	if (proto_file_get_decode(body, &m) != OCOP_OK) {
 		return srv_service_error(s, reply, OCOP_EPROTO, "malformed FILE_GET");
 	}
-	if ((rv = srv_service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = srv_service_auth(s, db, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	files_short(m.sha, name);
-	if ((rv = sto_files_claim(s->db, s->policy, peer.site, peer.scope, m.sha, STO_FILE_ANY_SIZE, &claim)) !=
+	if ((rv = sto_files_claim(db, s->policy, peer.site, peer.scope, m.sha, STO_FILE_ANY_SIZE, &claim)) !=
 	    OCOP_OK) {
 		return srv_service_error(s, reply, OCOP_EDB, "server database error");
 	}
@@ -397,7 +405,7 @@ files_get(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 		return srv_service_error(s, reply, rv, "SHA-256 is not available");
 	}
 	f->n.bytes_out += got;
-	if (m.offset + got == size && files_peer_set(s->db, peer.site, m.sha) != OCOP_OK) {
+	if (m.offset + got == size && files_peer_set(s, peer.site, m.sha) != OCOP_OK) {
 		return srv_service_error(s, reply, OCOP_EDB, "server database error");
 	}
 	return proto_file_data_encode(reply, &d);
@@ -405,32 +413,53 @@ files_get(srv_service *s, srv_files *f, proto_rd *body, com_buf *reply)
 
 /* ===== Dispatch ===== */
 
+/*
+ * Which connection a file request uses: the checks (who the caller is, which
+ * documents name the file) only read, so they run on a read connection of
+ * the pool in a read transaction, beside the PULLs; the bytes go to and come
+ * from the file store, outside the database; only the note that a site now
+ * holds a file takes the writer's turn (files_peer_set). A slow upload thus
+ * neither queues behind PUSHes nor holds the writer: a chunk is written
+ * whole before its request is served, and serving it is a bounded disk write.
+ */
 int
-srv_files_serve(srv_service *s, uint32_t type, proto_rd *body, com_buf *reply)
+srv_files_serve(srv_service *s, const srv_caller *who, uint32_t type, proto_rd *body, com_buf *reply)
 {
 	srv_files *f = s->files;
+	sto_db *db;
+	bool txn;
 	int rv;
 
 	if (f == NULL) {
 		/* The answer an older server gives: a site keeps its files for later. */
 		return srv_service_error(s, reply, OCOP_EPROTO, "this server does not take evidence files");
 	}
+	db = s->pool != NULL ? srv_pool_take(s->pool) : s->db;
+	/* Without a pool db is the writer's own connection: no read transaction
+	 * around a request that may write on it. */
+	txn = s->pool != NULL && sto_exec(db, "BEGIN") == OCOP_OK;
 	pthread_mutex_lock(&f->mu);
 	switch (type) {
 	case PROTO_MSG_FILES:
-		rv = files_files(s, f, body, reply);
+		rv = files_files(s, f, db, who, body, reply);
 		break;
 	case PROTO_MSG_FILE_PUT:
-		rv = files_put(s, f, body, reply);
+		rv = files_put(s, f, db, who, body, reply);
 		break;
 	case PROTO_MSG_FILE_GET:
-		rv = files_get(s, f, body, reply);
+		rv = files_get(s, f, db, who, body, reply);
 		break;
 	default:
 		rv = srv_service_error(s, reply, OCOP_EPROTO, "not a file request");
 		break;
 	}
 	pthread_mutex_unlock(&f->mu);
+	if (txn) {
+		sto_exec(db, "COMMIT");
+	}
+	if (s->pool != NULL) {
+		srv_pool_give(s->pool, db);
+	}
 	return rv;
 }
 

@@ -30,6 +30,7 @@
 #include "protocol/wire.h"
 
 struct srv_service;
+struct srv_caller;
 
 /* The limits, from ocopd.conf (server/config.h). */
 typedef struct srv_files_opts {
@@ -73,10 +74,13 @@ void srv_files_counters_get(srv_files *f, srv_files_counters *out /* OUT */);
 
 /*
  * Serve one FILES, FILE_PUT or FILE_GET request whose envelope the service
- * opened (type, body), appending the reply (the answer or an ERROR) to
- * reply. Returns OCOP_OK when a reply was written, OCOP_ENOMEM.
+ * opened (type, body) for the caller who (as srv_handle_from authenticates
+ * it; NULL = local), appending the reply (the answer or an ERROR) to reply.
+ * The checks run on a read connection of the service's pool; only the note
+ * that a site holds a file takes the writer's turn. Returns OCOP_OK when a reply was written, OCOP_ENOMEM.
  */
-int srv_files_serve(struct srv_service *s, uint32_t type, proto_rd *body, com_buf *reply);
+int srv_files_serve(struct srv_service *s, const struct srv_caller *who, uint32_t type, proto_rd *body,
+    com_buf *reply);
 
 /*
  * Release the files no live document has named for the retention period and

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "common/store/filebundle.h"
@@ -25,6 +26,7 @@
 #include "protocol/files.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
+#include "server/bundle.h"
 
 #define HANDOFF_MAX_SCAN 20000u
 
@@ -806,12 +808,25 @@ srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential,
 	uint64_t after = 0;
 	uint64_t total = 0;
 	uint64_t cursor = handoff_meta_u64(db, "upstream_pull_cursor");
+	uint64_t seq = handoff_meta_u64(db, "handoff_bundle_seq") + 1;
+	uint8_t key[PROTO_BUNDLE_KEY];
+	char seqtext[32];
 	size_t start;
 	int rv;
 
+	if (credential == NULL || credential[0] == 0 || proto_bundle_key(credential, key) != OCOP_OK) {
+		EVP_MD_CTX_free(ctx);
+		return OCOP_EINVAL;
+	}
 	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
 		EVP_MD_CTX_free(ctx);
 		return OCOP_ENOMEM;
+	}
+	/* Numbered before it is written: a number is never used for two packages. */
+	snprintf(seqtext, sizeof(seqtext), "%" PRIu64, seq);
+	if ((rv = sto_meta_set(db, "handoff_bundle_seq", seqtext)) != OCOP_OK) {
+		EVP_MD_CTX_free(ctx);
+		return rv;
 	}
 	memset(&hdr, 0, sizeof(hdr));
 	hdr.kind = PROTO_BUNDLE_REQUEST;
@@ -821,6 +836,7 @@ srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential,
 		com_free(server);
 	}
 	hdr.created_ms = (uint64_t)time(NULL) * 1000u;
+	hdr.seq = seq;
 	start = out->len;
 	com_buf_init(&msg);
 	srv_relay_batch_init(&b);
@@ -832,7 +848,7 @@ srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential,
 	/* The session a province would run online: HELLO, the relay PUSHes, ACK, PULL. */
 	memset(&h, 0, sizeof(h));
 	snprintf(h.site, sizeof(h.site), "%s", sto_site_id(db));
-	snprintf(h.credential, sizeof(h.credential), "%s", credential ? credential : "");
+	h.credential[0] = 0; /* the package's MAC authenticates it: no secret inside */
 	h.protocol_version = PROTO_VERSION;
 	h.schema_version = STO_SCHEMA_VERSION;
 	snprintf(h.role, sizeof(h.role), "%s", sto_role(db));
@@ -842,7 +858,7 @@ srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential,
 	}
 	memset(&sel, 0, sizeof(sel));
 	sel.key = k;
-	sel.credential = credential;
+	sel.credential = "";
 	sel.budget = SRV_DEFAULT_BATCH;
 	while (rv == OCOP_OK) {
 		if ((rv = srv_relay_build(db, &sel, after, &b, ctx)) != OCOP_OK) {
@@ -882,12 +898,13 @@ srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential,
 		rv = handoff_export_files(db, k, h.credential, files, hdr.server, &bw);
 	}
 	if (rv == OCOP_OK) {
-		rv = proto_bundle_end(&bw); /* rewinds out itself on error */
+		rv = proto_bundle_end(&bw, key); /* rewinds out itself on error */
 	} else {
 		out->len = start; /* drop what was begun */
 	}
 	srv_relay_batch_fini(&b);
 	com_buf_fini(&msg);
+	OPENSSL_cleanse(key, sizeof(key));
 	if (rv == OCOP_OK && EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
 		rv = OCOP_ENOMEM;
 	}
@@ -905,15 +922,15 @@ srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential,
 
 /* Serve one message; an ERROR reply becomes its code with the text in err. */
 static int
-import_call(srv_service *svc, const uint8_t *m, size_t mlen, uint32_t type, uint32_t i, com_buf *reply,
-    proto_rd *body, char *err, size_t errlen)
+import_call(srv_service *svc, const srv_caller *who, const uint8_t *m, size_t mlen, uint32_t type, uint32_t i,
+    com_buf *reply, proto_rd *body, char *err, size_t errlen)
 {
 	proto_env env;
 	proto_error e;
 	int rv;
 
 	com_buf_reset(reply);
-	if ((rv = srv_handle(svc, m, mlen, reply)) != OCOP_OK) {
+	if ((rv = srv_handle_from(svc, who, m, mlen, reply)) != OCOP_OK) {
 		return rv;
 	}
 	if (proto_env_open(reply->data, reply->len, &env, body) != OCOP_OK) {
@@ -934,8 +951,8 @@ import_call(srv_service *svc, const uint8_t *m, size_t mlen, uint32_t type, uint
  * answer into the reply (bw may be NULL); a refused chunk stops only its file.
  */
 static int
-import_file_msg(srv_service *svc, const uint8_t *m, size_t mlen, uint32_t type, proto_bundle_wr *bw, com_buf *reply,
-    srv_handoff_import_stats *st)
+import_file_msg(srv_service *svc, const srv_caller *who, const uint8_t *m, size_t mlen, uint32_t type,
+    proto_bundle_wr *bw, com_buf *reply, srv_handoff_import_stats *st)
 {
 	proto_env env;
 	proto_rd body;
@@ -944,7 +961,7 @@ import_file_msg(srv_service *svc, const uint8_t *m, size_t mlen, uint32_t type, 
 	int rv;
 
 	com_buf_reset(reply);
-	if ((rv = srv_handle(svc, m, mlen, reply)) != OCOP_OK) {
+	if ((rv = srv_handle_from(svc, who, m, mlen, reply)) != OCOP_OK) {
 		return rv;
 	}
 	if (proto_env_open(reply->data, reply->len, &env, &body) != OCOP_OK) {
@@ -989,8 +1006,8 @@ import_dossier(const uint8_t *m, size_t mlen, char out[37])
 
 /* Serve the package's PULL, then PULLs from each page's next cursor until done, every page into bw. */
 static int
-import_pull(srv_service *svc, const proto_pull *first, proto_bundle_wr *bw, com_buf *reply, uint32_t i, char *err,
-    size_t errlen)
+import_pull(srv_service *svc, const srv_caller *who, const proto_pull *first, proto_bundle_wr *bw, com_buf *reply,
+    uint32_t i, char *err, size_t errlen)
 {
 	proto_pull m = *first;
 	proto_pull_ok ok;
@@ -1003,7 +1020,7 @@ import_pull(srv_service *svc, const proto_pull *first, proto_bundle_wr *bw, com_
 	for (;;) {
 		com_buf_reset(&req);
 		if ((rv = proto_pull_encode(&req, &m)) != OCOP_OK ||
-		    (rv = import_call(svc, req.data, req.len, PROTO_MSG_PULL, i, reply, &body, err, errlen)) != OCOP_OK) {
+		    (rv = import_call(svc, who, req.data, req.len, PROTO_MSG_PULL, i, reply, &body, err, errlen)) != OCOP_OK) {
 			break;
 		}
 		if (proto_pull_ok_decode(&body, &ok) != OCOP_OK) {
@@ -1033,6 +1050,9 @@ srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *re
 	proto_bundle_wr bw;
 	proto_pull pull;
 	com_buf reply;
+	srv_peer peer;
+	srv_caller who;
+	uint8_t key[PROTO_BUNDLE_KEY];
 	const uint8_t *m;
 	size_t mlen;
 	uint32_t type;
@@ -1041,15 +1061,17 @@ srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *re
 
 	memset(st, 0, sizeof(*st));
 	err[0] = 0;
-	/* The whole file is verified (digest, every message, their order) before anything is served. */
-	if ((rv = proto_bundle_open(&bundle, pkg, len, err, errlen)) != OCOP_OK) {
+	/* The whole file is authenticated and verified (the province's key, its
+	 * number, every message, their order) before anything is served. */
+	if ((rv = srv_bundle_verify(svc->db, pkg, len, &bundle, &peer, key, err, errlen)) != OCOP_OK) {
 		return rv;
 	}
-	if (bundle.hdr.kind != PROTO_BUNDLE_REQUEST) {
-		snprintf(err, errlen, "a %s bundle is not a hand-off package", proto_bundle_kind_name(bundle.hdr.kind));
-		return OCOP_EPROTO;
-	}
+	memset(&who, 0, sizeof(who));
+	who.via = SRV_VIA_BUNDLE;
+	who.addr = "";
+	who.site = bundle.hdr.site;
 	snprintf(st->province, sizeof(st->province), "%s", bundle.hdr.site);
+	st->seq = bundle.hdr.seq;
 	/* The reply's header needs the PULL's cursor, and the PULL comes last. */
 	memset(&pull, 0, sizeof(pull));
 	proto_bundle_iter(&it, &bundle);
@@ -1067,7 +1089,9 @@ srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *re
 		snprintf(h.server, sizeof(h.server), "%s", sto_site_id(svc->db));
 		h.created_ms = (uint64_t)time(NULL) * 1000u;
 		h.pull_from = pull.cursor;
+		h.seq = bundle.hdr.seq; /* the package this reply answers */
 		if ((rv = proto_bundle_begin(&bw, reply_out, &h)) != OCOP_OK) {
+			OPENSSL_cleanse(key, sizeof(key));
 			return rv;
 		}
 	}
@@ -1078,10 +1102,10 @@ srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *re
 
 		i++;
 		if (type == PROTO_MSG_PULL) {
-			rv = import_pull(svc, &pull, reply_out ? &bw : NULL, &reply, i, err, errlen);
+			rv = import_pull(svc, &who, &pull, reply_out ? &bw : NULL, &reply, i, err, errlen);
 		} else if (type == PROTO_MSG_FILES || type == PROTO_MSG_FILE_PUT) {
-			rv = import_file_msg(svc, m, mlen, type, reply_out ? &bw : NULL, &reply, st);
-		} else if ((rv = import_call(svc, m, mlen, type, i, &reply, &body, err, errlen)) == OCOP_OK) {
+			rv = import_file_msg(svc, &who, m, mlen, type, reply_out ? &bw : NULL, &reply, st);
+		} else if ((rv = import_call(svc, &who, m, mlen, type, i, &reply, &body, err, errlen)) == OCOP_OK) {
 			if (type == PROTO_MSG_PUSH) {
 				proto_push_ok ok;
 				if (proto_push_ok_decode(&body, &ok) != OCOP_OK) {
@@ -1107,9 +1131,12 @@ srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *re
 		if (reply_out != NULL) {
 			reply_out->len = bw.start;
 		}
+		OPENSSL_cleanse(key, sizeof(key));
 		return rv == OCOP_OK ? OCOP_EINTERNAL : rv;
 	}
-	return reply_out != NULL ? proto_bundle_end(&bw) : OCOP_OK;
+	rv = reply_out != NULL ? proto_bundle_end(&bw, key) : OCOP_OK;
+	OPENSSL_cleanse(key, sizeof(key));
+	return rv;
 }
 
 /* ===== Arrivals at the national server ===== */

@@ -150,8 +150,9 @@ int srv_handoff_note_arrival(sto_db *db, const char *tbl, const char *row, const
  * tree, ACK and PULL at its upstream pull cursor, then (with files, the
  * province's file store) the evidence files of the dossier's live documents
  * that the national server is not known to hold (FILES, FILE_PUT: the
- * candidate's whole evidence, PROTOCOL.md 6.3). The bundle ends with the
- * SHA-256 of its bytes. sha (may be NULL) receives the hand-off's content hash
+ * candidate's whole evidence, PROTOCOL.md 6.3). The bundle ends with an
+ * HMAC-SHA256 of its bytes, file messages included, under the key of
+ * credential (which never goes into the file). sha (may be NULL) receives the hand-off's content hash
  * (of its records, as srv_handoff_digest) and *changes (may be NULL) the number
  * of changes. Returns OCOP_OK, OCOP_EDB, OCOP_ENOMEM.
  */
@@ -168,18 +169,22 @@ typedef struct srv_handoff_import_stats {
 	uint64_t rejected;    /* changes refused */
 	uint32_t files;       /* evidence files the package completed here */
 	uint32_t file_chunks_refused; /* of its file chunks, refused (not the candidate's, too big, damaged) */
+	uint64_t seq;         /* the package's number: record it taken (srv_bundle_taken) once its reply is out */
 } srv_handoff_import_stats;
 
 /*
- * Verify a whole package (proto_bundle_open: digest, every message, their
- * order) before acting on any of it; then serve each message with
- * srv_handle() (relay mode for the province's PUSHes), so importing twice
- * changes nothing the second time. With reply_out (may be NULL) the reply
+ * Verify a whole package (srv_bundle_verify: the province's key, a number not
+ * taken before, every message, their order) before acting on any of it; then
+ * serve each message with srv_handle_from() as the province (relay mode for
+ * its PUSHes). The reply is authenticated with the province's key. The
+ * caller records the package taken (st->seq) once it has written the reply,
+ * so the same package is refused afterwards. With reply_out (may be NULL) the reply
  * bundle is appended to it: HELLO_OK, PUSH_OK..., ACK_OK and the PULL_OK pages
  * with the national tier's changes for the province from the package's cursor,
  * for `ocopd handoff apply` at the province.
- * Returns OCOP_OK; OCOP_ECORRUPT (truncated, damaged or edited), OCOP_EPROTO
- * (not a request bundle), OCOP_EVERSION: nothing done; an ERROR reply's code
+ * Returns OCOP_OK; OCOP_ECORRUPT (truncated, damaged, edited or forged),
+ * OCOP_EPROTO, OCOP_EVERSION, OCOP_EINVAL (not a request), OCOP_ESITE,
+ * OCOP_EREVOKED, OCOP_ESTATE (a replay): nothing done; an ERROR reply's code
  * (err has its text; what was served before stays); OCOP_ENOMEM.
  */
 int srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *reply_out /* OUT, may be NULL */,

@@ -14,7 +14,8 @@
 
 static const srv_cmd commands[] = {
     {"init", srv_cmd_init, "create the server's database: role, scope, site id"},
-    {"site", srv_cmd_site, "the sites this server serves: add, list"},
+    {"ca", srv_cmd_ca, "this server's CA for its trusted links: init"},
+    {"site", srv_cmd_site, "the sites this server serves: add, list, revoke, rotate, set-scope"},
     {"status", srv_cmd_status, "sites, log size, ledger entries, hand-offs"},
     {"serve", srv_cmd_serve, "serve the sites until SIGTERM (also: ocopd --config FILE)"},
     {"import", srv_cmd_import, "serve a site's bundle from a USB stick and write the reply"},

@@ -12,8 +12,10 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include "common/ocop/registry.h"
 #include "common/util/uuid.h"
 #include "ocop_err.h"
+#include "protocol/bundle.h"
 
 /* Hex SHA-256 of a credential: what the peer table keeps. */
 static int
@@ -42,17 +44,44 @@ registry_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/*
+ * A new credential (hex) with its digest and bundle key (hex), from the
+ * system's randomness.
+ */
+static int
+registry_secret(char cred[SRV_CREDENTIAL_LEN + 1], char digest[65], char mac[65])
+{
+	unsigned char raw[SRV_CREDENTIAL_LEN / 2];
+	uint8_t key[PROTO_BUNDLE_DIGEST];
+	size_t i;
+	int rv;
+
+	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+		return OCOP_EINTERNAL;
+	}
+	for (i = 0; i < sizeof(raw); i++) {
+		snprintf(cred + 2 * i, 3, "%02x", raw[i]);
+	}
+	OPENSSL_cleanse(raw, sizeof(raw));
+	if ((rv = registry_digest(cred, digest)) != OCOP_OK || (rv = proto_bundle_key(cred, key)) != OCOP_OK) {
+		return rv;
+	}
+	for (i = 0; i < sizeof(key); i++) {
+		snprintf(mac + 2 * i, 3, "%02x", key[i]);
+	}
+	OPENSSL_cleanse(key, sizeof(key));
+	return OCOP_OK;
+}
+
 int
 srv_registry_add(sto_db *db, const char *site_id, const char *role, const char *scope,
     const char *name, char site_out[37], char cred[SRV_CREDENTIAL_LEN + 1])
 {
-	unsigned char raw[SRV_CREDENTIAL_LEN / 2];
 	char digest[65];
+	char mac[65];
 	sqlite3_stmt *st = NULL;
 	com_uuid u;
-	size_t i;
 	int rc;
-	int rv;
 
 	if (site_id == NULL) {
 		com_uuid7(&u);
@@ -62,17 +91,11 @@ srv_registry_add(sto_db *db, const char *site_id, const char *role, const char *
 	} else {
 		snprintf(site_out, 37, "%s", site_id);
 	}
-	if (RAND_bytes(raw, sizeof(raw)) != 1) {
+	if (registry_secret(cred, digest, mac) != OCOP_OK) {
 		return sto_seterr(db, OCOP_EINTERNAL, "no randomness for a credential");
 	}
-	for (i = 0; i < sizeof(raw); i++) {
-		snprintf(cred + 2 * i, 3, "%02x", raw[i]);
-	}
-	if ((rv = registry_digest(cred, digest)) != OCOP_OK) {
-		return rv;
-	}
 	rc = sqlite3_prepare_v2(sto_sqlite(db),
-	    "INSERT INTO peer (site, role, scope, credential, name) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+	    "INSERT INTO peer (site, role, scope, credential, name, mac_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
 	    &st, NULL);
 	if (rc != SQLITE_OK) {
 		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
@@ -82,13 +105,68 @@ srv_registry_add(sto_db *db, const char *site_id, const char *role, const char *
 	sqlite3_bind_text(st, 3, scope ? scope : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, digest, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, name ? name : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 6, mac, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_finalize(st);
+	OPENSSL_cleanse(mac, sizeof(mac));
 	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT) {
 		return sto_seterr(db, OCOP_EEXIST, "site %s is already registered", site_out);
 	}
 	if (rc != SQLITE_DONE) {
 		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
+	}
+	return OCOP_OK;
+}
+
+int
+srv_registry_new_secrets(sto_db *db, const char *site, const char *cert_sha256, const char *cert_not_after,
+    bool rotated, char cred[SRV_CREDENTIAL_LEN + 1])
+{
+	char digest[65];
+	char mac[65];
+	int rv;
+
+	if (registry_secret(cred, digest, mac) != OCOP_OK) {
+		return sto_seterr(db, OCOP_EINTERNAL, "no randomness for a credential");
+	}
+	rv = sto_siteauth_set_secrets(db, site, digest, mac, cert_sha256, cert_not_after, rotated);
+	OPENSSL_cleanse(mac, sizeof(mac));
+	return rv;
+}
+
+/* Is a role one this server (of role server_role) registers? */
+static bool
+registry_role_ok(const char *server_role, const char *role)
+{
+	static const char *const province[] = {"commune", "district", "province", "member", NULL};
+	static const char *const national[] = {"province", "national", "member", NULL};
+	const char *const *r = strcmp(server_role, "national") == 0 ? national : province;
+
+	for (; *r != NULL; r++) {
+		if (strcmp(*r, role) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
+int
+srv_registry_check(sto_db *db, const char *role, const char *scope, char *err, size_t errlen)
+{
+	int rv;
+
+	if (role == NULL || !registry_role_ok(sto_role(db), role)) {
+		snprintf(err, errlen, "a %s server registers %s, not '%s'", sto_role(db),
+		    strcmp(sto_role(db), "national") == 0 ? "province, national or member sites"
+							 : "commune, district, province or member sites",
+		    role ? role : "");
+		return OCOP_EINVAL;
+	}
+	if ((rv = ocp_reg_scope_check(role, scope, err, errlen)) != OCOP_OK) {
+		return OCOP_EINVAL;
+	}
+	if ((rv = ocp_reg_scope_within(sto_scope(db), scope, err, errlen)) != OCOP_OK) {
+		return OCOP_EINVAL;
 	}
 	return OCOP_OK;
 }
@@ -123,7 +201,7 @@ registry_load(sto_db *db, const char *site, srv_peer *out, char digest[65])
 	snprintf(out->last_seen, sizeof(out->last_seen), "%s", (const char *)sqlite3_column_text(st, 5));
 	snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(st, 6));
 	sqlite3_finalize(st);
-	return OCOP_OK;
+	return sto_siteauth_get(db, site, &out->auth);
 }
 
 int

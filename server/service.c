@@ -9,12 +9,14 @@
 #include "server/service.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "common/ocop/scope.h"
 #include "common/store/capture.h"
 #include "common/store/ledger.h"
+#include "common/store/pull.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -22,8 +24,10 @@
 #include "protocol/error.h"
 #include "protocol/session.h"
 #include "server/files.h"
+#include "server/guard.h"
 #include "server/handoff.h"
 #include "server/metrics.h"
+#include "server/pool.h"
 #include "server/registry.h"
 
 #define SRV_PULL_SCAN 5000 /* log rows examined per PULL at most */
@@ -47,27 +51,100 @@ service_error(srv_service *s, com_buf *reply, int code, const char *text)
 	return proto_error_encode(reply, code, text);
 }
 
-/* Authenticate a request; on failure the ERROR reply is already written. */
+/* Refuse a request for its identity: one reply for every cause, the cause in the (bounded) log. */
 static int
-service_auth(srv_service *s, const char *site, const char *cred, srv_peer *peer, com_buf *reply,
-    bool *ok)
+service_auth_fail(srv_service *s, const srv_caller *who, com_buf *reply, const char *detail)
 {
-	int rv = srv_registry_auth(s->db, site, cred, peer);
+	s->errors++;
+	s->auth_failures++;
+	srv_guard_fail(s->guard, who ? who->addr : NULL, detail);
+	return proto_error_encode(reply, OCOP_EAUTH, "authentication failed: unknown site or wrong credential");
+}
 
-	*ok = rv == OCOP_OK;
+/*
+ * Authenticate a request claiming to be from site (see srv_handle_from); on
+ * failure the ERROR reply is already written and *ok is false.
+ */
+static int
+service_auth(srv_service *s, sto_db *db, const srv_caller *who, const char *site, const char *cred, srv_peer *peer,
+    com_buf *reply, bool *ok)
+{
+	static const srv_caller local = {SRV_VIA_LOCAL, "", NULL, NULL, NULL};
+	char detail[256];
+	char text[320];
+	uint64_t retry = 0;
+	int rv;
+
+	*ok = false;
+	if (who == NULL) {
+		who = &local;
+	}
+	if (srv_guard_blocked(s->guard, who->addr, &retry)) {
+		s->errors++;
+		s->auth_failures++;
+		snprintf(text, sizeof(text), "too many failed attempts from %s: try again in %llu s", who->addr,
+		    (unsigned long long)retry);
+		return proto_error_encode(reply, OCOP_EAUTH, text);
+	}
+	if (who->via == SRV_VIA_TLS) {
+		/* The certificate first: it was verified by the handshake, and a
+		 * laptop holding a replaced one deserves to be told so. */
+		if (who->cert_site == NULL || strcmp(who->cert_site, site) != 0) {
+			snprintf(detail, sizeof(detail), "the certificate of site %s was presented for site %s",
+			    who->cert_site ? who->cert_site : "?", site);
+			return service_auth_fail(s, who, reply, detail);
+		}
+		rv = srv_registry_get(db, site, peer);
+		if (rv == OCOP_OK && peer->auth.cert_sha256[0] != 0 &&
+		    (who->cert_sha256 == NULL || strcmp(who->cert_sha256, peer->auth.cert_sha256) != 0)) {
+			snprintf(detail, sizeof(detail), "site %s presented a certificate that was replaced on %s",
+			    site, peer->auth.rotated[0] ? peer->auth.rotated : "rotation");
+			srv_guard_fail(s->guard, who->addr, detail);
+			s->errors++;
+			s->auth_failures++;
+			snprintf(text, sizeof(text),
+			    "this certificate of site %s was replaced on %s: enrol with the new enrolment file", site,
+			    peer->auth.rotated[0] ? peer->auth.rotated : "rotation");
+			return proto_error_encode(reply, OCOP_EAUTH, text);
+		}
+	}
+	if (who->via == SRV_VIA_BUNDLE) {
+		if (who->site == NULL || strcmp(who->site, site) != 0) {
+			snprintf(detail, sizeof(detail), "a bundle of site %s carries a request of site %s",
+			    who->site ? who->site : "?", site);
+			return service_auth_fail(s, who, reply, detail);
+		}
+		rv = srv_registry_get(db, site, peer);
+	} else {
+		rv = srv_registry_auth(db, site, cred, peer);
+	}
 	if (rv == OCOP_ESITE || rv == OCOP_EAUTH) {
-		return service_error(s, reply, rv, sto_errmsg(s->db));
+		snprintf(detail, sizeof(detail), rv == OCOP_ESITE ? "unknown site %s" : "wrong credential for site %s",
+		    site);
+		return service_auth_fail(s, who, reply, detail);
 	}
 	if (rv != OCOP_OK) {
 		return service_error(s, reply, OCOP_EDB, "server database error");
 	}
+	if (peer->auth.revoked[0] != 0) {
+		snprintf(detail, sizeof(detail), "revoked site %s (%s) tried to sync", site, peer->name);
+		srv_guard_fail(s->guard, who->addr, detail);
+		s->errors++;
+		s->auth_failures++;
+		snprintf(text, sizeof(text), "site %s was revoked on %s%s%.120s%s: it can no longer sync; ask the %s office",
+		    site, peer->auth.revoked, peer->auth.revoked_reason[0] ? " (" : "", peer->auth.revoked_reason,
+		    peer->auth.revoked_reason[0] ? ")" : "", sto_role(db));
+		return proto_error_encode(reply, OCOP_EREVOKED, text);
+	}
+	*ok = true;
 	return OCOP_OK;
 }
 
 int
-srv_service_auth(srv_service *s, const char *site, const char *credential, srv_peer *peer, com_buf *reply, bool *ok)
+srv_service_auth(srv_service *s, sto_db *db, const srv_caller *who, const char *site, const char *credential,
+    srv_peer *peer, com_buf *reply, bool *ok)
 {
-	return service_auth(s, site, credential, peer, reply, ok);
+	return service_auth(s, db, who, site, credential, peer, reply, ok);
 }
 
 int
@@ -78,8 +155,26 @@ srv_service_error(srv_service *s, com_buf *reply, int code, const char *text)
 
 /* ===== HELLO ===== */
 
+/*
+ * This server's clock as a reader sees it: the writer keeps it in memory
+ * and in meta, so a read connection takes the larger of its own and meta's.
+ */
+static uint64_t
+service_hlc(srv_service *s, sto_db *db)
+{
+	char *v = NULL;
+	uint64_t hlc = sto_hlc(db)->last;
+
+	if (db != s->db && sto_meta_get(db, "hlc", &v) == OCOP_OK) {
+		uint64_t m = strtoull(v, NULL, 10);
+		hlc = m > hlc ? m : hlc;
+		com_free(v);
+	}
+	return hlc;
+}
+
 static int
-service_hello(srv_service *s, proto_rd *body, com_buf *reply)
+service_hello(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_hello m;
 	proto_hello_ok ok;
@@ -90,7 +185,7 @@ service_hello(srv_service *s, proto_rd *body, com_buf *reply)
 	if (proto_hello_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed HELLO");
 	}
-	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = service_auth(s, db, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	if (m.schema_version != STO_SCHEMA_VERSION) {
@@ -107,7 +202,7 @@ service_hello(srv_service *s, proto_rd *body, com_buf *reply)
 	memset(&ok, 0, sizeof(ok));
 	snprintf(ok.server_site, sizeof(ok.server_site), "%s", sto_site_id(s->db));
 	snprintf(ok.server_role, sizeof(ok.server_role), "%s", sto_role(s->db));
-	ok.server_hlc = sto_hlc(s->db)->last;
+	ok.server_hlc = service_hlc(s, db);
 	ok.high_water = peer.high_water;
 	ok.max_batch_bytes = s->max_batch;
 	ok.schema_version = STO_SCHEMA_VERSION;
@@ -295,7 +390,7 @@ service_is_relay(const srv_service *s, const srv_peer *peer)
 }
 
 static int
-service_push(srv_service *s, proto_rd *body, com_buf *reply)
+service_push(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_push m;
 	proto_push_ok ok;
@@ -313,7 +408,7 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
 	if (proto_push_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed PUSH");
 	}
-	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = service_auth(s, s->db, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	if (service_is_relay(s, &peer)) {
@@ -421,127 +516,96 @@ service_push(srv_service *s, proto_rd *body, com_buf *reply)
  * (reference data) goes everywhere; otherwise the one scope matcher decides.
  */
 static bool
-service_in_scope(srv_service *s, const char *scope, const char *code)
+service_in_scope(srv_service *s, sto_db *db, const char *scope, const char *code)
 {
 	if (code[0] == 0) {
 		return true;
 	}
-	return s->policy != NULL && s->policy->covers != NULL ? s->policy->covers(s->policy->arg, s->db, scope, code)
+	return s->policy != NULL && s->policy->covers != NULL ? s->policy->covers(s->policy->arg, db, scope, code)
 							     : ocp_scope_covers(scope, code);
 }
 
-static bool
-service_was_clamped(srv_service *s, const proto_change *c)
-{
-	sqlite3_stmt *st = NULL;
-	bool yes = false;
-
-	if (sqlite3_prepare_v2(sto_sqlite(s->db),
-		"SELECT 1 FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = 'clock' LIMIT 1", -1, &st,
-		NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
-		yes = sqlite3_step(st) == SQLITE_ROW;
-	}
-	sqlite3_finalize(st);
-	return yes;
-}
-
+/*
+ * One page of the log for a site: what it may see after its cursor, in log
+ * order, up to the byte budget. Its own changes and what it relayed are
+ * skipped inside the store (sto_pull); the rest is judged by scope here. When
+ * the log is read to its end the cursor moves to the end, past the site's own
+ * history, so the next PULL does not read it again.
+ */
 static int
-service_pull(srv_service *s, proto_rd *body, com_buf *reply)
+service_pull(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_pull m;
 	proto_batch b;
-	proto_change c;
 	srv_peer peer;
-	sqlite3_stmt *st = NULL;
+	sto_pull scan;
+	sto_pull_row r;
 	uint64_t next;
+	uint64_t last = 0;
 	uint64_t max;
 	bool authed;
 	bool more = false;
 	int scanned = 0;
 	int rv;
-	int rc;
 
 	if (proto_pull_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed PULL");
 	}
-	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = service_auth(s, db, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	max = m.max_bytes && m.max_bytes < s->max_batch ? m.max_bytes : s->max_batch;
 	next = m.cursor;
-	rc = sqlite3_prepare_v2(sto_sqlite(s->db),
-	    "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells, via, scope, to_site FROM change WHERE lsn > ?1 ORDER BY lsn",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
+	if (sto_pull_last_lsn(db, &last) != OCOP_OK || sto_pull_open(&scan, db, m.site, m.cursor) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EDB, "server database error");
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)m.cursor);
 	if ((rv = proto_pull_ok_begin(&b, reply, max)) != OCOP_OK) {
-		sqlite3_finalize(st);
+		sto_pull_close(&scan);
 		return rv;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rv = sto_pull_next(&scan, &r)) == OCOP_OK) {
 		char scope[64];
-		uint64_t lsn = (uint64_t)sqlite3_column_int64(st, 0);
 
 		if (++scanned > SRV_PULL_SCAN) {
 			more = true;
 			break;
 		}
-		memset(&c, 0, sizeof(c));
-		snprintf(c.site, sizeof(c.site), "%s", (const char *)sqlite3_column_text(st, 1));
-		c.seq = (uint64_t)sqlite3_column_int64(st, 2);
-		snprintf(c.tbl, sizeof(c.tbl), "%s", (const char *)sqlite3_column_text(st, 3));
-		snprintf(c.row, sizeof(c.row), "%s", (const char *)sqlite3_column_text(st, 4));
-		c.hlc = (uint64_t)sqlite3_column_int64(st, 5);
-		snprintf(c.user, sizeof(c.user), "%s", (const char *)sqlite3_column_text(st, 6));
-		c.cells = sqlite3_column_blob(st, 7);
-		c.cells_len = (size_t)sqlite3_column_bytes(st, 7);
-		/* A site has its own changes already (unless this server clamped one:
-		 * the echo tells it the version every replica holds), and a relaying
-		 * peer what it relayed; skip them and what is outside its scope. */
-		if ((strcmp(c.site, m.site) != 0 || service_was_clamped(s, &c)) &&
-		    (sqlite3_column_type(st, 8) == SQLITE_NULL ||
-			strcmp((const char *)sqlite3_column_text(st, 8), m.site) != 0)) {
-			if ((rv = sto_row_scope(s->db, c.tbl, c.row, scope, sizeof(scope))) != OCOP_OK) {
+		if ((rv = sto_row_scope(db, r.c.tbl, r.c.row, scope, sizeof(scope))) != OCOP_OK) {
+			break;
+		}
+		/* The change that moved a row out of this site's scope goes to it
+		 * too, so the site learns that the row left (move.c), and so does the
+		 * change addressed to it (to_site). */
+		if (service_in_scope(s, db, peer.scope, scope) || (r.to_site != NULL && strcmp(r.to_site, m.site) == 0) ||
+		    (r.left_scope != NULL && service_in_scope(s, db, peer.scope, r.left_scope))) {
+			rv = proto_batch_add(&b, &r.c);
+			if (rv == OCOP_ETOOBIG) {
+				more = true;
+				rv = OCOP_OK;
 				break;
 			}
-			/* The change that moved a row out of this site's scope goes to it
-			 * too, so the site learns that the row left (move.c). */
-			if (service_in_scope(s, peer.scope, scope) ||
-			    (sqlite3_column_type(st, 10) == SQLITE_TEXT &&
-				strcmp((const char *)sqlite3_column_text(st, 10), m.site) == 0) ||
-			    (sqlite3_column_type(st, 9) == SQLITE_TEXT &&
-				service_in_scope(s, peer.scope, (const char *)sqlite3_column_text(st, 9)))) {
-				rv = proto_batch_add(&b, &c);
-				if (rv == OCOP_ETOOBIG) {
-					more = true;
-					rv = OCOP_OK;
-					break;
-				}
-				if (rv != OCOP_OK) {
-					break;
-				}
+			if (rv != OCOP_OK) {
+				break;
 			}
 		}
-		next = lsn;
+		next = r.lsn;
 	}
-	if (rc == SQLITE_ROW && !more) {
-		more = true;
+	sto_pull_close(&scan);
+	if (rv == OCOP_ENOENT) {
+		/* Read to the end of this snapshot: nothing more for this site up to its end. */
+		rv = OCOP_OK;
+		next = last > next ? last : next;
 	}
-	sqlite3_finalize(st);
 	if (rv != OCOP_OK) {
 		return rv == OCOP_ENOMEM ? rv : service_error(s, reply, OCOP_EDB, "server database error");
 	}
-	return proto_pull_ok_end(&b, next, more, sto_hlc(s->db)->last);
+	return proto_pull_ok_end(&b, next, more, service_hlc(s, db));
 }
 
 /* ===== ACK ===== */
 
 static int
-service_ack(srv_service *s, proto_rd *body, com_buf *reply)
+service_ack(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *reply)
 {
 	proto_ack m;
 	proto_ack_ok ok;
@@ -552,7 +616,7 @@ service_ack(srv_service *s, proto_rd *body, com_buf *reply)
 	if (proto_ack_decode(body, &m) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed ACK");
 	}
-	if ((rv = service_auth(s, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
+	if ((rv = service_auth(s, s->db, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
 	if (srv_registry_set_cursor(s->db, m.site, m.cursor) != OCOP_OK) {
@@ -564,8 +628,40 @@ service_ack(srv_service *s, proto_rd *body, com_buf *reply)
 
 /* ===== Dispatch ===== */
 
+/* How many change records a PUSH carries (0 when it does not decode). */
+static uint32_t
+service_push_count(const proto_rd *body)
+{
+	proto_rd r = *body;
+	proto_push m;
+
+	return proto_push_decode(&r, &m) == OCOP_OK ? m.changes.count : 0;
+}
+
+/*
+ * HELLO or PULL on a read connection of the pool (or db without one), in a
+ * read transaction, so a page and the scope lookups that filter it see one
+ * snapshot while the writer goes on.
+ */
 static int
-service_dispatch(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
+service_read(srv_service *s, const srv_caller *who, uint32_t type, proto_rd *body, com_buf *reply)
+{
+	sto_db *db = s->pool != NULL ? srv_pool_take(s->pool) : s->db;
+	bool txn = sto_exec(db, "BEGIN") == OCOP_OK;
+	int rv;
+
+	rv = type == PROTO_MSG_HELLO ? service_hello(s, db, who, body, reply) : service_pull(s, db, who, body, reply);
+	if (txn) {
+		sto_exec(db, "COMMIT");
+	}
+	if (s->pool != NULL) {
+		srv_pool_give(s->pool, db);
+	}
+	return rv;
+}
+
+static int
+service_dispatch(srv_service *s, const srv_caller *who, const uint8_t *req, size_t len, com_buf *reply)
 {
 	proto_env env;
 	proto_rd body;
@@ -585,21 +681,45 @@ service_dispatch(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 	}
 	switch (env.type) {
 	case PROTO_MSG_HELLO:
-		rv = service_hello(s, &body, reply);
+	case PROTO_MSG_PULL:
+		rv = service_read(s, who, env.type, &body, reply);
 		break;
 	case PROTO_MSG_PUSH:
-		rv = service_push(s, &body, reply);
-		break;
-	case PROTO_MSG_PULL:
-		rv = service_pull(s, &body, reply);
+		if (len > s->max_batch && service_push_count(&body) > 1) {
+			/* A batch past the limit the server advertised: refused before it
+			 * takes the writer's turn, so it holds nobody up. */
+			s->too_big++;
+			snprintf(text, sizeof(text), "a PUSH of %zu bytes is larger than this server takes (%zu): "
+						     "send smaller batches",
+			    len, s->max_batch);
+			rv = service_error(s, reply, OCOP_ETOOBIG, text);
+			break;
+		}
+		if (s->pool != NULL) {
+			srv_pool_write_lock(s->pool);
+		}
+		rv = service_push(s, who, &body, reply);
+		if (s->pool != NULL) {
+			srv_pool_write_unlock(s->pool);
+		}
 		break;
 	case PROTO_MSG_ACK:
-		rv = service_ack(s, &body, reply);
+		if (s->pool != NULL) {
+			srv_pool_write_lock(s->pool);
+		}
+		rv = service_ack(s, who, &body, reply);
+		if (s->pool != NULL) {
+			srv_pool_write_unlock(s->pool);
+		}
 		break;
 	case PROTO_MSG_FILES:
 	case PROTO_MSG_FILE_PUT:
 	case PROTO_MSG_FILE_GET:
-		rv = srv_files_serve(s, env.type, &body, reply);
+		/* Neither a read nor a write of the rows: the file service takes a
+		 * read connection for its checks and the writer's turn only for the
+		 * short record that a site holds a file (server/files.c), so a slow
+		 * upload never blocks PULLs nor holds the writer. */
+		rv = srv_files_serve(s, who, env.type, &body, reply);
 		break;
 	default:
 		snprintf(text, sizeof(text), "%s is not a request", proto_msg_name(env.type));
@@ -617,9 +737,15 @@ service_dispatch(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 	return rv;
 }
 
-/* The one entry point: dispatch, and count the request when metrics are kept. */
 int
 srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
+{
+	return srv_handle_from(s, NULL, req, len, reply);
+}
+
+/* The one entry point: dispatch, and count the request when metrics are kept. */
+int
+srv_handle_from(srv_service *s, const srv_caller *who, const uint8_t *req, size_t len, com_buf *reply)
 {
 	struct timespec t0;
 	struct timespec t1;
@@ -627,10 +753,10 @@ srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply)
 	int rv;
 
 	if (s->metrics == NULL) {
-		return service_dispatch(s, req, len, reply);
+		return service_dispatch(s, who, req, len, reply);
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	rv = service_dispatch(s, req, len, reply);
+	rv = service_dispatch(s, who, req, len, reply);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	srv_metrics_request(s->metrics, req, len, rv == OCOP_OK ? reply->data + mark : NULL,
 	    rv == OCOP_OK ? reply->len - mark : 0,

@@ -9,9 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <nng/protocol/reqrep0/req.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/link/session.h"
 #include "common/ocop/council.h"
 #include "common/ocop/registry.h"
 #include "common/store/filebundle.h"
@@ -61,39 +62,6 @@ meta_set_u64(sto_db *db, const char *key, uint64_t n)
 
 	snprintf(v, sizeof(v), "%" PRIu64, n);
 	return sto_meta_set(db, key, v);
-}
-
-/* One request and its reply; an ERROR reply's code is returned with its text in err. */
-static int
-upstream_call(const srv_link *link, const com_buf *req, com_buf *reply, uint32_t want, proto_rd *body,
-    char *err, size_t errlen)
-{
-	proto_env env;
-	proto_error e;
-	int rv;
-
-	com_buf_reset(reply);
-	if ((rv = link->roundtrip(link->arg, req->data, req->len, reply)) != OCOP_OK) {
-		snprintf(err, errlen, "no reply from the national server: %s", ocop_strerror(rv));
-		return rv;
-	}
-	if (proto_env_open(reply->data, reply->len, &env, body) != OCOP_OK) {
-		snprintf(err, errlen, "malformed reply from the national server");
-		return OCOP_EPROTO;
-	}
-	if (env.type == PROTO_MSG_ERROR) {
-		if (proto_error_decode(body, &e) != OCOP_OK) {
-			snprintf(err, errlen, "malformed error reply from the national server");
-			return OCOP_EPROTO;
-		}
-		snprintf(err, errlen, "the national server refused: %s", e.text);
-		return e.code == OCOP_OK || e.code >= OCOP_ERR_COUNT_ ? OCOP_EPROTO : (int)e.code;
-	}
-	if (env.type != want) {
-		snprintf(err, errlen, "unexpected %s reply from the national server", proto_msg_name(env.type));
-		return OCOP_EPROTO;
-	}
-	return OCOP_OK;
 }
 
 /* ===== Lifetime ===== */
@@ -148,44 +116,17 @@ srv_upstream_close(srv_upstream *u)
 
 /* ===== Session ===== */
 
+/* HELLO at the national server: who it is, and the batch budget agreed. */
 static int
-upstream_hello(srv_upstream *u, const srv_link *link, com_buf *req, com_buf *reply, size_t *budget, char *err,
-    size_t errlen)
+upstream_hello(srv_upstream *u, lnk_session *ss)
 {
-	proto_hello h;
-	proto_hello_ok ok;
-	proto_rd body;
 	int rv;
 
-	memset(&h, 0, sizeof(h));
-	snprintf(h.site, sizeof(h.site), "%s", sto_site_id(u->db));
-	snprintf(h.credential, sizeof(h.credential), "%s", u->credential);
-	h.protocol_version = PROTO_VERSION;
-	h.schema_version = STO_SCHEMA_VERSION;
-	snprintf(h.role, sizeof(h.role), "%s", sto_role(u->db));
-	snprintf(h.software, sizeof(h.software), "%s", UPSTREAM_SOFTWARE);
-	com_buf_reset(req);
-	if ((rv = proto_hello_encode(req, &h)) != OCOP_OK ||
-	    (rv = upstream_call(link, req, reply, PROTO_MSG_HELLO_OK, &body, err, errlen)) != OCOP_OK) {
+	if ((rv = lnk_session_hello(ss)) != OCOP_OK) {
 		return rv;
 	}
-	if (proto_hello_ok_decode(&body, &ok) != OCOP_OK) {
-		snprintf(err, errlen, "malformed HELLO_OK from the national server");
-		return OCOP_EPROTO;
-	}
-	if (strcmp(ok.server_role, "national") != 0) {
-		snprintf(err, errlen, "the upstream server is a %s server, not the national one", ok.server_role);
-		return OCOP_EPROTO;
-	}
-	snprintf(u->server_site, sizeof(u->server_site), "%s", ok.server_site);
-	if ((rv = sto_meta_set(u->db, "upstream_site", ok.server_site)) != OCOP_OK) {
-		return rv;
-	}
-	*budget = u->max_batch ? u->max_batch : (size_t)ok.max_batch_bytes;
-	if (*budget == 0 || *budget > PROTO_MAX_MESSAGE / 2) {
-		*budget = PROTO_MAX_MESSAGE / 2;
-	}
-	return OCOP_OK;
+	snprintf(u->server_site, sizeof(u->server_site), "%s", ss->hello.server_site);
+	return sto_meta_set(u->db, "upstream_site", ss->hello.server_site);
 }
 
 /* Keep a change the national server refused in this province's ledger, once. */
@@ -217,22 +158,17 @@ upstream_record_rejection(srv_upstream *u, const srv_relay_ref *ref, int code, c
 
 /* Send one relay PUSH and check that the national server processed all of it. */
 static int
-upstream_send(srv_upstream *u, const srv_link *link, srv_relay_batch *b, com_buf *reply,
-    srv_upstream_stats *st, char *err, size_t errlen)
+upstream_send(srv_upstream *u, lnk_session *ss, srv_relay_batch *b, srv_upstream_stats *st, char *err,
+    size_t errlen)
 {
-	proto_rd body;
 	proto_push_ok ok;
 	proto_rejections_it it;
 	proto_rejection r;
 	uint64_t seen;
 	int rv;
 
-	if ((rv = upstream_call(link, &b->req, reply, PROTO_MSG_PUSH_OK, &body, err, errlen)) != OCOP_OK) {
+	if ((rv = lnk_session_push(ss, &b->req, &ok)) != OCOP_OK) {
 		return rv;
-	}
-	if (proto_push_ok_decode(&body, &ok) != OCOP_OK) {
-		snprintf(err, errlen, "malformed PUSH_OK from the national server");
-		return OCOP_EPROTO;
 	}
 	if (ok.high_water != b->count) {
 		snprintf(err, errlen, "the national server processed %" PRIu64 " of %u relayed changes",
@@ -267,8 +203,8 @@ upstream_send(srv_upstream *u, const srv_link *link, srv_relay_batch *b, com_buf
  * the hand-off.
  */
 static int
-upstream_handoff(srv_upstream *u, const srv_link *link, const srv_handoff_key *k, size_t budget,
-    com_buf *reply, srv_upstream_stats *st, char *err, size_t errlen)
+upstream_handoff(srv_upstream *u, lnk_session *ss, const srv_handoff_key *k, srv_upstream_stats *st, char *err,
+    size_t errlen)
 {
 	srv_relay_sel sel;
 	srv_relay_batch b;
@@ -291,14 +227,14 @@ upstream_handoff(srv_upstream *u, const srv_link *link, const srv_handoff_key *k
 	sel.key = k;
 	sel.skip_via = u->server_site;
 	sel.credential = u->credential;
-	sel.budget = budget;
+	sel.budget = ss->budget;
 	srv_relay_batch_init(&b);
 	do {
 		if ((rv = srv_relay_build(u->db, &sel, after, &b, ctx)) != OCOP_OK) {
 			snprintf(err, errlen, "cannot build a relay batch: %s", ocop_strerror(rv));
 			break;
 		}
-		if (b.count > 0 && (rv = upstream_send(u, link, &b, reply, st, err, errlen)) != OCOP_OK) {
+		if (b.count > 0 && (rv = upstream_send(u, ss, &b, st, err, errlen)) != OCOP_OK) {
 			break;
 		}
 		total += b.count;
@@ -335,8 +271,7 @@ upstream_handoff(srv_upstream *u, const srv_link *link, const srv_handoff_key *k
 
 /* Later changes to rows of handed-off trees, from the upstream push cursor on. */
 static int
-upstream_incremental(srv_upstream *u, const srv_link *link, size_t budget, com_buf *reply,
-    srv_upstream_stats *st, char *err, size_t errlen)
+upstream_incremental(srv_upstream *u, lnk_session *ss, srv_upstream_stats *st, char *err, size_t errlen)
 {
 	srv_relay_sel sel;
 	srv_relay_batch b;
@@ -347,14 +282,14 @@ upstream_incremental(srv_upstream *u, const srv_link *link, size_t budget, com_b
 	memset(&sel, 0, sizeof(sel));
 	sel.skip_via = u->server_site;
 	sel.credential = u->credential;
-	sel.budget = budget;
+	sel.budget = ss->budget;
 	srv_relay_batch_init(&b);
 	do {
 		if ((rv = srv_relay_build(u->db, &sel, after, &b, NULL)) != OCOP_OK) {
 			snprintf(err, errlen, "cannot build a relay batch: %s", ocop_strerror(rv));
 			break;
 		}
-		if (b.count > 0 && (rv = upstream_send(u, link, &b, reply, st, err, errlen)) != OCOP_OK) {
+		if (b.count > 0 && (rv = upstream_send(u, ss, &b, st, err, errlen)) != OCOP_OK) {
 			break;
 		}
 		if (b.scanned_to > after && (rv = meta_set_u64(u->db, "upstream_push_cursor", b.scanned_to)) != OCOP_OK) {
@@ -429,66 +364,47 @@ upstream_merge_page(srv_upstream *u, const proto_pull_ok *ok, uint64_t cursor, s
 	return OCOP_OK;
 }
 
+/* What a pulled page needs (lnk_page_fn). */
+typedef struct upstream_page_ctx {
+	srv_upstream *u;          /* the link */
+	uint64_t cursor;          /* where the page starts */
+	srv_upstream_stats *st;   /* counters */
+} upstream_page_ctx;
+
+/* Merge one page of the national tier's changes with the cursor that covers it. */
+static int
+upstream_page(void *arg, const proto_pull_ok *ok, char *err, size_t errlen)
+{
+	upstream_page_ctx *p = arg;
+	int rv = upstream_merge_page(p->u, ok, p->cursor, p->st, err, errlen);
+
+	if (rv == OCOP_OK && ok->next_cursor > p->cursor) {
+		p->cursor = ok->next_cursor;
+	}
+	return rv;
+}
+
 /* Pull the national tier's changes for this province and merge them. */
 static int
-upstream_pull(srv_upstream *u, const srv_link *link, size_t budget, com_buf *req, com_buf *reply,
-    srv_upstream_stats *st, char *err, size_t errlen)
+upstream_pull(srv_upstream *u, lnk_session *ss, srv_upstream_stats *st)
 {
-	proto_rd body;
-	proto_pull m;
-	proto_pull_ok ok;
-	proto_ack ack;
+	upstream_page_ctx pc;
 	uint64_t cursor = meta_u64(u->db, "upstream_pull_cursor");
-	int rounds = UPSTREAM_MAX_ROUNDS;
-	int rv;
 
-	while (rounds-- > 0) {
-		memset(&m, 0, sizeof(m));
-		snprintf(m.site, sizeof(m.site), "%s", sto_site_id(u->db));
-		snprintf(m.credential, sizeof(m.credential), "%s", u->credential);
-		m.cursor = cursor;
-		m.max_bytes = budget;
-		com_buf_reset(req);
-		if ((rv = proto_pull_encode(req, &m)) != OCOP_OK ||
-		    (rv = upstream_call(link, req, reply, PROTO_MSG_PULL_OK, &body, err, errlen)) != OCOP_OK) {
-			return rv;
-		}
-		if (proto_pull_ok_decode(&body, &ok) != OCOP_OK) {
-			snprintf(err, errlen, "malformed PULL_OK from the national server");
-			return OCOP_EPROTO;
-		}
-		if (ok.next_cursor < cursor) {
-			snprintf(err, errlen, "the national server's cursor went backwards");
-			return OCOP_EPROTO;
-		}
-		/* The changes and the cursor that covers them commit together. */
-		if ((rv = upstream_merge_page(u, &ok, cursor, st, err, errlen)) != OCOP_OK) {
-			return rv;
-		}
-		cursor = ok.next_cursor;
-		if (!ok.more) {
-			break;
-		}
-	}
-	memset(&ack, 0, sizeof(ack));
-	snprintf(ack.site, sizeof(ack.site), "%s", sto_site_id(u->db));
-	snprintf(ack.credential, sizeof(ack.credential), "%s", u->credential);
-	ack.cursor = cursor;
-	com_buf_reset(req);
-	if ((rv = proto_ack_encode(req, &ack)) != OCOP_OK) {
-		return rv;
-	}
-	return upstream_call(link, req, reply, PROTO_MSG_ACK_OK, &body, err, errlen);
+	pc.u = u;
+	pc.cursor = cursor;
+	pc.st = st;
+	return lnk_session_pull(ss, &cursor, UPSTREAM_MAX_ROUNDS, upstream_page, &pc);
 }
 
 int
 srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st, char *err, size_t errlen)
 {
-	com_buf req;
-	com_buf reply;
+	lnk_session ss;
+	lnk_session_opts so;
 	srv_handoff_key *keys = NULL;
 	size_t nkeys = 0;
-	size_t budget = 0;
+	bool said_hello = false;
 	size_t i;
 	int rv;
 
@@ -498,14 +414,24 @@ srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st,
 	if ((rv = srv_handoff_scan(u->db, u->council, u->reg, true, &st->new_candidates, err, errlen)) != OCOP_OK) {
 		return rv;
 	}
-	com_buf_init(&req);
-	com_buf_init(&reply);
-	rv = upstream_hello(u, link, &req, &reply, &budget, err, errlen);
+	memset(&so, 0, sizeof(so));
+	so.transport = link;
+	so.site = sto_site_id(u->db);
+	so.credential = u->credential;
+	so.role = sto_role(u->db);
+	so.software = UPSTREAM_SOFTWARE;
+	so.schema_version = STO_SCHEMA_VERSION;
+	so.peer = "the national server";
+	so.peer_role = "national";
+	so.max_batch = u->max_batch;
+	lnk_session_init(&ss, &so, err, errlen);
+	rv = upstream_hello(u, &ss);
+	said_hello = rv == OCOP_OK;
 	if (rv == OCOP_OK) {
 		rv = srv_handoff_pending(u->db, &keys, &nkeys);
 	}
 	for (i = 0; i < nkeys && rv == OCOP_OK; i++) {
-		rv = upstream_handoff(u, link, &keys[i], budget, &reply, st, err, errlen);
+		rv = upstream_handoff(u, &ss, &keys[i], st, err, errlen);
 	}
 	if (rv != OCOP_OK) {
 		/* Every later hand-off waits too; record the failure on them. */
@@ -517,28 +443,27 @@ srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st,
 	/* Later changes only once every full hand-off is acknowledged, so the
 	 * incremental cursor never passes a change a waiting tree still needs. */
 	if (rv == OCOP_OK) {
-		rv = upstream_incremental(u, link, budget, &reply, st, err, errlen);
+		rv = upstream_incremental(u, &ss, st, err, errlen);
 	}
 	if (rv == OCOP_OK) {
-		rv = upstream_pull(u, link, budget, &req, &reply, st, err, errlen);
+		rv = upstream_pull(u, &ss, st);
 	}
 	if (rv == OCOP_OK && srv_handoff_mark_decided(u->db, false, &st->decided) != OCOP_OK) {
 		snprintf(err, errlen, "cannot record decided hand-offs: %s", sqlite3_errmsg(sto_sqlite(u->db)));
 		rv = OCOP_EDB;
 	}
-	if (rv != OCOP_OK) {
+	if (rv != OCOP_OK && !said_hello) {
 		/* Pending hand-offs before HELLO failed: count the attempt on each. */
 		srv_handoff_key *k2 = NULL;
 		size_t n2 = 0;
-		if (budget == 0 && srv_handoff_pending(u->db, &k2, &n2) == OCOP_OK) {
+		if (srv_handoff_pending(u->db, &k2, &n2) == OCOP_OK) {
 			for (i = 0; i < n2; i++) {
 				srv_handoff_set_state(u->db, &k2[i], NULL, NULL, 0, err);
 			}
 		}
 		com_free(k2);
 	}
-	com_buf_fini(&req);
-	com_buf_fini(&reply);
+	lnk_session_fini(&ss);
 	return rv;
 }
 
@@ -554,17 +479,38 @@ srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv
 	size_t mlen;
 	uint32_t type;
 	uint64_t cursor = meta_u64(u->db, "upstream_pull_cursor");
+	uint8_t key[PROTO_BUNDLE_KEY];
 	int rv;
 
 	memset(st, 0, sizeof(*st));
 	err[0] = 0;
-	if ((rv = proto_bundle_open(&b, bundle, len, err, errlen)) != OCOP_OK) {
+	/* Whose reply it claims to be first, then whether this province's key authenticates it. */
+	if ((rv = proto_bundle_peek(&b.hdr, bundle, len, err, errlen)) != OCOP_OK) {
 		return rv;
 	}
 	if (b.hdr.kind != PROTO_BUNDLE_REPLY || strcmp(b.hdr.site, sto_site_id(u->db)) != 0) {
 		snprintf(err, errlen, "this is not a reply for province %s (a %s bundle for %s)", sto_site_id(u->db),
 		    proto_bundle_kind_name(b.hdr.kind), b.hdr.site);
 		return OCOP_EPROTO;
+	}
+	if (u->credential[0] == 0 || proto_bundle_key(u->credential, key) != OCOP_OK) {
+		snprintf(err, errlen, "this province has no credential at the national server (upstream_enrolment)");
+		return OCOP_EINVAL;
+	}
+	rv = proto_bundle_open(&b, bundle, len, key, err, errlen);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (rv != OCOP_OK) {
+		return rv;
+	}
+	/* A reply answers one package this province wrote, once, and never an older one after a newer. */
+	if (b.hdr.seq > meta_u64(u->db, "handoff_bundle_seq")) {
+		snprintf(err, errlen, "the reply answers package %" PRIu64 ", which this province never wrote", b.hdr.seq);
+		return OCOP_ESTATE;
+	}
+	if (b.hdr.seq <= meta_u64(u->db, "upstream_reply_seq")) {
+		snprintf(err, errlen, "the reply to package %" PRIu64 " was already applied (the last applied answers %" PRIu64
+		    "): a replayed or older file", b.hdr.seq, meta_u64(u->db, "upstream_reply_seq"));
+		return OCOP_ESTATE;
 	}
 	if (b.hdr.pull_from > cursor) {
 		snprintf(err, errlen, "the reply continues from the national server's position %" PRIu64
@@ -618,97 +564,9 @@ srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv
 		snprintf(err, errlen, "cannot record decided hand-offs: %s", sqlite3_errmsg(sto_sqlite(u->db)));
 		return OCOP_EDB;
 	}
-	return OCOP_OK;
-}
-
-/* ===== nng REQ link ===== */
-
-static int
-upstream_err_from_nng(int rv)
-{
-	switch (rv) {
-	case 0:
-		return OCOP_OK;
-	case NNG_ENOMEM:
-		return OCOP_ENOMEM;
-	case NNG_ETIMEDOUT:
-		return OCOP_ETIMEDOUT;
-	case NNG_ECLOSED:
-		return OCOP_ECLOSED;
-	case NNG_EADDRINVAL:
-	case NNG_EINVAL:
-	case NNG_ENOTSUP:
-		return OCOP_EINVAL;
-	case NNG_EMSGSIZE:
-		return OCOP_ETOOBIG;
-	default:
-		return OCOP_ENET;
-	}
-}
-
-int
-srv_upstream_nng_open(srv_upstream_nng *t, const char *url, int timeout_ms)
-{
-	int rv;
-
-	memset(t, 0, sizeof(*t));
-	if ((rv = nng_req0_open(&t->sock)) != 0) {
-		return upstream_err_from_nng(rv);
-	}
-	t->open = true;
-	/* No resend while the national server may still be applying a big relay
-	 * batch (as client/transport.c): nng resends at once when the connection
-	 * comes back, and a round trip that times out fails the step, which the
-	 * next step continues. */
-	if ((rv = nng_setopt_ms(t->sock, NNG_OPT_REQ_RESENDTIME, timeout_ms * 2)) != 0 ||
-	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECVTIMEO, timeout_ms)) != 0 ||
-	    (rv = nng_setopt_ms(t->sock, NNG_OPT_SENDTIMEO, timeout_ms)) != 0 ||
-	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECONNMINT, 100)) != 0 ||
-	    (rv = nng_setopt_ms(t->sock, NNG_OPT_RECONNMAXT, 2000)) != 0 ||
-	    (rv = nng_setopt_size(t->sock, NNG_OPT_RECVMAXSZ, PROTO_MAX_MESSAGE)) != 0 ||
-	    (rv = nng_dial(t->sock, url, NULL, NNG_FLAG_NONBLOCK)) != 0) {
-		srv_upstream_nng_close(t);
-		return upstream_err_from_nng(rv);
+	if ((rv = meta_set_u64(u->db, "upstream_reply_seq", b.hdr.seq)) != OCOP_OK) {
+		snprintf(err, errlen, "cannot record the reply: %s", sto_errmsg(u->db));
+		return rv;
 	}
 	return OCOP_OK;
-}
-
-void
-srv_upstream_nng_close(srv_upstream_nng *t)
-{
-	if (t->open) {
-		nng_close(t->sock);
-		t->open = false;
-	}
-}
-
-static int
-upstream_nng_roundtrip(void *arg, const uint8_t *req, size_t len, com_buf *reply)
-{
-	srv_upstream_nng *t = arg;
-	nng_msg *msg = NULL;
-	int rv;
-
-	if ((rv = nng_msg_alloc(&msg, 0)) != 0 || (rv = nng_msg_append(msg, req, len)) != 0) {
-		nng_msg_free(msg);
-		return upstream_err_from_nng(rv);
-	}
-	if ((rv = nng_sendmsg(t->sock, msg, 0)) != 0) {
-		nng_msg_free(msg); /* ownership moves only on success */
-		return upstream_err_from_nng(rv);
-	}
-	if ((rv = nng_recvmsg(t->sock, &msg, 0)) != 0) {
-		return upstream_err_from_nng(rv);
-	}
-	rv = com_buf_append(reply, nng_msg_body(msg), nng_msg_len(msg));
-	nng_msg_free(msg);
-	return rv;
-}
-
-srv_link
-srv_upstream_nng_link(srv_upstream_nng *t)
-{
-	srv_link l = {upstream_nng_roundtrip, t};
-
-	return l;
 }

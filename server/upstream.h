@@ -17,18 +17,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <nng/nng.h>
-
+#include "common/link/dial.h"
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/util/buf.h"
 #include "common/util/log.h"
 
-/* Send one request to the national server and append its reply. The seam tests replace. */
-typedef struct srv_link {
-	int (*roundtrip)(void *arg, const uint8_t *req, size_t len, com_buf *reply);
-	void *arg; /* borrowed; passed to roundtrip */
-} srv_link;
+/*
+ * Send one request to the national server and append its reply: the link's
+ * transport (common/link/dial.h: lnk_dialer_transport over tls+tcp://, or a
+ * test's in-process seam).
+ */
+typedef lnk_transport srv_link;
 
 typedef struct srv_upstream_opts {
 	const char *credential;        /* this province's credential at the national server */
@@ -83,23 +83,5 @@ int srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats 
  */
 int srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv_upstream_stats *st /* OUT */,
     char *err, size_t errlen);
-
-/* ===== nng REQ link ===== */
-
-typedef struct srv_upstream_nng {
-	nng_socket sock; /* REQ socket, owned */
-	bool open;       /* sock is open */
-} srv_upstream_nng;
-
-/*
- * Dial url in the background (an absent national server is not an error
- * here: round trips time out until it answers). Returns OCOP_OK, OCOP_EINVAL
- * (bad URL), OCOP_ENET, OCOP_ENOMEM. Caller closes with srv_upstream_nng_close().
- */
-int srv_upstream_nng_open(srv_upstream_nng *t, const char *url, int timeout_ms);
-/* Close the socket. Accepts an unopened link. Cannot fail. */
-void srv_upstream_nng_close(srv_upstream_nng *t);
-/* The srv_link view of t (borrowed). */
-srv_link srv_upstream_nng_link(srv_upstream_nng *t);
 
 #endif /* OCOP_SERVER_UPSTREAM_H */

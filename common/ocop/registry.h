@@ -61,6 +61,13 @@ bool ocp_reg_code_valid(const char *code);
 int ocp_reg_scope_check(const char *role, const char *scope, char *err, size_t errlen);
 
 /*
+ * Does every entry of scope lie within outer (a server's scope: "VN", a
+ * province code, unit codes)? Returns OCOP_OK, or OCOP_ESCOPE naming the
+ * first entry outside it in err.
+ */
+int ocp_reg_scope_within(const char *outer, const char *scope, char *err, size_t errlen);
+
+/*
  * Give an uninitialised replica its identity: role, scope (checked as above and
  * stored without spaces), optional site UUID (NULL: a new UUIDv7) and optional
  * site name (stored NFC in meta "site_name").

@@ -16,6 +16,7 @@
 #include "common/ocop/registry_impl.h"
 #include "common/ocop/authority.h"
 #include "common/ocop/entity.h"
+#include "common/ocop/scope.h"
 #include "common/store/fold.h"
 #include "common/util/alloc.h"
 #include "common/util/uuid.h"
@@ -166,6 +167,25 @@ int
 ocp_reg_scope_check(const char *role, const char *scope, char *err, size_t errlen)
 {
 	return scope_check(role, scope, NULL, 0, err, errlen);
+}
+
+int
+ocp_reg_scope_within(const char *outer, const char *scope, char *err, size_t errlen)
+{
+	char e[REG_CODE_MAX];
+	const char *p = scope;
+	bool toolong;
+
+	while (scope_next(&p, e, sizeof(e), &toolong)) {
+		if (e[0] == 0) {
+			continue;
+		}
+		if (toolong || !ocp_scope_covers(outer, e)) {
+			reg_msg(err, errlen, "scope entry '%s' lies outside this server's scope (%s)", e, outer);
+			return OCOP_ESCOPE;
+		}
+	}
+	return OCOP_OK;
 }
 
 int

@@ -21,7 +21,7 @@
 
 #include "protocol/change.h"
 
-#define STO_SCHEMA_VERSION 2
+#define STO_SCHEMA_VERSION 3
 
 /* What values a column takes. NULL is accepted by every kind (an unset cell). */
 typedef enum sto_kind {

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "common/store/db.h"
@@ -171,6 +172,21 @@ static const char schema_core_sql[] =
     " PRIMARY KEY (dossier_id, evaluation_id, version));";
 
 /*
+ * Version 3: how a server knows each site beyond its credential digest
+ * (common/store/siteauth.h): the certificate it issued to it, the key of its
+ * authenticated bundles, revocation and rotation, and the last request bundle
+ * taken from it (a replayed file is refused). Applied to fresh files too.
+ */
+static const char schema_v3_sql[] =
+    "ALTER TABLE peer ADD COLUMN cert_sha256 TEXT;"
+    "ALTER TABLE peer ADD COLUMN cert_not_after TEXT;"
+    "ALTER TABLE peer ADD COLUMN mac_key TEXT;"
+    "ALTER TABLE peer ADD COLUMN revoked TEXT;"
+    "ALTER TABLE peer ADD COLUMN revoked_reason TEXT;"
+    "ALTER TABLE peer ADD COLUMN rotated TEXT;"
+    "ALTER TABLE peer ADD COLUMN bundle_seq INTEGER NOT NULL DEFAULT 0;";
+
+/*
  * The rows of every handed-off candidate's tree (subject, product, dossier,
  * documents, the provincial evaluation with its members, sheets and scores,
  * the dossier's decisions): what a province relays upstream. Created after the
@@ -301,6 +317,9 @@ store_migrate(sto_db *db)
 		if (rv == OCOP_OK) {
 			rv = schema_table_sql(&sql, sto_schema_table("history"));
 		}
+	}
+	if (rv == OCOP_OK && version < 3) {
+		rv = com_buf_puts(&sql, schema_v3_sql);
 	}
 	if (rv == OCOP_OK) {
 		rv = sto_capture_triggers_sql(&sql);
@@ -585,6 +604,14 @@ sto_open(sto_db **out, const char *path, const sto_opts *opts)
 	}
 	if (opts->create) {
 		flags |= SQLITE_OPEN_CREATE;
+		/* A replica holds credentials and keys: create it readable by its
+		 * owner only (SQLite gives its -wal and -shm files the same mode). */
+		if (access(path, F_OK) != 0) {
+			int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			if (fd >= 0) {
+				close(fd);
+			}
+		}
 	}
 	db = com_calloc(1, sizeof(*db));
 	if (db == NULL) {

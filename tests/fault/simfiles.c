@@ -140,7 +140,33 @@ sf_ask(srv_service *svc, const com_buf *req, uint32_t *type, com_buf *reply)
 	return OCOP_OK;
 }
 
-/* A file the server holds whole, named by a live document outside scope (sha, size). */
+/* Does a live document of scope (as the server places it) name sha? */
+static bool
+sf_named_in(srv_service *svc, const char *scope, const char *hex)
+{
+	sqlite3_stmt *st = NULL;
+	bool yes = false;
+
+	if (sqlite3_prepare_v2(sto_sqlite(svc->db), "SELECT id FROM document WHERE deleted = 0 AND sha256 = ?1", -1, &st,
+		NULL) != SQLITE_OK) {
+		return true; /* unknown: not a file to lie about */
+	}
+	sqlite3_bind_text(st, 1, hex, -1, SQLITE_TRANSIENT);
+	while (!yes && sqlite3_step(st) == SQLITE_ROW) {
+		char unit[64];
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		yes = sto_row_scope(svc->db, "document", id, unit, sizeof(unit)) == OCOP_OK && unit[0] != 0 &&
+		      svc->policy->covers(svc->policy->arg, svc->db, scope, unit);
+	}
+	sqlite3_finalize(st);
+	return yes;
+}
+
+/*
+ * A file the server holds whole, named by live documents outside scope only
+ * (sha, size): the same bytes named by a document of the scope too (files are
+ * shared across sites) are the site's to fetch, and no lie.
+ */
 static bool
 sf_foreign(srv_service *svc, const char *scope, unsigned *rng, uint8_t sha[STO_SHA_LEN], uint64_t *size)
 {
@@ -160,7 +186,8 @@ sf_foreign(srv_service *svc, const char *scope, unsigned *rng, uint8_t sha[STO_S
 		if (proto_sha_parse((const char *)sqlite3_column_text(st, 1), sha) != OCOP_OK ||
 		    !sto_blobs_has(srv_files_blobs(svc->files), sha, NULL) ||
 		    sto_row_scope(svc->db, "document", id, unit, sizeof(unit)) != OCOP_OK || unit[0] == 0 ||
-		    svc->policy->covers(svc->policy->arg, svc->db, scope, unit)) {
+		    svc->policy->covers(svc->policy->arg, svc->db, scope, unit) ||
+		    sf_named_in(svc, scope, (const char *)sqlite3_column_text(st, 1))) {
 			continue;
 		}
 		*size = (uint64_t)sqlite3_column_int64(st, 2);

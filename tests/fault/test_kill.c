@@ -39,6 +39,7 @@
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
 #include "protocol/change.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
 #define NSITES 3
@@ -255,7 +256,6 @@ setup(void **state)
 	static const char *const scopes[NSITES] = {UNIT_A, UNIT_A, UNIT_A "," UNIT_C};
 	fx *f = com_calloc(1, sizeof(*f));
 	const char *env;
-	char *o = NULL;
 	int i;
 
 	if (f == NULL || (f->dir = tu_mkdtemp()) == NULL) {
@@ -277,7 +277,6 @@ setup(void **state)
 	}
 	for (i = 0; i < NSITES; i++) {
 		ksite *s = &f->s[i];
-		json_t *j;
 		sto_opts so;
 
 		s->name = names[i];
@@ -285,23 +284,19 @@ setup(void **state)
 		s->scope = scopes[i];
 		s->wide = i == 2;
 		snprintf(s->path, sizeof(s->path), "%s/%s.db", f->dir, s->name);
-		if (tu_run(&o, 0, "%s site add --db %s --role %s --scope %s --name %s --json", f->ocopd, f->prov,
-			s->role, s->scope, s->name) != 0) {
-			com_free(o);
-			goto fail;
-		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		if (j == NULL) {
-			goto fail;
-		}
-		snprintf(s->id, sizeof(s->id), "%s", jstr(j, "site_id"));
-		snprintf(s->cred, sizeof(s->cred), "%s", jstr(j, "credential"));
-		json_decref(j);
-		if (tu_run(NULL, 1, "%s --db %s init --site-id %s --role %s --scope %s >/dev/null && "
-				    "%s --db %s remote --server %s --credential %s",
-			f->ocop, s->path, s->id, s->role, s->scope, f->ocop, s->path, f->url, s->cred) != 0) {
-			goto fail;
+		{
+			te_site ts;
+			memset(&ts, 0, sizeof(ts));
+			ts.dir = f->dir;
+			ts.server_db = f->prov;
+			ts.site_db = s->path;
+			ts.role = s->role;
+			ts.scope = s->scope;
+			ts.name = s->name;
+			ts.url = f->url;
+			if (te_site_add(&ts, s->id, s->cred, sizeof(s->cred), NULL) != 0) {
+				goto fail;
+			}
 		}
 		memset(&so, 0, sizeof(so));
 		so.user = "killtest";
@@ -1264,9 +1259,14 @@ test_killed_servers_and_watchers_lose_nothing_and_converge(void **state)
 		}
 	}
 	check_status_names_the_failure(f);
-	/* A watcher stops cleanly on SIGTERM: exit 1 (its last attempt failed), not a crash. */
+	/* A watcher stops cleanly on SIGTERM, not a crash: exit 3 (its last attempt found the
+	 * connection refused) or 130 (stopped while it waited for the server). */
 	for (i = 0; i < NSITES; i++) {
-		assert_int_equal(tp_stop(f->s[i].watcher, SIGTERM), 1);
+		int rc = tp_stop(f->s[i].watcher, SIGTERM);
+		if (rc != 3 && rc != 130) {
+			print_error("watcher %d exited %d\n", i, rc);
+		}
+		assert_true(rc == 3 || rc == 130);
 		f->s[i].watcher = 0;
 	}
 	assert_int_equal(tu_run(NULL, 0, "grep -q 'retrying in' %s/watch-*.log", f->dir), 0);

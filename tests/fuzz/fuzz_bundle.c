@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
@@ -17,6 +18,10 @@
 #include "protocol/bundle.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+const uint8_t fz_bundle_key[PROTO_BUNDLE_KEY] = {0x6f, 0x63, 0x6f, 0x70, 0x20, 0x66, 0x75, 0x7a, 0x7a, 0x20, 0x6b,
+    0x65, 0x79, 0x20, 0x31, 0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b, 0x0c, 0x0d,
+    0x0e, 0x0f, 0x10};
 
 /* Read every byte of a borrowed range, so a view past the input is a sanitizer report. */
 static unsigned
@@ -58,11 +63,12 @@ fzb_rewrite(const proto_bundle *b)
 			goto done;
 		}
 	}
-	if (proto_bundle_end(&bw) != OCOP_OK ||
-	    proto_bundle_open(&again, buf.data, buf.len, NULL, 0) != OCOP_OK ||
+	if (proto_bundle_end(&bw, fz_bundle_key) != OCOP_OK ||
+	    proto_bundle_open(&again, buf.data, buf.len, fz_bundle_key, NULL, 0) != OCOP_OK ||
 	    again.count != b->count || again.hdr.kind != b->hdr.kind ||
 	    strcmp(again.hdr.site, b->hdr.site) != 0 || strcmp(again.hdr.server, b->hdr.server) != 0 ||
-	    again.hdr.created_ms != b->hdr.created_ms || again.hdr.pull_from != b->hdr.pull_from) {
+	    again.hdr.created_ms != b->hdr.created_ms || again.hdr.pull_from != b->hdr.pull_from ||
+	    again.hdr.seq != b->hdr.seq) {
 		goto done;
 	}
 	proto_bundle_iter(&it, b);
@@ -94,7 +100,7 @@ fzb_check(const uint8_t *p, size_t len)
 	int rv;
 
 	why[0] = 0;
-	rv = proto_bundle_open(&b, p, len, why, sizeof(why));
+	rv = proto_bundle_open(&b, p, len, fz_bundle_key, why, sizeof(why));
 	if (rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_ECORRUPT) {
 		/* A refusal always says why. */
 		return why[0] != 0 && strlen(why) < sizeof(why) ? rv : FZ_BROKEN;
@@ -115,10 +121,10 @@ fzb_check(const uint8_t *p, size_t len)
 }
 
 /*
- * A mutated file almost never keeps its SHA-256, so mutations would stop at
- * the digest. When p starts like a bundle, the same bytes are also tried with
- * the length field and the digest made right, so every mutation of the body
- * reaches the body's checks.
+ * A mutated file almost never keeps its authentication code, so mutations
+ * would stop at the MAC. When p starts like a bundle, the same bytes are also
+ * tried with the length field and the MAC (under the oracle's key) made
+ * right, so every mutation of the body reaches the body's checks.
  */
 static int
 fzb_check_redigested(const uint8_t *p, size_t len)
@@ -140,7 +146,7 @@ fzb_check_redigested(const uint8_t *p, size_t len)
 	for (i = 0; i < 8; i++) {
 		q[12 + i] = (uint8_t)((uint64_t)len >> (56 - 8 * i));
 	}
-	if (EVP_Digest(q, len - PROTO_BUNDLE_DIGEST, md, &mdlen, EVP_sha256(), NULL) != 1) {
+	if (HMAC(EVP_sha256(), fz_bundle_key, PROTO_BUNDLE_KEY, q, len - PROTO_BUNDLE_DIGEST, md, &mdlen) == NULL) {
 		com_free(q);
 		return OCOP_ENOMEM;
 	}

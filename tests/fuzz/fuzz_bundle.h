@@ -9,11 +9,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "protocol/bundle.h"
 #include "tests/fuzz/decode.h"
 
+/* The key the oracle, the seeds and the unit test authenticate bundles with. */
+extern const uint8_t fz_bundle_key[PROTO_BUNDLE_KEY];
+
 /*
- * Open p as a bundle, and again with its length field and digest made right
- * (so mutations reach the body's checks). A bundle that opens must walk to
+ * Open p as a bundle under fz_bundle_key, and again with its length field
+ * and authentication code made right (so mutations reach the body's checks). A bundle that opens must walk to
  * its last message, and be written again to a bundle with the same messages.
  * Returns the first decoder code (OCOP_OK, OCOP_EPROTO, OCOP_EVERSION or
  * OCOP_ECORRUPT), or FZ_BROKEN when a promise was broken.

@@ -51,9 +51,8 @@ cd "$work/run"
 port=$((20000 + RANDOM % 20000))
 url="tcp://127.0.0.1:$port"
 "$p/bin/ocopd" init --db prov.db --role province --scope 83 >/dev/null || fail "ocopd init"
-out=$("$p/bin/ocopd" site add --db prov.db --role commune --scope 83-100 --name "UBND xã Một" --json) || fail "site add"
-id=$(sed -n 's/.*"site_id": "\([^"]*\)".*/\1/p' <<<"$out")
-cred=$(sed -n 's/.*"credential": "\([^"]*\)".*/\1/p' <<<"$out")
+"$p/bin/ocopd" site add --db prov.db --role commune --scope 83-100 --name "UBND xã Một" --server-url "$url" \
+  --enrol-out site.enrol >/dev/null || fail "site add"
 # The example config, with this test's database and address.
 "$p/bin/ocopd" serve --config "$p/etc/ocop/ocopd.conf" --db prov.db --listen "$url" 2>"$work/ocopd.log" &
 server_pid=$!
@@ -61,8 +60,7 @@ for _ in $(seq 100); do grep -q listening "$work/ocopd.log" 2>/dev/null && break
 grep -q listening "$work/ocopd.log" || fail "the installed ocopd does not serve with the example config"
 
 export OCOP_DB="$work/run/site.db"
-"$p/bin/ocop" init --site-id "$id" --role commune --scope 83-100 >/dev/null || fail "ocop init"
-"$p/bin/ocop" remote --server "$url" --credential "$cred" >/dev/null || fail "ocop remote"
+"$p/bin/ocop" enrol --file site.enrol >/dev/null || fail "ocop enrol"
 "$p/bin/ocop" subject add --name "HTX Dừa Một" --kind htx --unit 83-100 >/dev/null || fail "ocop subject add"
 "$p/bin/ocop" sync >/dev/null || fail "ocop sync"
 "$p/bin/ocopd" status --db prov.db --json | grep -q "\"high_water\": [1-9]" || fail "the server holds none of the site's changes"

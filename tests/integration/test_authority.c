@@ -20,12 +20,13 @@
 
 #include <jansson.h>
 
-#include "client/transport.h"
+#include "common/link/dial.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
 #include "protocol/envelope.h"
 #include "protocol/session.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
 #define NSITES 5
@@ -241,7 +242,6 @@ setup(void **state)
 	static const char *const scopes[NSITES] = {"83-100", "83-200", "83", "83", "83"};
 	char log[600];
 	char db[600];
-	char *o = NULL;
 	int port = tp_free_port();
 	int i;
 
@@ -255,25 +255,24 @@ setup(void **state)
 		return -1;
 	}
 	for (i = 0; i < NSITES; i++) {
-		json_t *j;
 		site *s = &f->s[i];
+		char pdb[600];
+		char sdb[600];
+		te_site ts;
 		s->name = names[i];
 		s->role = roles[i];
 		s->scope = scopes[i];
-		if (tu_run(&o, 0, "%s site add --db %s/prov.db --role %s --scope %s --name %s --json", f->ocopd, f->dir,
-			s->role, s->scope, s->name) != 0) {
-			return -1;
-		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(j, "site_id")));
-		snprintf(s->cred, sizeof(s->cred), "%s", json_string_value(json_object_get(j, "credential")));
-		json_decref(j);
-		if (tu_run(NULL, 1,
-			"OCOP_DB=%s/%s.db OCOP_DATA_DIR=%s %s init --site-id %s --role %s --scope %s >/dev/null &&"
-			" OCOP_DB=%s/%s.db %s remote --server %s --credential %s",
-			f->dir, s->name, f->data, f->ocop, s->id, s->role, s->scope, f->dir, s->name, f->ocop, f->url,
-			s->cred) != 0) {
+		snprintf(pdb, sizeof(pdb), "%s/prov.db", f->dir);
+		snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, s->name);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = pdb;
+		ts.site_db = sdb;
+		ts.role = s->role;
+		ts.scope = s->scope;
+		ts.name = s->name;
+		ts.url = f->url;
+		if (te_site_add(&ts, s->id, s->cred, sizeof(s->cred), NULL) != 0) {
 			return -1;
 		}
 	}
@@ -587,8 +586,10 @@ test_a_bad_change_is_refused_alone_and_the_outbox_moves_on(void **state)
 static void
 push_stamped(fx *f, const site *as, const char *stamp, const char *subject, proto_push_ok *ok_out, com_buf *reply)
 {
-	cli_nng n;
-	cli_transport t;
+	lnk_dialer *n = NULL;
+	lnk_dial_opts dopts;
+	lnk_transport t;
+	char derr[512];
 	proto_batch b;
 	proto_push hdr;
 	proto_change c;
@@ -618,10 +619,13 @@ push_stamped(fx *f, const site *as, const char *stamp, const char *subject, prot
 	assert_ok(proto_push_begin(&b, &req, &hdr, 1 << 20));
 	assert_ok(proto_batch_add(&b, &c));
 	assert_ok(proto_push_end(&b));
-	assert_ok(cli_nng_open(&n, f->url, 5000));
-	t = cli_nng_transport(&n);
+	memset(&dopts, 0, sizeof(dopts));
+	dopts.url = f->url;
+	dopts.timeout_ms = 5000;
+	assert_ok(lnk_dialer_open(&n, &dopts, derr, sizeof(derr)));
+	t = lnk_dialer_transport(n);
 	assert_ok(t.roundtrip(t.arg, req.data, req.len, reply));
-	cli_nng_close(&n);
+	lnk_dialer_close(n);
 	assert_ok(proto_env_open(reply->data, reply->len, &env, &body));
 	assert_int_equal(env.type, PROTO_MSG_PUSH_OK);
 	assert_ok(proto_push_ok_decode(&body, ok_out));

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #include "common/util/alloc.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
 #define TOKEN "dashboard+test/token=0123456789"
@@ -160,7 +161,6 @@ setup(void **state)
 	    "UBND xã Im Lặng"};
 	char path[700];
 	char log[700];
-	char *o = NULL;
 	int port = tp_free_port();
 	FILE *cf;
 	int i;
@@ -179,23 +179,24 @@ setup(void **state)
 		return -1;
 	}
 	for (i = 0; i < 4; i++) {
-		json_t *j;
 		site *s = &f->s[i];
+		char pdb[600];
+		char sdb[600];
+		te_site ts;
 		s->name = names[i];
 		s->scope = scopes[i];
 		s->label = labels[i];
-		if (tu_run(&o, 0, "%s site add --db %s/prov.db --role commune --scope %s --name '%s' --json", f->ocopd,
-			f->dir, s->scope, s->label) != 0) {
-			return -1;
-		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(j, "site_id")));
-		snprintf(s->cred, sizeof(s->cred), "%s", json_string_value(json_object_get(j, "credential")));
-		json_decref(j);
-		if (tu_run(NULL, 1, "OCOP_DB=%s/%s.db %s init --site-id %s --role commune --scope %s >/dev/null &&"
-			" OCOP_DB=%s/%s.db %s remote --server %s --credential %s >/dev/null",
-			f->dir, s->name, f->ocop, s->id, s->scope, f->dir, s->name, f->ocop, f->url, s->cred) != 0) {
+		snprintf(pdb, sizeof(pdb), "%s/prov.db", f->dir);
+		snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, s->name);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = pdb;
+		ts.site_db = sdb;
+		ts.role = "commune";
+		ts.scope = s->scope;
+		ts.name = s->label;
+		ts.url = f->url;
+		if (te_site_add(&ts, s->id, s->cred, sizeof(s->cred), NULL) != 0) {
 			return -1;
 		}
 	}
@@ -569,9 +570,10 @@ test_metrics_parse_and_their_counters_move_as_sites_sync(void **state)
 	check_histogram(&before, "ocop_sync_duration_seconds", "");
 	province_round(f);
 	/* A bad request, so an error reply is counted too. */
-	assert_int_equal(tu_run(NULL, 1, "cd %s && OCOP_DB=%s/q.db %s remote --server %s --credential %s >/dev/null && "
+	assert_int_equal(tu_run(NULL, 1, "cd %s && umask 077 && echo 0000 > wrong.cred && "
+					 "OCOP_DB=%s/q.db %s remote --server %s --credential-file wrong.cred >/dev/null && "
 					 "OCOP_DB=%s/q.db %s sync >/dev/null 2>&1; true",
-			     f->dir, f->dir, f->ocop, f->url, "0000", f->dir, f->ocop),
+			     f->dir, f->dir, f->ocop, f->url, f->dir, f->ocop),
 	    0);
 	after = scrape_now(f);
 	assert_true(prom_get(&after, "ocop_requests_total", "kind=\"push\",outcome=\"ok\"") >= 4);

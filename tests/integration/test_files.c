@@ -14,10 +14,13 @@
  */
 #include "tests/lib/testutil.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,12 +30,14 @@
 
 #include "common/util/alloc.h"
 #include "tests/integration/wireproxy.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
 #define CHUNK 65536 /* the server's file_chunk_bytes in these tests */
 #define BIG (20u * 1000u * 1000u)
 #define PHOTO (300u * 1000u)
 #define LIMIT (25u * 1000u * 1000u) /* the server's max_file_bytes in these tests */
+#define TOKEN "files-test-token-0123456789abcdef" /* the operator view's token */
 
 typedef struct site {
 	const char *name;  /* file stem */
@@ -48,6 +53,7 @@ typedef struct fx {
 	char conf[600];     /* the server's config */
 	int port;           /* the server's port */
 	int pport;          /* the proxy's port (the sites' server URL) */
+	int hport;          /* the server's operator view (/metrics) */
 	pid_t server;       /* ocopd */
 	wp_proxy *proxy;    /* between the sites and the server */
 	site s[2];          /* tt: commune 86-28969; office: province office 86 */
@@ -154,7 +160,8 @@ setup(void **state)
 	static const char *const roles[2] = {"commune", "province"};
 	static const char *const scopes[2] = {"86-28969", "86"};
 	fx *f = com_calloc(1, sizeof(*f));
-	char *o = NULL;
+	char url[64];
+	char pdb[600];
 	FILE *c;
 	int i;
 
@@ -166,34 +173,44 @@ setup(void **state)
 	do {
 		f->pport = tp_free_port();
 	} while (f->pport == f->port);
+	do {
+		f->hport = tp_free_port();
+	} while (f->hport == f->port || f->hport == f->pport);
+	snprintf(pdb, sizeof(pdb), "%s/http-token", f->dir);
+	c = fopen(pdb, "w");
+	assert_non_null(c);
+	fprintf(c, "%s\n", TOKEN);
+	fclose(c);
 	snprintf(f->conf, sizeof(f->conf), "%s/ocopd.conf", f->dir);
 	c = fopen(f->conf, "w");
 	assert_non_null(c);
 	fprintf(c, "listen = tcp://127.0.0.1:%d\nrole = province\ndb = %s/prov.db\ndata_dir = %s\n"
-		   "file_chunk_bytes = %d\nfile_min_free = 0\nmax_file_bytes = %u\nlog_level = warn\n",
-	    f->port, f->dir, f->data, CHUNK, LIMIT);
+		   "file_chunk_bytes = %d\nfile_min_free = 0\nmax_file_bytes = %u\nlog_level = warn\n"
+		   "http_listen = http://127.0.0.1:%d\nhttp_token_file = %s/http-token\n",
+	    f->port, f->dir, f->data, CHUNK, LIMIT, f->hport, f->dir);
 	fclose(c);
 	if (tu_run(NULL, 1, "%s init --db %s/prov.db --role province --scope 86 >/dev/null", f->ocopd, f->dir) != 0) {
 		return -1;
 	}
+	/* Each site enrolled as an operator does, its server URL the counting proxy's. */
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->pport);
+	snprintf(pdb, sizeof(pdb), "%s/prov.db", f->dir);
 	for (i = 0; i < 2; i++) {
 		site *s = &f->s[i];
-		json_t *j;
+		char sdb[600];
+		te_site ts;
+
 		s->name = names[i];
-		if (tu_run(&o, 0, "%s site add --db %s/prov.db --role %s --scope %s --name %s --json", f->ocopd, f->dir,
-			roles[i], scopes[i], s->name) != 0) {
-			return -1;
-		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(j, "site_id")));
-		snprintf(s->cred, sizeof(s->cred), "%s", json_string_value(json_object_get(j, "credential")));
-		json_decref(j);
-		if (tu_run(NULL, 1,
-			"OCOP_DB=%s/%s.db OCOP_DATA_DIR=%s %s init --site-id %s --role %s --scope %s >/dev/null &&"
-			" OCOP_DB=%s/%s.db %s remote --server tcp://127.0.0.1:%d --credential %s",
-			f->dir, s->name, f->data, f->ocop, s->id, roles[i], scopes[i], f->dir, s->name, f->ocop, f->pport,
-			s->cred) != 0) {
+		snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, s->name);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = pdb;
+		ts.site_db = sdb;
+		ts.role = roles[i];
+		ts.scope = scopes[i];
+		ts.name = s->name;
+		ts.url = url;
+		if (te_site_add(&ts, s->id, s->cred, sizeof(s->cred), NULL) != 0) {
 			return -1;
 		}
 	}
@@ -217,6 +234,44 @@ teardown(void **state)
 }
 
 /* ===== Helpers ===== */
+
+/* A gauge or counter of the server's /metrics (the operator's view), -1 when absent. */
+static long long
+metric(fx *f, const char *name)
+{
+	struct sockaddr_in a;
+	char req[256];
+	char *buf = com_malloc(1 << 20);
+	char *line;
+	size_t n = 0;
+	ssize_t got;
+	long long v = -1;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+	assert_non_null(buf);
+	assert_true(fd >= 0);
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_port = htons((uint16_t)f->hport);
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	snprintf(req, sizeof(req),
+	    "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nAuthorization: Bearer %s\r\n\r\n", TOKEN);
+	assert_int_equal(write(fd, req, strlen(req)), (ssize_t)strlen(req));
+	while (n < (1 << 20) - 1 && (got = read(fd, buf + n, (1 << 20) - 1 - n)) > 0) {
+		n += (size_t)got;
+	}
+	close(fd);
+	buf[n] = 0;
+	for (line = strtok(buf, "\n"); line != NULL; line = strtok(NULL, "\n")) {
+		size_t k = strlen(name);
+		if (strncmp(line, name, k) == 0 && line[k] == ' ') {
+			v = atoll(line + k + 1);
+		}
+	}
+	com_free(buf);
+	return v;
+}
 
 /* n pseudo-random bytes into dir/name. */
 static void
@@ -492,10 +547,16 @@ test_one_file_on_two_dossiers_is_stored_and_sent_once(void **state)
 	snprintf(dir, sizeof(dir), "%s/tt.db.files", f->dir);
 	assert_int_equal(count_objects(dir), 1);
 	assert_int_equal(ocop(f, &f->s[0], NULL, "sync --no-files"), 0);
+	/* The rows are in, the file not yet: the operator sees one file (not two) and its bytes waiting. */
+	assert_int_equal(metric(f, "ocop_files_pending"), 1);
+	assert_int_equal(metric(f, "ocop_bytes_pending"), 1500 * 1000);
 	wp_reset(f->proxy);
 	j = ocop_json(f, &f->s[0], "sync --json");
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "files"), "sent")), 1);
 	json_decref(j);
+	assert_int_equal(metric(f, "ocop_files_pending"), 0);
+	assert_int_equal(metric(f, "ocop_bytes_pending"), 0);
+	assert_int_equal(metric(f, "ocop_file_bytes_received_total"), 1500 * 1000);
 	assert_true(wp_bytes_up(f->proxy) < 1500 * 1000 * 101 / 100);
 	wp_reset(f->proxy);
 	assert_int_equal(ocop(f, &f->s[1], NULL, "sync"), 0);

@@ -28,6 +28,8 @@
 #include "protocol/envelope.h"
 #include "protocol/session.h"
 #include "server/upstream.h"
+#include "common/link/dial.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
 #define WAIT_MS 30000
@@ -44,6 +46,7 @@ typedef struct fx {
 	char prov_id[40];   /* the province server's site id */
 	char prov_cred[128]; /* its credential at the national server */
 	int nfiles;         /* evidence files written so far (their names) */
+	char prov_enrol[600]; /* its enrolment file at the national server */
 } fx;
 
 /* ===== Running the programs ===== */
@@ -164,31 +167,28 @@ start_nation(fx *f)
 	return start_server(f, args, log, f->nport);
 }
 
-/* Register a site at a server and initialise its replica. */
+/* Register a site at a server and enrol its replica. */
 static int
 add_site(fx *f, const char *server_db, int port, const char *name, const char *role, const char *scope)
 {
-	char *o = NULL;
-	json_t *j;
-	char id[40];
-	char cred[128];
+	char sdb[600];
+	char db[600];
+	char url[64];
+	char id[37];
+	te_site ts;
 
-	if (tu_run(&o, 0, "%s site add --db %s/%s.db --role %s --scope %s --name %s --json", f->ocopd, f->dir,
-		server_db, role, scope, name) != 0) {
-		com_free(o);
-		return -1;
-	}
-	j = json_loads(o, 0, NULL);
-	com_free(o);
-	if (j == NULL) {
-		return -1;
-	}
-	snprintf(id, sizeof(id), "%s", jstr(j, "site_id"));
-	snprintf(cred, sizeof(cred), "%s", jstr(j, "credential"));
-	json_decref(j);
-	return tu_run(NULL, 1, "OCOP_DB=%s/%s.db OCOP_DATA_DIR=%s %s init --site-id %s --role %s --scope %s >/dev/null &&"
-			       " OCOP_DB=%s/%s.db %s remote --server tcp://127.0.0.1:%d --credential %s >/dev/null",
-	    f->dir, name, f->data, f->ocop, id, role, scope, f->dir, name, f->ocop, port, cred);
+	snprintf(db, sizeof(db), "%s/%s.db", f->dir, server_db);
+	snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, name);
+	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", port);
+	memset(&ts, 0, sizeof(ts));
+	ts.dir = f->dir;
+	ts.server_db = db;
+	ts.site_db = sdb;
+	ts.role = role;
+	ts.scope = scope;
+	ts.name = name;
+	ts.url = url;
+	return te_site_add(&ts, id, NULL, 0, NULL);
 }
 
 static int
@@ -199,8 +199,7 @@ setup(void **state)
 	char path[600];
 	char log[600];
 	char args[700];
-	char cred[128];
-	json_t *j;
+	char enrol[600];
 	FILE *cf;
 
 	f->dir = tu_mkdtemp();
@@ -220,15 +219,28 @@ setup(void **state)
 	snprintf(f->prov_id, sizeof(f->prov_id), "%.36s", o);
 	com_free(o);
 	/* The national server knows the province by the province server's own site id. */
-	if (tu_run(&o, 0, "%s site add --db %s/nation.db --role province --scope 83 --site-id %s --name 'Bến Tre' --json",
-		f->ocopd, f->dir, f->prov_id) != 0) {
-		return -1;
+	{
+		char ndb[600];
+		char url[64];
+		char extra[80];
+		char id[37];
+		te_site ts;
+		snprintf(ndb, sizeof(ndb), "%s/nation.db", f->dir);
+		snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->nport);
+		snprintf(extra, sizeof(extra), "--site-id %s", f->prov_id);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = ndb;
+		ts.role = "province";
+		ts.scope = "83";
+		ts.name = "Bến Tre";
+		ts.url = url;
+		ts.extra = extra;
+		if (te_site_add(&ts, id, f->prov_cred, sizeof(f->prov_cred), enrol) != 0) {
+			return -1;
+		}
+		snprintf(f->prov_enrol, sizeof(f->prov_enrol), "%s", enrol);
 	}
-	j = json_loads(o, 0, NULL);
-	com_free(o);
-	snprintf(cred, sizeof(cred), "%s", jstr(j, "credential"));
-	snprintf(f->prov_cred, sizeof(f->prov_cred), "%s", cred);
-	json_decref(j);
 	if (add_site(f, "nation", f->nport, "noffice", "national", "VN") != 0 ||
 	    add_site(f, "prov", f->pport, "commune", "commune", "83-28882") != 0 ||
 	    add_site(f, "prov", f->pport, "office", "province", "83") != 0) {
@@ -239,9 +251,9 @@ setup(void **state)
 	if (cf == NULL) {
 		return -1;
 	}
-	fprintf(cf, "listen = tcp://127.0.0.1:%d\nrole = province\ndb = %s/prov.db\nupstream = tcp://127.0.0.1:%d\n"
-		    "upstream_credential = %s\nupstream_interval_ms = 200\nupstream_timeout_ms = 1000\n",
-	    f->pport, f->dir, f->nport, cred);
+	fprintf(cf, "listen = tcp://127.0.0.1:%d\nrole = province\ndb = %s/prov.db\n"
+		    "upstream_enrolment = %s\nupstream_interval_ms = 200\nupstream_timeout_ms = 1000\n",
+	    f->pport, f->dir, enrol);
 	fclose(cf);
 	f->nation = start_nation(f);
 	snprintf(args, sizeof(args), "--config %s", path);
@@ -540,7 +552,7 @@ test_an_approved_candidate_reaches_the_nation_once_and_its_decision_reaches_the_
 	wait_file(f, "nation", 0);
 	assert_int_equal(files_at(f, "nation"), 1);
 
-	/* The same hand-off as a package, imported twice, changes nothing. */
+	/* The same hand-off as a package changes nothing; the same package twice is refused. */
 	before = changes_at(f, "nation");
 	assert_int_equal(tu_run(&out, 1, "%s handoff export --db %s/prov.db --dossier %s --out %s/c.hoff --config %s/prov.conf",
 			     f->ocopd, f->dir, dossier, f->dir, f->dir), 0);
@@ -548,11 +560,11 @@ test_an_approved_candidate_reaches_the_nation_once_and_its_decision_reaches_the_
 	com_free(out);
 	for (i = 0; i < 2; i++) {
 		int rc = tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/c.hoff", f->ocopd, f->dir, f->dir);
-		if (rc != 0 || strstr(out, " 0 changes applied") == NULL) {
+		if (rc != (i == 0 ? 0 : 2)) {
 			print_error("handoff import exited %d: %s\n", rc, out);
 		}
-		assert_int_equal(rc, 0);
-		assert_non_null(strstr(out, " 0 changes applied"));
+		assert_int_equal(rc, i == 0 ? 0 : 2);
+		assert_non_null(strstr(out, i == 0 ? " 0 changes applied" : "already imported"));
 		com_free(out);
 	}
 	assert_int_equal(changes_at(f, "nation"), before);
@@ -560,7 +572,18 @@ test_an_approved_candidate_reaches_the_nation_once_and_its_decision_reaches_the_
 	assert_int_equal(tu_run(NULL, 1, "cd %s && cp c.hoff bad.hoff && printf 'X' | dd of=bad.hoff bs=1 seek=200"
 				   " conv=notrunc 2>/dev/null", f->dir), 0);
 	assert_int_equal(tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/bad.hoff", f->ocopd, f->dir, f->dir), 2);
-	assert_non_null(strstr(out, "checksum mismatch"));
+	assert_non_null(strstr(out, "authentication failed"));
+	com_free(out);
+	/* A package written without the province's secret is a forgery. */
+	assert_int_equal(tu_run(NULL, 1, "cd %s && sed 's/\"credential\": \"[0-9a-f]*\"/\"credential\": \"0000\"/' "
+				   "'%s' > forged.enrol && chmod 600 forged.enrol && "
+				   "sed 's|^upstream_enrolment = .*|upstream_enrolment = %s/forged.enrol|' prov.conf > forged.conf",
+				   f->dir, f->prov_enrol, f->dir), 0);
+	assert_int_equal(tu_run(&out, 1, "%s handoff export --db %s/prov.db --dossier %s --out %s/forged.hoff --config %s/forged.conf",
+			     f->ocopd, f->dir, dossier, f->dir, f->dir), 0);
+	com_free(out);
+	assert_int_equal(tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/forged.hoff", f->ocopd, f->dir, f->dir), 2);
+	assert_non_null(strstr(out, "forgery"));
 	com_free(out);
 	assert_int_equal(tu_run(NULL, 1, "cd %s && head -c 500 c.hoff > short.hoff", f->dir), 0);
 	assert_int_equal(tu_run(&out, 1, "%s handoff import --db %s/nation.db --in %s/short.hoff", f->ocopd, f->dir, f->dir), 2);
@@ -756,16 +779,21 @@ test_the_hand_off_waits_while_the_national_link_is_down_and_completes_later(void
 static void
 to_nation(fx *f, const com_buf *req, com_buf *reply)
 {
-	srv_upstream_nng t;
-	srv_link link;
+	lnk_dialer *d = NULL;
+	lnk_dial_opts o;
+	lnk_transport t;
 	char url[64];
+	char err[512];
 
 	snprintf(url, sizeof(url), "tcp://127.0.0.1:%d", f->nport);
-	assert_ok(srv_upstream_nng_open(&t, url, 5000));
-	link = srv_upstream_nng_link(&t);
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.timeout_ms = 5000;
+	assert_ok(lnk_dialer_open(&d, &o, err, sizeof(err)));
+	t = lnk_dialer_transport(d);
 	com_buf_reset(reply);
-	assert_ok(link.roundtrip(link.arg, req->data, req->len, reply));
-	srv_upstream_nng_close(&t);
+	assert_ok(t.roundtrip(t.arg, req->data, req->len, reply));
+	lnk_dialer_close(d);
 }
 
 static void
@@ -942,20 +970,24 @@ test_a_hand_off_travels_by_file_and_the_decision_comes_back_by_file(void **state
 	    dossier, neval);
 	ocop_id(f, "nation", id, args);
 	assert_int_equal(ocop(f, "nation", NULL, "dossier move %s --to national_recognised", dossier), 0);
-	/* Importing the same package again changes nothing and answers with the decision. */
+	/* The same package again is refused; a new one changes nothing and answers with the decision. */
 	before = changes_at(f, "nation");
-	run_ok(f, 0, "%s handoff import --db nation.db --in c.hoff --reply r2.bundle", f->ocopd);
+	run_ok(f, 2, "%s handoff import --db nation.db --in c.hoff --reply r2.bundle", f->ocopd);
+	run_ok(f, 0, "%s handoff export --db prov.db --dossier %s --out c2.hoff --config prov.conf", f->ocopd, dossier);
+	run_ok(f, 0, "%s handoff import --db nation.db --in c2.hoff --reply r2.bundle", f->ocopd);
 	assert_int_equal(changes_at(f, "nation"), before);
 	assert_int_equal(count(f, "nation", sql), 1);
 	/* The province applies the reply: the hand-off is decided, and the commune sees it. */
-	run_ok(f, 0, "%s handoff apply --db prov.db --in r2.bundle", f->ocopd);
+	run_ok(f, 0, "%s handoff apply --db prov.db --in r2.bundle --config prov.conf", f->ocopd);
 	e = wait_state(f, dossier, "decided");
 	assert_string_equal(jstr(e, "status"), "national_recognised");
 	json_decref(e);
+	/* The same reply again, and the older one, are refused and change nothing. */
 	before = changes_at(f, "prov");
-	run_ok(f, 0, "%s handoff apply --db prov.db --in r2.bundle", f->ocopd);
+	run_ok(f, 2, "%s handoff apply --db prov.db --in r2.bundle --config prov.conf", f->ocopd);
+	run_ok(f, 2, "%s handoff apply --db prov.db --in r1.bundle --config prov.conf", f->ocopd);
 	assert_int_equal(changes_at(f, "prov"), before);
-	run_ok(f, 2, "printf 'X' | dd of=r2.bundle bs=1 seek=100 conv=notrunc 2>/dev/null; %s handoff apply --db prov.db --in r2.bundle",
+	run_ok(f, 2, "printf 'X' | dd of=r2.bundle bs=1 seek=100 conv=notrunc 2>/dev/null; %s handoff apply --db prov.db --in r2.bundle --config prov.conf",
 	    f->ocopd);
 	assert_int_equal(ocop(f, "commune", NULL, "sync"), 0);
 	snprintf(args, sizeof(args), "dossier show %s --json", dossier);

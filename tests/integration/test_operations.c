@@ -22,6 +22,7 @@
 
 #include "common/store/backup.h"
 #include "common/util/alloc.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
 typedef struct site {
@@ -77,7 +78,6 @@ setup(void **state)
 {
 	fx *f = com_calloc(1, sizeof(*f));
 	static const char *const names[2] = {"a", "b"};
-	char *o = NULL;
 	int i;
 
 	f->dir = tu_mkdtemp();
@@ -92,21 +92,22 @@ setup(void **state)
 		return -1;
 	}
 	for (i = 0; i < 2; i++) {
-		json_t *j;
 		site *s = &f->s[i];
+		char pdb[600];
+		char sdb[600];
+		te_site ts;
 		s->name = names[i];
-		if (tu_run(&o, 0, "%s site add --db %s/prov.db --role commune --scope 83-100 --name %s --json", f->ocopd,
-			f->dir, s->name) != 0) {
-			return -1;
-		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(j, "site_id")));
-		snprintf(s->cred, sizeof(s->cred), "%s", json_string_value(json_object_get(j, "credential")));
-		json_decref(j);
-		if (tu_run(NULL, 1, "OCOP_DB=%s/%s.db %s init --site-id %s --role commune --scope 83-100 >/dev/null &&"
-			" OCOP_DB=%s/%s.db %s remote --server %s --credential %s >/dev/null",
-			f->dir, s->name, f->ocop, s->id, f->dir, s->name, f->ocop, f->url, s->cred) != 0) {
+		snprintf(pdb, sizeof(pdb), "%s/prov.db", f->dir);
+		snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, s->name);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = pdb;
+		ts.site_db = sdb;
+		ts.role = "commune";
+		ts.scope = "83-100";
+		ts.name = s->name;
+		ts.url = f->url;
+		if (te_site_add(&ts, s->id, s->cred, sizeof(s->cred), NULL) != 0) {
 			return -1;
 		}
 	}

@@ -49,6 +49,7 @@
 #include "common/ocop/rubric.h"
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/zipread.h"
 
@@ -302,26 +303,25 @@ setup(void **state)
 		return -1;
 	}
 	for (i = 0; i < NSITES; i++) {
-		char *o = NULL;
-		json_t *j;
+		/* Registered and enrolled as an operator does (tests/lib/enrol.h). */
+		char pdb[600];
+		char sdb[600];
+		char id[37];
+		te_site ts;
 
-		if (tu_run(&o, 0, "'%s' site add --db '%s/province.db' --role %s --scope %s --name %s --json", f->ocopd,
-			f->dir, site_role[i], site_scope[i], site_name[i]) != 0) {
-			com_free(o);
+		snprintf(pdb, sizeof(pdb), "%s/province.db", f->dir);
+		snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, site_name[i]);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = pdb;
+		ts.site_db = sdb;
+		ts.role = site_role[i];
+		ts.scope = site_scope[i];
+		ts.name = site_name[i];
+		ts.url = f->url;
+		if (te_site_add(&ts, id, NULL, 0, NULL) != 0) {
 			return -1;
 		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		if (j == NULL ||
-		    tu_run(NULL, 1, "cd '%s' && '%s' --db %s.db init --site-id %s --role %s --scope %s >/dev/null && "
-				    "'%s' --db %s.db remote --server %s --credential %s",
-			f->dir, f->ocop, site_name[i], json_string_value(json_object_get(j, "site_id")), site_role[i],
-			site_scope[i], f->ocop, site_name[i], f->url,
-			json_string_value(json_object_get(j, "credential"))) != 0) {
-			json_decref(j);
-			return -1;
-		}
-		json_decref(j);
 	}
 	snprintf(log, sizeof(log), "%s/ocopd.log", f->dir);
 	snprintf(db, sizeof(db), "%s/province.db", f->dir);

@@ -22,6 +22,10 @@
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
+#include "protocol/bundle.h"
+#include "protocol/change.h"
+#include "protocol/session.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 #include "tests/lib/replica.h"
 
@@ -168,7 +172,6 @@ setup(void **state)
 {
 	static const char *const names[2] = {"a", "b"};
 	fx *f = com_calloc(1, sizeof(*f));
-	char *o = NULL;
 	int i;
 
 	f->dir = tu_mkdtemp();
@@ -182,22 +185,26 @@ setup(void **state)
 	}
 	for (i = 0; i < 2; i++) {
 		site *s = &f->s[i];
-		json_t *j;
+		char pdb[600];
+		char sdb[600];
+		char id[37];
+		te_site ts;
 
 		s->name = names[i];
-		if (ocopd(f, &o, "site add --db prov.db --role commune --scope 83-100 --name %s --json", s->name) != 0) {
-			com_free(o);
+		snprintf(pdb, sizeof(pdb), "%s/prov.db", f->dir);
+		snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, s->name);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = pdb;
+		ts.site_db = sdb;
+		ts.role = "commune";
+		ts.scope = "83-100";
+		ts.name = s->name;
+		ts.url = f->url;
+		if (te_site_add(&ts, id, s->cred, sizeof(s->cred), NULL) != 0) {
 			return -1;
 		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		snprintf(s->id, sizeof(s->id), "%s", jstr(j, "site_id"));
-		snprintf(s->cred, sizeof(s->cred), "%s", jstr(j, "credential"));
-		json_decref(j);
-		if (ocop(f, s->name, NULL, "init --site-id %s --role commune --scope 83-100", s->id) != 0 ||
-		    ocop(f, s->name, NULL, "remote --server %s --credential %s", f->url, s->cred) != 0) {
-			return -1;
-		}
+		snprintf(s->id, sizeof(s->id), "%s", id);
 	}
 	*state = f;
 	return 0;
@@ -487,7 +494,7 @@ test_a_usb_round_moves_changes_both_ways(void **state)
 }
 
 static void
-test_importing_both_files_twice_changes_nothing(void **state)
+test_replayed_and_older_files_are_refused_and_change_nothing(void **state)
 {
 	fx *f = *state;
 	char subj[40];
@@ -503,37 +510,29 @@ test_importing_both_files_twice_changes_nothing(void **state)
 	make_dossier(f, "a", subj, dossier);
 	usb_round(f, "a");
 	before = snapshot(f, true);
-	/* The same request again: every change is a duplicate. */
-	assert_int_equal(ocopd(f, &o, "import --db prov.db --in a.req --reply a.rep2 --json"), 0);
-	j = parse_json("ocopd import", o);
-	assert_int_equal(jint(j, "applied"), 0);
-	assert_int_equal(jint(j, "duplicates"), 3);
-	assert_int_equal(jint(j, "rejected"), 0);
-	json_decref(j);
-	/* The same reply again: nothing at all changes, not even the sync time. */
-	assert_int_equal(ocop(f, "a", NULL, "import --in a.rep"), 0);
+	/* The same request again: refused before anything is served, no reply written. */
+	assert_int_equal(ocopd(f, &o, "import --db prov.db --in a.req --reply a.rep2"), 2);
+	assert_non_null(strstr(o, "already imported"));
+	assert_non_null(strstr(o, "nothing was imported"));
+	com_free(o);
+	assert_false(file_exists(f, "a.rep2"));
+	/* The same reply again: refused; nothing at all changes, not even the sync time. */
+	assert_int_equal(ocop(f, "a", &o, "import --in a.rep"), 2);
+	assert_non_null(strstr(o, "already imported"));
+	com_free(o);
 	after = snapshot(f, true);
 	assert_same_state(before, after);
 	com_free(after);
 	com_free(before);
-	/* The second import's reply: no data changes (it is newer, so the sync time may move). */
-	before = snapshot(f, false);
-	assert_int_equal(ocop(f, "a", &o, "import --in a.rep2 --json"), 0);
-	j = parse_json("ocop import", o);
-	assert_int_equal(jint(j, "applied"), 0);
-	json_decref(j);
-	after = snapshot(f, false);
-	assert_same_state(before, after);
-	com_free(after);
-	com_free(before);
 	/*
-	 * Everything again, with --all: no data changes anywhere. (The server
-	 * does learn the site's newer pull cursor from this export's ACK.)
+	 * Everything again in a new export, with --all: no data changes anywhere.
+	 * (The server does learn the site's newer pull cursor from this export's ACK.)
 	 */
 	before = dumps(f);
 	assert_int_equal(ocop(f, "a", &o, "export --all --out a.all --json"), 0);
 	j = parse_json("ocop export", o);
 	assert_int_equal(jint(j, "changes"), 3);
+	assert_int_equal(jint(j, "bundle"), 2);
 	json_decref(j);
 	assert_int_equal(ocopd(f, &o, "import --db prov.db --in a.all --reply a.all.rep --json"), 0);
 	j = parse_json("ocopd import", o);
@@ -541,7 +540,11 @@ test_importing_both_files_twice_changes_nothing(void **state)
 	assert_int_equal(jint(j, "duplicates"), 3);
 	json_decref(j);
 	assert_int_equal(ocop(f, "a", NULL, "import --in a.all.rep"), 0);
-	assert_int_equal(ocop(f, "b", NULL, "import --in b.rep"), 0);
+	/* The first export, and b's reply, once more: refused, older than what was taken. */
+	assert_int_equal(ocopd(f, &o, "import --db prov.db --in a.req --reply a.rep3"), 2);
+	com_free(o);
+	assert_int_equal(ocop(f, "b", &o, "import --in b.rep"), 2);
+	com_free(o);
 	after = dumps(f);
 	assert_same_state(before, after);
 	com_free(after);
@@ -552,7 +555,7 @@ static void
 test_damaged_files_are_refused_and_change_nothing(void **state)
 {
 	static const char *const kinds[] = {"half", "short", "flip", "long"};
-	static const char *const words[] = {"truncated", "truncated", "checksum", "should have"};
+	static const char *const words[] = {"truncated", "truncated", "authentication failed", "should have"};
 	fx *f = *state;
 	char subj[40];
 	char dossier[40];
@@ -639,26 +642,148 @@ test_a_file_for_another_site_or_end_is_refused(void **state)
 	com_free(before);
 }
 
+/* The server's own site id (the prov.db identity). */
 static void
-test_a_wrong_credential_is_refused_at_the_server(void **state)
+server_id(fx *f, char out[37])
+{
+	char *o = NULL;
+	json_t *j;
+
+	assert_int_equal(ocopd(f, &o, "status --db prov.db --json"), 0);
+	j = parse_json("ocopd status", o);
+	snprintf(out, 37, "%s", jstr(j, "site_id"));
+	json_decref(j);
+}
+
+/*
+ * A reply bundle for site `site` as an attacker would forge it: the server's
+ * HELLO_OK, then one page that deletes `row` (a subject) and moves the
+ * site's cursor far ahead, authenticated with the key derived from `secret`.
+ */
+static void
+forge_reply(fx *f, const char *for_site, const char *server, const char *row, const char *secret, const char *file)
+{
+	proto_bundle_hdr h;
+	proto_bundle_wr bw;
+	proto_hello_ok hok;
+	proto_ack_ok aok;
+	proto_batch batch;
+	proto_change c;
+	proto_value v;
+	proto_wr w;
+	com_buf cells;
+	com_buf m;
+	com_buf b;
+	uint8_t key[PROTO_BUNDLE_KEY];
+	char path[700];
+	FILE *out;
+
+	com_buf_init(&cells);
+	com_buf_init(&m);
+	com_buf_init(&b);
+	proto_wr_init(&w, &cells);
+	memset(&v, 0, sizeof(v));
+	v.type = PROTO_V_INT;
+	v.i = 1;
+	proto_cells_begin(&w, 1);
+	proto_cell_put(&w, "deleted", &v, 0);
+	assert_ok(proto_wr_error(&w));
+	memset(&h, 0, sizeof(h));
+	h.kind = PROTO_BUNDLE_REPLY;
+	snprintf(h.site, sizeof(h.site), "%s", for_site);
+	snprintf(h.server, sizeof(h.server), "%s", server);
+	h.created_ms = UINT64_C(1767225600000);
+	h.seq = 2; /* it would answer the forged request above: only the key stops it */
+	assert_ok(proto_bundle_begin(&bw, &b, &h));
+	memset(&hok, 0, sizeof(hok));
+	snprintf(hok.server_site, sizeof(hok.server_site), "%s", server);
+	snprintf(hok.server_role, sizeof(hok.server_role), "province");
+	hok.max_batch_bytes = 1 << 19;
+	hok.schema_version = 2;
+	assert_ok(proto_hello_ok_encode(&m, &hok));
+	assert_ok(proto_bundle_add(&bw, m.data, m.len));
+	memset(&aok, 0, sizeof(aok));
+	com_buf_reset(&m);
+	assert_ok(proto_ack_ok_encode(&m, &aok));
+	assert_ok(proto_bundle_add(&bw, m.data, m.len));
+	com_buf_reset(&m);
+	assert_ok(proto_pull_ok_begin(&batch, &m, 1 << 20));
+	memset(&c, 0, sizeof(c));
+	snprintf(c.site, sizeof(c.site), "%s", server);
+	c.seq = 999;
+	snprintf(c.tbl, sizeof(c.tbl), "subject");
+	snprintf(c.row, sizeof(c.row), "%s", row);
+	c.hlc = UINT64_C(0x7fff000000000000);
+	c.cells = cells.data;
+	c.cells_len = cells.len;
+	assert_ok(proto_batch_add(&batch, &c));
+	assert_ok(proto_pull_ok_end(&batch, 1000000, false, UINT64_C(0x7fff000000000000)));
+	assert_ok(proto_bundle_add(&bw, m.data, m.len));
+	assert_ok(proto_bundle_key(secret, key));
+	assert_ok(proto_bundle_end(&bw, key));
+	snprintf(path, sizeof(path), "%s/%s", f->dir, file);
+	out = fopen(path, "wb");
+	assert_non_null(out);
+	assert_int_equal(fwrite(b.data, 1, b.len, out), b.len);
+	fclose(out);
+	com_buf_fini(&b);
+	com_buf_fini(&m);
+	com_buf_fini(&cells);
+}
+
+static void
+test_forged_files_are_refused_and_change_nothing(void **state)
 {
 	fx *f = *state;
 	char subj[40];
+	char server[37];
+	char path[700];
 	char *before;
 	char *after;
 	char *o = NULL;
+	FILE *cf;
 
 	ocop_id(f, "a", subj, sizeof(subj), "subject add --name 'HTX Nem chua' --kind htx --unit 83-100");
-	assert_int_equal(ocop(f, "a", NULL, "export --out a.req --credential 0000"), 0);
+	usb_round(f, "a");
+	server_id(f, server);
 	before = snapshot(f, true);
-	assert_int_equal(ocopd(f, &o, "import --db prov.db --in a.req --reply a.rep"), 1);
-	assert_non_null(strstr(o, "refused"));
+	/* A request written without a's secret (a laptop that guessed it). */
+	snprintf(path, sizeof(path), "%s/guess.cred", f->dir);
+	cf = fopen(path, "w");
+	assert_non_null(cf);
+	fputs("0000\n", cf);
+	fclose(cf);
+	chmod(path, 0600);
+	assert_int_equal(ocop(f, "a", NULL, "remote --credential-file guess.cred"), 0);
+	assert_int_equal(ocop(f, "a", NULL, "export --out forged.req"), 0);
+	assert_int_equal(ocopd(f, &o, "import --db prov.db --in forged.req --reply forged.rep"), 2);
+	assert_non_null(strstr(o, "forgery"));
+	assert_non_null(strstr(o, "nothing was imported"));
 	com_free(o);
-	assert_false(file_exists(f, "a.rep"));
+	assert_false(file_exists(f, "forged.rep"));
+	snprintf(path, sizeof(path), "%s/right.cred", f->dir);
+	cf = fopen(path, "w");
+	assert_non_null(cf);
+	fprintf(cf, "%s\n", f->s[0].cred);
+	fclose(cf);
+	chmod(path, 0600);
+	assert_int_equal(ocop(f, "a", NULL, "remote --credential-file right.cred"), 0);
+	/* A reply forged without any secret: it would delete a's subject and move its cursor. */
+	forge_reply(f, f->s[0].id, server, subj, "0000", "forged.rep");
+	assert_int_equal(ocop(f, "a", &o, "import --in forged.rep"), 2);
+	assert_non_null(strstr(o, "forgery"));
+	com_free(o);
+	/* ... and one under b's genuine key: another site's key is no better. */
+	forge_reply(f, f->s[0].id, server, subj, f->s[1].cred, "forged2.rep");
+	assert_int_equal(ocop(f, "a", &o, "import --in forged2.rep"), 2);
+	assert_non_null(strstr(o, "forgery"));
+	com_free(o);
 	after = snapshot(f, true);
 	assert_same_state(before, after);
 	com_free(after);
 	com_free(before);
+	/* The genuine key works: a forged-looking file under it would be taken, so the key is the boundary. */
+	usb_round(f, "a");
 }
 
 static void
@@ -740,12 +865,12 @@ test_a_usb_round_with_the_server_running_agrees_with_online_sync(void **state)
 	j = ocop_json(f, "b", args);
 	assert_string_equal(jstr(j, "status"), "draft");
 	json_decref(j);
-	/* An old reply imported after the online sync moves nothing back. */
+	/* An old reply imported again after the online sync is refused and moves nothing back. */
 	j = ocop_json(f, "a", "status --json");
 	{
 		long long cursor = jint(j, "pull_cursor");
 		json_decref(j);
-		assert_int_equal(ocop(f, "a", NULL, "import --in a.rep"), 0);
+		assert_int_equal(ocop(f, "a", NULL, "import --in a.rep"), 2);
 		j = ocop_json(f, "a", "status --json");
 		assert_int_equal(jint(j, "pull_cursor"), cursor);
 		assert_int_equal(jint(j, "pending_changes"), 0);
@@ -758,10 +883,10 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_a_usb_round_moves_changes_both_ways, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_importing_both_files_twice_changes_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_replayed_and_older_files_are_refused_and_change_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_damaged_files_are_refused_and_change_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_file_for_another_site_or_end_is_refused, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_a_wrong_credential_is_refused_at_the_server, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_forged_files_are_refused_and_change_nothing, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_refused_change_comes_back_in_the_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_usb_round_with_the_server_running_agrees_with_online_sync,
 		setup, teardown),

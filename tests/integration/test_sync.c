@@ -17,11 +17,12 @@
 #include <jansson.h>
 
 #include "client/sync.h"
-#include "client/transport.h"
+#include "common/link/dial.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "protocol/envelope.h"
 #include "protocol/session.h"
+#include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
 
 #define NSITES 4
@@ -103,7 +104,6 @@ setup(void **state)
 	static const char *const roles[NSITES] = {"commune", "commune", "member", "member"};
 	static const char *const scopes[NSITES] = {"83-100", "83-100", "83", "83"};
 	char log[600];
-	char *o = NULL;
 	int port = tp_free_port();
 	int i;
 
@@ -116,24 +116,24 @@ setup(void **state)
 		return -1;
 	}
 	for (i = 0; i < NSITES; i++) {
-		json_t *j;
 		site *s = &f->s[i];
+		char sdb[600];
+		char pdb[600];
+		te_site ts;
 		s->name = names[i];
 		s->role = roles[i];
 		s->scope = scopes[i];
-		if (tu_run(&o, 0, "%s site add --db %s/prov.db --role %s --scope %s --name %s --json", f->ocopd,
-			f->dir, s->role, s->scope, s->name) != 0) {
-			return -1;
-		}
-		j = json_loads(o, 0, NULL);
-		com_free(o);
-		snprintf(s->id, sizeof(s->id), "%s", json_string_value(json_object_get(j, "site_id")));
-		snprintf(s->cred, sizeof(s->cred), "%s", json_string_value(json_object_get(j, "credential")));
-		json_decref(j);
-		if (tu_run(NULL, 1, "OCOP_DB=%s/%s.db OCOP_DATA_DIR=%s %s init --site-id %s --role %s --scope %s >/dev/null &&"
-			" OCOP_DB=%s/%s.db %s remote --server %s --credential %s",
-			f->dir, s->name, f->data, f->ocop, s->id, s->role, s->scope, f->dir, s->name, f->ocop,
-			f->url, s->cred) != 0) {
+		snprintf(sdb, sizeof(sdb), "%s/%s.db", f->dir, s->name);
+		snprintf(pdb, sizeof(pdb), "%s/prov.db", f->dir);
+		memset(&ts, 0, sizeof(ts));
+		ts.dir = f->dir;
+		ts.server_db = pdb;
+		ts.site_db = sdb;
+		ts.role = s->role;
+		ts.scope = s->scope;
+		ts.name = s->name;
+		ts.url = f->url;
+		if (te_site_add(&ts, s->id, s->cred, sizeof(s->cred), NULL) != 0) {
 			return -1;
 		}
 	}
@@ -376,6 +376,19 @@ test_a_deleted_row_stays_deleted_after_a_late_update(void **state)
 	com_free(out);
 }
 
+/* Connect to the test's server (plain tcp:// on loopback). */
+static int
+dial(fx *f, lnk_dialer **d)
+{
+	lnk_dial_opts o;
+	char err[512];
+
+	memset(&o, 0, sizeof(o));
+	o.url = f->url;
+	o.timeout_ms = 5000;
+	return lnk_dialer_open(d, &o, err, sizeof(err));
+}
+
 /* A transport that keeps a copy of the first PUSH it carries. */
 typedef struct recorder {
 	cli_transport inner; /* the real transport */
@@ -416,7 +429,7 @@ test_a_replayed_push_changes_nothing(void **state)
 	fx *f = *state;
 	char subject[40];
 	sto_db *db;
-	cli_nng t;
+	lnk_dialer *t = NULL;
 	recorder rec;
 	cli_transport tr;
 	cli_sync_opts so;
@@ -430,8 +443,8 @@ test_a_replayed_push_changes_nothing(void **state)
 
 	ocop_id(f, "a", subject, sizeof(subject), "subject add --name 'Tổ hợp tác Chè' --kind tht --unit 83-100");
 	db = raw_open(f, "a");
-	assert_ok(cli_nng_open(&t, f->url, 5000));
-	rec.inner = cli_nng_transport(&t);
+	assert_ok(dial(f, &t));
+	rec.inner = lnk_dialer_transport(t);
 	com_buf_init(&rec.push);
 	tr.roundtrip = recording_roundtrip;
 	tr.arg = &rec;
@@ -455,7 +468,7 @@ test_a_replayed_push_changes_nothing(void **state)
 	assert_int_equal(server_changes(f), before);
 	com_buf_fini(&reply);
 	com_buf_fini(&rec.push);
-	cli_nng_close(&t);
+	lnk_dialer_close(t);
 	sto_close(db);
 }
 
@@ -463,7 +476,7 @@ static void
 test_bad_input_gets_an_error_reply_and_the_server_keeps_serving(void **state)
 {
 	fx *f = *state;
-	cli_nng t;
+	lnk_dialer *t = NULL;
 	cli_transport tr;
 	com_buf reply;
 	proto_env env;
@@ -471,18 +484,30 @@ test_bad_input_gets_an_error_reply_and_the_server_keeps_serving(void **state)
 	static const uint8_t junk[] = {0x94, 0x01, 0x04, 0xc1, 0x00};
 	char *out = NULL;
 
-	assert_ok(cli_nng_open(&t, f->url, 5000));
-	tr = cli_nng_transport(&t);
+	assert_ok(dial(f, &t));
+	tr = lnk_dialer_transport(t);
 	com_buf_init(&reply);
 	assert_ok(tr.roundtrip(tr.arg, junk, sizeof(junk), &reply));
 	assert_ok(proto_env_open(reply.data, reply.len, &env, &body));
 	assert_int_equal(env.type, PROTO_MSG_ERROR);
 	com_buf_fini(&reply);
-	cli_nng_close(&t);
-	/* A wrong credential is refused by name. */
-	assert_int_equal(ocop(f, "a", &out, "sync --credential wrong"), 1);
-	assert_non_null(strstr(out, "wrong credential"));
+	lnk_dialer_close(t);
+	/* A credential in a file others may read is refused; a secret on the command line too. */
+	assert_int_equal(tu_run(NULL, 1, "echo wrong > %s/wrong.cred && chmod 644 %s/wrong.cred", f->dir, f->dir), 0);
+	assert_int_equal(ocop(f, "a", &out, "remote --credential-file wrong.cred"), 2);
+	assert_non_null(strstr(out, "chmod 600"));
 	com_free(out);
+	assert_int_equal(ocop(f, "a", &out, "remote --credential wrong"), 2);
+	assert_non_null(strstr(out, "not taken on the command line"));
+	com_free(out);
+	/* A wrong credential is refused, with the same answer as an unknown site. */
+	assert_int_equal(tu_run(NULL, 1, "chmod 600 %s/wrong.cred", f->dir), 0);
+	assert_int_equal(ocop(f, "a", NULL, "remote --credential-file wrong.cred"), 0);
+	assert_int_equal(ocop(f, "a", &out, "sync"), 1);
+	assert_non_null(strstr(out, "authentication failed: unknown site or wrong credential"));
+	com_free(out);
+	assert_int_equal(tu_run(NULL, 1, "umask 077; echo '%s' > %s/right.cred", f->s[0].cred, f->dir), 0);
+	assert_int_equal(ocop(f, "a", NULL, "remote --credential-file right.cred"), 0);
 	/* And the server still serves. */
 	assert_int_equal(ocop(f, "a", NULL, "sync"), 0);
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
@@ -207,6 +208,7 @@ hdr_of(uint32_t kind)
 	snprintf(h.server, sizeof(h.server), "%s", SERVER);
 	h.created_ms = CREATED;
 	h.pull_from = kind == PROTO_BUNDLE_REPLY ? 7 : 0;
+	h.seq = 5;
 	return h;
 }
 
@@ -238,7 +240,7 @@ make_request(com_buf *out, int pushes)
 	add(&bw, &m);
 	msg_pull(&m, SITE, 7);
 	add(&bw, &m);
-	assert_ok(proto_bundle_end(&bw));
+	assert_ok(proto_bundle_end(&bw, fz_bundle_key));
 	com_buf_fini(&m);
 }
 
@@ -263,7 +265,7 @@ make_reply(com_buf *out, int pages)
 		msg_pull_ok(&m, 10 + 10 * (uint64_t)i, i + 1 < pages, 2);
 		add(&bw, &m);
 	}
-	assert_ok(proto_bundle_end(&bw));
+	assert_ok(proto_bundle_end(&bw, fz_bundle_key));
 	com_buf_fini(&m);
 }
 
@@ -287,7 +289,7 @@ raw_end(proto_bundle_wr *bw)
 	for (i = 0; i < 8; i++) {
 		b->data[bw->start + 12 + (size_t)i] = (uint8_t)(total >> (56 - 8 * i));
 	}
-	assert_int_equal(EVP_Digest(b->data + bw->start, b->len - bw->start, md, &n, EVP_sha256(), NULL), 1);
+	assert_non_null(HMAC(EVP_sha256(), fz_bundle_key, PROTO_BUNDLE_KEY, b->data + bw->start, b->len - bw->start, md, &n));
 	assert_ok(com_buf_append(b, md, PROTO_BUNDLE_DIGEST));
 }
 
@@ -302,7 +304,7 @@ redigest(com_buf *b)
 	for (i = 0; i < 8; i++) {
 		b->data[12 + i] = (uint8_t)((uint64_t)b->len >> (56 - 8 * i));
 	}
-	assert_int_equal(EVP_Digest(b->data, b->len - PROTO_BUNDLE_DIGEST, md, &n, EVP_sha256(), NULL), 1);
+	assert_non_null(HMAC(EVP_sha256(), fz_bundle_key, PROTO_BUNDLE_KEY, b->data, b->len - PROTO_BUNDLE_DIGEST, md, &n));
 	memcpy(b->data + b->len - PROTO_BUNDLE_DIGEST, md, PROTO_BUNDLE_DIGEST);
 }
 
@@ -313,7 +315,7 @@ expect_refused(const com_buf *b, int code, const char *why_part)
 	proto_bundle out;
 	char why[256] = "";
 
-	assert_err(proto_bundle_open(&out, b->data, b->len, why, sizeof(why)), code);
+	assert_err(proto_bundle_open(&out, b->data, b->len, fz_bundle_key, why, sizeof(why)), code);
 	assert_true(why[0] != 0);
 	if (why_part != NULL && strstr(why, why_part) == NULL) {
 		print_error("reason '%s' does not mention '%s'\n", why, why_part);
@@ -342,7 +344,7 @@ test_request_bundle_round_trips(void **state)
 	com_buf_init(&m);
 	make_request(&b, 2);
 	assert_memory_equal(b.data, PROTO_BUNDLE_MAGIC, 8);
-	assert_ok(proto_bundle_open(&out, b.data, b.len, NULL, 0));
+	assert_ok(proto_bundle_open(&out, b.data, b.len, fz_bundle_key, NULL, 0));
 	assert_int_equal(out.hdr.kind, PROTO_BUNDLE_REQUEST);
 	assert_string_equal(out.hdr.site, SITE);
 	assert_string_equal(out.hdr.server, SERVER);
@@ -380,7 +382,7 @@ test_reply_bundle_with_pages_round_trips(void **state)
 	(void)state;
 	com_buf_init(&b);
 	make_reply(&b, 3);
-	assert_ok(proto_bundle_open(&out, b.data, b.len, NULL, 0));
+	assert_ok(proto_bundle_open(&out, b.data, b.len, fz_bundle_key, NULL, 0));
 	assert_int_equal(out.hdr.kind, PROTO_BUNDLE_REPLY);
 	assert_int_equal(out.hdr.pull_from, 7);
 	assert_int_equal(out.count, 6);
@@ -412,8 +414,8 @@ test_request_without_server_or_changes_opens(void **state)
 	add(&bw, &m);
 	msg_pull(&m, SITE, 0);
 	add(&bw, &m);
-	assert_ok(proto_bundle_end(&bw));
-	assert_ok(proto_bundle_open(&out, b.data, b.len, NULL, 0));
+	assert_ok(proto_bundle_end(&bw, fz_bundle_key));
+	assert_ok(proto_bundle_open(&out, b.data, b.len, fz_bundle_key, NULL, 0));
 	assert_string_equal(out.hdr.server, "");
 	assert_int_equal(out.count, 3);
 	com_buf_fini(&m);
@@ -436,7 +438,7 @@ test_every_truncation_is_refused(void **state)
 	make_request(&b, 1);
 	for (n = 0; n < b.len; n++) {
 		why[0] = 0;
-		rv = proto_bundle_open(&out, b.data, n, why, sizeof(why));
+		rv = proto_bundle_open(&out, b.data, n, fz_bundle_key, why, sizeof(why));
 		if (rv != OCOP_ECORRUPT && !(n == 0 && rv == OCOP_EPROTO)) {
 			print_error("truncated to %zu bytes: %s (%s)\n", n, ocop_errname(rv), why);
 			fail();
@@ -463,7 +465,7 @@ test_every_bit_flip_is_refused(void **state)
 		for (bit = 0; bit < 8; bit++) {
 			b.data[i] ^= (uint8_t)(1u << bit);
 			why[0] = 0;
-			rv = proto_bundle_open(&out, b.data, b.len, why, sizeof(why));
+			rv = proto_bundle_open(&out, b.data, b.len, fz_bundle_key, why, sizeof(why));
 			if (rv != OCOP_ECORRUPT && rv != OCOP_EPROTO && rv != OCOP_EVERSION) {
 				print_error("bit %d of byte %zu: %s\n", bit, i, ocop_errname(rv));
 				fail();
@@ -472,7 +474,7 @@ test_every_bit_flip_is_refused(void **state)
 			b.data[i] ^= (uint8_t)(1u << bit);
 		}
 	}
-	assert_ok(proto_bundle_open(&out, b.data, b.len, NULL, 0));
+	assert_ok(proto_bundle_open(&out, b.data, b.len, fz_bundle_key, NULL, 0));
 	com_buf_fini(&b);
 }
 
@@ -498,7 +500,31 @@ test_flipped_body_byte_is_a_checksum_mismatch(void **state)
 	com_buf_init(&b);
 	make_request(&b, 1);
 	b.data[b.len / 2] ^= 0x20;
-	expect_refused(&b, OCOP_ECORRUPT, "checksum");
+	expect_refused(&b, OCOP_ECORRUPT, "authentication failed");
+	com_buf_fini(&b);
+}
+
+static void
+test_a_bundle_under_another_key_is_a_forgery(void **state)
+{
+	uint8_t other[PROTO_BUNDLE_KEY];
+	proto_bundle out;
+	proto_bundle_hdr h;
+	char why[256] = "";
+	com_buf b;
+
+	(void)state;
+	com_buf_init(&b);
+	make_reply(&b, 1);
+	memcpy(other, fz_bundle_key, sizeof(other));
+	other[0] ^= 1;
+	assert_err(proto_bundle_open(&out, b.data, b.len, other, why, sizeof(why)), OCOP_ECORRUPT);
+	assert_non_null(strstr(why, "forgery"));
+	/* Peeking tells whose it claims to be, without any key. */
+	assert_ok(proto_bundle_peek(&h, b.data, b.len, NULL, 0));
+	assert_int_equal(h.kind, PROTO_BUNDLE_REPLY);
+	assert_string_equal(h.site, SITE);
+	assert_int_equal(h.seq, 5);
 	com_buf_fini(&b);
 }
 
@@ -510,9 +536,12 @@ test_another_format_version_is_named(void **state)
 	(void)state;
 	com_buf_init(&b);
 	make_request(&b, 1);
-	b.data[11] = 2;
+	b.data[11] = 3;
 	redigest(&b);
-	expect_refused(&b, OCOP_EVERSION, "version 2");
+	expect_refused(&b, OCOP_EVERSION, "version 3");
+	b.data[11] = 1; /* the unauthenticated format of before */
+	redigest(&b);
+	expect_refused(&b, OCOP_EVERSION, "not authenticated");
 	com_buf_fini(&b);
 }
 
@@ -620,9 +649,9 @@ test_raw_builder_makes_valid_bundles(void **state)
 	/* The checks below fail for the reason they name, not for the builder. */
 	com_buf_init(&b);
 	raw_bundle(&b, PROTO_BUNDLE_REQUEST, req, 4);
-	assert_ok(proto_bundle_open(&out, b.data, b.len, NULL, 0));
+	assert_ok(proto_bundle_open(&out, b.data, b.len, fz_bundle_key, NULL, 0));
 	raw_bundle(&b, PROTO_BUNDLE_REPLY, rep, 5);
-	assert_ok(proto_bundle_open(&out, b.data, b.len, NULL, 0));
+	assert_ok(proto_bundle_open(&out, b.data, b.len, fz_bundle_key, NULL, 0));
 	com_buf_fini(&b);
 }
 
@@ -720,6 +749,9 @@ test_writer_refuses_a_bad_header(void **state)
 	h = hdr_of(PROTO_BUNDLE_REQUEST);
 	snprintf(h.site, sizeof(h.site), "not-a-uuid");
 	assert_err(proto_bundle_begin(&bw, &b, &h), OCOP_EINVAL);
+	h = hdr_of(PROTO_BUNDLE_REQUEST);
+	h.seq = 0; /* every bundle has a number */
+	assert_err(proto_bundle_begin(&bw, &b, &h), OCOP_EINVAL);
 	assert_int_equal(b.len, 0);
 	com_buf_fini(&b);
 }
@@ -739,7 +771,7 @@ test_writer_never_produces_what_the_reader_refuses(void **state)
 	assert_ok(proto_bundle_begin(&bw, &b, &h));
 	msg_hello(&m, SITE);
 	add(&bw, &m); /* and no PULL */
-	assert_err(proto_bundle_end(&bw), OCOP_EINVAL);
+	assert_err(proto_bundle_end(&bw, fz_bundle_key), OCOP_EINVAL);
 	assert_int_equal(b.len, 4);
 	assert_err(proto_bundle_add(&bw, m.data, 0), OCOP_EINVAL);
 	com_buf_fini(&m);
@@ -781,7 +813,7 @@ test_writer_out_of_memory_is_clean(void **state)
 				rv = proto_bundle_add(&bw, m.data, m.len);
 			}
 			{
-				int end = proto_bundle_end(&bw);
+				int end = proto_bundle_end(&bw, fz_bundle_key);
 				rv = rv == OCOP_OK ? end : rv;
 				if (end != OCOP_OK) {
 					assert_int_equal(b.len, 0);
@@ -791,7 +823,7 @@ test_writer_out_of_memory_is_clean(void **state)
 		com_alloc_fail_after(-1);
 		if (rv == OCOP_OK) {
 			proto_bundle out;
-			assert_ok(proto_bundle_open(&out, b.data, b.len, NULL, 0));
+			assert_ok(proto_bundle_open(&out, b.data, b.len, fz_bundle_key, NULL, 0));
 			done = 1;
 		} else {
 			assert_err(rv, OCOP_ENOMEM);
@@ -881,7 +913,7 @@ test_every_seed_and_saved_crash_passes_the_oracle(void **state)
 
 	(void)state;
 	n = replay("tests/fuzz/corpus/bundle", &ok);
-	/* The valid seeds open; version_2.bin is a refusal to start mutating from. */
+	/* The valid seeds open; version_3.bin is a refusal to start mutating from. */
 	assert_true(n >= 5);
 	assert_true(ok >= 4);
 	replay("tests/fuzz/crashes", &ok); /* may be empty */
@@ -940,12 +972,12 @@ write_corpus(const char *dir)
 	proto_bundle_add(&bw, m.data, m.len);
 	msg_pull(&m, SITE, 0);
 	proto_bundle_add(&bw, m.data, m.len);
-	bad |= proto_bundle_end(&bw) != OCOP_OK;
+	bad |= proto_bundle_end(&bw, fz_bundle_key) != OCOP_OK;
 	bad |= write_seed(dir, "request_first.bin", &b);
 	raw_bundle(&b, PROTO_BUNDLE_REQUEST, bare, 3);
-	b.data[11] = 2; /* format version 2: a refusal the fuzzer can start from */
+	b.data[11] = 3; /* format version 3: a refusal the fuzzer can start from */
 	redigest(&b);
-	bad |= write_seed(dir, "version_2.bin", &b);
+	bad |= write_seed(dir, "version_3.bin", &b);
 	com_buf_fini(&m);
 	com_buf_fini(&b);
 	return bad;
@@ -962,6 +994,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_every_bit_flip_is_refused),
 	    cmocka_unit_test(test_appended_bytes_are_refused),
 	    cmocka_unit_test(test_flipped_body_byte_is_a_checksum_mismatch),
+	    cmocka_unit_test(test_a_bundle_under_another_key_is_a_forgery),
 	    cmocka_unit_test(test_another_format_version_is_named),
 	    cmocka_unit_test(test_a_file_that_is_not_a_bundle_is_refused),
 	    cmocka_unit_test(test_raw_builder_makes_valid_bundles),

@@ -16,6 +16,7 @@
 #include "protocol/envelope.h"
 #include "protocol/files.h"
 #include "protocol/session.h"
+#include "tests/fuzz/fuzz_bundle.h"
 
 #define SITE "0190f0f0-0000-7000-8000-000000000001"
 
@@ -571,6 +572,7 @@ request_bundle(com_buf *out, bool files, bool early)
 	h.kind = PROTO_BUNDLE_REQUEST;
 	strcpy(h.site, SITE);
 	h.created_ms = 1760000000000ull;
+	h.seq = 1;
 	assert_ok(proto_bundle_begin(&bw, out, &h));
 	memset(&hello, 0, sizeof(hello));
 	strcpy(hello.site, SITE);
@@ -596,7 +598,7 @@ request_bundle(com_buf *out, bool files, bool early)
 		assert_ok(proto_bundle_add(&bw, b[0].data, b[0].len));
 		assert_ok(proto_bundle_add(&bw, b[2].data, b[2].len));
 	}
-	rv = proto_bundle_end(&bw);
+	rv = proto_bundle_end(&bw, fz_bundle_key);
 	com_buf_fini(&msg);
 	for (i = 0; i < 6; i++) {
 		com_buf_fini(&b[i]);
@@ -628,6 +630,7 @@ reply_bundle(com_buf *out)
 	strcpy(h.site, SITE);
 	strcpy(h.server, SERVER);
 	h.created_ms = 1760000000000ull;
+	h.seq = 1;
 	assert_ok(proto_bundle_begin(&bw, out, &h));
 	memset(&ok, 0, sizeof(ok));
 	strcpy(ok.server_site, SERVER);
@@ -645,7 +648,7 @@ reply_bundle(com_buf *out)
 	assert_ok(proto_bundle_add(&bw, b[1].data, b[1].len));
 	assert_ok(proto_bundle_add(&bw, b[3].data, b[3].len));
 	assert_ok(proto_bundle_add(&bw, b[5].data, b[5].len));
-	rv = proto_bundle_end(&bw);
+	rv = proto_bundle_end(&bw, fz_bundle_key);
 	com_buf_fini(&msg);
 	for (i = 0; i < 6; i++) {
 		com_buf_fini(&b[i]);
@@ -663,15 +666,59 @@ test_bundles_carry_file_messages_after_the_rows_only(void **state)
 	(void)state;
 	com_buf_init(&out);
 	assert_ok(request_bundle(&out, true, false));
-	assert_ok(proto_bundle_open(&b, out.data, out.len, why, sizeof(why)));
+	assert_ok(proto_bundle_open(&b, out.data, out.len, fz_bundle_key, why, sizeof(why)));
 	assert_int_equal(b.count, 5);
 	com_buf_reset(&out);
 	assert_ok(reply_bundle(&out));
-	assert_ok(proto_bundle_open(&b, out.data, out.len, why, sizeof(why)));
+	assert_ok(proto_bundle_open(&b, out.data, out.len, fz_bundle_key, why, sizeof(why)));
 	assert_int_equal(b.count, 6);
 	/* A chunk before the rows is out of place: the writer refuses to seal it. */
 	com_buf_reset(&out);
 	assert_err(request_bundle(&out, false, true), OCOP_EINVAL);
+	com_buf_fini(&out);
+}
+
+/*
+ * The file records are inside the authenticated part: a bundle whose file
+ * message was altered (one bit anywhere in it), or sealed with another key,
+ * is refused whole, exactly like one whose rows were.
+ */
+static void
+test_an_altered_or_forged_file_record_is_refused(void **state)
+{
+	com_buf out;
+	proto_bundle b;
+	proto_bundle_it it;
+	const uint8_t *m;
+	size_t len;
+	uint32_t type;
+	size_t from = 0;
+	size_t to = 0;
+	size_t i;
+	uint8_t other[PROTO_BUNDLE_KEY];
+	char why[256];
+
+	(void)state;
+	com_buf_init(&out);
+	assert_ok(request_bundle(&out, true, false));
+	assert_ok(proto_bundle_open(&b, out.data, out.len, fz_bundle_key, why, sizeof(why)));
+	proto_bundle_iter(&it, &b);
+	while (proto_bundle_next(&it, &m, &len, &type) == OCOP_OK) {
+		if (type == PROTO_MSG_FILE_PUT) {
+			from = (size_t)(m - out.data);
+			to = from + len;
+		}
+	}
+	assert_true(to > from);
+	for (i = from; i < to; i += 7) {
+		out.data[i] ^= 0x10;
+		assert_err(proto_bundle_open(&b, out.data, out.len, fz_bundle_key, why, sizeof(why)), OCOP_ECORRUPT);
+		out.data[i] ^= 0x10;
+	}
+	assert_ok(proto_bundle_open(&b, out.data, out.len, fz_bundle_key, why, sizeof(why)));
+	memcpy(other, fz_bundle_key, sizeof(other));
+	other[0] ^= 1;
+	assert_err(proto_bundle_open(&b, out.data, out.len, other, why, sizeof(why)), OCOP_ECORRUPT);
 	com_buf_fini(&out);
 }
 
@@ -735,6 +782,7 @@ main(int argc, char **argv)
 	    cmocka_unit_test(test_a_changed_byte_fails_the_chunk_digest),
 	    cmocka_unit_test(test_hex_names_round_trip),
 	    cmocka_unit_test(test_bundles_carry_file_messages_after_the_rows_only),
+	    cmocka_unit_test(test_an_altered_or_forged_file_record_is_refused),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--write-corpus") == 0) {
