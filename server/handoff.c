@@ -30,9 +30,6 @@
 
 #define HANDOFF_MAX_SCAN 20000u
 
-/* Statuses in which a dossier with an approved potential-5★ result is a candidate. */
-#define HANDOFF_STATUSES \
-	"('potential_5star', 'sent_national', 'national_review', 'national_below_90', 'national_recognised')"
 
 static const char handoff_doc_title[] =
     "Hồ sơ đề nghị đánh giá, phân hạng sản phẩm OCOP 5 sao (Đ6.3), bàn giao cấp trung ương";
@@ -82,22 +79,27 @@ hex_of(const unsigned char *md, size_t n, char *out)
 /* A candidate found by the scan. */
 typedef struct cand {
 	srv_handoff_key key;   /* dossier, evaluation, version */
-	char status[32];       /* the dossier's status */
+	char status[64];       /* the dossier's status */
+	const char *send_to;   /* where the hand-off moves it (the flow's), NULL: past that step */
 	bool recorded;         /* a hand-off row exists */
 } cand;
 
-/* The approved candidates by status (not yet checked against the scoring function). */
+/*
+ * The approved candidates by status (not yet checked against the scoring
+ * function): dossiers with an approval of their latest provincial evaluation
+ * whose status the dossier's workflow marks `candidate`.
+ */
 static int
-handoff_find(sto_db *db, cand **out, size_t *n, char *err, size_t errlen)
+handoff_find(sto_db *db, ocp_council *c, cand **out, size_t *n, char *err, size_t errlen)
 {
 	static const char sql[] =
-	    "SELECT d.id, e.id, COALESCE(e.version, 1), d.status,"
+	    "SELECT d.id, e.id, COALESCE(e.version, 1), d.status, d.legal_basis,"
 	    " EXISTS (SELECT 1 FROM handoff h WHERE h.dossier_id = d.id AND h.evaluation_id = e.id"
 	    "  AND h.version = COALESCE(e.version, 1))"
 	    " FROM dossier d JOIN evaluation e ON e.id = (SELECT x.id FROM evaluation x"
 	    "  WHERE x.dossier_id = d.id AND x.deleted = 0 AND x.tier = 'province'"
 	    "  ORDER BY COALESCE(x.held_on, '') DESC, x.id DESC LIMIT 1)"
-	    " WHERE d.deleted = 0 AND d.status IN " HANDOFF_STATUSES
+	    " WHERE d.deleted = 0"
 	    " AND EXISTS (SELECT 1 FROM decision a WHERE a.dossier_id = d.id AND a.kind = 'approval'"
 	    "  AND a.deleted = 0 AND (a.evaluation_id = e.id OR a.evaluation_id IS NULL))"
 	    " ORDER BY d.id";
@@ -112,6 +114,20 @@ handoff_find(sto_db *db, cand **out, size_t *n, char *err, size_t errlen)
 		return handoff_sqlerr(db, err, errlen, "finding candidates");
 	}
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *basis = (const char *)sqlite3_column_text(st, 4);
+		const char *send_to = NULL;
+		bool yes = false;
+
+		if (ocp_council_candidate(c, basis, (const char *)sqlite3_column_text(st, 3), &yes, &send_to) !=
+		    OCOP_OK) {
+			/* A dossier of a basis with no workflow here is no candidate: say so, go on. */
+			com_logf(sto_log(db), COM_LOG_WARN, "dossier %s: %s", (const char *)sqlite3_column_text(st, 0),
+			    ocp_council_errmsg(c));
+			continue;
+		}
+		if (!yes) {
+			continue;
+		}
 		if (*n == cap) {
 			size_t ncap = cap ? cap * 2 : 8;
 			cand *nv = com_realloc(v, ncap * sizeof(*v));
@@ -128,7 +144,8 @@ handoff_find(sto_db *db, cand **out, size_t *n, char *err, size_t errlen)
 		col_copy(st, 1, v[*n].key.evaluation_id, sizeof(v[*n].key.evaluation_id));
 		v[*n].key.version = sqlite3_column_int64(st, 2);
 		col_copy(st, 3, v[*n].status, sizeof(v[*n].status));
-		v[*n].recorded = sqlite3_column_int(st, 4) != 0;
+		v[*n].send_to = send_to;
+		v[*n].recorded = sqlite3_column_int(st, 5) != 0;
 		(*n)++;
 	}
 	sqlite3_finalize(st);
@@ -193,7 +210,7 @@ handoff_send_dossier(sto_db *db, ocp_reg *reg, const cand *k, char *err, size_t 
 	bool has = false;
 	int rv;
 
-	if (strcmp(k->status, "potential_5star") != 0) {
+	if (k->send_to == NULL) {
 		return OCOP_OK;
 	}
 	if ((rv = handoff_has_doc(db, k->key.dossier_id, &has)) != OCOP_OK) {
@@ -212,8 +229,8 @@ handoff_send_dossier(sto_db *db, ocp_reg *reg, const cand *k, char *err, size_t 
 			return rv;
 		}
 	}
-	if ((rv = ocp_reg_dossier_move(reg, k->key.dossier_id, "sent_national", NULL, NULL)) != OCOP_OK) {
-		snprintf(err, errlen, "dossier %s: cannot move it to sent_national: %s", k->key.dossier_id,
+	if ((rv = ocp_reg_dossier_move(reg, k->key.dossier_id, k->send_to, NULL, NULL)) != OCOP_OK) {
+		snprintf(err, errlen, "dossier %s: cannot move it to %s: %s", k->key.dossier_id, k->send_to,
 		    ocp_reg_errmsg(reg));
 		return rv;
 	}
@@ -255,7 +272,7 @@ srv_handoff_scan(sto_db *db, ocp_council *c, ocp_reg *reg, bool record, uint32_t
 	if (added != NULL) {
 		*added = 0;
 	}
-	if ((rv = handoff_find(db, &v, &n, err, errlen)) != OCOP_OK) {
+	if ((rv = handoff_find(db, c, &v, &n, err, errlen)) != OCOP_OK) {
 		return rv;
 	}
 	for (i = 0; i < n && rv == OCOP_OK; i++) {
@@ -494,7 +511,7 @@ srv_handoff_list(sto_db *db, ocp_council *c, json_t **out)
 		return OCOP_EDB;
 	}
 	/* Candidates the upstream loop has not recorded yet are waiting too. */
-	if ((rv = handoff_find(db, &v, &n, NULL, 0)) != OCOP_OK) {
+	if ((rv = handoff_find(db, c, &v, &n, NULL, 0)) != OCOP_OK) {
 		json_decref(arr);
 		return rv;
 	}

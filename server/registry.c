@@ -6,13 +6,13 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include "common/ocop/registry.h"
+#include "common/store/peer.h"
 #include "common/util/uuid.h"
 #include "ocop_err.h"
 #include "protocol/bundle.h"
@@ -32,16 +32,6 @@ registry_digest(const char *cred, char hex[65])
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	}
 	return OCOP_OK;
-}
-
-static void
-registry_now(char out[32])
-{
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 /*
@@ -79,9 +69,8 @@ srv_registry_add(sto_db *db, const char *site_id, const char *role, const char *
 {
 	char digest[65];
 	char mac[65];
-	sqlite3_stmt *st = NULL;
 	com_uuid u;
-	int rc;
+	int rv;
 
 	if (site_id == NULL) {
 		com_uuid7(&u);
@@ -94,28 +83,9 @@ srv_registry_add(sto_db *db, const char *site_id, const char *role, const char *
 	if (registry_secret(cred, digest, mac) != OCOP_OK) {
 		return sto_seterr(db, OCOP_EINTERNAL, "no randomness for a credential");
 	}
-	rc = sqlite3_prepare_v2(sto_sqlite(db),
-	    "INSERT INTO peer (site, role, scope, credential, name, mac_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", -1,
-	    &st, NULL);
-	if (rc != SQLITE_OK) {
-		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
-	}
-	sqlite3_bind_text(st, 1, site_out, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, scope ? scope : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, digest, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, name ? name : "", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 6, mac, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
+	rv = sto_peer_add(db, site_out, role, scope, name, digest, mac);
 	OPENSSL_cleanse(mac, sizeof(mac));
-	if (rc == SQLITE_CONSTRAINT_PRIMARYKEY || rc == SQLITE_CONSTRAINT) {
-		return sto_seterr(db, OCOP_EEXIST, "site %s is already registered", site_out);
-	}
-	if (rc != SQLITE_DONE) {
-		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
-	}
-	return OCOP_OK;
+	return rv;
 }
 
 int
@@ -174,33 +144,21 @@ srv_registry_check(sto_db *db, const char *role, const char *scope, char *err, s
 static int
 registry_load(sto_db *db, const char *site, srv_peer *out, char digest[65])
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
+	sto_peer p;
+	int rv;
 
-	rc = sqlite3_prepare_v2(sto_sqlite(db),
-	    "SELECT role, scope, credential, high_water, cursor, COALESCE(last_seen, ''),"
-	    " COALESCE(name, '') FROM peer WHERE site = ?1",
-	    -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
-	}
-	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc != SQLITE_ROW) {
-		sqlite3_finalize(st);
-		return rc == SQLITE_DONE ? sto_seterr(db, OCOP_ESITE, "site %s is not registered here", site)
-					 : sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
-	}
 	memset(out, 0, sizeof(*out));
-	snprintf(out->site, sizeof(out->site), "%s", site);
-	snprintf(out->role, sizeof(out->role), "%s", (const char *)sqlite3_column_text(st, 0));
-	snprintf(out->scope, sizeof(out->scope), "%s", (const char *)sqlite3_column_text(st, 1));
-	snprintf(digest, 65, "%s", (const char *)sqlite3_column_text(st, 2));
-	out->high_water = (uint64_t)sqlite3_column_int64(st, 3);
-	out->cursor = (uint64_t)sqlite3_column_int64(st, 4);
-	snprintf(out->last_seen, sizeof(out->last_seen), "%s", (const char *)sqlite3_column_text(st, 5));
-	snprintf(out->name, sizeof(out->name), "%s", (const char *)sqlite3_column_text(st, 6));
-	sqlite3_finalize(st);
+	if ((rv = sto_peer_get(db, site, &p)) != OCOP_OK) {
+		return rv;
+	}
+	snprintf(out->site, sizeof(out->site), "%s", p.site);
+	snprintf(out->role, sizeof(out->role), "%s", p.role);
+	snprintf(out->scope, sizeof(out->scope), "%s", p.scope);
+	snprintf(out->name, sizeof(out->name), "%s", p.name);
+	snprintf(out->last_seen, sizeof(out->last_seen), "%s", p.last_seen);
+	snprintf(digest, 65, "%s", p.cred_digest);
+	out->high_water = p.high_water;
+	out->cursor = p.cursor;
 	return sto_siteauth_get(db, site, &out->auth);
 }
 
@@ -231,64 +189,42 @@ srv_registry_auth(sto_db *db, const char *site, const char *credential, srv_peer
 	return OCOP_OK;
 }
 
-static int
-registry_exec2(sto_db *db, const char *sql, const char *site, uint64_t v, bool with_time)
-{
-	sqlite3_stmt *st = NULL;
-	char now[32];
-	int rc;
-
-	rc = sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
-	sqlite3_bind_text(st, 2, site, -1, SQLITE_STATIC);
-	if (with_time) {
-		registry_now(now);
-		sqlite3_bind_text(st, 3, now, -1, SQLITE_TRANSIENT);
-	}
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
-}
-
 int
 srv_registry_set_high_water(sto_db *db, const char *site, uint64_t hw)
 {
-	return registry_exec2(db, "UPDATE peer SET high_water = ?1, last_seen = ?3 WHERE site = ?2",
-	    site, hw, true);
+	return sto_peer_set_high_water(db, site, hw);
 }
 
 int
 srv_registry_set_cursor(sto_db *db, const char *site, uint64_t cursor)
 {
-	return registry_exec2(db,
-	    "UPDATE peer SET cursor = MAX(cursor, ?1), last_seen = ?3 WHERE site = ?2", site, cursor,
-	    true);
+	return sto_peer_set_cursor(db, site, cursor);
+}
+
+struct registry_walk {
+	sto_db *db;
+	void (*fn)(void *arg, const srv_peer *p);
+	void *arg;
+};
+
+static int
+registry_walk_one(void *arg, const char *site)
+{
+	struct registry_walk *w = arg;
+	char digest[65];
+	srv_peer p;
+	int rv = registry_load(w->db, site, &p, digest);
+
+	if (rv == OCOP_OK) {
+		w->fn(w->arg, &p);
+	}
+	return rv;
 }
 
 int
 srv_registry_each(sto_db *db, void (*fn)(void *arg, const srv_peer *p), void *arg)
 {
-	sqlite3_stmt *st = NULL;
-	srv_peer p;
-	char digest[65];
-	int rc;
-	int rv = OCOP_OK;
+	struct registry_walk w = {db, fn, arg};
 
-	rc = sqlite3_prepare_v2(sto_sqlite(db), "SELECT site FROM peer ORDER BY rowid", -1, &st, NULL);
-	if (rc != SQLITE_OK) {
-		return sto_seterr(db, OCOP_EDB, "%s", sqlite3_errmsg(sto_sqlite(db)));
-	}
-	while (sqlite3_step(st) == SQLITE_ROW && rv == OCOP_OK) {
-		char site[37];
-		snprintf(site, sizeof(site), "%s", (const char *)sqlite3_column_text(st, 0));
-		rv = registry_load(db, site, &p, digest);
-		if (rv == OCOP_OK) {
-			fn(arg, &p);
-		}
-	}
-	sqlite3_finalize(st);
-	return rv;
+	return sto_peer_each(db, registry_walk_one, &w);
 }

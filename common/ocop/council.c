@@ -289,6 +289,9 @@ ocp_council_close(ocp_council *c)
 		com_free(c->rubrics[i].id);
 	}
 	com_free(c->rubrics);
+	for (i = 0; i < c->n_flows; i++) {
+		ocp_flow_free(c->flows[i]);
+	}
 	ocp_auth_free(c->auth);
 	com_free(c);
 }
@@ -870,3 +873,44 @@ council_list(ocp_council *c, const char *sql, const char *arg, json_t *(*row)(sq
 	return OCOP_OK;
 }
 
+
+int
+ocp_council_candidate(ocp_council *c, const char *basis, const char *status, bool *candidate,
+    const char **send_to)
+{
+	const ocp_flow *flow = NULL;
+	const ocp_state *to;
+	char err[256];
+	size_t i;
+	int rv;
+
+	*candidate = false;
+	if (send_to != NULL) {
+		*send_to = NULL;
+	}
+	if (basis == NULL || basis[0] == 0) {
+		basis = OCP_FLOW_DEFAULT_BASIS;
+	}
+	for (i = 0; i < c->n_flows && flow == NULL; i++) {
+		if (strcmp(ocp_flow_basis(c->flows[i]), basis) == 0) {
+			flow = c->flows[i];
+		}
+	}
+	if (flow == NULL) {
+		ocp_flow *f = NULL;
+
+		if (c->n_flows == sizeof(c->flows) / sizeof(c->flows[0])) {
+			return council_fail(c, OCOP_ERANGE, "too many legal bases in use at once");
+		}
+		if ((rv = ocp_flow_load_basis(&f, c->data_dir, basis, err, sizeof(err))) != OCOP_OK) {
+			return council_fail(c, rv, "workflow of legal basis '%s': %s", basis, err);
+		}
+		c->flows[c->n_flows++] = f;
+		flow = f;
+	}
+	*candidate = ocp_flow_candidate(flow, status);
+	if (send_to != NULL && (to = ocp_flow_handoff(flow, status)) != NULL) {
+		*send_to = to->name;
+	}
+	return OCOP_OK;
+}

@@ -118,6 +118,17 @@ sto_db *ocp_council_db(ocp_council *c);
 const char *ocp_council_data_dir(const ocp_council *c);
 
 /*
+ * Is a dossier of legal basis `basis` (NULL or "": the default) in `status`
+ * a national candidate, once the province's result is approved, and to which
+ * status does the province's hand-off move it (send_to NULL: it is past that
+ * step)? Read from the workflow's `candidate` states and its move that
+ * requires `national_dossier` (data/workflow/README.md), never from names
+ * written in code. Returns OCOP_OK or the workflow's load error.
+ */
+int ocp_council_candidate(ocp_council *c, const char *basis, const char *status, bool *candidate /* OUT */,
+    const char **send_to /* OUT, may be NULL; borrowed from c */);
+
+/*
  * Use `days` (days since 1970-01-01) as today for defaults (decision dates);
  * INT64_MIN goes back to the system's local date. Tests pin the date. Cannot fail.
  */

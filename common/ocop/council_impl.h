@@ -17,6 +17,7 @@
 
 #include "common/ocop/authority.h"
 #include "common/ocop/council.h"
+#include "common/ocop/workflow.h"
 #include "common/ocop/rubric.h"
 #include "common/ocop/score.h"
 #include "common/util/buf.h"
@@ -33,6 +34,8 @@ struct ocp_council {
 	ocp_auth *auth;           /* owned authority rules, loaded on first use */
 	council_rubric *rubrics;  /* owned cache of loaded rubrics */
 	size_t n_rubrics;         /* entries in rubrics */
+	ocp_flow *flows[4];       /* owned workflows loaded so far, one per legal basis */
+	size_t n_flows;           /* entries in flows */
 	int64_t today;            /* pinned date (days), or INT64_MIN for the local date */
 	char err[1024];           /* last error text */
 };

@@ -372,7 +372,7 @@ flow_parse_initial(ocp_flow *f, flow_tok *tok, int ntok, const char *path, int l
 	return OCOP_OK;
 }
 
-/* `state NAME RANK [terminal] "LABEL"` */
+/* `state NAME RANK [terminal] [candidate] "LABEL"` */
 static int
 flow_parse_state(ocp_flow *f, flow_tok *tok, int ntok, const char *path, int line, char *err,
     size_t errlen)
@@ -383,10 +383,24 @@ flow_parse_state(ocp_flow *f, flow_tok *tok, int ntok, const char *path, int lin
 	long rank;
 	int rv;
 
-	if ((ntok != 4 && ntok != 5) || tok[1].quoted || tok[2].quoted || !tok[ntok - 1].quoted ||
-	    (ntok == 5 && (tok[3].quoted || strcmp(tok[3].s, "terminal") != 0))) {
+	bool terminal = false;
+	bool candidate = false;
+	int i;
+
+	if (ntok < 4 || ntok > 6 || tok[1].quoted || tok[2].quoted || !tok[ntok - 1].quoted) {
 		return flow_fail(err, errlen, path, line, OCOP_EINPUT,
-		    "expected 'state NAME RANK [terminal] \"LABEL\"'");
+		    "expected 'state NAME RANK [terminal] [candidate] \"LABEL\"'");
+	}
+	for (i = 3; i < ntok - 1; i++) {
+		bool *flag = tok[i].quoted				    ? NULL
+			     : strcmp(tok[i].s, "terminal") == 0  ? &terminal
+			     : strcmp(tok[i].s, "candidate") == 0 ? &candidate
+								  : NULL;
+		if (flag == NULL || *flag) {
+			return flow_fail(err, errlen, path, line, OCOP_EINPUT,
+			    "expected 'state NAME RANK [terminal] [candidate] \"LABEL\"', not '%s'", tok[i].s);
+		}
+		*flag = true;
 	}
 	if (!flow_is_name(tok[1].s)) {
 		return flow_fail(err, errlen, path, line, OCOP_EINPUT,
@@ -424,7 +438,8 @@ flow_parse_state(ocp_flow *f, flow_tok *tok, int ntok, const char *path, int lin
 	st->name = com_strdup(tok[1].s);
 	st->label = com_strdup(tok[ntok - 1].s);
 	st->rank = (int)rank;
-	st->terminal = ntok == 5;
+	st->terminal = terminal;
+	st->candidate = candidate;
 	st->line = line;
 	f->nstates++; /* counted before the check so ocp_flow_free releases what was copied */
 	if (st->name == NULL || st->label == NULL) {
@@ -1079,4 +1094,31 @@ bool
 ocp_transition_needs_reason(const ocp_transition *t)
 {
 	return t->kind == OCP_FLOW_REOPEN || ocp_transition_requires(t, "reason");
+}
+
+bool
+ocp_flow_candidate(const ocp_flow *flow, const char *status)
+{
+	const ocp_state *st = status ? ocp_flow_state(flow, status) : NULL;
+
+	return st != NULL && st->candidate;
+}
+
+const ocp_state *
+ocp_flow_handoff(const ocp_flow *flow, const char *status)
+{
+	size_t i;
+
+	if (!ocp_flow_candidate(flow, status)) {
+		return NULL;
+	}
+	for (i = 0; i < flow->ntrans; i++) {
+		const ocp_transition *t = &flow->trans[i];
+
+		if (t->kind == OCP_FLOW_FORWARD && strcmp(t->from->name, status) == 0 &&
+		    ocp_transition_requires(t, "national_dossier")) {
+			return t->to;
+		}
+	}
+	return NULL;
 }

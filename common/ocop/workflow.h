@@ -31,6 +31,7 @@ typedef struct ocp_state {
 	char *label;   /* owned; Vietnamese label, UTF-8 */
 	int rank;      /* forward moves go to a higher rank; 0 or more */
 	bool terminal; /* no move leaves this status */
+	bool candidate; /* a dossier here with an approved potential-5★ result is handed to the national tier */
 	int line;      /* where the state was declared in its file */
 } ocp_state;
 
@@ -128,6 +129,21 @@ size_t ocp_flow_next(const ocp_flow *flow, const char *from, unsigned role_mask,
 
 /* True when the transition lists `flag` among its requirements. */
 bool ocp_transition_requires(const ocp_transition *t, const char *flag);
+
+/*
+ * Is status one in which a dossier with an approved potential-5★ result is a
+ * national candidate (the province hands it over, or has)? The flow file
+ * marks such states `candidate`. False for an unknown status.
+ */
+bool ocp_flow_candidate(const ocp_flow *flow, const char *status);
+
+/*
+ * The state a province moves a candidate in `status` to when it sends the
+ * dossier to the national tier: the forward move out of a candidate state
+ * that requires `national_dossier`. NULL when the dossier is already past
+ * that step (or status is no candidate).
+ */
+const ocp_state *ocp_flow_handoff(const ocp_flow *flow, const char *status);
 
 /* True when the transition bumps the dossier's epoch (every reopen does). */
 bool ocp_transition_bumps_epoch(const ocp_transition *t);

@@ -554,6 +554,69 @@ test_loading_by_basis_refuses_a_wrong_basis_line_a_bad_name_and_a_missing_file(v
 	tu_rmtree(dir);
 }
 
+/*
+ * The national candidates are data: the states a flow marks `candidate`, and
+ * the province's hand-off is the move out of one that requires the national
+ * dossier. Both shipped flows agree on which states those are.
+ */
+static void
+test_candidate_states_and_the_handoff_move_come_from_the_flow(void **state)
+{
+	static const char *const bases[] = {"qd26-2026", "qd148-2023"};
+	static const char *const yes[] = {"potential_5star", "sent_national", "national_review", "national_below_90",
+	    "national_recognised"};
+	char err[1024];
+	ocp_flow *f;
+	char *dir;
+	size_t i, j, n;
+
+	(void)state;
+	for (i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+		f = load_basis(bases[i]);
+		for (j = 0; j < sizeof(yes) / sizeof(yes[0]); j++) {
+			assert_true(ocp_flow_candidate(f, yes[j]));
+		}
+		for (j = 0, n = 0; j < ocp_flow_state_count(f); j++) {
+			n += ocp_flow_state_at(f, j)->candidate ? 1 : 0;
+		}
+		assert_int_equal(n, sizeof(yes) / sizeof(yes[0]));
+		assert_false(ocp_flow_candidate(f, "draft"));
+		assert_false(ocp_flow_candidate(f, "revoked"));
+		assert_false(ocp_flow_candidate(f, "no_such_state"));
+		assert_string_equal(ocp_flow_handoff(f, "potential_5star")->name, "sent_national");
+		assert_null(ocp_flow_handoff(f, "sent_national"));
+		assert_null(ocp_flow_handoff(f, "draft"));
+		ocp_flow_free(f);
+	}
+
+	/* Another flow names its own: the hand-off follows the data, not names in code. */
+	dir = tu_mkdtemp();
+	assert_non_null(dir);
+	write_flow(dir, "qd3-2000",
+	    "flow qd3-2000 \"Khác\"\ninitial a\nstate a 0 \"A\"\nstate b 1 candidate \"B\"\n"
+	    "state c 2 terminal candidate \"C\"\nforward a -> b by province\n"
+	    "forward b -> c by province requires national_dossier\n");
+	assert_ok(ocp_flow_load_basis(&f, dir, "qd3-2000", err, sizeof(err)));
+	assert_false(ocp_flow_candidate(f, "a"));
+	assert_true(ocp_flow_candidate(f, "c"));
+	assert_true(ocp_flow_state(f, "c")->terminal);
+	assert_string_equal(ocp_flow_handoff(f, "b")->name, "c");
+	ocp_flow_free(f);
+
+	/* A flag twice, or an unknown one, names the line. */
+	write_flow(dir, "qd4-2000",
+	    "flow qd4-2000 \"Khác\"\ninitial a\nstate a 0 \"A\"\nstate b 1 candidate candidate \"B\"\n"
+	    "forward a -> b by province\n");
+	assert_err(ocp_flow_load_basis(&f, dir, "qd4-2000", err, sizeof(err)), OCOP_EINPUT);
+	assert_non_null(strstr(err, "qd4-2000.flow:4: "));
+	write_flow(dir, "qd5-2000",
+	    "flow qd5-2000 \"Khác\"\ninitial a\nstate a 0 \"A\"\nstate b 1 final \"B\"\n"
+	    "forward a -> b by province\n");
+	assert_err(ocp_flow_load_basis(&f, dir, "qd5-2000", err, sizeof(err)), OCOP_EINPUT);
+	assert_non_null(strstr(err, "not 'final'"));
+	tu_rmtree(dir);
+}
+
 static void
 test_running_out_of_memory_while_loading_fails_cleanly(void **state)
 {
@@ -602,6 +665,7 @@ main(void)
 	    cmocka_unit_test(test_shipped_labels_are_vietnamese_and_ranks_follow_the_move_kind),
 	    cmocka_unit_test(test_broken_workflow_files_are_refused_with_file_and_line),
 	    cmocka_unit_test(test_loading_by_basis_refuses_a_wrong_basis_line_a_bad_name_and_a_missing_file),
+	    cmocka_unit_test(test_candidate_states_and_the_handoff_move_come_from_the_flow),
 	    cmocka_unit_test(test_running_out_of_memory_while_loading_fails_cleanly),
 	};
 
