@@ -474,6 +474,30 @@ sto_blobs_held(sto_blobs *b, const char *peer, const uint8_t sha[STO_SHA_LEN])
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
 }
 
+uint64_t
+sto_blobs_held_most(sto_blobs *b, const uint8_t sha[STO_SHA_LEN])
+{
+	char dir[BLOB_PATH];
+	char hex[STO_SHA_HEX];
+	struct dirent *e;
+	uint64_t most = 0;
+	DIR *d;
+
+	blob_hex(sha, hex);
+	snprintf(dir, sizeof(dir), "%s/partial", b->dir);
+	if ((d = opendir(dir)) == NULL) {
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (blob_peer_ok(e->d_name)) {
+			uint64_t held = sto_blobs_held(b, e->d_name, sha);
+			most = held > most ? held : most;
+		}
+	}
+	closedir(d);
+	return most;
+}
+
 /* ===== Receiving ===== */
 
 int

@@ -72,6 +72,11 @@ bool sto_blobs_has(sto_blobs *b, const uint8_t sha[STO_SHA_LEN], uint64_t *size 
 
 /* Bytes of sha received so far from peer (0 when none). Cannot fail. */
 uint64_t sto_blobs_held(sto_blobs *b, const char *peer, const uint8_t sha[STO_SHA_LEN]);
+/*
+ * The most bytes of sha received so far from any one peer (0 when none): how
+ * far the file has come here, whichever site is sending it. Cannot fail.
+ */
+uint64_t sto_blobs_held_most(sto_blobs *b, const uint8_t sha[STO_SHA_LEN]);
 
 /*
  * Take one chunk of sha (whole size `size`) from peer. Only a chunk that

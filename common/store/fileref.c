@@ -317,7 +317,8 @@ sto_files_pending(sto_db *db, sto_blobs *b, const sto_fileref *refs, size_t n, c
 				o0.bytes += refs[k].size;
 			}
 		} else {
-			uint64_t held = sto_blobs_held(b, STO_BLOB_DOWN, refs[k].sha);
+			/* Whoever sends it (a server receives from each site apart): what is still to come. */
+			uint64_t held = sto_blobs_held_most(b, refs[k].sha);
 			i0.files++;
 			i0.bytes += held < refs[k].size ? refs[k].size - held : 0;
 		}

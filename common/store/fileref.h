@@ -98,7 +98,7 @@ typedef struct sto_files_count {
 
 /*
  * Of refs (the files a node needs): those not whole in b (to receive; bytes
- * net of what a partial copy from STO_BLOB_DOWN holds) and those whole in b
+ * net of the furthest partial copy, from any peer) and those whole in b
  * that peer is not known to hold (to send; peer NULL or "": all held ones).
  * Cannot fail.
  */

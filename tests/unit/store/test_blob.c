@@ -167,6 +167,13 @@ test_only_the_chunk_that_continues_the_copy_is_written(void **state)
 	/* Another peer's copy is its own. */
 	assert_int_equal(sto_blobs_held(f->b, "site-b", sha), 0);
 	assert_false(sto_blobs_has(f->b, sha, NULL));
+	/* How far the file has come, whoever sends it: the furthest copy (the pending-bytes metric). */
+	assert_ok(sto_blobs_receive(f->b, "site-b", sha, 10000, 0, p, 1000, &held, &whole));
+	assert_int_equal(sto_blobs_held_most(f->b, sha), 4000);
+	assert_ok(sto_blobs_receive(f->b, "site-b", sha, 10000, 1000, p + 1000, 5000, &held, &whole));
+	assert_int_equal(sto_blobs_held_most(f->b, sha), 6000);
+	sto_blobs_drop_partial(f->b, "site-b", sha);
+	assert_int_equal(sto_blobs_held_most(f->b, sha), 4000);
 	assert_ok(sto_blobs_receive(f->b, "site-a", sha, 10000, 4000, p + 4000, 6000, &held, &whole));
 	assert_true(whole);
 	assert_true(sto_blobs_has(f->b, sha, NULL));
