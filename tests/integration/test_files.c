@@ -77,6 +77,10 @@ ocop(fx *f, const site *s, char **out, const char *fmt, ...)
 	va_end(ap);
 	rc = tu_run(&o, 0, "cd %s && OCOP_DB=%s/%s.db OCOP_DATA_DIR=%s %s %s 2>%s/last.err", f->dir, f->dir, s->name,
 	    f->data, f->ocop, args, f->dir);
+	if (rc == 6) {
+		/* Timed out: what the server was doing says why (its log, the last lines). */
+		tu_run(NULL, 1, "echo '--- ocopd.log:' >&2; tail -n 30 %s/ocopd.log >&2", f->dir);
+	}
 	if (out != NULL) {
 		*out = o;
 	} else {
