@@ -33,15 +33,8 @@
 #include "server/service.h"
 
 #define SRV_LISTEN_WORKERS 16          /* default worker threads */
-/*
- * Requests in flight per connection. A REQ resend makes 2; and a reply counts
- * until nng reports its send done, on its own task threads, which under load
- * can lag behind a peer that already read the reply and sent the next: a
- * strict request-reply peer making many short round trips (file chunks) was
- * seen at 3 for an instant and had a request dropped. A pipelining peer still
- * stops at 3.
- */
-#define SRV_LISTEN_INFLIGHT 3
+#define SRV_LISTEN_INFLIGHT 2          /* unanswered requests per connection (a REQ resend makes 2) */
+#define SRV_LISTEN_UNSENT 8            /* replies per connection whose send nng has not completed */
 #define SRV_LISTEN_SEND_TIMEOUT 10000  /* ms a peer has to take its reply */
 #define SRV_LISTEN_CONNECTIONS 4096    /* connections at once */
 #define SRV_LISTEN_SITE_CONNECTIONS 4  /* TLS: connections of one site (certificate) at once */

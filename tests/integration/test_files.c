@@ -593,6 +593,33 @@ test_a_bundle_carries_what_fits_and_the_link_brings_the_rest(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "files")), 1);
 	assert_int_equal(json_integer_value(json_object_get(j, "files_left")), 1);
 	json_decref(j);
+	/* A byte of the scan changed on the stick: the file records are authenticated with the rows, so the
+	 * whole file is refused and nothing is written. */
+	{
+		char path[700];
+		char bad[700];
+		FILE *fp;
+		long size;
+		int ch;
+		snprintf(path, sizeof(path), "%s/tt.req", f->dir);
+		snprintf(bad, sizeof(bad), "%s/bad.req", f->dir);
+		assert_int_equal(tu_run(NULL, 1, "cp %s %s", path, bad), 0);
+		fp = fopen(bad, "r+b");
+		assert_non_null(fp);
+		assert_int_equal(fseek(fp, 0, SEEK_END), 0);
+		size = ftell(fp);
+		assert_true(size > 100000);
+		assert_int_equal(fseek(fp, size - 1000, SEEK_SET), 0); /* inside the last chunk, before the MAC */
+		ch = fgetc(fp);
+		assert_int_equal(fseek(fp, size - 1000, SEEK_SET), 0);
+		fputc(ch ^ 0x01, fp);
+		fclose(fp);
+		assert_int_equal(tu_run(NULL, 1, "cd %s && %s import --config %s --in bad.req --reply bad.rep >/dev/null 2>&1",
+				     f->dir, f->ocopd, f->conf),
+		    2);
+		snprintf(bad, sizeof(bad), "%s/bad.rep", f->dir);
+		assert_int_equal(access(bad, F_OK), -1);
+	}
 	assert_int_equal(tu_run(NULL, 1, "cd %s && %s import --config %s --in tt.req --reply tt.rep >/dev/null", f->dir,
 			     f->ocopd, f->conf),
 	    0);
