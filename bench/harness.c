@@ -612,7 +612,9 @@ bn_edit(sto_db *db, const char (*ids)[37], size_t n, const char *col, const char
 			    "hội đồng cấp huyện đề nghị xem xét ở kỳ đánh giá tới.",
 			    tag, i);
 		} else {
-			snprintf(val, sizeof(val), "%s %zu", tag, i);
+			/* A date (update_deadline is one), different from the generated ones (2026). */
+			snprintf(val, sizeof(val), "%04d-%02zu-%02zu", 2027 + (unsigned char)tag[0] % 50, 1 + i % 12,
+			    1 + i % 28);
 		}
 		sqlite3_bind_text(st, 1, val, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, ids[i], -1, SQLITE_STATIC);

@@ -355,7 +355,7 @@ serve_listen_diagnose(const char *url, char *out, size_t cap)
 
 /* Read the config file again and apply what can change while serving. */
 static void
-serve_reload(const char *path, srv_config *cfg, srv_http *http)
+serve_reload(const char *path, srv_config *cfg, srv_http *http, srv_service *svc, srv_listener *l)
 {
 	static const char *const levels[] = {"debug", "info", "warn", "error"};
 	srv_config fresh;
@@ -377,16 +377,29 @@ serve_reload(const char *path, srv_config *cfg, srv_http *http)
 	if (http != NULL) {
 		srv_http_set_silent_days(http, fresh.silent_days);
 	}
+	/* The limits: a site told a budget at HELLO keeps it until its next session. */
+	cfg->max_batch = fresh.max_batch;
+	cfg->batch_memory = fresh.batch_memory;
+	cfg->send_timeout_ms = fresh.send_timeout_ms;
+	cfg->max_connections = fresh.max_connections;
+	atomic_store(&svc->max_batch, fresh.max_batch);
+	atomic_store(&svc->batch_memory, fresh.batch_memory);
+	if (l != NULL) {
+		srv_listener_set_limits(l, fresh.send_timeout_ms, fresh.max_connections);
+	}
 	if (strcmp(fresh.listen, cfg->listen) != 0 || strcmp(fresh.http_listen, cfg->http_listen) != 0 ||
 	    strcmp(fresh.upstream, cfg->upstream) != 0 || fresh.workers != cfg->workers ||
-	    fresh.max_message != cfg->max_message || fresh.skew_ms != cfg->skew_ms ||
+	    fresh.readers != cfg->readers || fresh.max_message != cfg->max_message || fresh.skew_ms != cfg->skew_ms ||
 	    strcmp(fresh.http_token_file, cfg->http_token_file) != 0 || strcmp(fresh.db, cfg->db) != 0) {
 		com_logf(&serve_log, COM_LOG_WARN,
-		    "reload: addresses, database, workers, max_message, skew_ms and the token take effect at the next"
-		    " start (systemctl restart ocopd)");
+		    "reload: addresses, database, workers, readers, max_message, skew_ms and the token take effect at"
+		    " the next start (systemctl restart ocopd)");
 	}
-	com_logf(&serve_log, COM_LOG_WARN, "reloaded %s: log_level %s, silent_days %d, upstream_interval_ms %llu",
-	    path, levels[cfg->log_level], cfg->silent_days, (unsigned long long)cfg->upstream_interval_ms);
+	com_logf(&serve_log, COM_LOG_WARN,
+	    "reloaded %s: log_level %s, silent_days %d, upstream_interval_ms %llu, max_batch %zu, batch_memory %zu,"
+	    " send_timeout_ms %d, max_connections %d",
+	    path, levels[cfg->log_level], cfg->silent_days, (unsigned long long)cfg->upstream_interval_ms,
+	    cfg->max_batch, cfg->batch_memory, cfg->send_timeout_ms, cfg->max_connections);
 }
 
 /* ===== The operator token ===== */
@@ -502,6 +515,7 @@ srv_cmd_serve(int argc, char **argv)
 	sto_set_policy(db, ocp_policy_store(pol));
 	srv_service_init(&svc, db, ocp_policy_store(pol), &serve_log);
 	svc.max_batch = cfg.max_batch;
+	svc.batch_memory = cfg.batch_memory;
 	if (strcmp(cfg.role, "national") == 0) {
 		svc.relay_policy = ocp_policy_store_relay(pol, "province");
 	}
@@ -602,7 +616,7 @@ srv_cmd_serve(int argc, char **argv)
 		struct timespec ts = {0, 100 * 1000 * 1000};
 		if (reload_requested) {
 			reload_requested = 0;
-			serve_reload(o.config, &cfg, http);
+			serve_reload(o.config, &cfg, http, &svc, l);
 		}
 		if (up.u != NULL && waited_ms >= next_ms) {
 			bool answered = upstream_run(&up);

@@ -30,6 +30,7 @@ srv_config_defaults(srv_config *c)
 	c->send_timeout_ms = 10000;
 	c->readers = 4;
 	c->max_batch = 512u * 1024u;
+	c->batch_memory = 32u * 1024u * 1024u;
 	c->silent_days = 7;
 	c->log_level = COM_LOG_INFO;
 	srv_files_defaults(&c->files);
@@ -227,6 +228,9 @@ srv_config_load(srv_config *c, const char *path, char *err, size_t errlen)
 		} else if (strcmp(k, "max_batch") == 0) {
 			bad = parse_u64(v, 16384, 8u * 1024u * 1024u, &n) != OCOP_OK;
 			c->max_batch = (size_t)n;
+		} else if (strcmp(k, "batch_memory") == 0) {
+			bad = parse_u64(v, 0, 4096ull * 1024u * 1024u, &n) != OCOP_OK;
+			c->batch_memory = (size_t)n;
 		} else if (strcmp(k, "send_timeout_ms") == 0) {
 			bad = parse_u64(v, 100, 600000, &n) != OCOP_OK;
 			c->send_timeout_ms = (int)n;

@@ -37,6 +37,7 @@
  *   send_timeout_ms = 10000         # a peer that does not take its reply in this time is dropped
  *   readers = 4                     # read connections: PULLs served at once (PUSHes take turns)
  *   max_batch = 524288              # bytes: the largest PUSH taken, and a PULL_OK page at most
+ *   batch_memory = 33554432         # bytes of batches all sites may have in flight, shared (0 = max_batch each)
  *
  * Registered sites live in the database (`ocopd site add`), not here, so
  * adding a site needs no restart. Unknown keys and bad values are errors
@@ -73,6 +74,7 @@ typedef struct srv_config {
 	int send_timeout_ms;     /* time a peer has to take its reply */
 	int readers;             /* read connections of the pool */
 	size_t max_batch;        /* PUSH and PULL_OK byte budget */
+	size_t batch_memory;     /* shared among open connections (srv_service_batch), 0 = none */
 	/* Operations (README "Installing the server"): the HTTP view, logging. */
 	char http_listen[256];         /* http://HOST:PORT of the operator view, "" = off */
 	char http_token_file[1024];    /* file holding the operator token */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -171,6 +172,26 @@ files_room(srv_files *f, const char *site, uint64_t more)
 	return true;
 }
 
+/*
+ * The chunk size now: the configured one, but with many sites at once no
+ * more than their share of batch_memory (srv_service_batch), since every
+ * connection may hold a chunk going up and one coming down in the server's
+ * memory. One site alone, or a few, keep the configured size.
+ */
+static uint32_t
+files_chunk(const srv_service *s, const srv_files *f)
+{
+	int n = atomic_load(&s->links);
+	size_t share;
+
+	if (s->batch_memory == 0 || n <= 1) {
+		return f->o.chunk_bytes;
+	}
+	share = s->batch_memory / (2u * (size_t)n);
+	share = share < SRV_MIN_BATCH ? SRV_MIN_BATCH : share;
+	return share < f->o.chunk_bytes ? (uint32_t)share : f->o.chunk_bytes;
+}
+
 /* The first 12 hex digits of a file's name, for messages. */
 static void
 files_short(const uint8_t sha[STO_SHA_LEN], char out[13])
@@ -249,7 +270,7 @@ files_files(srv_service *s, srv_files *f, sto_db *db, const srv_caller *who, pro
 		return rv == OCOP_ENOMEM ? rv : srv_service_error(s, reply, OCOP_EDB, "server database error");
 	}
 	memset(&ok, 0, sizeof(ok));
-	ok.chunk_bytes = f->o.chunk_bytes;
+	ok.chunk_bytes = files_chunk(s, f);
 	ok.max_file_bytes = f->o.max_file_bytes;
 	ok.retention_days = f->o.retention_days;
 	rv = proto_files_ok_encode(reply, &ok, out, n);
@@ -387,7 +408,8 @@ files_get(srv_service *s, srv_files *f, sto_db *db, const srv_caller *who, proto
 		    m.offset);
 		return srv_service_error(s, reply, OCOP_ERANGE, text);
 	}
-	want = m.max_bytes > 0 && m.max_bytes < f->o.chunk_bytes ? m.max_bytes : f->o.chunk_bytes;
+	want = files_chunk(s, f);
+	want = m.max_bytes > 0 && m.max_bytes < want ? m.max_bytes : want;
 	if (size - m.offset < want) {
 		want = (size_t)(size - m.offset);
 	}

@@ -6,6 +6,7 @@
 #include "server/listener.h"
 
 #include <arpa/inet.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -92,9 +93,9 @@ struct srv_listener {
 	nng_cv *write_cv;        /* a write (or a read) was queued, or closing; owned */
 	bool closing;            /* workers return */
 	bool tls;                /* the URL is tls+tcp:// */
-	int send_timeout_ms;     /* see srv_listen_opts */
+	_Atomic int send_timeout_ms; /* see srv_listen_opts; a reload may change it */
 	int max_inflight;        /* see srv_listen_opts */
-	int max_connections;     /* see srv_listen_opts */
+	int max_connections;     /* see srv_listen_opts; guarded by mtx (a reload may change it) */
 	int max_site_connections; /* TLS: connections of one site at once */
 	const com_log *log;      /* borrowed */
 	srv_listen_stats stats;  /* counters */
@@ -227,6 +228,7 @@ listen_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 			c = NULL;
 			l->stats.open++;
 			l->stats.connections++;
+			atomic_store(&l->svc->links, l->stats.open);
 		}
 		nng_mtx_unlock(l->mtx);
 		com_free(c);
@@ -236,6 +238,7 @@ listen_pipe_cb(nng_pipe p, nng_pipe_ev ev, void *arg)
 		if ((c = *pp) != NULL) {
 			*pp = c->next;
 			l->stats.open--;
+			atomic_store(&l->svc->links, l->stats.open);
 		}
 		nng_mtx_unlock(l->mtx);
 		com_free(c);
@@ -446,7 +449,7 @@ slot_cb(void *arg)
 				l->stats.unread++;
 				if (listen_may_log(l)) {
 					com_logf(l->log, COM_LOG_WARN, "closed a connection that did not take its reply in %d ms",
-					    l->send_timeout_ms);
+					    atomic_load(&l->send_timeout_ms));
 				}
 				nng_mtx_unlock(l->mtx);
 				sl->close_pipe = true;
@@ -503,7 +506,7 @@ worker_serve(worker *w, slot *sl)
 	conn_answered(l, sl->pipe);
 	sl->state = SLOT_SEND;
 	nng_aio_set_msg(sl->aio, msg);
-	nng_aio_set_timeout(sl->aio, l->send_timeout_ms);
+	nng_aio_set_timeout(sl->aio, atomic_load(&l->send_timeout_ms));
 	nng_ctx_send(sl->ctx, sl->aio);
 }
 
@@ -638,6 +641,19 @@ srv_listener_open(srv_listener **out, srv_service *svc, const srv_listen_opts *o
 	}
 	*out = l;
 	return OCOP_OK;
+}
+
+void
+srv_listener_set_limits(srv_listener *l, int send_timeout_ms, int max_connections)
+{
+	if (send_timeout_ms > 0) {
+		atomic_store(&l->send_timeout_ms, send_timeout_ms);
+	}
+	if (max_connections > 0) {
+		nng_mtx_lock(l->mtx);
+		l->max_connections = max_connections;
+		nng_mtx_unlock(l->mtx);
+	}
 }
 
 void

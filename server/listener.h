@@ -72,6 +72,13 @@ typedef struct srv_listen_stats {
 int srv_listener_open(srv_listener **out /* OUT */, srv_service *svc, const srv_listen_opts *o, char *err,
     size_t errlen);
 /* Stop serving, wait for the requests in flight, release everything. Accepts NULL. */
+/*
+ * Change the limits a reload may change while serving: the reply send
+ * timeout (for replies started from now) and the open connections allowed
+ * (connections already open stay). 0 leaves a limit as it is.
+ */
+void srv_listener_set_limits(srv_listener *l, int send_timeout_ms, int max_connections);
+
 void srv_listener_close(srv_listener *l);
 /* Copy the counters. Cannot fail. */
 void srv_listener_stats(srv_listener *l, srv_listen_stats *out /* OUT */);

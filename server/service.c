@@ -8,6 +8,7 @@
  */
 #include "server/service.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,22 @@ srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, const com
 	s->log = log;
 	s->max_batch = SRV_DEFAULT_BATCH;
 	(void)sto_set_serving(db, true); /* a failure shows as a clear error at the first move */
+}
+
+size_t
+srv_service_batch(const srv_service *s)
+{
+	int n = atomic_load(&s->links);
+	size_t share;
+
+	if (s->batch_memory == 0 || n <= 1) {
+		return s->max_batch;
+	}
+	share = s->batch_memory / (2u * (size_t)n); /* a request and a reply per connection */
+	if (share < SRV_MIN_BATCH) {
+		share = SRV_MIN_BATCH;
+	}
+	return share < s->max_batch ? share : s->max_batch;
 }
 
 static int
@@ -204,7 +221,7 @@ service_hello(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body,
 	snprintf(ok.server_role, sizeof(ok.server_role), "%s", sto_role(s->db));
 	ok.server_hlc = service_hlc(s, db);
 	ok.high_water = peer.high_water;
-	ok.max_batch_bytes = s->max_batch;
+	ok.max_batch_bytes = srv_service_batch(s);
 	ok.schema_version = STO_SCHEMA_VERSION;
 	ok.cursor = peer.cursor;
 	com_logf(s->log, COM_LOG_INFO, "HELLO from %s (%s, %s)", m.site, peer.role, peer.name);
@@ -554,7 +571,8 @@ service_pull(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body, 
 	if ((rv = service_auth(s, db, who, m.site, m.credential, &peer, reply, &authed)) != OCOP_OK || !authed) {
 		return rv;
 	}
-	max = m.max_bytes && m.max_bytes < s->max_batch ? m.max_bytes : s->max_batch;
+	max = srv_service_batch(s);
+	max = m.max_bytes && m.max_bytes < max ? m.max_bytes : max;
 	next = m.cursor;
 	if (sto_pull_last_lsn(db, &last) != OCOP_OK || sto_pull_open(&scan, db, m.site, m.cursor) != OCOP_OK) {
 		return service_error(s, reply, OCOP_EDB, "server database error");

@@ -28,6 +28,7 @@
 #include "server/registry.h"
 
 #define SRV_DEFAULT_BATCH (512u * 1024u) /* PUSH/PULL_OK byte budget: a few seconds of work at most */
+#define SRV_MIN_BATCH (64u * 1024u)      /* the smallest budget a shared batch_memory gives a site */
 
 struct srv_guard;
 
@@ -54,7 +55,10 @@ typedef struct srv_service {
 	const sto_policy *relay_policy; /* borrowed; at a national server, the policy for what
 					   a province relays (docs/NATIONAL.md); NULL = no relay */
 	const com_log *log;       /* borrowed log hook, may be NULL */
-	size_t max_batch;         /* byte budget for PULL_OK and the largest PUSH taken (HELLO_OK says it) */
+	_Atomic size_t max_batch; /* byte budget for PULL_OK and the largest PUSH taken (a reload may change it) */
+	_Atomic size_t batch_memory;      /* bytes of batches in flight the server allows for all sites at once,
+				     shared among the open connections (srv_service_batch); 0 = no sharing */
+	_Atomic int links;        /* connections open now (the listener keeps it) */
 	_Atomic uint64_t requests; /* requests served (operator metrics) */
 	_Atomic uint64_t errors;  /* ERROR replies sent */
 	const com_fault *fault;   /* borrowed crash-point seam for tests, NULL in production */
@@ -70,6 +74,17 @@ typedef struct srv_service {
 
 /* Initialise in place (borrowing db, policy and log). Cannot fail. */
 void srv_service_init(srv_service *s, sto_db *db, const sto_policy *policy, const com_log *log);
+
+/*
+ * The batch budget a site is given now (HELLO_OK, and a PULL_OK page at
+ * most): max_batch, or batch_memory shared among the open connections when
+ * that is less (half a share each for a request and a reply), but never under
+ * SRV_MIN_BATCH. Every connection can hold a request and a reply of about
+ * this size in the server's memory, so with
+ * hundreds of sites at once the share, not max_batch, bounds it. A PUSH is
+ * refused only above max_batch: a site keeps the budget it agreed at HELLO.
+ */
+size_t srv_service_batch(const srv_service *s);
 
 /*
  * Serve one request: append the reply message to reply. Returns OCOP_OK when a

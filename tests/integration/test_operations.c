@@ -227,6 +227,54 @@ test_sighup_reloads_the_log_level_and_never_kills(void **state)
 	f->server = 0;
 }
 
+/*
+ * SIGHUP reloads the limits too: a smaller max_batch reaches the next session
+ * (its HELLO_OK), so a site's changes go up in more, smaller PUSHes.
+ */
+static void
+test_sighup_reloads_the_limits(void **state)
+{
+	fx *f = *state;
+	char cmd[1024];
+	char *o = NULL;
+	char *l;
+	size_t before;
+
+	start_server(f);
+	/* About 50 KB of changes, three times the smallest max_batch (16 KiB). */
+	snprintf(cmd, sizeof(cmd),
+	    "cd %s && for i in $(seq 1 150); do OCOP_DB=%s/a.db OCOP_USER=a %s subject add --kind htx --unit 83-100"
+	    " --name \"Hợp tác xã nông nghiệp dịch vụ thương mại số $i\" >/dev/null || exit 1; done",
+	    f->dir, f->dir, f->ocop);
+	assert_int_equal(tu_run(&o, 1, "%s", cmd), 0);
+	com_free(o);
+	write_conf(f, "max_batch = 16384\nsend_timeout_ms = 5000\n");
+	assert_int_equal(kill(f->server, SIGHUP), 0);
+	assert_true(log_has(f, "max_batch 16384"));
+	assert_true(log_has(f, "send_timeout_ms 5000"));
+	l = server_log(f);
+	before = count(l, "PUSH from");
+	com_free(l);
+	assert_int_equal(ocop(f, "a", "sync"), 0);
+	l = server_log(f);
+	assert_true(count(l, "PUSH from") - before >= 2);
+	com_free(l);
+	/* Back to the default: one PUSH takes a whole session's changes again. */
+	assert_int_equal(ocop(f, "a", "subject add --kind htx --unit 83-100 --name 'HTX lần hai'"), 0);
+	write_conf(f, "");
+	assert_int_equal(kill(f->server, SIGHUP), 0);
+	assert_true(log_has(f, "max_batch 524288"));
+	l = server_log(f);
+	before = count(l, "PUSH from");
+	com_free(l);
+	assert_int_equal(ocop(f, "a", "sync"), 0);
+	l = server_log(f);
+	assert_int_equal(count(l, "PUSH from") - before, 1);
+	com_free(l);
+	assert_int_equal(tp_stop(f->server, SIGTERM), 0);
+	f->server = 0;
+}
+
 /* ===== Listen errors ===== */
 
 static void
@@ -440,6 +488,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_sighup_reloads_the_log_level_and_never_kills, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_sighup_reloads_the_limits, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_taken_or_privileged_port_is_named_as_such, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_backup_under_load_restores_into_a_server_the_sites_continue_with,
 		setup, teardown),

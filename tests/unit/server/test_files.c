@@ -610,6 +610,68 @@ get_chunk(fx *f, int i, const uint8_t sha[STO_SHA_LEN], com_buf *req)
 	assert_ok(proto_file_get_encode(req, &m));
 }
 
+/* The chunk size FILES_OK states to site 0 now. */
+static uint32_t
+chunk_told(fx *f)
+{
+	proto_files m;
+	proto_files_ok ok;
+	proto_env env;
+	proto_rd body;
+	com_buf req;
+	com_buf reply;
+
+	com_buf_init(&req);
+	com_buf_init(&reply);
+	memset(&m, 0, sizeof(m));
+	strcpy(m.site, f->s[0].id);
+	strcpy(m.credential, f->s[0].cred);
+	assert_ok(proto_files_encode(&req, &m, NULL, 0));
+	assert_ok(srv_handle(&f->svc, req.data, req.len, &reply));
+	assert_ok(proto_env_open(reply.data, reply.len, &env, &body));
+	assert_int_equal(env.type, PROTO_MSG_FILES_OK);
+	assert_ok(proto_files_ok_decode(&body, &ok));
+	com_buf_fini(&req);
+	com_buf_fini(&reply);
+	return ok.chunk_bytes;
+}
+
+/*
+ * Files keep to the server's memory bound for batches: with many sites at
+ * once each is told a chunk no larger than its share of batch_memory (never
+ * under 64 KiB); one site alone keeps the configured size.
+ */
+static void
+test_many_sites_at_once_are_told_smaller_chunks(void **state)
+{
+	fx *f = *state;
+	srv_files *big = NULL;
+	srv_files_opts fo;
+	char dir[700];
+	char err[256];
+
+	snprintf(dir, sizeof(dir), "%s/big.files", f->dir);
+	srv_files_defaults(&fo);
+	fo.chunk_bytes = 1u << 20;
+	fo.min_free_bytes = 0;
+	assert_ok(srv_files_open(&big, f->server, dir, &fo, err, sizeof(err)));
+	f->svc.files = big;
+	f->svc.batch_memory = 32u << 20;
+	f->svc.links = 1;
+	assert_int_equal(chunk_told(f), 1u << 20);
+	f->svc.links = 8; /* 2 MiB each: the configured size fits */
+	assert_int_equal(chunk_told(f), 1u << 20);
+	f->svc.links = 200; /* 32 MiB / 400 */
+	assert_int_equal(chunk_told(f), (32u << 20) / 400u);
+	f->svc.links = 4000; /* the floor */
+	assert_int_equal(chunk_told(f), SRV_MIN_BATCH);
+	f->svc.batch_memory = 0; /* no sharing */
+	assert_int_equal(chunk_told(f), 1u << 20);
+	f->svc.links = 0;
+	f->svc.files = f->files;
+	srv_files_close(big);
+}
+
 static void
 test_a_site_neither_sends_nor_fetches_another_units_file(void **state)
 {
@@ -850,6 +912,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_a_cut_link_resumes_from_the_last_chunk_the_other_side_holds, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_damaged_chunk_is_refused_and_sent_again, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_replayed_chunk_changes_nothing, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_many_sites_at_once_are_told_smaller_chunks, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_a_site_neither_sends_nor_fetches_another_units_file, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bytes_that_do_not_hash_to_the_name_never_become_visible, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_limits_hold_against_a_site_that_never_finishes, setup, teardown),
