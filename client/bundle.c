@@ -57,9 +57,32 @@ bundle_add_buf(proto_bundle_wr *bw, const com_buf *msg)
 	return proto_bundle_add(bw, msg->data, msg->len);
 }
 
-int
-cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created_ms, com_buf *out,
+/* After the rows: the file messages (common/store/filebundle.h). */
+static int
+bundle_export_files(sto_db *db, const cli_bundle_files *files, const char *server, proto_bundle_wr *bw,
     cli_bundle_export_stats *st, char *err, size_t errlen)
+{
+	sto_fileref *refs = NULL;
+	size_t n = 0;
+	int rv;
+
+	if ((rv = sto_files_named(db, files->pol, sto_scope(db), sto_site_id(db), &refs, &n)) != OCOP_OK) {
+		snprintf(err, errlen, "cannot list the files of this site's documents: %s", sto_errmsg(db));
+		return rv;
+	}
+	/* No secret inside: the bundle's MAC authenticates its file messages as its rows. */
+	rv = sto_filebundle_request(db, files->b, sto_site_id(db), NULL, server, refs, n, files->budget, bw,
+	    &st->files);
+	if (rv != OCOP_OK && rv != OCOP_ENOMEM) {
+		snprintf(err, errlen, "cannot read a stored file: %s", sto_blobs_errmsg(files->b));
+	}
+	com_free(refs);
+	return rv;
+}
+
+int
+cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created_ms, const cli_bundle_files *files,
+    com_buf *out, cli_bundle_export_stats *st, char *err, size_t errlen)
 {
 	proto_bundle_hdr h;
 	proto_bundle_wr bw;
@@ -149,6 +172,11 @@ cli_bundle_export(sto_db *db, const char *credential, bool all, uint64_t created
 	if ((rv = proto_pull_encode(&msg, &pull)) != OCOP_OK || (rv = bundle_add_buf(&bw, &msg)) != OCOP_OK) {
 		goto done;
 	}
+	/* The file messages go inside the authenticated part too: a forged or
+	 * altered file record is refused with the whole bundle. */
+	if (files != NULL && (rv = bundle_export_files(db, files, h.server, &bw, st, err, errlen)) != OCOP_OK) {
+		goto done;
+	}
 	rv = proto_bundle_end(&bw, key);
 done:
 	OPENSSL_cleanse(key, sizeof(key));
@@ -215,8 +243,8 @@ bundle_check_reply(sto_db *db, const proto_bundle *b, char *err, size_t errlen)
 
 /* Apply one message of a verified reply. *from is where the next PULL_OK page starts. */
 static int
-bundle_apply(sto_db *db, const sto_policy *pol, const uint8_t *m, size_t len, uint32_t type,
-    uint64_t *from, cli_bundle_import_stats *st, char *err, size_t errlen)
+bundle_apply(sto_db *db, const sto_policy *pol, const cli_bundle_files *files, const char *server, const uint8_t *m,
+    size_t len, uint32_t type, uint64_t *from, cli_bundle_import_stats *st, char *err, size_t errlen)
 {
 	proto_env env;
 	proto_rd body;
@@ -276,13 +304,24 @@ bundle_apply(sto_db *db, const sto_policy *pol, const uint8_t *m, size_t len, ui
 		st->sync.cursor = move ? lok.next_cursor : cur;
 		*from = lok.next_cursor;
 		return OCOP_OK;
+	case PROTO_MSG_FILES_OK:
+	case PROTO_MSG_FILE_PUT_OK:
+	case PROTO_MSG_FILE_DATA:
+		if (files == NULL) {
+			return OCOP_OK;
+		}
+		if ((rv = sto_filebundle_reply(db, files->b, server, m, len, &st->files)) != OCOP_OK) {
+			snprintf(err, errlen, "cannot keep a file of the reply: %s", rv == OCOP_EDB ? sto_errmsg(db)
+												  : sto_blobs_errmsg(files->b));
+		}
+		return rv;
 	default:
 		return OCOP_OK; /* ACK_OK: nothing to keep */
 	}
 }
 
 int
-cli_bundle_import(sto_db *db, const sto_policy *pol, const uint8_t *p, size_t len,
+cli_bundle_import(sto_db *db, const sto_policy *pol, const cli_bundle_files *files, const uint8_t *p, size_t len,
     cli_bundle_import_stats *st, char *err, size_t errlen)
 {
 	proto_bundle b;
@@ -347,7 +386,7 @@ cli_bundle_import(sto_db *db, const sto_policy *pol, const uint8_t *p, size_t le
 	from = b.hdr.pull_from;
 	proto_bundle_iter(&it, &b);
 	while ((rv = proto_bundle_next(&it, &m, &mlen, &type)) == OCOP_OK) {
-		if ((rv = bundle_apply(db, pol, m, mlen, type, &from, st, err, errlen)) != OCOP_OK) {
+		if ((rv = bundle_apply(db, pol, files, b.hdr.server, m, mlen, type, &from, st, err, errlen)) != OCOP_OK) {
 			if (err[0] == 0) {
 				snprintf(err, errlen, "cannot apply the reply: %s", ocop_strerror(rv));
 			}

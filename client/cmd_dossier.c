@@ -212,7 +212,7 @@ cmd_dossier(int argc, char **argv)
 	    "reopen (return, request for update) needs --note and bumps the epoch; a\n"
 	    "request for update needs --deadline. Other requirements are checked against\n"
 	    "the dossier's documents (commune_report) and the council's records (scores,\n"
-	    "star, decisions). A move the rules refuse exits 1 and changes nothing.\n"};
+	    "star, decisions). A move the rules refuse exits 1 and changes nothing.\n", NULL, NULL};
 
 	return cli_record_main(&r, argc, argv);
 }

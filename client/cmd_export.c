@@ -17,6 +17,9 @@
 #include "client/bundle.h"
 #include "client/cli.h"
 #include "client/cmdutil.h"
+#include "client/files.h"
+#include "client/progress.h"
+#include "common/ocop/policy.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
 
@@ -24,7 +27,7 @@ static void
 export_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: ocop export --out FILE [--since-last | --all] [--json]\n"
+	    "usage: ocop export --out FILE [--since-last | --all] [--files-max SIZE] [--json]\n"
 	    "\nWrite this site's changes that the server does not hold yet, and a request\n"
 	    "for what changed at the server, to FILE (a sync bundle). Carry it to the\n"
 	    "server, run 'ocopd import --db DB --in FILE --reply REPLY' there, bring\n"
@@ -32,9 +35,12 @@ export_usage(FILE *out)
 	    "  --since-last  changes above the last high-water mark the server reported\n"
 	    "                (the default)\n"
 	    "  --all         every change of this site (when the server lost some)\n"
+	    "  --files-max SIZE  evidence files to carry at most, in bytes or with K, M\n"
+	    "                or G (default 256M; 0: none): whole files the server is not\n"
+	    "                known to hold; the rest follow with the next bundle or sync\n"
 	    "The file is numbered and authenticated with this site's key (from its\n"
-	    "credential, which never goes into the file): the server refuses a file that\n"
-	    "was changed, forged or imported before.\n");
+	    "credential, which never goes into the file), its evidence files included:\n"
+	    "the server refuses a file that was changed, forged or imported before.\n");
 }
 
 /* Now, in Unix milliseconds. */
@@ -94,14 +100,18 @@ cmd_export(int argc, char **argv)
 {
 	static const struct option opts[] = {{"out", required_argument, NULL, 'o'},
 	    {"since-last", no_argument, NULL, 's'}, {"all", no_argument, NULL, 'a'},
-	    {"credential", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	    {"credential", required_argument, NULL, 'c'}, {"files-max", required_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	const char *out = NULL;
 	char *cred = NULL;
 	int all = 0;
 	int since = 0;
 	int json = 0;
 	cli_bundle_export_stats st;
+	cli_bundle_files files;
+	sto_blobs *b = NULL;
+	uint64_t files_max = CLI_BUNDLE_FILES_DEFAULT;
+	char fsize[32];
 	com_buf buf;
 	char err[512];
 	cli_ctx c;
@@ -122,6 +132,12 @@ cmd_export(int argc, char **argv)
 			cli_err(&c, "secrets are not taken on the command line: the bundle is authenticated with the "
 				    "credential 'ocop enrol' saved");
 			return CLI_USAGE;
+		case 'f':
+			if (sto_blobs_parse_size(optarg, &files_max) != OCOP_OK) {
+				cli_err(&c, "--files-max takes a size like 500M or 2G, not '%s'", optarg);
+				return CLI_USAGE;
+			}
+			break;
 		case 'j': json = 1; break;
 		case 'h': export_usage(stdout); return CLI_OK;
 		default: return cli_bad_option(&c, opt, argv);
@@ -153,7 +169,12 @@ cmd_export(int argc, char **argv)
 		return CLI_USAGE;
 	}
 	com_buf_init(&buf);
-	rv = cli_bundle_export(c.db, cred, all != 0, export_now_ms(), &buf, &st, err, sizeof(err));
+	if ((rv = cli_files_open(c.db, &b, err, sizeof(err))) == OCOP_OK) {
+		files.b = b;
+		files.pol = ocp_policy_store(c.pol);
+		files.budget = files_max;
+		rv = cli_bundle_export(c.db, cred, all != 0, export_now_ms(), &files, &buf, &st, err, sizeof(err));
+	}
 	if (rv != OCOP_OK) {
 		cli_err(&c, "%s", err);
 		rv = cli_exit_code(rv);
@@ -161,10 +182,12 @@ cmd_export(int argc, char **argv)
 		cli_err(&c, "cannot write %s: %s", out, strerror(e));
 		rv = CLI_FAIL;
 	} else if (json) {
-		cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "file", out, "site_id",
-		    sto_site_id(c.db), "bundle", (json_int_t)st.seq, "bytes", (json_int_t)buf.len, "changes", (json_int_t)st.changes,
+		cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "file", out,
+		    "site_id", sto_site_id(c.db), "bundle", (json_int_t)st.seq, "bytes", (json_int_t)buf.len, "changes",
+		    (json_int_t)st.changes,
 		    "batches", (json_int_t)st.batches, "first_seq", (json_int_t)st.first_seq, "last_seq",
-		    (json_int_t)st.last_seq, "pull_cursor", (json_int_t)st.cursor));
+		    (json_int_t)st.last_seq, "pull_cursor", (json_int_t)st.cursor, "files", (json_int_t)st.files.files,
+		    "file_bytes", (json_int_t)st.files.bytes, "files_left", (json_int_t)st.files.left));
 	} else {
 		if (st.changes > 0) {
 			printf("wrote %s: %" PRIu64 " change(s) of this site (%" PRIu64 " to %" PRIu64
@@ -175,6 +198,11 @@ cmd_export(int argc, char **argv)
 			       "cursor %" PRIu64 "\n",
 			    out, st.cursor);
 		}
+		if (st.files.files > 0 || st.files.left > 0) {
+			cli_progress_bytes(st.files.bytes, fsize, sizeof(fsize));
+			printf("  and %u evidence file(s) (%s)%s\n", st.files.files, fsize,
+			    st.files.left > 0 ? "; more wait for the next bundle or sync (--files-max)" : "");
+		}
 		printf("At the server: ocopd import --db SERVER.db --in %s --reply REPLY\n"
 		       "Back here:     ocop import --in REPLY\n",
 		    out);
@@ -184,6 +212,7 @@ cmd_export(int argc, char **argv)
 		memset(cred, 0, strlen(cred));
 	}
 	com_free(cred);
+	sto_blobs_close(b);
 	cli_close(&c);
 	return rv;
 }

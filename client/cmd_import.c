@@ -15,6 +15,8 @@
 #include "client/bundle.h"
 #include "client/cli.h"
 #include "client/cmdutil.h"
+#include "client/files.h"
+#include "client/progress.h"
 #include "common/ocop/policy.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -87,6 +89,9 @@ cmd_import(int argc, char **argv)
 	int json = 0;
 	ocp_policy *pol = NULL;
 	cli_bundle_import_stats st;
+	cli_bundle_files files;
+	sto_blobs *b = NULL;
+	char fsize[32];
 	uint8_t *p = NULL;
 	size_t len = 0;
 	char err[700];
@@ -131,7 +136,14 @@ cmd_import(int argc, char **argv)
 		goto out;
 	}
 	sto_set_policy(c.db, ocp_policy_store(pol));
-	rv = cli_bundle_import(c.db, ocp_policy_store(pol), p, len, &st, err, sizeof(err));
+	if ((rv = cli_files_open(c.db, &b, err, sizeof(err))) != OCOP_OK) {
+		cli_err(&c, "%s", err);
+		goto out;
+	}
+	memset(&files, 0, sizeof(files));
+	files.b = b;
+	files.pol = ocp_policy_store(pol);
+	rv = cli_bundle_import(c.db, ocp_policy_store(pol), &files, p, len, &st, err, sizeof(err));
 	if (rv != OCOP_OK) {
 		cli_err(&c, "%s: %s", in, err);
 		if (rv == OCOP_ECORRUPT || rv == OCOP_EPROTO || rv == OCOP_EVERSION || rv == OCOP_EINVAL ||
@@ -141,11 +153,12 @@ cmd_import(int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b}", "file", in, "server",
-		    st.server, "high_water", (json_int_t)st.sync.high_water, "rejected",
+		cli_json_print(json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I, s:I}", "file", in,
+		    "server", st.server, "high_water", (json_int_t)st.sync.high_water, "rejected",
 		    (json_int_t)st.sync.rejected, "pulled", (json_int_t)st.sync.pulled, "applied",
 		    (json_int_t)st.sync.applied, "conflicts", (json_int_t)st.sync.conflicts, "cursor",
-		    (json_int_t)st.sync.cursor, "cursor_moved", st.cursor_moved));
+		    (json_int_t)st.sync.cursor, "cursor_moved", st.cursor_moved, "files", (json_int_t)st.files.files,
+		    "file_bytes", (json_int_t)st.files.bytes, "chunks_refused", (json_int_t)st.files.chunks_refused));
 	} else {
 		printf("imported %s from server %s: the server holds this site's changes up to %" PRIu64
 		       "; pulled %" PRIu64 " (%" PRIu64 " new, %" PRIu64 " conflicts); cursor %" PRIu64 "\n",
@@ -155,8 +168,14 @@ cmd_import(int argc, char **argv)
 			printf("  %" PRIu64 " change(s) refused by the server: see 'ocop conflicts'\n",
 			    st.sync.rejected);
 		}
+		if (st.files.files > 0 || st.files.chunks_refused > 0) {
+			cli_progress_bytes(st.files.bytes, fsize, sizeof(fsize));
+			printf("  %u evidence file(s) received (%s)%s\n", st.files.files, fsize,
+			    st.files.chunks_refused > 0 ? "; damaged chunks were refused: those files follow later" : "");
+		}
 	}
 out:
+	sto_blobs_close(b);
 	ocp_policy_free(pol);
 	com_free(p);
 	cli_close(&c);

@@ -30,7 +30,7 @@ cmd_product(int argc, char **argv)
 	const cli_record r = {ocp_entity_find("product"), verbs, sizeof(verbs) / sizeof(verbs[0]),
 	    "A product's set chooses its rubric (qd26-2026/NN); a product with live dossiers\n"
 	    "cannot be deleted. 'qr' writes the QR code for the product's label ('ocop product\n"
-	    "qr --help').\n"};
+	    "qr --help').\n", NULL, NULL};
 
 	return cli_record_main(&r, argc, argv);
 }

@@ -11,7 +11,10 @@
 
 #include "client/cli.h"
 #include "client/cmdutil.h"
+#include "client/files.h"
+#include "client/progress.h"
 #include "client/sync.h"
+#include "common/ocop/policy.h"
 #include "common/store/ledger.h"
 #include "common/store/merge.h"
 #include "common/util/alloc.h"
@@ -42,9 +45,15 @@ cmd_status(int argc, char **argv)
 	static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
 	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
 	static const char *const keys[] = {"server_url", "last_sync", "last_attempt", "last_error",
-	    "push_high_water", "pull_cursor", "server_site"};
+	    "push_high_water", "pull_cursor", "server_site", "file_refusal"};
 	char *vals[sizeof(keys) / sizeof(keys[0])];
 	uint64_t pending = 0;
+	sto_files_count fin = {0, 0};
+	sto_files_count fout = {0, 0};
+	sto_blobs *b = NULL;
+	char ferr[256];
+	char in_b[32];
+	char out_b[32];
 	sto_ledger_stats ls;
 	long long open_conflicts;
 	long long refused;
@@ -69,6 +78,10 @@ cmd_status(int argc, char **argv)
 		return cli_exit_code(rv);
 	}
 	cli_sync_pending(c.db, &pending);
+	if (cli_files_open(c.db, &b, ferr, sizeof(ferr)) == OCOP_OK) {
+		cli_files_pending(c.db, ocp_policy_store(c.pol), b, &fin, &fout);
+		sto_blobs_close(b);
+	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		vals[i] = status_meta(c.db, keys[i]);
 	}
@@ -76,12 +89,15 @@ cmd_status(int argc, char **argv)
 	open_conflicts = (long long)ls.open;
 	refused = (long long)ls.refused_changes;
 	if (json) {
-		cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I}",
+		cli_json_print(json_pack("{s:s, s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I, "
+					 "s:s}}",
 		    "site_id", sto_site_id(c.db), "role", sto_role(c.db), "scope", sto_scope(c.db), "server",
 		    vals[0], "pending_changes", (json_int_t)pending, "last_sync", vals[1], "last_attempt",
 		    vals[2], "last_error", vals[3], "server_high_water", (json_int_t)strtoll(vals[4], NULL, 10),
 		    "pull_cursor", (json_int_t)strtoll(vals[5], NULL, 10), "open_conflicts",
-		    (json_int_t)open_conflicts, "refused_changes", (json_int_t)refused));
+		    (json_int_t)open_conflicts, "refused_changes", (json_int_t)refused, "files", "to_send",
+		    (json_int_t)fout.files, "bytes_to_send", (json_int_t)fout.bytes, "to_receive", (json_int_t)fin.files,
+		    "bytes_to_receive", (json_int_t)fin.bytes, "last_refusal", vals[7]));
 	} else {
 		printf("site            %s (%s, scope %s)\n", sto_site_id(c.db), sto_role(c.db), sto_scope(c.db));
 		printf("server          %s\n", vals[0][0] ? vals[0] : "(none)");
@@ -92,6 +108,13 @@ cmd_status(int argc, char **argv)
 		printf("server holds    up to change %s of this site\n", vals[4][0] ? vals[4] : "0");
 		printf("pull cursor     %s\n", vals[5][0] ? vals[5] : "0");
 		printf("conflicts       %lld open (%lld of this site's changes refused)\n", open_conflicts, refused);
+		cli_progress_bytes(fout.bytes, out_b, sizeof(out_b));
+		cli_progress_bytes(fin.bytes, in_b, sizeof(in_b));
+		printf("files to send   %" PRIu64 " (%s)\n", fout.files, out_b);
+		printf("files to fetch  %" PRIu64 " (%s)\n", fin.files, in_b);
+		if (vals[7][0]) {
+			printf("file refused    %s\n", vals[7]);
+		}
 	}
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		com_free(vals[i]);

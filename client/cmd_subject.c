@@ -18,7 +18,7 @@ int
 cmd_subject(int argc, char **argv)
 {
 	const cli_record r = {ocp_entity_find("subject"), verbs, sizeof(verbs) / sizeof(verbs[0]),
-	    "A subject with live products cannot be deleted.\n"};
+	    "A subject with live products cannot be deleted.\n", NULL, NULL};
 
 	return cli_record_main(&r, argc, argv);
 }

@@ -18,6 +18,8 @@
 
 #include "client/cli.h"
 #include "client/cmdutil.h"
+#include "client/files.h"
+#include "client/progress.h"
 #include "client/sync.h"
 #include "common/link/dial.h"
 #include "common/link/enrol.h"
@@ -361,9 +363,13 @@ sync_usage(FILE *out)
 	fprintf(out,
 	    "usage: ocop sync [--server URL] [--timeout SECONDS]\n"
 	    "                 [--watch [--interval SECONDS] [--max-backoff SECONDS] [--until-synced]]\n"
-	    "                 [--json]\n"
+	    "                 [--no-files] [--json]\n"
 	    "\nPush this site's changes to its server and pull what changed in its scope.\n"
-	    "A broken link is harmless: the next sync continues where this one stopped.\n"
+	    "Then the evidence files: send those the server lacks, fetch those this site's\n"
+	    "documents name and it lacks (--no-files: rows only). On a terminal a progress\n"
+	    "line shows a transfer that takes more than a couple of seconds.\n"
+	    "A broken link is harmless: the next sync continues where this one stopped,\n"
+	    "files included (from the last chunk the other side holds).\n"
 	    "With --watch, keep syncing every --interval seconds (default 30); while the\n"
 	    "server is away, retry with exponential backoff and jitter up to --max-backoff\n"
 	    "(default 300). --until-synced stops after the first successful session.\n"
@@ -372,6 +378,94 @@ sync_usage(FILE *out)
 	    "Exit: 0 synced; 1 refused by the server or another failure (see 'ocop status');\n"
 	    "2 bad usage; 3 connection refused; 4 unknown host; 5 TLS handshake failed;\n"
 	    "6 timed out; 7 this site was revoked; 130 interrupted.\n");
+}
+
+#define SYNC_FILE_SLICE_MS 20000 /* --watch: files move at most this long before the rows' next turn */
+
+static int64_t
+sync_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The file phase after a successful session (client/files.h), with a progress line on a terminal. */
+static int
+sync_files(cli_ctx *c, ocp_policy *pol, const cli_transport *tr, const char *cred, int64_t slice_ms,
+    sto_xfer_stats *st, char *err, size_t errlen)
+{
+	cli_files_opts fo;
+	cli_progress pr;
+	sto_blobs *b = NULL;
+	int rv;
+
+	if ((rv = cli_files_open(c->db, &b, err, errlen)) != OCOP_OK) {
+		return rv;
+	}
+	memset(&fo, 0, sizeof(fo));
+	fo.credential = cred ? cred : "";
+	fo.send = true;
+	fo.fetch = true;
+	fo.deadline_ms = slice_ms > 0 ? sync_mono_ms() + slice_ms : 0;
+	cli_progress_init(&pr, stderr, "ocop sync: files");
+	fo.progress = cli_progress_update;
+	fo.progress_arg = &pr;
+	rv = cli_files_sync(c->db, ocp_policy_store(pol), b, tr, &fo, st, err, errlen);
+	cli_progress_end(&pr);
+	if (rv != OCOP_OK && errlen > 16) {
+		/* The rows synced; the files continue from here next time. Say which part failed. */
+		static const char pre[] = "files: ";
+		size_t n = strnlen(err, errlen - 1);
+		if (n + sizeof(pre) > errlen) {
+			n = errlen - sizeof(pre);
+		}
+		memmove(err + sizeof(pre) - 1, err, n);
+		memcpy(err, pre, sizeof(pre) - 1);
+		err[sizeof(pre) - 1 + n] = 0;
+	}
+	sto_blobs_close(b);
+	return rv;
+}
+
+static json_t *
+sync_files_json(const sto_xfer_stats *st, int no_files)
+{
+	return json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:b}", "skipped", no_files != 0, "sent",
+	    (json_int_t)st->files_sent, "bytes_sent", (json_int_t)st->bytes_sent, "received",
+	    (json_int_t)st->files_fetched, "bytes_received", (json_int_t)st->bytes_fetched, "chunks_refused",
+	    (json_int_t)st->chunks_refused, "refused", (json_int_t)st->files_refused, "waiting",
+	    (json_int_t)st->files_waiting, "more", st->stopped, "server_without_files", st->unsupported);
+}
+
+static void
+sync_files_print(const sto_xfer_stats *st)
+{
+	char up[32];
+	char down[32];
+
+	if (st->unsupported) {
+		printf("  files: the server does not take evidence files (an older ocopd): they stay here\n");
+		return;
+	}
+	if (st->files_sent + st->files_fetched + st->files_refused + st->files_waiting + st->chunks_refused == 0 &&
+	    st->bytes_sent + st->bytes_fetched == 0) {
+		return;
+	}
+	cli_progress_bytes(st->bytes_sent, up, sizeof(up));
+	cli_progress_bytes(st->bytes_fetched, down, sizeof(down));
+	printf("  files: sent %u (%s), received %u (%s)", st->files_sent, up, st->files_fetched, down);
+	if (st->chunks_refused > 0) {
+		printf(", %u damaged chunk(s) refused and sent again", st->chunks_refused);
+	}
+	if (st->files_waiting > 0) {
+		printf(", %u not at the server yet", st->files_waiting);
+	}
+	if (st->files_refused > 0) {
+		printf(", %u refused (see 'ocop status')", st->files_refused);
+	}
+	printf("%s\n", st->stopped ? ", more to come" : "");
 }
 
 /* Sleep up to ms, waking early when a stop signal arrives. */
@@ -435,7 +529,8 @@ cmd_sync(int argc, char **argv)
 	    {"credential", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
 	    {"watch", no_argument, NULL, 'w'}, {"interval", required_argument, NULL, 'i'},
 	    {"max-backoff", required_argument, NULL, 'b'}, {"until-synced", no_argument, NULL, 'u'},
-	    {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	    {"no-files", no_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0}};
 	char *server = NULL;
 	char *cred = NULL;
 	char *ca = NULL;
@@ -448,11 +543,13 @@ cmd_sync(int argc, char **argv)
 	int watch = 0;
 	int until = 0;
 	int json = 0;
+	int no_files = 0;
 	int failures = 0;
 	unsigned jitter_seed;
 	ocp_policy *pol = NULL;
 	cli_sync_opts so;
 	cli_sync_stats st;
+	sto_xfer_stats fst;
 	struct sigaction sa;
 	char err[700];
 	cli_ctx c;
@@ -475,6 +572,7 @@ cmd_sync(int argc, char **argv)
 		case 'i': interval_s = atof(optarg); break;
 		case 'b': max_backoff_s = atof(optarg); break;
 		case 'u': until = 1; break;
+		case 'n': no_files = 1; break;
 		case 'j': json = 1; break;
 		case 'h': sync_usage(stdout); return CLI_OK;
 		default: return cli_bad_option(&c, opt, argv);
@@ -533,9 +631,16 @@ cmd_sync(int argc, char **argv)
 			rv = OCOP_EINVAL;
 			break;
 		}
+		memset(&fst, 0, sizeof(fst));
 		if (rv == OCOP_OK) {
 			tr = lnk_dialer_transport(d);
 			rv = cli_sync_once(c.db, ocp_policy_store(pol), &tr, &so, &st, err, sizeof(err));
+			if (rv == OCOP_OK && !no_files) {
+				/* The rows are in; now the files over the same authenticated
+				 * link, which may take long: in --watch a slice at a time, so
+				 * new rows never wait behind a large file. */
+				rv = sync_files(&c, pol, &tr, cred, watch ? SYNC_FILE_SLICE_MS : 0, &fst, err, sizeof(err));
+			}
 			/* A transport failure: the dialer says more than the session can. */
 			if ((rv == OCOP_ETIMEDOUT || rv == OCOP_ENET || rv == OCOP_ECANCELED || rv == OCOP_ECLOSED) &&
 			    lnk_dialer_errmsg(d)[0] != 0) {
@@ -561,11 +666,11 @@ cmd_sync(int argc, char **argv)
 		if (rv == OCOP_OK) {
 			failures = 0;
 			if (json) {
-				cli_json_print(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "ok", 1, "pushed",
+				cli_json_print(json_pack("{s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "ok", 1, "pushed",
 				    (json_int_t)st.pushed, "rejected", (json_int_t)st.rejected, "pulled",
 				    (json_int_t)st.pulled, "applied", (json_int_t)st.applied, "conflicts",
 				    (json_int_t)st.conflicts, "high_water", (json_int_t)st.high_water, "cursor",
-				    (json_int_t)st.cursor));
+				    (json_int_t)st.cursor, "files", sync_files_json(&fst, no_files)));
 			} else {
 				printf("synced with %s: pushed %" PRIu64 " (rejected %" PRIu64 "), pulled %" PRIu64
 				       " (%" PRIu64 " new, %" PRIu64 " conflicts)\n",
@@ -574,8 +679,14 @@ cmd_sync(int argc, char **argv)
 					printf("  %" PRIu64 " change(s) refused by the server: see 'ocop conflicts'\n",
 					    st.rejected);
 				}
+				if (!no_files) {
+					sync_files_print(&fst);
+				}
 			}
 			fflush(stdout);
+			if (fst.stopped && watch) {
+				continue; /* more files to move: no pause */
+			}
 			if (watch && !until) {
 				sync_sleep_ms((long)(interval_s * 1000));
 			}

@@ -289,7 +289,7 @@ cmd_unit(int argc, char **argv)
 	    "(format: data/units/README.md; a file with one bad line is refused whole,\n"
 	    "naming the line). 'list' shows shipped and imported units ('source'); 'map'\n"
 	    "follows successors to the unit that holds a code today. Units are addressed by\n"
-	    "code. Only province and national sites write units.\n"};
+	    "code. Only province and national sites write units.\n", NULL, NULL};
 
 	return cli_record_main(&r, argc, argv);
 }

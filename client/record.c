@@ -333,13 +333,25 @@ cli_record_list_filtered(const cli_record *r, int argc, char **argv, const ocp_f
 		return cli_exit_code(rv);
 	}
 	rv = ocp_reg_list(reg, r->e->name, f, n, &v);
+	for (i = 0; rv == OCOP_OK && r->annotate != NULL && i < json_array_size(v); i++) {
+		r->annotate(&c, json_array_get(v, i));
+	}
 	if (rv != OCOP_OK) {
 		cli_err(&c, "%s", ocp_reg_errmsg(reg));
 	} else if (json) {
 		cli_json_print(json_incref(v));
 	} else {
+		const char *cols[REC_MAX_FIELDS + 1];
+		size_t ncols = 0;
+
+		for (ncols = 0; ncols < r->e->nlist_cols && ncols < REC_MAX_FIELDS; ncols++) {
+			cols[ncols] = r->e->list_cols[ncols];
+		}
+		if (r->extra_col != NULL) {
+			cols[ncols++] = r->extra_col;
+		}
 		for (i = 0; i < json_array_size(v); i++) {
-			cli_print_row(json_array_get(v, i), r->e->list_cols, r->e->nlist_cols);
+			cli_print_row(json_array_get(v, i), cols, ncols);
 		}
 	}
 	json_decref(v);
@@ -373,6 +385,9 @@ rec_one(const cli_record *r, int argc, char **argv, bool del)
 		return cli_exit_code(rv);
 	}
 	rv = del ? ocp_reg_delete(reg, r->e->name, key) : ocp_reg_get(reg, r->e->name, key, &v);
+	if (rv == OCOP_OK && !del && r->annotate != NULL) {
+		r->annotate(&c, v);
+	}
 	if (rv != OCOP_OK) {
 		cli_err(&c, "%s", ocp_reg_errmsg(reg));
 	} else if (del) {

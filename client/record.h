@@ -24,12 +24,18 @@ typedef struct cli_verb {
 	int (*fn)(const cli_record *r, int argc, char **argv); /* argv[0] is the verb; returns the exit code */
 } cli_verb;
 
+struct cli_ctx;
+
 /* A record command: its entity, its verbs and what its usage adds. Static data. */
 struct cli_record {
 	const ocp_entity *e;   /* the entity (entity.h) */
 	const cli_verb *verbs; /* its verbs, in usage order */
 	size_t nverbs;         /* how many */
 	const char *more;      /* paragraphs appended to the usage, or NULL */
+	/* list and show: add what the row's columns do not say (a document's file
+	 * state) to one row object, with the replica open in c; NULL = nothing. */
+	void (*annotate)(struct cli_ctx *c, json_t *row);
+	const char *extra_col; /* list: a column the annotation adds to each text line, or NULL */
 };
 
 /* The common verbs: each reads its options from the entity's fields. */

@@ -16,6 +16,7 @@
 
 #include "ocop_err.h"
 #include "protocol/envelope.h"
+#include "protocol/files.h"
 #include "protocol/session.h"
 
 /* Smallest possible body: fixarray(7), kind, 36-byte str, empty str, 0, 0, seq, fixarray(0). */
@@ -155,6 +156,11 @@ bundle_decode_msg(const uint8_t *p, size_t len, bundle_msg *m, char *why, size_t
 		proto_pull_ok pull_ok;
 		proto_ack ack;
 		proto_ack_ok ack_ok;
+		proto_files files;
+		proto_files_ok files_ok;
+		proto_file_put put;
+		proto_file_put_ok put_ok;
+		proto_file_data data;
 	} u;
 	int rv;
 
@@ -201,6 +207,23 @@ bundle_decode_msg(const uint8_t *p, size_t len, bundle_msg *m, char *why, size_t
 	case PROTO_MSG_ACK_OK:
 		rv = proto_ack_ok_decode(&body, &u.ack_ok);
 		break;
+	case PROTO_MSG_FILES:
+		rv = proto_files_decode(&body, &u.files);
+		memcpy(m->site, u.files.site, sizeof(m->site));
+		break;
+	case PROTO_MSG_FILES_OK:
+		rv = proto_files_ok_decode(&body, &u.files_ok);
+		break;
+	case PROTO_MSG_FILE_PUT:
+		rv = proto_file_put_decode(&body, &u.put);
+		memcpy(m->site, u.put.site, sizeof(m->site));
+		break;
+	case PROTO_MSG_FILE_PUT_OK:
+		rv = proto_file_put_ok_decode(&body, &u.put_ok);
+		break;
+	case PROTO_MSG_FILE_DATA:
+		rv = proto_file_data_decode(&body, &u.data);
+		break;
 	default:
 		return bundle_fail(why, whylen, OCOP_EPROTO, "message %u is a %s, which a bundle never holds",
 		    i + 1, proto_msg_name(env.type));
@@ -214,12 +237,15 @@ bundle_decode_msg(const uint8_t *p, size_t len, bundle_msg *m, char *why, size_t
 
 /*
  * The order of messages, as a small state machine per kind:
- *   request: HELLO, PUSH*, ACK, PULL
+ *   request: HELLO, PUSH*, ACK, PULL, [FILES, FILE_PUT*]
  *   reply:   HELLO_OK, PUSH_OK*, ACK_OK, PULL_OK+ (every page but the last
- *            says more, and the cursor never goes back)
+ *            says more, and the cursor never goes back),
+ *            [FILES_OK], (FILE_PUT_OK | FILE_DATA)*
+ * The file messages (PROTOCOL.md 6.3) come after the rows, as online.
  */
 typedef struct bundle_order {
-	int state;             /* 0 start, 1 after HELLO(_OK)/PUSH(_OK), 2 after ACK(_OK), 3 after PULL(_OK) */
+	int state;             /* 0 start, 1 after HELLO(_OK)/PUSH(_OK), 2 after ACK(_OK), 3 after PULL(_OK),
+				  4 among the file messages */
 	uint64_t cursor;       /* reply: cursor after the last page */
 	bool more;             /* reply: the last page said more */
 } bundle_order;
@@ -243,6 +269,13 @@ bundle_step(bundle_order *o, const proto_bundle_hdr *h, const bundle_msg *m, cha
 		next = 2;
 	} else if ((o->state == 2 || (o->state == 3 && !req)) && m->type == pull) {
 		next = 3;
+	} else if (o->state == 3 && m->type == (req ? PROTO_MSG_FILES : PROTO_MSG_FILES_OK)) {
+		next = 4;
+	} else if (o->state == 4 && req && m->type == PROTO_MSG_FILE_PUT) {
+		next = 4;
+	} else if ((o->state == 3 || o->state == 4) && !req &&
+		   (m->type == PROTO_MSG_FILE_PUT_OK || m->type == PROTO_MSG_FILE_DATA)) {
+		next = 4;
 	} else {
 		return bundle_fail(why, whylen, OCOP_EPROTO,
 		    "message %u: a %s does not belong there in a %s bundle", i + 1,
@@ -409,7 +442,7 @@ proto_bundle_open(proto_bundle *out, const uint8_t *p, size_t len, const uint8_t
 	if (proto_rd_done(&r) != OCOP_OK) {
 		return bundle_fail(why, whylen, OCOP_EPROTO, "bytes left after the last message");
 	}
-	if (order.state != 3) {
+	if (order.state != 3 && order.state != 4) {
 		return bundle_fail(why, whylen, OCOP_EPROTO, "the %s bundle is incomplete: it ends after %u messages",
 		    proto_bundle_kind_name(out->hdr.kind), out->count);
 	}

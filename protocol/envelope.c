@@ -17,6 +17,12 @@ static const char *const msg_names[] = {
     [PROTO_MSG_PULL_OK] = "PULL_OK",
     [PROTO_MSG_ACK] = "ACK",
     [PROTO_MSG_ACK_OK] = "ACK_OK",
+    [PROTO_MSG_FILES] = "FILES",
+    [PROTO_MSG_FILES_OK] = "FILES_OK",
+    [PROTO_MSG_FILE_PUT] = "FILE_PUT",
+    [PROTO_MSG_FILE_PUT_OK] = "FILE_PUT_OK",
+    [PROTO_MSG_FILE_GET] = "FILE_GET",
+    [PROTO_MSG_FILE_DATA] = "FILE_DATA",
 };
 
 const char *

@@ -27,7 +27,13 @@ typedef enum proto_msg_type {
 	PROTO_MSG_PULL_OK = 7,    /* server -> site: a batch of changes and the next cursor */
 	PROTO_MSG_ACK = 8,        /* site -> server: cursor applied */
 	PROTO_MSG_ACK_OK = 9,     /* server -> site: cursor recorded */
-	PROTO_MSG_TYPE_MAX_ = 9,
+	PROTO_MSG_FILES = 10,       /* site -> server: the files it names and holds (files.h) */
+	PROTO_MSG_FILES_OK = 11,    /* server -> site: what the server holds and wants of each */
+	PROTO_MSG_FILE_PUT = 12,    /* site -> server: one chunk of a file */
+	PROTO_MSG_FILE_PUT_OK = 13, /* server -> site: how much of it the server holds */
+	PROTO_MSG_FILE_GET = 14,    /* site -> server: one chunk of a file, please */
+	PROTO_MSG_FILE_DATA = 15,   /* server -> site: the chunk */
+	PROTO_MSG_TYPE_MAX_ = 15,
 } proto_msg_type;
 
 typedef struct proto_env {

@@ -3,12 +3,13 @@
 # and then one summary table against the targets (BENCHMARKS.md explains them).
 #
 # usage: scripts/bench.sh [--quick] [--json]
-#   --quick        2,000 dossiers, 200 edits, 1 repetition, no load run (a smoke run, under two minutes)
+#   --quick        2,000 dossiers, 200 edits, 1 repetition, a 50 MB file, no load run (a smoke run, under two minutes)
 #   --json         print only one JSON object of the issue's figures (the tables go to the results file)
 # environment:
 #   BENCH_REPS     repetitions per figure; medians are printed (default 3)
 #   BENCH_ROWS     dossiers created and pushed (default 20000)
 #   BENCH_EDITS    dossiers edited in the incremental and conflict runs (default 1000)
+#   BENCH_FILE_MB  size of the evidence file moved up and down (default 200; --quick: 50)
 #   BENCH_BUILD    build directory (default build-bench)
 #   BENCH_LOAD     0 skips the load run (bench_load: 200 sites at once over TLS, hostile peers)
 #   TMPDIR         where the databases go (default /tmp; they are removed after each run)
@@ -19,6 +20,7 @@ reps=${BENCH_REPS:-3}
 rows=${BENCH_ROWS:-20000}
 edits=${BENCH_EDITS:-1000}
 dir=${BENCH_BUILD:-build-bench}
+file_mb=${BENCH_FILE_MB:-200}
 load_args=""
 json=0
 quick=0
@@ -26,12 +28,12 @@ for arg in "$@"; do
   case "$arg" in
     --quick) quick=1 ;;
     --json) json=1 ;;
-    *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,15p' "$0" >&2; exit 2 ;;
   esac
 done
 if [ "$quick" = 1 ]; then
   # The load run alone takes minutes (200 TLS sites): a quick run leaves it out unless asked.
-  reps=1 rows=2000 edits=200 load_args="--changes 20"
+  reps=1 rows=2000 edits=200 file_mb=50 load_args="--changes 20"
   export BENCH_LOAD=${BENCH_LOAD:-0}
 fi
 
@@ -40,7 +42,7 @@ fi
 # bench targets keep -Werror themselves (bench/CMakeLists.txt).
 mkdir -p "$dir"
 if ! { cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=Release -DOCOP_WERROR=OFF -DOCOP_BUILD_TESTS=OFF &&
-       cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync bench_load ocopd; } >"$dir/bench-build.log" 2>&1; then
+       cmake --build "$dir" -j"$(nproc)" --target bench_capture bench_sync bench_files bench_load ocopd; } >"$dir/bench-build.log" 2>&1; then
   cat "$dir/bench-build.log" >&2
   echo "bench: build failed (log above, also in $dir/bench-build.log)" >&2
   exit 1
@@ -70,6 +72,8 @@ fi
   "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync full --transport all
   echo
   "$bin/bench_sync" --reps "$reps" --rows "$rows" --edits "$edits" --sync normal --transport inproc --no-bytes
+  echo
+  "$bin/bench_files" --reps "$reps" --mb "$file_mb"
   if [ "${BENCH_LOAD:-1}" != 0 ]; then
     echo
     # shellcheck disable=SC2086
@@ -120,7 +124,9 @@ awk -v rows="$rows" -v edits="$edits" '
     row("session time p50 (s)", v(load, "baseline,p50"), v(load, "hostile,p50"), "")
     row("session time p99 (s)", v(load, "baseline,p99"), v(load, "hostile,p99"), "hostile < 2x alone")
     row("server peak RSS (MiB)", v(load, "baseline,rss_mib"), v(load, "hostile,rss_mib"), "< 64")
-  }' "$log" | tee -a "$log" >"$out"
+    if (files != "") { print ""; print "evidence files (bench_files): " files }
+  }
+  $1 == "summary" && $2 == "files:" { $1 = ""; $2 = ""; files = substr($0, 3) }' "$log" | tee -a "$log" >"$out"
 
 if [ "$json" = 1 ]; then
   # The issue's figures, each ratio from the same run as its baseline (bench

@@ -59,6 +59,29 @@ id_at() {
   OCOP_DB="$work/$site.db" OCOP_USER="$site" "$bin/ocop" "$@" | head -n 1
 }
 
+# A small real PDF (one page, its title in Helvetica), with a correct cross-reference table.
+make_pdf() { # OUT TITLE (ASCII)
+  local LC_ALL=C out=$1 title=$2 pdf stream xref i
+  local -a obj off
+  stream="BT /F1 16 Tf 72 720 Td ($title) Tj ET"
+  obj[1]="<< /Type /Catalog /Pages 2 0 R >>"
+  obj[2]="<< /Type /Pages /Kids [3 0 R] /Count 1 >>"
+  obj[3]="<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+  obj[4]="<< /Length ${#stream} >>"$'\n'"stream"$'\n'"$stream"$'\n'"endstream"
+  obj[5]="<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"
+  pdf="%PDF-1.4"$'\n'
+  for i in 1 2 3 4 5; do off[$i]=${#pdf}; pdf+="$i 0 obj"$'\n'"${obj[$i]}"$'\n'"endobj"$'\n'; done
+  xref=${#pdf}
+  pdf+="xref"$'\n'"0 6"$'\n'"0000000000 65535 f "$'\n'
+  for i in 1 2 3 4 5; do pdf+="$(printf '%010d 00000 n ' "${off[$i]}")"$'\n'; done
+  pdf+="trailer"$'\n'"<< /Size 6 /Root 1 0 R >>"$'\n'"startxref"$'\n'"$xref"$'\n'"%%EOF"$'\n'
+  printf '%s' "$pdf" >"$out"
+}
+# A photo of the product's label: a 320x240 colour image (PPM), its pixels from the seed.
+make_photo() { # OUT
+  { printf 'P6\n320 240\n255\n'; head -c $((320 * 240 * 3)) /dev/urandom; } >"$1"
+}
+
 port=$((20000 + RANDOM % 20000))
 url="tls+tcp://127.0.0.1:$port"
 
@@ -92,7 +115,14 @@ subj=$(id_at thanhthoi subject add --name "HTX Bưởi da xanh Thành Thới" --
 prod=$(id_at thanhthoi product add --subject "$subj" --name "Bưởi da xanh" --set 01)
 dos=$(id_at thanhthoi dossier add --product "$prod" --year 2026 --round 1)
 id_at thanhthoi document add --dossier "$dos" --kind mau01 --title "Phiếu đăng ký (Mẫu 01)" >/dev/null
-id_at thanhthoi document add --dossier "$dos" --kind mau02 --title "Báo cáo tự đánh giá (Mẫu 02)" >/dev/null
+make_pdf "$work/mau02-buoi.pdf" "Bao cao tu danh gia (Mau 02) - Buoi da xanh Thanh Thoi"
+make_photo "$work/nhan-buoi.ppm"
+echo "  the clerk scans the self-assessment report and photographs the label (files travel with the dossier):"
+doc_mau02=$(id_at thanhthoi document add --dossier "$dos" --kind mau02 --title "Báo cáo tự đánh giá (Mẫu 02)" \
+  --file "$work/mau02-buoi.pdf")
+id_at thanhthoi document add --dossier "$dos" --kind label_photo --title "Ảnh nhãn sản phẩm" \
+  --file "$work/nhan-buoi.ppm" >/dev/null
+at thanhthoi document list --dossier "$dos"
 id_at thanhthoi document add --dossier "$dos" --kind commune_report --title "Báo cáo đánh giá (Mẫu 03)" >/dev/null
 at thanhthoi dossier move "$dos" --to commune_check
 at thanhthoi dossier move "$dos" --to province_review
@@ -104,6 +134,11 @@ dos2=$(id_at mocay dossier add --product "$prod2" --year 2026 --round 1)
 
 say "Everyone syncs"
 for s in thanhthoi mocay office member3; do at $s sync; done
+echo "  the office received the dossier's files (last column), Mỏ Cày none of them:"
+at office document list --dossier "$dos"
+at office document get "$doc_mau02" --out "$work/office-mau02.pdf" >/dev/null
+cmp -s "$work/office-mau02.pdf" "$work/mau02-buoi.pdf" && echo "  office-mau02.pdf is byte for byte the scan Thành Thới attached"
+echo "  Mỏ Cày holds $(find "$work/mocay.db.files/objects" -type f | wc -l) evidence files"
 
 say "Concurrent edit, offline: the office and Thành Thới both correct the cooperative's phone"
 at office subject set "$subj" --phone "0275 3861 111"
@@ -222,6 +257,12 @@ say "Thành Thới files a second dossier; the provincial council scores it 94.3
 prod5=$(id_at thanhthoi product add --subject "$subj" --name "Bưởi da xanh hữu cơ" --set 01)
 dos5=$(id_at thanhthoi dossier add --product "$prod5" --year 2026 --round 1)
 id_at thanhthoi document add --dossier "$dos5" --kind mau01 --title "Phiếu đăng ký (Mẫu 01)" >/dev/null
+make_pdf "$work/mau02-huuco.pdf" "Bao cao tu danh gia (Mau 02) - Buoi da xanh huu co"
+make_photo "$work/nhan-huuco.ppm"
+id_at thanhthoi document add --dossier "$dos5" --kind mau02 --title "Báo cáo tự đánh giá (Mẫu 02)" \
+  --file "$work/mau02-huuco.pdf" >/dev/null
+id_at thanhthoi document add --dossier "$dos5" --kind label_photo --title "Ảnh nhãn sản phẩm" \
+  --file "$work/nhan-huuco.ppm" >/dev/null
 id_at thanhthoi document add --dossier "$dos5" --kind commune_report --title "Báo cáo đánh giá (Mẫu 03)" >/dev/null
 at thanhthoi dossier move "$dos5" --to commune_check
 at thanhthoi dossier move "$dos5" --to province_review
@@ -249,7 +290,13 @@ echo "  at the province:"; "$bin/ocopd" candidates --db "$work/province.db" | se
 echo "  at the nation:"; "$bin/ocopd" candidates --db "$work/nation.db" | sed 's/^/    /'
 
 say "The central council sits at the national office and recognises 5★"
+for _ in $(seq 100); do
+  [ "$(find "$work/nation.db.files/objects" -type f 2>/dev/null | wc -l)" -ge 2 ] && break; sleep 0.2
+done
 at nationaloffice sync
+echo "  the candidate's evidence reached the nation (and nothing else: the national server holds" \
+  "$(find "$work/nation.db.files/objects" -type f | wc -l) files):"
+at nationaloffice document list --dossier "$dos5"
 at nationaloffice dossier move "$dos5" --to national_review
 ev6=$(id_at nationaloffice evaluation add --dossier "$dos5" --tier national --held 2026-09-10)
 id_at nationaloffice member add --evaluation "$ev6" --name "Chủ tịch Hội đồng trung ương" --role chair >/dev/null

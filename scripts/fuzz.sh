@@ -13,7 +13,7 @@ esac
 cd "$(dirname "$0")/.."
 root=$PWD
 dir=$root/build-fuzz
-targets=(message change bundle rubric sheetcsv)
+targets=(message change bundle files rubric sheetcsv)
 # Every library is instrumented for coverage; the targets add the libFuzzer main.
 # Warnings stay warnings here: clang's set differs from gcc's, which CI enforces.
 flags="-O1 -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/store/backup.h"
+#include "common/store/blob.h"
 #include "ocop_err.h"
 #include "server/cmd.h"
 
@@ -25,7 +26,10 @@ static const char backup_usage[] =
     "keeps serving (SQLite's online backup: one point in time, whatever the sites\n"
     "write meanwhile). The copy is checked (integrity_check) before it gets its\n"
     "name, and is a single file: keep it off the machine. Put it back with\n"
-    "'ocopd restore'. Evidence files are not in the database (issue #12).\n";
+    "'ocopd restore'. The evidence files go beside it, in FILE.files/ (hard links\n"
+    "to the server's files where the disk allows: a file never changes once\n"
+    "stored, so a link is as good as a copy and costs no space); copy FILE and\n"
+    "FILE.files/ off the machine together (cp -a or rsync copy the bytes).\n";
 
 static const char restore_usage[] =
     "usage: ocopd restore --in BACKUP (--db PATH | --config FILE) [--force] [--json]\n"
@@ -34,8 +38,10 @@ static const char restore_usage[] =
     "the server first (systemctl stop ocopd): a database in use is refused. The\n"
     "backup is checked before anything changes. An existing database is only\n"
     "replaced with --force, and is then kept as PATH.before-restore (with its\n"
-    "-wal). After the restore the sites' next syncs send again what the backup\n"
-    "lacks and receive everything new; nothing else is needed on the sites.\n";
+    "-wal). The evidence files in BACKUP.files/ are added to the server's (those\n"
+    "it holds stay). After the restore the sites' next syncs send again what the\n"
+    "backup lacks, rows and files, and receive everything new; nothing else is\n"
+    "needed on the sites.\n";
 
 static void
 info_print(const char *what, const char *path, const sto_backup_info *in, bool json)
@@ -48,6 +54,45 @@ info_print(const char *what, const char *path, const sto_backup_info *in, bool j
 		printf("%s %s: %s server %s, log up to %llu, %llu bytes\n", what, path, in->role, in->site,
 		    (unsigned long long)in->log_head, (unsigned long long)in->bytes);
 	}
+}
+
+/* The server's evidence files: files_dir of the config, else beside the database at db_path. */
+static void
+files_dir_of(const srv_config *cfg, const char *db_path, char *out, size_t cap)
+{
+	if (cfg->files_dir[0] != 0) {
+		snprintf(out, cap, "%s", cfg->files_dir);
+	} else {
+		snprintf(out, cap, "%s.files", db_path);
+	}
+}
+
+/*
+ * Mirror the evidence files of store dir `from` into `to` (hard links, or
+ * copies across disks). A store that is not there has nothing to give.
+ * Returns OCOP_OK or OCOP_EIO (printed).
+ */
+static int
+files_mirror(const char *what, const char *from, const char *to, uint64_t *n, uint64_t *bytes)
+{
+	struct stat st;
+	sto_blobs *b = NULL;
+	int rv;
+
+	*n = 0;
+	*bytes = 0;
+	if (stat(from, &st) != 0) {
+		return OCOP_OK;
+	}
+	if ((rv = sto_blobs_open(&b, from)) != OCOP_OK) {
+		fprintf(stderr, "ocopd %s: cannot open the evidence files in %s\n", what, from);
+		return rv;
+	}
+	if ((rv = sto_blobs_mirror(b, to, n, bytes)) != OCOP_OK) {
+		fprintf(stderr, "ocopd %s: evidence files: %s\n", what, sto_blobs_errmsg(b));
+	}
+	sto_blobs_close(b);
+	return rv;
 }
 
 /* The database path from --db or the config's db. NULL (printed) when neither. */
@@ -72,6 +117,10 @@ srv_cmd_backup(int argc, char **argv)
 	sto_backup_info info;
 	sto_db *db = NULL;
 	const char *path;
+	char from[1100];
+	char to[1100];
+	uint64_t nfiles = 0;
+	uint64_t nbytes = 0;
 	int rv;
 
 	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_DB | SRV_OPT_CONFIG | SRV_OPT_OUT | SRV_OPT_JSON, "backup",
@@ -99,7 +148,17 @@ srv_cmd_backup(int argc, char **argv)
 		return SRV_CMD_FAIL;
 	}
 	sto_close(db);
+	/* After the database: every file its documents name was stored before it was named. */
+	files_dir_of(&cfg, path, from, sizeof(from));
+	snprintf(to, sizeof(to), "%s.files", o.out);
+	if (files_mirror("backup", from, to, &nfiles, &nbytes) != OCOP_OK) {
+		return SRV_CMD_FAIL;
+	}
 	info_print("backup", o.out, &info, o.json);
+	if (!o.json) {
+		printf("evidence files in %s: %llu added (%llu bytes)\n", to, (unsigned long long)nfiles,
+		    (unsigned long long)nbytes);
+	}
 	return SRV_CMD_OK;
 }
 
@@ -186,6 +245,10 @@ srv_cmd_restore(int argc, char **argv)
 	char tmp[1100];
 	char aside[1100];
 	char side[1100];
+	char from[1100];
+	char to[1100];
+	uint64_t nfiles = 0;
+	uint64_t nbytes = 0;
 	const char *path;
 	sto_db *db = NULL;
 	int e;
@@ -261,7 +324,17 @@ srv_cmd_restore(int argc, char **argv)
 		return SRV_CMD_FAIL;
 	}
 	sto_close(db);
+	/* 5. The evidence files beside the backup join the server's. */
+	snprintf(from, sizeof(from), "%s.files", o.in);
+	files_dir_of(&cfg, path, to, sizeof(to));
+	if (files_mirror("restore", from, to, &nfiles, &nbytes) != OCOP_OK) {
+		return SRV_CMD_FAIL;
+	}
 	info_print("restored", path, &info, o.json);
+	if (!o.json) {
+		printf("evidence files: %llu restored into %s (%llu bytes)\n", (unsigned long long)nfiles, to,
+		    (unsigned long long)nbytes);
+	}
 	if (!o.json) {
 		printf("start the server (systemctl start ocopd); each site's next sync sends again what the backup"
 		       " lacks\n");

@@ -20,9 +20,28 @@
 #include "ocop_err.h"
 #include "server/bundle.h"
 #include "server/cmd.h"
+#include "server/files.h"
 #include "server/handoff.h"
 #include "server/service.h"
 #include "server/upstream.h"
+
+/* The province's file store (files_dir, or beside the database), for the candidate's evidence. */
+static int
+handoff_files_open(sto_db *db, const srv_config *cfg, sto_blobs **out)
+{
+	char dir[1100];
+	int rv;
+
+	if (cfg->files_dir[0] != 0) {
+		snprintf(dir, sizeof(dir), "%s", cfg->files_dir);
+	} else if ((rv = sto_blobs_dir_for(db, dir, sizeof(dir))) != OCOP_OK) {
+		return rv;
+	}
+	if ((rv = sto_blobs_open(out, dir)) != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff export: cannot open the evidence files in %s\n", dir);
+	}
+	return rv;
+}
 
 static const char handoff_usage[] =
     "usage: ocopd handoff <command> [options]\n"
@@ -36,9 +55,10 @@ static const char export_usage[] =
     "usage: ocopd handoff export --db PATH --dossier ID --out FILE --config FILE\n"
     "\n"
     "At the province: write the hand-off package of candidate dossier ID (its\n"
-    "whole evaluation record) to FILE for the national office, authenticated\n"
-    "with the key of this province's credential at the national server (from\n"
-    "the config's upstream_enrolment; no secret goes into the file).\n";
+    "whole evaluation record and its evidence files) to FILE for the national\n"
+    "office, authenticated with the key of this province's credential at the\n"
+    "national server (from the config's upstream_enrolment; no secret goes into\n"
+    "the file), the evidence files included.\n";
 
 static const char import_usage[] =
     "usage: ocopd handoff import --db PATH --in FILE [--reply FILE] [--config FILE]\n"
@@ -64,6 +84,7 @@ handoff_export(int argc, char **argv)
 	ocp_council *c = NULL;
 	ocp_reg *reg = NULL;
 	ocp_reg_require req;
+	sto_blobs *blobs = NULL;
 	srv_handoff_key k;
 	sqlite3_stmt *st = NULL;
 	com_buf out;
@@ -137,7 +158,9 @@ handoff_export(int argc, char **argv)
 		return 2;
 	}
 	com_buf_init(&out);
-	rv = srv_handoff_export(db, &k, enrol.credential, &out, sha, &changes);
+	if ((rv = handoff_files_open(db, &cfg, &blobs)) == OCOP_OK) {
+		rv = srv_handoff_export(db, &k, enrol.credential, blobs, &out, sha, &changes);
+	}
 	lnk_enrol_fini(&enrol);
 	if (rv == OCOP_OK && srv_cmd_write_file(o.out, out.data, out.len) != 0) {
 		fprintf(stderr, "ocopd handoff export: cannot write %s\n", o.out);
@@ -150,6 +173,7 @@ handoff_export(int argc, char **argv)
 		    k.dossier_id, k.evaluation_id, (long long)k.version, (unsigned long long)changes, sha, o.out, out.len);
 	}
 	com_buf_fini(&out);
+	sto_blobs_close(blobs);
 	ocp_reg_close(reg);
 	ocp_council_close(c);
 	sto_close(db);
@@ -164,6 +188,7 @@ handoff_import(int argc, char **argv)
 	sto_db *db = NULL;
 	ocp_policy *pol = NULL;
 	srv_service svc;
+	srv_files *files = NULL;
 	srv_handoff_import_stats st;
 	com_buf reply;
 	static const com_log quiet = {com_log_stderr, NULL, COM_LOG_WARN};
@@ -212,8 +237,17 @@ handoff_import(int argc, char **argv)
 	sto_set_policy(db, ocp_policy_store(pol));
 	srv_service_init(&svc, db, ocp_policy_store(pol), &quiet);
 	svc.relay_policy = ocp_policy_store_relay(pol, "province");
+	if (srv_files_open(&files, db, cfg.files_dir, &cfg.files, err, sizeof(err)) != OCOP_OK) {
+		fprintf(stderr, "ocopd handoff import: evidence files: %s\n", err);
+		free(pkg);
+		ocp_policy_free(pol);
+		sto_close(db);
+		return 1;
+	}
+	svc.files = files;
 	com_buf_init(&reply);
 	rv = srv_handoff_import(&svc, pkg, len, o.reply ? &reply : NULL, &st, err, sizeof(err));
+	srv_files_close(files);
 	free(pkg);
 	if (rv == OCOP_OK && o.reply != NULL && srv_cmd_write_file(o.reply, reply.data, reply.len) != 0) {
 		snprintf(err, sizeof(err), "cannot write the reply %s (the package is applied; import it again to "
@@ -232,6 +266,10 @@ handoff_import(int argc, char **argv)
 		printf("dossier %s from province %s: %u messages, %llu changes applied, %llu already held, %llu refused\n",
 		    st.dossier_id, st.province, st.messages, (unsigned long long)st.applied,
 		    (unsigned long long)st.duplicates, (unsigned long long)st.rejected);
+		if (st.files > 0 || st.file_chunks_refused > 0) {
+			printf("evidence files: %u received whole%s\n", st.files,
+			    st.file_chunks_refused > 0 ? " (some chunks refused: see the log)" : "");
+		}
 	}
 	ocp_policy_free(pol);
 	sto_close(db);

@@ -41,6 +41,7 @@
 #include "protocol/session.h"
 #include "server/bundle.h"
 #include "server/config.h"
+#include "server/files.h"
 #include "server/service.h"
 
 #define IMPORT_MAX_FILE ((size_t)1 << 31)   /* larger request files are refused */
@@ -59,18 +60,27 @@ typedef struct import_stats {
 	uint64_t pulled;     /* changes in the reply's pages */
 	uint32_t pages;      /* PULL_OK pages in the reply */
 	bool more;           /* the server holds more than the reply carries */
+	uint64_t files_in;   /* evidence files the bundle completed here */
+	uint64_t file_chunks_refused; /* of its file chunks, refused (not the site's, too big, damaged) */
+	uint64_t files_out;  /* evidence files written into the reply */
+	uint64_t file_bytes_out; /* their bytes */
 } import_stats;
 
 static void
 import_usage(FILE *out)
 {
 	fprintf(out,
-	    "usage: ocopd import --db PATH --in FILE --reply FILE [--config FILE] [--json]\n"
+	    "usage: ocopd import --db PATH --in FILE --reply FILE [--config FILE] [--files-max SIZE] [--json]\n"
 	    "\nServe a site's sync bundle written by 'ocop export' (carried on a USB stick):\n"
 	    "apply its changes as a network sync would, and write to --reply the server's\n"
 	    "answer and the changes the site should receive; the site applies it with\n"
 	    "'ocop import --in FILE'. The file must be authenticated with the site's key\n"
 	    "and newer than the last one imported from it: the same file twice is refused.\n"
+	    "Evidence files travel too, inside the authenticated part: those the bundle\n"
+	    "carries are taken as online (each chunk checked, each file kept once whole\n"
+	    "and verified), and the reply carries the files of the site's scope it lacks,\n"
+	    "whole, up to --files-max (bytes, or with K, M or G; default 256M; 0: none);\n"
+	    "the rest follow with the next bundle or over the link.\n"
 	    "A damaged, truncated or edited file is refused (exit 2) and nothing changes.\n"
 	    "Works whether or not 'ocopd serve' is running on the same database.\n");
 }
@@ -272,14 +282,60 @@ import_pull(srv_service *svc, const srv_caller *who, const proto_pull *first, pr
 }
 
 /*
- * Serve every message of a verified request bundle in order and write the
- * reply bundle into out. Stops at the first refusal.
+ * A file message of the bundle (FILES, FILE_PUT): served as online, its
+ * answer into the reply; a refusal of one chunk (not the site's file, too
+ * big, no room) stops nothing but that file.
  */
 static int
-import_serve(srv_service *svc, const proto_bundle *b, const uint8_t key[PROTO_BUNDLE_KEY], com_buf *out,
-    import_stats *st)
+import_file_msg(srv_service *svc, const srv_caller *who, const uint8_t *m, size_t len, uint32_t type,
+    proto_bundle_wr *bw, com_buf *reply, import_stats *st)
+{
+	proto_env env;
+	proto_rd body;
+	proto_error e;
+	proto_file_put_ok ok;
+	proto_file_put put;
+	int rv;
+
+	com_buf_reset(reply);
+	if ((rv = srv_handle_from(svc, who, m, len, reply)) != OCOP_OK) {
+		return rv;
+	}
+	if (proto_env_open(reply->data, reply->len, &env, &body) != OCOP_OK) {
+		return OCOP_EINTERNAL;
+	}
+	if (env.type == PROTO_MSG_ERROR) {
+		if (proto_error_decode(&body, &e) == OCOP_OK && type == PROTO_MSG_FILE_PUT) {
+			st->file_chunks_refused++;
+			return OCOP_OK;
+		}
+		fprintf(stderr, "ocopd import: the server refused the site's %s: %s\n", proto_msg_name(type), e.text);
+		return e.code == OCOP_OK || e.code >= OCOP_ERR_COUNT_ ? OCOP_EINTERNAL : (int)e.code;
+	}
+	if (env.type == PROTO_MSG_FILE_PUT_OK && proto_file_put_ok_decode(&body, &ok) == OCOP_OK && ok.whole) {
+		proto_env renv;
+		proto_rd rbody;
+		/* Count the file once: the chunk that completed it. */
+		if (proto_env_open(m, len, &renv, &rbody) == OCOP_OK && proto_file_put_decode(&rbody, &put) == OCOP_OK &&
+		    put.offset + put.len == put.size) {
+			st->files_in++;
+		}
+	}
+	return proto_bundle_add(bw, reply->data, reply->len);
+}
+
+/*
+ * Serve every message of a verified request bundle in order and write the
+ * reply bundle into out, then the evidence files the site lacks, up to
+ * files_max bytes. Stops at the first refusal (of a row message).
+ */
+static int
+import_serve(srv_service *svc, const proto_bundle *b, const uint8_t key[PROTO_BUNDLE_KEY], uint64_t files_max,
+    com_buf *out, import_stats *st)
 {
 	srv_caller who = {SRV_VIA_BUNDLE, "", NULL, NULL, b->hdr.site};
+	proto_files asked;
+	bool have_asked = false;
 	proto_bundle_it it;
 	proto_bundle_hdr h;
 	proto_bundle_wr bw;
@@ -301,6 +357,10 @@ import_serve(srv_service *svc, const proto_bundle *b, const uint8_t key[PROTO_BU
 		if (type == PROTO_MSG_PULL && proto_env_open(m, len, &env, &body) == OCOP_OK) {
 			proto_pull_decode(&body, &pull);
 		}
+		if (type == PROTO_MSG_FILES && proto_env_open(m, len, &env, &body) == OCOP_OK &&
+		    proto_files_decode(&body, &asked) == OCOP_OK) {
+			have_asked = true; /* views into the bundle's bytes, alive until the end */
+		}
 	}
 	memset(&h, 0, sizeof(h));
 	h.kind = PROTO_BUNDLE_REPLY;
@@ -317,6 +377,8 @@ import_serve(srv_service *svc, const proto_bundle *b, const uint8_t key[PROTO_BU
 	while ((rv = proto_bundle_next(&it, &m, &len, &type)) == OCOP_OK) {
 		if (type == PROTO_MSG_PULL) {
 			rv = import_pull(svc, &who, &pull, &bw, &reply, st);
+		} else if (type == PROTO_MSG_FILES || type == PROTO_MSG_FILE_PUT) {
+			rv = import_file_msg(svc, &who, m, len, type, &bw, &reply, st);
 		} else {
 			/* Each request type's reply is the next type (HELLO -> HELLO_OK, ...). */
 			rv = import_call(svc, &who, m, len, type + 1, &reply, &body);
@@ -347,6 +409,14 @@ import_serve(srv_service *svc, const proto_bundle *b, const uint8_t key[PROTO_BU
 		out->len = bw.start;
 		return rv == OCOP_OK ? OCOP_EINTERNAL : rv;
 	}
+	/* After the rows: the files of the site's scope it lacks. */
+	rv = srv_files_bundle_data(svc, b->hdr.site, have_asked ? &asked : NULL, files_max, &bw, &st->files_out,
+	    &st->file_bytes_out);
+	if (rv != OCOP_OK) {
+		fprintf(stderr, "ocopd import: cannot add the site's files to the reply: %s\n", ocop_strerror(rv));
+		out->len = bw.start;
+		return rv;
+	}
 	return proto_bundle_end(&bw, key);
 }
 
@@ -358,7 +428,9 @@ srv_cmd_import(int argc, char **argv)
 	static const struct option longs[] = {{"db", required_argument, NULL, 'd'},
 	    {"in", required_argument, NULL, 'i'}, {"reply", required_argument, NULL, 'r'},
 	    {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-	    {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	    {"files-max", required_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	uint64_t files_max = UINT64_C(256) << 20;
+	srv_files *files = NULL;
 	const char *db_path = NULL;
 	const char *in = NULL;
 	const char *out = NULL;
@@ -392,6 +464,12 @@ srv_cmd_import(int argc, char **argv)
 		case 'r': out = optarg; break;
 		case 'c': config = optarg; break;
 		case 'j': json = 1; break;
+		case 'f':
+			if (sto_blobs_parse_size(optarg, &files_max) != OCOP_OK) {
+				fprintf(stderr, "ocopd import: --files-max takes a size like 500M or 2G, not '%s'\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': import_usage(stdout); return 0;
 		default:
 			fprintf(stderr, "ocopd import: unknown or incomplete option '%s'. See 'ocopd import --help'.\n",
@@ -468,10 +546,17 @@ srv_cmd_import(int argc, char **argv)
 		svc.relay_policy = ocp_policy_store_relay(pol, "province");
 	}
 
+	if (srv_files_open(&files, db, cfg.files_dir, &cfg.files, why, sizeof(why)) != OCOP_OK) {
+		fprintf(stderr, "ocopd import: evidence files: %s\n", why);
+		code = 1;
+		goto out;
+	}
+	svc.files = files;
+
 	/* 3. Serve it and write the reply. */
 	memset(&st, 0, sizeof(st));
 	com_buf_init(&reply);
-	rv = import_serve(&svc, &b, key, &reply, &st);
+	rv = import_serve(&svc, &b, key, files_max, &reply, &st);
 	if (rv != OCOP_OK) {
 		fprintf(stderr, "ocopd import: no reply written; what was applied stays, and importing %s "
 				"again continues\n",
@@ -494,11 +579,13 @@ srv_cmd_import(int argc, char **argv)
 			    b.hdr.site, st.high_water);
 		}
 		if (json) {
-			json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I}", "site_id",
-			    b.hdr.site, "server", sto_site_id(db), "applied", (json_int_t)st.applied, "duplicates",
-			    (json_int_t)st.duplicates, "rejected", (json_int_t)st.rejected, "high_water",
-			    (json_int_t)st.high_water, "pulled", (json_int_t)st.pulled, "pages",
-			    (json_int_t)st.pages, "more", st.more, "reply", out, "bytes", (json_int_t)reply.len);
+			json_t *j = json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:s, s:I, s:I, s:I, s:I, s:I}",
+			    "site_id", b.hdr.site, "server", sto_site_id(db), "applied", (json_int_t)st.applied,
+			    "duplicates", (json_int_t)st.duplicates, "rejected", (json_int_t)st.rejected, "high_water",
+			    (json_int_t)st.high_water, "pulled", (json_int_t)st.pulled, "pages", (json_int_t)st.pages, "more",
+			    st.more, "reply", out, "bytes", (json_int_t)reply.len, "files_in", (json_int_t)st.files_in,
+			    "file_chunks_refused", (json_int_t)st.file_chunks_refused, "files_out",
+			    (json_int_t)st.files_out, "file_bytes_out", (json_int_t)st.file_bytes_out);
 			char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 			puts(s);
 			free(s);
@@ -509,10 +596,17 @@ srv_cmd_import(int argc, char **argv)
 			    in, b.hdr.site, st.applied, st.duplicates, st.rejected, st.high_water);
 			printf("wrote %s: %" PRIu64 " change(s) for the site in %u page(s)%s\n", out, st.pulled,
 			    st.pages, st.more ? " (more remain: the site's next export continues)" : "");
+			if (st.files_in + st.file_chunks_refused + st.files_out > 0) {
+				printf("evidence files: %" PRIu64 " received whole from the site%s, %" PRIu64
+				       " (%" PRIu64 " bytes) in the reply\n",
+				    st.files_in, st.file_chunks_refused > 0 ? " (some chunks refused: see the log)" : "",
+				    st.files_out, st.file_bytes_out);
+			}
 		}
 	}
 	com_buf_fini(&reply);
 out:
+	srv_files_close(files);
 	OPENSSL_cleanse(key, sizeof(key));
 	ocp_policy_free(pol);
 	sto_close(db);

@@ -31,6 +31,7 @@
 #include "ocop_err.h"
 #include "server/ca.h"
 #include "server/cmd.h"
+#include "server/files.h"
 #include "server/guard.h"
 #include "server/http.h"
 #include "server/listener.h"
@@ -38,6 +39,7 @@
 #include "server/netwatch.h"
 #include "server/pool.h"
 #include "server/service.h"
+#include "server/upfiles.h"
 #include "server/upstream.h"
 
 static const char serve_usage[] =
@@ -83,11 +85,15 @@ serve_log_fn(void *arg, int level, const char *msg)
 /* Every part of the daemon logs through this hook (the filtering is in serve_log_fn). */
 static const com_log serve_log = {serve_log_fn, NULL, COM_LOG_DEBUG};
 
+#define SERVE_FILES_GC_MS (3600u * 1000u) /* how often released files are looked for */
+
 /* ===== The upstream link of a province server ===== */
 
 /* What serve keeps for its upstream steps. */
 typedef struct upstream_run_state {
 	sto_db *db;             /* a second connection to the replica, owned */
+	sto_blobs *blobs;       /* the province's evidence files, its own handle, owned; NULL = none */
+	const char *credential; /* this province's credential at the national server, borrowed */
 	srv_upstream *u;        /* owned; NULL = no upstream */
 	lnk_enrolment enrol;    /* this province's enrolment at the national server, owned */
 	char url[256];          /* the national server's URL */
@@ -169,7 +175,39 @@ upstream_start(upstream_run_state *s, const srv_config *cfg, const ocp_policy *p
 	}
 	com_logf(&serve_log, COM_LOG_INFO, "upstream: national server %s every %llu ms", s->url,
 	    (unsigned long long)cfg->upstream_interval_ms);
+	s->credential = s->enrol.credential;
 	return 0;
+}
+
+#define UPSTREAM_FILE_SLICE_MS 20000 /* files go up at most this long per step, then the rows' turn */
+
+static int64_t
+serve_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* After the rows: the candidates' evidence files the national server lacks (server/upfiles.h). */
+static int
+upstream_files(upstream_run_state *s, const srv_link *link, char *err, size_t errlen)
+{
+	sto_xfer_stats st;
+	int rv;
+
+	if (s->blobs == NULL) {
+		return OCOP_OK;
+	}
+	rv = srv_upfiles_step(s->db, s->blobs, link, s->credential, serve_mono_ms() + UPSTREAM_FILE_SLICE_MS, &st, err,
+	    errlen);
+	if (rv == OCOP_OK && (st.files_sent > 0 || st.files_refused > 0)) {
+		com_logf(&serve_log, st.files_refused > 0 ? COM_LOG_WARN : COM_LOG_INFO,
+		    "upstream: %u candidate file(s) sent (%llu bytes), %u refused%s%s", st.files_sent,
+		    (unsigned long long)st.bytes_sent, st.files_refused, err[0] ? ": " : "", err);
+	}
+	return rv;
 }
 
 /* A link that is down: every round trip fails with the code the dial failed with. */
@@ -211,6 +249,10 @@ upstream_run(upstream_run_state *s)
 		link.arg = &dial_rv;
 	}
 	rv = srv_upstream_step(s->u, &link, &st, err, sizeof(err));
+	if (rv == OCOP_OK && s->dialer != NULL) {
+		/* The rows are up; then the candidates' files over the same link. */
+		rv = upstream_files(s, &link, err, sizeof(err));
+	}
 	if (rv != OCOP_OK) {
 		const char *why = s->dialer == NULL ? dial_err : err;
 		if (strcmp(why, s->last_error) != 0) {
@@ -241,6 +283,8 @@ upstream_stop(upstream_run_state *s)
 	s->dialer = NULL;
 	srv_upstream_close(s->u);
 	s->u = NULL;
+	sto_blobs_close(s->blobs);
+	s->blobs = NULL;
 	sto_close(s->db);
 	s->db = NULL;
 	lnk_enrol_fini(&s->enrol);
@@ -402,6 +446,9 @@ srv_cmd_serve(int argc, char **argv)
 	srv_pool *pool = NULL;
 	srv_metrics *metrics = NULL;
 	srv_http *http = NULL;
+	srv_files *files = NULL;
+	sto_files_gc_stats gs;
+	uint64_t gc_waited_ms = 0;
 	srv_netwatch *watch = NULL;
 	upstream_run_state up;
 	uint64_t waited_ms = UINT64_MAX / 2; /* the first step runs at once */
@@ -498,8 +545,17 @@ srv_cmd_serve(int argc, char **argv)
 		goto out;
 	}
 	svc.pool = pool;
+	if ((rv = srv_files_open(&files, db, cfg.files_dir, &cfg.files, err, sizeof(err))) != OCOP_OK) {
+		fprintf(stderr, "ocopd: evidence files: %s\n", err);
+		goto out;
+	}
+	svc.files = files;
 	if ((cfg.upstream[0] != 0 || cfg.upstream_enrolment[0] != 0) && upstream_start(&up, &cfg, pol, dd) != 0) {
 		code = SRV_CMD_USAGE;
+		goto out;
+	}
+	if (up.u != NULL && sto_blobs_open(&up.blobs, sto_blobs_dir(srv_files_blobs(files))) != OCOP_OK) {
+		fprintf(stderr, "ocopd: evidence files: cannot open %s\n", sto_blobs_dir(srv_files_blobs(files)));
 		goto out;
 	}
 
@@ -520,6 +576,7 @@ srv_cmd_serve(int argc, char **argv)
 		ho.metrics = metrics;
 		ho.log = &serve_log;
 		ho.silent_days = cfg.silent_days;
+		ho.files = files;
 		if ((rv = srv_http_open(&http, &ho, err, sizeof(err))) != OCOP_OK) {
 			fprintf(stderr, "ocopd: operator view: %s\n", err);
 			code = rv == OCOP_EINVAL ? SRV_CMD_USAGE : SRV_CMD_FAIL;
@@ -574,8 +631,26 @@ srv_cmd_serve(int argc, char **argv)
 						 (long)cfg.upstream_interval_ms * 8, &up_seed);
 			waited_ms = 0;
 		}
+		if (gc_waited_ms >= SERVE_FILES_GC_MS || gc_waited_ms == 0) {
+			/* Release the files nothing names any more, and stale unfinished uploads,
+			 * on a connection of its own (the listener's is busy with requests). */
+			sto_db *gdb = NULL;
+			if (srv_cmd_open_db(cfg.db, false, &gdb) != OCOP_OK || srv_files_gc(files, gdb, &gs) != OCOP_OK) {
+				com_logf(&serve_log, COM_LOG_WARN, "evidence files: release failed: %s",
+				    gdb ? sto_errmsg(gdb) : "cannot open the database");
+			} else if (gs.released > 0 || gs.partials > 0) {
+				com_logf(&serve_log, COM_LOG_INFO,
+				    "evidence files: released %llu (%llu bytes) no document names since %u days, dropped %llu "
+				    "unfinished upload(s)",
+				    (unsigned long long)gs.released, (unsigned long long)gs.bytes, cfg.files.retention_days,
+				    (unsigned long long)gs.partials);
+			}
+			sto_close(gdb);
+			gc_waited_ms = 0;
+		}
 		nanosleep(&ts, NULL);
 		waited_ms += 100;
+		gc_waited_ms += 100;
 	}
 	srv_listener_stats(l, &ls);
 	com_logf(&serve_log, COM_LOG_INFO,
@@ -598,6 +673,7 @@ out:
 		nng_tls_config_free(tls);
 	}
 	srv_metrics_free(metrics);
+	srv_files_close(files);
 	ocp_policy_free(pol);
 	sto_close(db);
 	srv_netwatch_stop(watch);

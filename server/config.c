@@ -33,6 +33,7 @@ srv_config_defaults(srv_config *c)
 	c->batch_memory = 16u * 1024u * 1024u;
 	c->silent_days = 7;
 	c->log_level = COM_LOG_INFO;
+	srv_files_defaults(&c->files);
 }
 
 static char *
@@ -65,6 +66,38 @@ parse_u64(const char *v, uint64_t min, uint64_t max, uint64_t *out)
 	return OCOP_OK;
 }
 
+/* The evidence-file keys. Returns 1 when k is one of them (*bad says whether v is acceptable), 0 when not. */
+static int
+config_files_key(srv_config *c, const char *k, const char *v, int *bad)
+{
+	uint64_t n = 0;
+
+	if (strcmp(k, "files_dir") == 0) {
+		*bad = snprintf(c->files_dir, sizeof(c->files_dir), "%s", v) >= (int)sizeof(c->files_dir);
+	} else if (strcmp(k, "max_file_bytes") == 0) {
+		*bad = parse_u64(v, 1, UINT64_C(1) << 40, &n) != OCOP_OK;
+		c->files.max_file_bytes = n;
+	} else if (strcmp(k, "file_chunk_bytes") == 0) {
+		*bad = parse_u64(v, 4096, PROTO_CHUNK_MAX, &n) != OCOP_OK;
+		c->files.chunk_bytes = (uint32_t)n;
+	} else if (strcmp(k, "file_partial_quota") == 0) {
+		*bad = parse_u64(v, 0, UINT64_C(1) << 44, &n) != OCOP_OK;
+		c->files.partial_quota = n;
+	} else if (strcmp(k, "file_min_free") == 0) {
+		*bad = parse_u64(v, 0, UINT64_C(1) << 44, &n) != OCOP_OK;
+		c->files.min_free_bytes = n;
+	} else if (strcmp(k, "file_retention_days") == 0) {
+		*bad = parse_u64(v, 0, 36500, &n) != OCOP_OK;
+		c->files.retention_days = (uint32_t)n;
+	} else if (strcmp(k, "file_partial_days") == 0) {
+		*bad = parse_u64(v, 1, 36500, &n) != OCOP_OK;
+		c->files.partial_days = (uint32_t)n;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 /*
  * The operations keys (HTTP view, logging). Returns 1 when k is one of them
  * (*bad says whether v is acceptable), 0 when it is not.
@@ -94,7 +127,7 @@ config_ops_key(srv_config *c, const char *k, const char *v, int *bad)
 			}
 		}
 	} else {
-		return 0;
+		return config_files_key(c, k, v, bad);
 	}
 	return 1;
 }

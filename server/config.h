@@ -17,6 +17,13 @@
  *   http_token_file = /etc/ocop/http-token  # the operator token (needed with http_listen)
  *   silent_days = 7                 # a site without contact this long stands out
  *   log_level = info                # debug, info, warn or error
+ *   files_dir = /var/lib/ocop/province.db.files  # evidence files (default: the db's path + .files)
+ *   max_file_bytes = 268435456      # largest evidence file taken (256 MiB)
+ *   file_chunk_bytes = 1048576      # chunk size of file transfers (1 MiB)
+ *   file_partial_quota = 1073741824 # bytes of unfinished uploads one site may leave (1 GiB)
+ *   file_min_free = 1073741824      # uploads wait while the disk has less free space
+ *   file_retention_days = 30        # a file no live document names is released after this
+ *   file_partial_days = 14          # an upload not continued this long is dropped
  *
  * Trusted links (README "Trusted links"); these keys stay together:
  *   ca_dir = /var/lib/ocop/ca       # made by 'ocopd ca init': ca.crt, ca.key, server.crt, server.key
@@ -41,6 +48,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "server/files.h"
 
 typedef struct srv_config {
 	char listen[256];        /* nng listen URL */
@@ -71,6 +80,9 @@ typedef struct srv_config {
 	char http_token_file[1024];    /* file holding the operator token */
 	int silent_days;               /* days without contact before a site stands out */
 	int log_level;                 /* COM_LOG_* below which messages are dropped */
+	/* Evidence files (server/files.h). */
+	char files_dir[1024];          /* where they live, "" = the database's path + ".files" */
+	srv_files_opts files;          /* limits */
 } srv_config;
 
 /*

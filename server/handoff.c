@@ -15,6 +15,8 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/store/filebundle.h"
+#include "common/store/fileref.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
 #include "common/store/log.h"
@@ -22,6 +24,7 @@
 #include "protocol/bundle.h"
 #include "protocol/envelope.h"
 #include "protocol/error.h"
+#include "protocol/files.h"
 #include "protocol/session.h"
 #include "protocol/wire.h"
 #include "server/bundle.h"
@@ -773,8 +776,27 @@ handoff_meta_u64(sto_db *db, const char *key)
 	return n;
 }
 
+/* The candidate's evidence files after its rows (common/store/filebundle.h). */
+static int
+handoff_export_files(sto_db *db, const srv_handoff_key *k, const char *credential, sto_blobs *files,
+    const char *server, proto_bundle_wr *bw)
+{
+	sto_filebundle_stats fst;
+	sto_fileref *refs = NULL;
+	size_t n = 0;
+	int rv;
+
+	memset(&fst, 0, sizeof(fst));
+	if ((rv = sto_files_of_dossier(db, k->dossier_id, &refs, &n)) != OCOP_OK) {
+		return rv;
+	}
+	rv = sto_filebundle_request(db, files, sto_site_id(db), credential, server, refs, n, UINT64_MAX, bw, &fst);
+	com_free(refs);
+	return rv;
+}
+
 int
-srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential, com_buf *out,
+srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential, sto_blobs *files, com_buf *out,
     char sha[SRV_HANDOFF_SHA_HEX], uint64_t *changes)
 {
 	srv_relay_sel sel;
@@ -878,6 +900,9 @@ srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential,
 			rv = proto_bundle_add(&bw, msg.data, msg.len);
 		}
 	}
+	if (rv == OCOP_OK && files != NULL) {
+		rv = handoff_export_files(db, k, h.credential, files, hdr.server, &bw);
+	}
 	if (rv == OCOP_OK) {
 		rv = proto_bundle_end(&bw, key); /* rewinds out itself on error */
 	} else {
@@ -925,6 +950,42 @@ import_call(srv_service *svc, const srv_caller *who, const uint8_t *m, size_t ml
 		return rv;
 	}
 	return env.type == type + 1 ? OCOP_OK : OCOP_EPROTO; /* HELLO -> HELLO_OK, ... */
+}
+
+/*
+ * A file message of the package (FILES, FILE_PUT), served as online with its
+ * answer into the reply (bw may be NULL); a refused chunk stops only its file.
+ */
+static int
+import_file_msg(srv_service *svc, const srv_caller *who, const uint8_t *m, size_t mlen, uint32_t type,
+    proto_bundle_wr *bw, com_buf *reply, srv_handoff_import_stats *st)
+{
+	proto_env env;
+	proto_rd body;
+	proto_file_put_ok ok;
+	proto_file_put put;
+	int rv;
+
+	com_buf_reset(reply);
+	if ((rv = srv_handle_from(svc, who, m, mlen, reply)) != OCOP_OK) {
+		return rv;
+	}
+	if (proto_env_open(reply->data, reply->len, &env, &body) != OCOP_OK) {
+		return OCOP_EPROTO;
+	}
+	if (env.type == PROTO_MSG_ERROR) {
+		st->file_chunks_refused += type == PROTO_MSG_FILE_PUT;
+		return OCOP_OK;
+	}
+	if (env.type == PROTO_MSG_FILE_PUT_OK && proto_file_put_ok_decode(&body, &ok) == OCOP_OK && ok.whole) {
+		proto_env renv;
+		proto_rd rbody;
+		if (proto_env_open(m, mlen, &renv, &rbody) == OCOP_OK && proto_file_put_decode(&rbody, &put) == OCOP_OK &&
+		    put.offset + put.len == put.size) {
+			st->files++;
+		}
+	}
+	return bw != NULL ? proto_bundle_add(bw, reply->data, reply->len) : OCOP_OK;
 }
 
 /* The package's dossier: the first dossier row a PUSH carries. */
@@ -1048,6 +1109,8 @@ srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf *re
 		i++;
 		if (type == PROTO_MSG_PULL) {
 			rv = import_pull(svc, &who, &pull, reply_out ? &bw : NULL, &reply, i, err, errlen);
+		} else if (type == PROTO_MSG_FILES || type == PROTO_MSG_FILE_PUT) {
+			rv = import_file_msg(svc, &who, m, mlen, type, reply_out ? &bw : NULL, &reply, st);
 		} else if ((rv = import_call(svc, &who, m, mlen, type, i, &reply, &body, err, errlen)) == OCOP_OK) {
 			if (type == PROTO_MSG_PUSH) {
 				proto_push_ok ok;

@@ -21,6 +21,7 @@
 
 #include "common/ocop/council.h"
 #include "common/ocop/registry.h"
+#include "common/store/blob.h"
 #include "common/store/store.h"
 #include "common/util/buf.h"
 #include "server/service.h"
@@ -146,12 +147,16 @@ int srv_handoff_note_arrival(sto_db *db, const char *tbl, const char *row, const
  * Write one hand-off's package to out: a sneakernet request bundle
  * (protocol/bundle.h, PROTOCOL.md section 6) from this province holding the
  * session it would run online: HELLO, the relay PUSH messages that carry the
- * tree, ACK and PULL at its upstream pull cursor. The bundle ends with the
- * SHA-256 of its bytes. sha (may be NULL) receives the hand-off's content hash
+ * tree, ACK and PULL at its upstream pull cursor, then (with files, the
+ * province's file store) the evidence files of the dossier's live documents
+ * that the national server is not known to hold (FILES, FILE_PUT: the
+ * candidate's whole evidence, PROTOCOL.md 6.3). The bundle ends with an
+ * HMAC-SHA256 of its bytes, file messages included, under the key of
+ * credential (which never goes into the file). sha (may be NULL) receives the hand-off's content hash
  * (of its records, as srv_handoff_digest) and *changes (may be NULL) the number
  * of changes. Returns OCOP_OK, OCOP_EDB, OCOP_ENOMEM.
  */
-int srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential, com_buf *out,
+int srv_handoff_export(sto_db *db, const srv_handoff_key *k, const char *credential, sto_blobs *files, com_buf *out,
     char sha[SRV_HANDOFF_SHA_HEX] /* OUT */, uint64_t *changes /* OUT */);
 
 /* What importing a package did. */
@@ -162,6 +167,8 @@ typedef struct srv_handoff_import_stats {
 	uint64_t applied;     /* changes newly applied */
 	uint64_t duplicates;  /* changes already held */
 	uint64_t rejected;    /* changes refused */
+	uint32_t files;       /* evidence files the package completed here */
+	uint32_t file_chunks_refused; /* of its file chunks, refused (not the candidate's, too big, damaged) */
 	uint64_t seq;         /* the package's number: record it taken (srv_bundle_taken) once its reply is out */
 } srv_handoff_import_stats;
 

@@ -26,6 +26,7 @@
 #include "common/util/buf.h"
 #include "ocop_err.h"
 #include "server/assets.h"
+#include "server/files.h"
 #include "server/handoff.h"
 #include "server/overview.h"
 
@@ -54,6 +55,7 @@ struct srv_http {
 	bool listener_up;                        /* the sites' listener is serving */
 	int upstream;                            /* SRV_UPSTREAM_* */
 	int silent_days;                         /* overview threshold */
+	struct srv_files *files;                 /* borrowed evidence files, may be NULL */
 };
 
 /* ===== Responses ===== */
@@ -298,12 +300,45 @@ metrics_database(com_buf *out, const json_t *v, int64_t now_ms)
 		}
 	}
 	if (rv == OCOP_OK) {
-		rv = com_buf_printf(out, "# HELP ocop_files_pending Evidence files waiting to be transferred (with issue #12).\n"
-					 "# TYPE ocop_files_pending gauge\nocop_files_pending 0\n"
-					 "# HELP ocop_bytes_pending Bytes of evidence files waiting (with issue #12).\n"
-					 "# TYPE ocop_bytes_pending gauge\nocop_bytes_pending 0\n");
+		rv = com_buf_printf(out,
+		    "# HELP ocop_files_pending Evidence files live documents name that the server does not hold whole yet.\n"
+		    "# TYPE ocop_files_pending gauge\nocop_files_pending %lld\n"
+		    "# HELP ocop_bytes_pending Bytes of those files still to arrive.\n"
+		    "# TYPE ocop_bytes_pending gauge\nocop_bytes_pending %lld\n"
+		    "# HELP ocop_file_bytes_received_total Evidence file bytes taken from sites (chunks written).\n"
+		    "# TYPE ocop_file_bytes_received_total counter\nocop_file_bytes_received_total %lld\n"
+		    "# HELP ocop_file_bytes_sent_total Evidence file bytes served to sites.\n"
+		    "# TYPE ocop_file_bytes_sent_total counter\nocop_file_bytes_sent_total %lld\n"
+		    "# HELP ocop_file_chunks_refused_total File chunks refused (damaged, not the site's, no room).\n"
+		    "# TYPE ocop_file_chunks_refused_total counter\nocop_file_chunks_refused_total %lld\n",
+		    (long long)jint(v, "files_pending"), (long long)jint(v, "bytes_pending"),
+		    (long long)jint(v, "file_bytes_in"), (long long)jint(v, "file_bytes_out"),
+		    (long long)jint(v, "file_chunks_refused"));
 	}
 	return rv;
+}
+
+/* The evidence files' numbers into the overview v (metrics and /api/status), with the mutex held. */
+static int
+http_files(srv_http *h, json_t *v)
+{
+	sto_files_count c = {0, 0};
+	srv_files_counters n;
+	int rv;
+
+	memset(&n, 0, sizeof(n));
+	if (h->files != NULL) {
+		if ((rv = srv_files_waiting(h->files, h->db, &c)) != OCOP_OK) {
+			return rv;
+		}
+		srv_files_counters_get(h->files, &n);
+	}
+	json_object_set_new(v, "files_pending", json_integer((json_int_t)c.files));
+	json_object_set_new(v, "bytes_pending", json_integer((json_int_t)c.bytes));
+	json_object_set_new(v, "file_bytes_in", json_integer((json_int_t)n.bytes_in));
+	json_object_set_new(v, "file_bytes_out", json_integer((json_int_t)n.bytes_out));
+	json_object_set_new(v, "file_chunks_refused", json_integer((json_int_t)n.chunks_refused));
+	return OCOP_OK;
 }
 
 /* Build one data endpoint's JSON with the mutex held. */
@@ -317,7 +352,11 @@ http_data(srv_http *h, enum route r, json_t **out)
 	case R_STATUS:
 		o.now_ms = http_now_ms();
 		o.silent_days = h->silent_days;
-		return srv_overview_status(h->db, &o, out);
+		if ((rv = srv_overview_status(h->db, &o, out)) == OCOP_OK && (rv = http_files(h, *out)) != OCOP_OK) {
+			json_decref(*out);
+			*out = NULL;
+		}
+		return rv;
 	case R_LEDGER:
 		return srv_overview_ledger(h->db, HTTP_LEDGER_LIMIT, out);
 	case R_HANDOFFS:
@@ -362,6 +401,9 @@ http_metrics(srv_http *h, nng_aio *aio)
 		o.now_ms = http_now_ms();
 		o.silent_days = h->silent_days;
 		rv = srv_overview_status(h->db, &o, &v);
+	}
+	if (rv == OCOP_OK) {
+		rv = http_files(h, v);
 	}
 	if (rv == OCOP_OK) {
 		rv = com_buf_printf(&out, "# HELP ocop_upstream_up 1 when the national server answered the last step"
@@ -468,6 +510,7 @@ srv_http_open(srv_http **out, const srv_http_opts *o, char *err, size_t errlen)
 	h->metrics = o->metrics;
 	h->log = o->log;
 	h->silent_days = o->silent_days;
+	h->files = o->files;
 	if (nng_mtx_alloc(&h->mtx) != 0) {
 		com_free(h);
 		return OCOP_ENOMEM;

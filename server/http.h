@@ -36,6 +36,7 @@ typedef struct srv_http_opts {
 	srv_metrics *metrics;  /* borrowed request counters, may be NULL */
 	const com_log *log;    /* borrowed, may be NULL */
 	int silent_days;       /* a site without contact this long is silent */
+	struct srv_files *files; /* borrowed evidence files (server/files.h) for the metrics; NULL = none */
 } srv_http_opts;
 
 /* Upstream states for srv_http_set_state(). */

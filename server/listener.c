@@ -30,6 +30,7 @@ typedef struct conn {
 	char cert_site[65];     /* its certificate's common name */
 	char cert_sha256[65];   /* its certificate's fingerprint */
 	int inflight;           /* requests received and not yet answered */
+	int unsent;             /* replies handed to nng whose send has not completed */
 	struct conn *next;      /* bucket chain */
 } conn;
 
@@ -263,7 +264,16 @@ conn_enter(srv_listener *l, nng_pipe p, srv_caller *who, char addr[64], char sit
 
 	nng_mtx_lock(l->mtx);
 	c = *conn_slot(l, id);
-	if (c != NULL && c->inflight >= l->max_inflight) {
+	/*
+	 * Two bounds. Unanswered requests: a REQ peer waits for each reply, so
+	 * more than max_inflight (a resend makes 2) is pipelining. Replies not
+	 * yet sent: nng reports a send done on its own threads, which under load
+	 * lag behind a peer that has already read the reply and asked again (a
+	 * strict peer fetching a file chunk by chunk was seen with 4), so those
+	 * get a looser bound, still small enough that a peer that never reads
+	 * holds only a few slots until its send times out.
+	 */
+	if (c != NULL && (c->inflight >= l->max_inflight || c->unsent >= SRV_LISTEN_UNSENT)) {
 		l->stats.pipelined++;
 		if (listen_may_log(l)) {
 			com_logf(l->log, COM_LOG_WARN,
@@ -301,6 +311,35 @@ conn_leave(srv_listener *l, nng_pipe p)
 	c = *conn_slot(l, (uint32_t)nng_pipe_id(p));
 	if (c != NULL && c->inflight > 0) {
 		c->inflight--;
+	}
+	nng_mtx_unlock(l->mtx);
+}
+
+/* The request on pipe is answered: its reply goes to nng (counted until its send completes). */
+static void
+conn_answered(srv_listener *l, nng_pipe p)
+{
+	conn *c;
+
+	nng_mtx_lock(l->mtx);
+	c = *conn_slot(l, (uint32_t)nng_pipe_id(p));
+	if (c != NULL && c->inflight > 0) {
+		c->inflight--;
+		c->unsent++;
+	}
+	nng_mtx_unlock(l->mtx);
+}
+
+/* A reply's send on pipe completed (or failed). */
+static void
+conn_sent(srv_listener *l, nng_pipe p)
+{
+	conn *c;
+
+	nng_mtx_lock(l->mtx);
+	c = *conn_slot(l, (uint32_t)nng_pipe_id(p));
+	if (c != NULL && c->unsent > 0) {
+		c->unsent--;
 	}
 	nng_mtx_unlock(l->mtx);
 }
@@ -397,7 +436,7 @@ slot_cb(void *arg)
 		slot_queue(l, sl);
 		return;
 	case SLOT_SEND:
-		conn_leave(l, sl->pipe);
+		conn_sent(l, sl->pipe);
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(sl->aio));
 			nng_aio_set_msg(sl->aio, NULL);
@@ -464,6 +503,7 @@ worker_serve(worker *w, slot *sl)
 		nng_ctx_recv(sl->ctx, sl->aio);
 		return;
 	}
+	conn_answered(l, sl->pipe);
 	sl->state = SLOT_SEND;
 	nng_aio_set_msg(sl->aio, msg);
 	nng_aio_set_timeout(sl->aio, atomic_load(&l->send_timeout_ms));

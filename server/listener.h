@@ -33,7 +33,8 @@
 #include "server/service.h"
 
 #define SRV_LISTEN_WORKERS 16          /* default worker threads */
-#define SRV_LISTEN_INFLIGHT 2          /* requests in flight per connection (a REQ resend makes 2) */
+#define SRV_LISTEN_INFLIGHT 2          /* unanswered requests per connection (a REQ resend makes 2) */
+#define SRV_LISTEN_UNSENT 8            /* replies per connection whose send nng has not completed */
 #define SRV_LISTEN_SEND_TIMEOUT 10000  /* ms a peer has to take its reply */
 #define SRV_LISTEN_CONNECTIONS 4096    /* connections at once */
 #define SRV_LISTEN_SITE_CONNECTIONS 4  /* TLS: connections of one site (certificate) at once */

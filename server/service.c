@@ -24,6 +24,7 @@
 #include "protocol/envelope.h"
 #include "protocol/error.h"
 #include "protocol/session.h"
+#include "server/files.h"
 #include "server/guard.h"
 #include "server/handoff.h"
 #include "server/metrics.h"
@@ -154,6 +155,19 @@ service_auth(srv_service *s, sto_db *db, const srv_caller *who, const char *site
 	}
 	*ok = true;
 	return OCOP_OK;
+}
+
+int
+srv_service_auth(srv_service *s, sto_db *db, const srv_caller *who, const char *site, const char *credential,
+    srv_peer *peer, com_buf *reply, bool *ok)
+{
+	return service_auth(s, db, who, site, credential, peer, reply, ok);
+}
+
+int
+srv_service_error(srv_service *s, com_buf *reply, int code, const char *text)
+{
+	return service_error(s, reply, code, text);
 }
 
 /* ===== HELLO ===== */
@@ -707,6 +721,15 @@ service_dispatch(srv_service *s, const srv_caller *who, const uint8_t *req, size
 		if (s->pool != NULL) {
 			srv_pool_write_unlock(s->pool);
 		}
+		break;
+	case PROTO_MSG_FILES:
+	case PROTO_MSG_FILE_PUT:
+	case PROTO_MSG_FILE_GET:
+		/* Neither a read nor a write of the rows: the file service takes a
+		 * read connection for its checks and the writer's turn only for the
+		 * short record that a site holds a file (server/files.c), so a slow
+		 * upload never blocks PULLs nor holds the writer. */
+		rv = srv_files_serve(s, who, env.type, &body, reply);
 		break;
 	default:
 		snprintf(text, sizeof(text), "%s is not a request", proto_msg_name(env.type));

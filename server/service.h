@@ -16,6 +16,7 @@
 #ifndef OCOP_SERVER_SERVICE_H
 #define OCOP_SERVER_SERVICE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@
 #include "common/util/buf.h"
 #include "common/util/fault.h"
 #include "common/util/log.h"
+#include "server/registry.h"
 
 #define SRV_DEFAULT_BATCH (512u * 1024u) /* PUSH/PULL_OK byte budget: a few seconds of work at most */
 #define SRV_MIN_BATCH (32u * 1024u)      /* the smallest budget a shared batch_memory gives a site */
@@ -66,6 +68,8 @@ typedef struct srv_service {
 	_Atomic uint64_t auth_failures; /* requests refused for their identity (operator metrics) */
 	_Atomic uint64_t too_big; /* PUSHes refused for their size */
 	struct srv_metrics *metrics; /* borrowed request counters (server/metrics.h), NULL = none */
+	struct srv_files *files;  /* borrowed evidence-file service (server/files.h); NULL: file
+				     requests are refused as by a server without files */
 } srv_service;
 
 /* Initialise in place (borrowing db, policy and log). Cannot fail. */
@@ -101,5 +105,18 @@ int srv_handle(srv_service *s, const uint8_t *req, size_t len, com_buf *reply);
  * bounds. A revoked site gets EREVOKED, once it has proven who it is.
  */
 int srv_handle_from(srv_service *s, const srv_caller *who, const uint8_t *req, size_t len, com_buf *reply);
+
+/*
+ * Authenticate a request of another module (the file service) that arrived
+ * as `who` says, claiming to be from site with credential, exactly as the
+ * session's requests are (srv_handle_from), reading the registry on db (the
+ * caller's connection); on failure the ERROR reply is appended to reply and
+ * *ok is false. Returns OCOP_OK (reply or not) or OCOP_ENOMEM.
+ */
+int srv_service_auth(srv_service *s, sto_db *db, const srv_caller *who, const char *site, const char *credential,
+    srv_peer *peer /* OUT */, com_buf *reply, bool *ok /* OUT */);
+
+/* Append an ERROR reply (code, text), counted and logged as the service's own. Returns as proto_error_encode. */
+int srv_service_error(srv_service *s, com_buf *reply, int code, const char *text);
 
 #endif /* OCOP_SERVER_SERVICE_H */

@@ -15,6 +15,7 @@
 #include "common/link/session.h"
 #include "common/ocop/council.h"
 #include "common/ocop/registry.h"
+#include "common/store/filebundle.h"
 #include "common/store/ledger.h"
 #include "common/store/log.h"
 #include "common/store/schema.h"
@@ -522,6 +523,14 @@ srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv
 			}
 			snprintf(u->server_site, sizeof(u->server_site), "%s", h.server_site);
 			if ((rv = sto_meta_set(u->db, "upstream_site", h.server_site)) != OCOP_OK) {
+				return rv;
+			}
+		} else if (type == PROTO_MSG_FILES_OK || type == PROTO_MSG_FILE_PUT_OK) {
+			/* What the national server now holds of the candidate's files. */
+			sto_filebundle_stats fst;
+			memset(&fst, 0, sizeof(fst));
+			if ((rv = sto_filebundle_reply(u->db, NULL, b.hdr.server, m, mlen, &fst)) != OCOP_OK) {
+				snprintf(err, errlen, "cannot record the national server's files: %s", sto_errmsg(u->db));
 				return rv;
 			}
 		} else if (type == PROTO_MSG_PULL_OK) {

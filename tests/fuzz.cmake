@@ -16,7 +16,7 @@ if(OCOP_FUZZ)
   if(NOT CMAKE_C_COMPILER_ID MATCHES "Clang")
     message(FATAL_ERROR "OCOP_FUZZ needs clang (libFuzzer): configure with CC=clang")
   endif()
-  foreach(target message change bundle)
+  foreach(target message change bundle files)
     add_executable(fuzz_${target} fuzz/fuzz_${target}.c fuzz/decode.c)
     target_link_libraries(fuzz_${target} PRIVATE ocop_protocol ocop_warnings)
     target_compile_options(fuzz_${target} PRIVATE

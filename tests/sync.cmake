@@ -1,5 +1,5 @@
 # Tests of the sync engine: server service, client session, simulation.
-ocop_add_test(NAME sim LABEL fault SOURCES fault/test_sim.c LIBS ocop_client ocop_server TIMEOUT 1200)
+ocop_add_test(NAME sim LABEL fault SOURCES fault/test_sim.c fault/simfiles.c LIBS ocop_client ocop_server TIMEOUT 1200)
 ocop_add_test(NAME sync LABEL integration SOURCES integration/test_sync.c LIBS ocop_client ocop_server TIMEOUT 300)
 
 # A tool for demos and tests: write a cell without the CLI's checks.

@@ -66,8 +66,10 @@
 #include "common/util/uuid.h"
 #include "protocol/envelope.h"
 #include "protocol/session.h"
+#include "server/files.h"
 #include "server/registry.h"
 #include "server/service.h"
+#include "tests/fault/simfiles.h"
 #include "tests/lib/replica.h"
 
 #define SIM_SITES 7
@@ -88,6 +90,7 @@ typedef struct sim_site {
 	int partitioned;         /* link down for this many more requests */
 	com_buf old_req;         /* an earlier request, to replay late */
 	int crashes;             /* restarts so far */
+	sf_node files;           /* its evidence files (tests/fault/simfiles.h) */
 } sim_site;
 
 typedef struct sim {
@@ -122,6 +125,8 @@ typedef struct sim {
 	com_fault fault;            /* seam handed to the service and the sessions */
 	int faults_injected;        /* count, for the verbose log */
 	int server_crashes;         /* server restarts */
+	srv_files *files;           /* the server's evidence files */
+	int file_lies;              /* the liar's moves with files */
 } sim;
 
 static uint64_t
@@ -282,6 +287,7 @@ sim_restart_server(sim *m)
 		srv_service_init(&m->svc, m->server, ocp_policy_store(m->server_pol), NULL);
 		m->svc.max_batch = batch;
 		m->svc.fault = &m->fault;
+		m->svc.files = m->files; /* its files are where the dead server left them */
 	}
 	m->server_crashes++;
 	return 0;
@@ -339,6 +345,17 @@ sim_setup(sim *m)
 	srv_service_init(&m->svc, m->server, ocp_policy_store(m->server_pol), NULL);
 	m->svc.max_batch = 2048 + sim_rand(m, 8192); /* small batches: many rounds */
 	m->svc.fault = &m->fault;
+	{
+		srv_files_opts fo;
+		srv_files_defaults(&fo);
+		fo.chunk_bytes = SF_CHUNK; /* small files of a few chunks each */
+		fo.min_free_bytes = 0;
+		if (srv_files_open(&m->files, m->server, NULL, &fo, err, sizeof(err)) != OCOP_OK) {
+			print_error("files: %s\n", err);
+			return -1;
+		}
+		m->svc.files = m->files;
+	}
 	for (i = 0; i < SIM_SITES; i++) {
 		sim_site *s = &m->s[i];
 		s->m = m;
@@ -356,7 +373,7 @@ sim_setup(sim *m)
 		s->db = sim_open_db(s->path, &s->clock);
 		if (s->db == NULL ||
 		    srv_registry_add(m->server, NULL, s->role, s->scope, "sim", site, s->cred) != OCOP_OK ||
-		    sto_site_init(s->db, site, s->role, s->scope) != OCOP_OK) {
+		    sto_site_init(s->db, site, s->role, s->scope) != OCOP_OK || sf_open(&s->files, s->db) != 0) {
 			return -1;
 		}
 		sto_set_policy(s->db, ocp_policy_store(m->site_pol));
@@ -370,9 +387,11 @@ sim_teardown(sim *m)
 	int i;
 
 	for (i = 0; i < SIM_SITES; i++) {
+		sf_close(&m->s[i].files);
 		sto_close(m->s[i].db);
 		com_buf_fini(&m->s[i].old_req);
 	}
+	srv_files_close(m->files);
 	sto_close(m->server);
 	ocp_policy_free(m->server_pol);
 	ocp_policy_free(m->site_pol);
@@ -762,7 +781,11 @@ sim_commune_op(sim *m, sim_site *s)
 		const char *cols[] = {"dossier_id", "kind", "title"};
 		const char *vals[] = {id, "mau02", "Báo cáo tự đánh giá"};
 		char doc[37];
-		sto_row_insert(s->db, "document", cols, vals, 3, doc);
+		if (sim_rand(m, 4) != 0) {
+			sf_attach(s->db, &s->files, m->dir, id, &m->rng); /* with a small scanned file */
+		} else {
+			sto_row_insert(s->db, "document", cols, vals, 3, doc);
+		}
 		break;
 	}
 	case 7:
@@ -997,6 +1020,13 @@ sim_sync(sim *m, int i, bool must_succeed)
 	}
 	rv = cli_sync_once(m->s[i].db, ocp_policy_store(m->site_pol), &t, &o, &st, err, sizeof(err));
 	m->crash_at = NULL;
+	if (rv == OCOP_OK) {
+		/* The files after the rows, over the same faulty link, now and then dying between two chunks. */
+		m->crash_at = m->faults && !must_succeed && sim_rand(m, 8) == 0 ? "xfer.chunk" : NULL;
+		rv = sf_sync(m->s[i].db, ocp_policy_store(m->site_pol), &m->s[i].files, &t, m->s[i].cred, &m->fault, err,
+		    sizeof(err));
+		m->crash_at = NULL;
+	}
 	if (m->verbose) {
 		printf("  sync site %d: %s pushed %" PRIu64 " (rejected %" PRIu64 ") pulled %" PRIu64 " %s\n", i,
 		    ocop_errname(rv), st.pushed, st.rejected, st.pulled, err);
@@ -1343,6 +1373,24 @@ sim_check_exactly_once(sim *m)
 	return bad;
 }
 
+/* Every site holds exactly the files of its scope, whole and verified (tests/fault/simfiles.h). */
+static int
+sim_check_files(sim *m)
+{
+	sto_db *dbs[SIM_SITES];
+	sf_node *nodes[SIM_SITES];
+	const char *scopes[SIM_SITES];
+	int i;
+
+	for (i = 0; i < SIM_SITES; i++) {
+		dbs[i] = m->s[i].db;
+		nodes[i] = &m->s[i].files;
+		scopes[i] = m->s[i].scope;
+	}
+	return sf_check(m->server, srv_files_blobs(m->files), ocp_policy_store(m->server_pol), dbs, nodes, scopes,
+	    SIM_SITES, m->seed);
+}
+
 /* ===== One seed ===== */
 
 static int
@@ -1382,8 +1430,13 @@ sim_run(unsigned seed, bool verbose)
 				bad += sim_sync(m, (int)sim_rand(m, SIM_SITES), false) != OCOP_OK;
 			}
 		} else if ((int)who == m->liar && sim_rand(m, 3) != 0) {
-			if (sim_rand(m, 2) == 0) {
+			unsigned k = sim_rand(m, 5);
+			if (k < 2) {
 				sim_lie(m, &m->s[who]);
+			} else if (k == 2) {
+				/* It lies about files too, straight to the server; each lie must be refused. */
+				bad += sf_lie(&m->svc, m->s[who].db, &m->s[who].files, m->s[who].cred, -1, &m->rng, m->seed);
+				m->file_lies++;
 			} else {
 				sim_plain(m, &m->s[who]);
 			}
@@ -1396,6 +1449,14 @@ sim_run(unsigned seed, bool verbose)
 		}
 	}
 	sim_tour(m);
+	/* Once the files are about: the liar tries each of its moves with them. */
+	for (i = 0; i < SIM_SITES; i++) {
+		sim_sync(m, i, false);
+	}
+	for (i = 0; i < SF_LIE_KINDS; i++) {
+		bad += sf_lie(&m->svc, m->s[m->liar].db, &m->s[m->liar].files, m->s[m->liar].cred, i, &m->rng, m->seed);
+		m->file_lies++;
+	}
 	/* Heal: the faults stop; everyone pushes, then everyone pulls what the others pushed. */
 	m->faults = false;
 	for (step = 0; step < 2; step++) {
@@ -1404,14 +1465,16 @@ sim_run(unsigned seed, bool verbose)
 		}
 	}
 	if (verbose) {
-		printf("  %d faults injected, %d server restarts, liar site %d: %d lies, %d plain, %d forged; %d moves\n",
-		    m->faults_injected, m->server_crashes, m->liar, m->nlies, m->nplain, m->forged, m->moves);
+		printf("  %d faults injected, %d server restarts, liar site %d: %d lies, %d plain, %d forged, %d with files;"
+		       " %d moves\n",
+		    m->faults_injected, m->server_crashes, m->liar, m->nlies, m->nplain, m->forged, m->file_lies, m->moves);
 	}
 	if (bad == 0) {
 		bad += sim_check_convergence(m);
 		bad += sim_check_no_loss(m);
 		bad += sim_check_exactly_once(m);
 		bad += sim_check_liar(m);
+		bad += sim_check_files(m);
 	}
 	if (bad != 0) {
 		print_error("seed %u FAILED; replay: OCOP_SIM_SEED=%u ctest -R fault.sim -V\n", seed, seed);

@@ -63,9 +63,12 @@
 #include "common/store/log.h"
 #include "common/util/alloc.h"
 #include "common/util/uuid.h"
+#include "server/files.h"
 #include "server/registry.h"
 #include "server/service.h"
+#include "server/upfiles.h"
 #include "server/upstream.h"
+#include "tests/fault/simfiles.h"
 #include "tests/lib/replica.h"
 
 #define SIM_SITES 3   /* under the province: commune 83-100, commune 83-200, the office */
@@ -90,6 +93,7 @@ typedef struct node {
 	char cred[SRV_CREDENTIAL_LEN + 1]; /* credential at its server */
 	int partitioned;       /* requests left before its link heals */
 	com_buf old_req;       /* a request kept to deliver late */
+	sf_node files;         /* a site's evidence files (tests/fault/simfiles.h); unused by servers */
 } node;
 
 typedef struct sim_dossier {
@@ -130,6 +134,8 @@ typedef struct sim {
 	int steps_ok;           /* upstream steps that completed */
 	uint64_t lies[64];      /* the lying commune's hand-made changes, by seq */
 	int nlies;              /* entries in lies */
+	srv_files *files_n;     /* the national server's evidence files */
+	srv_files *files_p;     /* the province's */
 } sim;
 
 #define SIM_LIAR 1 /* commune 83-200 lies */
@@ -180,6 +186,7 @@ sim_start_nation(sim *m)
 	srv_service_init(&m->svc_n, m->nation.db, ocp_policy_store(m->server_pol), NULL);
 	m->svc_n.relay_policy = ocp_policy_store_relay(m->server_pol, "province");
 	m->svc_n.max_batch = 4096 + sim_rand(m, 16384);
+	m->svc_n.files = m->files_n; /* where the dead server left them (NULL before setup opens them) */
 	return 0;
 }
 
@@ -196,6 +203,7 @@ sim_start_prov(sim *m)
 	sto_set_policy(m->prov.db, ocp_policy_store(m->server_pol));
 	srv_service_init(&m->svc_p, m->prov.db, ocp_policy_store(m->server_pol), NULL);
 	m->svc_p.max_batch = 4096 + sim_rand(m, 16384);
+	m->svc_p.files = m->files_p;
 	memset(&uo, 0, sizeof(uo));
 	uo.credential = m->prov_cred;
 	uo.pull_policy = ocp_policy_store_relay(m->server_pol, "national");
@@ -338,7 +346,7 @@ sim_site_init(sim *m, node *n, sto_db *server, const char *role, const char *sco
 	com_buf_init(&n->old_req);
 	n->db = sim_open_db(n->path, &n->clock);
 	if (n->db == NULL || srv_registry_add(server, NULL, role, scope, name, id, n->cred) != OCOP_OK ||
-	    sto_site_init(n->db, id, role, scope) != OCOP_OK) {
+	    sto_site_init(n->db, id, role, scope) != OCOP_OK || sf_open(&n->files, n->db) != 0) {
 		return -1;
 	}
 	sto_set_policy(n->db, ocp_policy_store(m->site_pol));
@@ -392,6 +400,19 @@ sim_setup(sim *m)
 	if (sim_start_nation(m) != 0 || sim_start_prov(m) != 0) {
 		return -1;
 	}
+	{
+		srv_files_opts fo;
+		srv_files_defaults(&fo);
+		fo.chunk_bytes = SF_CHUNK;
+		fo.min_free_bytes = 0;
+		if (srv_files_open(&m->files_n, m->nation.db, NULL, &fo, err, sizeof(err)) != OCOP_OK ||
+		    srv_files_open(&m->files_p, m->prov.db, NULL, &fo, err, sizeof(err)) != OCOP_OK) {
+			print_error("files: %s\n", err);
+			return -1;
+		}
+		m->svc_n.files = m->files_n;
+		m->svc_p.files = m->files_p;
+	}
 	for (i = 0; i < SIM_SITES; i++) {
 		snprintf(m->s[i].path, sizeof(m->s[i].path), "%s/site%d.db", m->dir, i);
 		if (sim_site_init(m, &m->s[i], m->prov.db, roles[i], scopes[i], "site") != 0) {
@@ -407,9 +428,13 @@ sim_teardown(sim *m)
 	int i;
 
 	for (i = 0; i < SIM_SITES; i++) {
+		sf_close(&m->s[i].files);
 		sto_close(m->s[i].db);
 		com_buf_fini(&m->s[i].old_req);
 	}
+	sf_close(&m->noffice.files);
+	srv_files_close(m->files_p);
+	srv_files_close(m->files_n);
 	sto_close(m->noffice.db);
 	com_buf_fini(&m->noffice.old_req);
 	srv_upstream_close(m->up);
@@ -517,6 +542,8 @@ sim_file(sim *m, int site)
 		const char *v[] = {d->id, "commune_report", "Báo cáo đánh giá (Mẫu 03)"};
 		sim_insert(s->db, "document", c, v, 3, NULL);
 	}
+	/* Its evidence: a small scan, which follows the dossier up to the nation if it is a candidate. */
+	sf_attach(s->db, &s->files, m->dir, d->id, &m->rng);
 	sim_set_status(m, s->db, d->id, "commune_check");
 	sim_set_status(m, s->db, d->id, "province_review");
 	d->site = site;
@@ -791,6 +818,8 @@ sim_commune_op(sim *m, int site)
 			char phone[32];
 			snprintf(phone, sizeof(phone), "0275 %u", sim_rand(m, 100000));
 			sto_row_update(m->s[site].db, "subject", d->subject, "phone", phone);
+		} else if (sim_rand(m, 2) == 0) {
+			sf_attach(m->s[site].db, &m->s[site].files, m->dir, d->id, &m->rng);
 		} else {
 			const char *c[] = {"dossier_id", "kind", "title"};
 			const char *v[] = {d->id, "evidence", "Minh chứng bổ sung"};
@@ -873,6 +902,10 @@ sim_sync(sim *m, node *n, bool nation, bool must)
 	memset(&o, 0, sizeof(o));
 	o.credential = n->cred;
 	rv = cli_sync_once(n->db, ocp_policy_store(m->site_pol), &t, &o, &st, err, sizeof(err));
+	if (rv == OCOP_OK) {
+		/* The files after the rows, over the same faulty link. */
+		rv = sf_sync(n->db, ocp_policy_store(m->site_pol), &n->files, &t, n->cred, NULL, err, sizeof(err));
+	}
 	if (m->verbose) {
 		printf("  sync %s %s: %s pushed %" PRIu64 " pulled %" PRIu64 " %s\n", n->role, n->scope, ocop_errname(rv),
 		    st.pushed, st.pulled, err);
@@ -894,6 +927,12 @@ sim_upstream(sim *m, bool must)
 	int rv;
 
 	rv = srv_upstream_step(m->up, &link, &st, err, sizeof(err));
+	if (rv == OCOP_OK) {
+		/* The candidates' evidence after their rows. */
+		sto_xfer_stats xs;
+		rv = srv_upfiles_step(m->prov.db, srv_files_blobs(m->files_p), &link, m->prov_cred, 0, &xs, err,
+		    sizeof(err));
+	}
 	if (m->verbose) {
 		printf("  upstream: %s new %u acked %u decided %u relayed %" PRIu64 " pulled %" PRIu64 " %s\n",
 		    ocop_errname(rv), st.new_candidates, st.acknowledged, st.decided, st.relayed, st.pulled, err);
@@ -1295,6 +1334,37 @@ static struct {
 	int64_t reevaluated; /* dossiers handed off again after a re-evaluation */
 } totals;
 
+/*
+ * The files: each site under the province holds exactly its scope's, the
+ * national office the candidates', and the national server holds every file
+ * of a relayed document the province holds, and no other.
+ */
+static int
+sim_check_files(sim *m)
+{
+	sto_db *dbs[SIM_SITES];
+	sf_node *nodes[SIM_SITES];
+	const char *scopes[SIM_SITES];
+	sto_db *ndb = m->noffice.db;
+	sf_node *nn = &m->noffice.files;
+	const char *ns = m->noffice.scope;
+	int bad;
+	int i;
+
+	for (i = 0; i < SIM_SITES; i++) {
+		dbs[i] = m->s[i].db;
+		nodes[i] = &m->s[i].files;
+		scopes[i] = m->s[i].scope;
+	}
+	bad = sf_check(m->prov.db, srv_files_blobs(m->files_p), ocp_policy_store(m->server_pol), dbs, nodes, scopes,
+	    SIM_SITES, m->seed);
+	bad += sf_check(m->nation.db, srv_files_blobs(m->files_n), ocp_policy_store(m->server_pol), &ndb, &nn, &ns, 1,
+	    m->seed);
+	bad += sf_check_relay(m->prov.db, srv_files_blobs(m->files_p), m->nation.db, srv_files_blobs(m->files_n),
+	    m->seed);
+	return bad;
+}
+
 static int
 sim_run(unsigned seed, bool verbose)
 {
@@ -1325,7 +1395,13 @@ sim_run(unsigned seed, bool verbose)
 		case 0: case 1: {
 			int site = (int)sim_rand(m, 2);
 			if (site == SIM_LIAR && sim_rand(m, 3) == 0) {
-				sim_lie(m);
+				if (sim_rand(m, 4) == 0) {
+					/* With files too, straight to the province: each must be refused. */
+					bad += sf_lie(&m->svc_p, m->s[SIM_LIAR].db, &m->s[SIM_LIAR].files, m->s[SIM_LIAR].cred,
+					    -1, &m->rng, m->seed);
+				} else {
+					sim_lie(m);
+				}
 			} else {
 				sim_commune_op(m, site);
 			}
@@ -1391,6 +1467,7 @@ sim_run(unsigned seed, bool verbose)
 		bad += sim_check_decisions(m);
 		bad += sim_check_rest(m);
 		bad += sim_check_lies(m);
+		bad += sim_check_files(m);
 	}
 	sim_cover(m, m->prov.db);
 	sim_cover(m, m->nation.db);

@@ -4,6 +4,7 @@
  */
 #include "tests/fuzz/decode.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "common/util/buf.h"
@@ -11,6 +12,7 @@
 #include "protocol/change.h"
 #include "protocol/envelope.h"
 #include "protocol/error.h"
+#include "protocol/files.h"
 #include "protocol/session.h"
 
 typedef union fz_msg {
@@ -23,7 +25,19 @@ typedef union fz_msg {
 	proto_pull_ok pull_ok;
 	proto_ack ack;
 	proto_ack_ok ack_ok;
+	proto_files files;
+	proto_files_ok files_ok;
+	proto_file_put put;
+	proto_file_put_ok put_ok;
+	proto_file_get get;
+	proto_file_data data;
 } fz_msg;
+
+/* The entries of a file list, copied out so the list can be encoded again; at most PROTO_FILES_MAX. */
+typedef struct fz_entries {
+	proto_file_entry e[PROTO_FILES_MAX]; /* the entries */
+	size_t n;                            /* how many */
+} fz_entries;
 
 /* Read every byte of a borrowed value, so a view past the input is a sanitizer report. */
 static unsigned
@@ -82,6 +96,42 @@ fz_walk_changes(const proto_changes *v, volatile unsigned *sink)
 	return rv == OCOP_ENOENT && n == v->count ? OCOP_OK : FZ_BROKEN;
 }
 
+/* Walk a file list set by a decoder: it must not fail, and every entry is in range. */
+static int
+fz_walk_files(const proto_file_list *v, bool reply, fz_entries *out)
+{
+	proto_file_it it;
+	int rv = OCOP_ENOENT;
+
+	out->n = 0;
+	proto_file_iter(&it, v, reply);
+	while (out->n < PROTO_FILES_MAX && (rv = proto_file_next(&it, &out->e[out->n])) == OCOP_OK) {
+		const proto_file_entry *e = &out->e[out->n++];
+		if (reply ? (e->state < PROTO_FILE_HAVE || e->state > PROTO_FILE_REFUSED) : e->held > e->size) {
+			return FZ_BROKEN;
+		}
+	}
+	if (out->n == PROTO_FILES_MAX) {
+		rv = proto_file_next(&it, &out->e[0]);
+	}
+	return rv == OCOP_ENOENT && out->n == v->count ? OCOP_OK : FZ_BROKEN;
+}
+
+/* A decoded chunk lies inside its file and its digest check answers OK or ECORRUPT. */
+static int
+fz_walk_chunk(uint64_t size, uint64_t offset, const uint8_t *p, size_t len, const uint8_t *digest,
+    volatile unsigned *sink)
+{
+	int rv;
+
+	if (offset > size || len > size - offset || len > PROTO_CHUNK_MAX) {
+		return FZ_BROKEN;
+	}
+	*sink += fz_touch(p, len);
+	rv = proto_chunk_check(p, len, digest);
+	return rv == OCOP_OK || rv == OCOP_ECORRUPT ? OCOP_OK : FZ_BROKEN;
+}
+
 /* Walk a rejections view set by a decoder: it must not fail. */
 static int
 fz_walk_rejections(const proto_rejections *v)
@@ -114,6 +164,12 @@ fz_decode_body(proto_rd *body, uint32_t type, fz_msg *m)
 	case PROTO_MSG_PULL_OK: return proto_pull_ok_decode(body, &m->pull_ok);
 	case PROTO_MSG_ACK: return proto_ack_decode(body, &m->ack);
 	case PROTO_MSG_ACK_OK: return proto_ack_ok_decode(body, &m->ack_ok);
+	case PROTO_MSG_FILES: return proto_files_decode(body, &m->files);
+	case PROTO_MSG_FILES_OK: return proto_files_ok_decode(body, &m->files_ok);
+	case PROTO_MSG_FILE_PUT: return proto_file_put_decode(body, &m->put);
+	case PROTO_MSG_FILE_PUT_OK: return proto_file_put_ok_decode(body, &m->put_ok);
+	case PROTO_MSG_FILE_GET: return proto_file_get_decode(body, &m->get);
+	case PROTO_MSG_FILE_DATA: return proto_file_data_decode(body, &m->data);
 	default: return FZ_BROKEN; /* proto_env_open let an unknown type through */
 	}
 }
@@ -121,7 +177,24 @@ fz_decode_body(proto_rd *body, uint32_t type, fz_msg *m)
 static int
 fz_encode(com_buf *buf, uint32_t type, const fz_msg *m)
 {
+	static fz_entries ents; /* the fuzzer runs one input at a time */
+	int rv;
+
 	switch (type) {
+	case PROTO_MSG_FILES:
+		if ((rv = fz_walk_files(&m->files.files, false, &ents)) != OCOP_OK) {
+			return rv;
+		}
+		return proto_files_encode(buf, &m->files, ents.e, ents.n);
+	case PROTO_MSG_FILES_OK:
+		if ((rv = fz_walk_files(&m->files_ok.files, true, &ents)) != OCOP_OK) {
+			return rv;
+		}
+		return proto_files_ok_encode(buf, &m->files_ok, ents.e, ents.n);
+	case PROTO_MSG_FILE_PUT: return proto_file_put_encode(buf, &m->put);
+	case PROTO_MSG_FILE_PUT_OK: return proto_file_put_ok_encode(buf, &m->put_ok);
+	case PROTO_MSG_FILE_GET: return proto_file_get_encode(buf, &m->get);
+	case PROTO_MSG_FILE_DATA: return proto_file_data_encode(buf, &m->data);
 	case PROTO_MSG_ERROR: return proto_error_encode(buf, (int)m->error.code, m->error.text);
 	case PROTO_MSG_HELLO: return proto_hello_encode(buf, &m->hello);
 	case PROTO_MSG_HELLO_OK: return proto_hello_ok_encode(buf, &m->hello_ok);
@@ -143,6 +216,10 @@ fz_walk(uint32_t type, const fz_msg *m, volatile unsigned *sink)
 	case PROTO_MSG_PUSH: return fz_walk_changes(&m->push.changes, sink);
 	case PROTO_MSG_PULL_OK: return fz_walk_changes(&m->pull_ok.changes, sink);
 	case PROTO_MSG_PUSH_OK: return fz_walk_rejections(&m->push_ok.rejections);
+	case PROTO_MSG_FILE_PUT:
+		return fz_walk_chunk(m->put.size, m->put.offset, m->put.data, m->put.len, m->put.digest, sink);
+	case PROTO_MSG_FILE_DATA:
+		return fz_walk_chunk(m->data.size, m->data.offset, m->data.data, m->data.len, m->data.digest, sink);
 	default: return OCOP_OK;
 	}
 }

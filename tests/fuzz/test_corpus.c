@@ -113,6 +113,20 @@ test_every_message_seed_decodes_without_a_broken_promise(void **state)
 }
 
 static void
+test_every_file_message_seed_decodes_without_a_broken_promise(void **state)
+{
+	const fz_fn fns[] = {fz_decode_message};
+	size_t ok;
+	size_t n;
+
+	(void)state;
+	n = replay("tests/fuzz/corpus/files", fns, 1, &ok);
+	/* One seed per file message type at least (PROTOCOL.md 4.10-4.15). */
+	assert_true(n >= 6);
+	assert_true(ok >= 6);
+}
+
+static void
 test_every_change_seed_decodes_without_a_broken_promise(void **state)
 {
 	const fz_fn fns[] = {fz_decode_change};
@@ -143,6 +157,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_every_message_seed_decodes_without_a_broken_promise),
 	    cmocka_unit_test(test_every_change_seed_decodes_without_a_broken_promise),
+	    cmocka_unit_test(test_every_file_message_seed_decodes_without_a_broken_promise),
 	    cmocka_unit_test(test_every_saved_crash_is_now_refused_cleanly),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,8 @@
 # its national decision came back to the province and to Thành Thới, the
 # province's communes and earlier rounds were brought in and reported (by
 # former district, by current province, as a workbook), echoed commands can be
-# pasted, and the servers stopped cleanly.
+# pasted, the evidence files (a PDF and a label photo) reached the office and,
+# for the candidate, the nation and no other site, and the servers stopped cleanly.
 set -euo pipefail
 bin="${1:?usage: demo_check.sh BIN_DIR}"
 out=$(bash "$(dirname "$0")/../../scripts/demo.sh" "$bin" 2>&1)
@@ -35,6 +36,12 @@ grep -q "imported 6 results from" <<<"$out" || fail "the earlier rounds"
 grep -qE "^  86 +Tỉnh Vĩnh Long +2 +3 +0 +5 *$" <<<"$out" || fail "the report by current province"
 grep -qE "^  84-845 +Huyện Cầu Kè +0 +1 +0 +1 *$" <<<"$out" || fail "the report by former district"
 grep -q "wrote bao-cao-ocop.xlsx" <<<"$out" || fail "the workbook"
+grep -qE "mau02.*Báo cáo tự đánh giá \(Mẫu 02\)[[:space:]]+present" <<<"$out" || fail "the scan at the office"
+grep -qE "label_photo.*Ảnh nhãn sản phẩm[[:space:]]+present" <<<"$out" || fail "the label photo at the office"
+grep -q "office-mau02.pdf is byte for byte the scan" <<<"$out" || fail "the office's copy of the scan"
+grep -q "Mỏ Cày holds 0 evidence files" <<<"$out" || fail "another commune received Thành Thới's files"
+grep -q "national server holds 2 files" <<<"$out" || fail "the nation holds exactly the candidate's evidence"
+[ "$(grep -cE "[[:space:]]present$" <<<"$out")" -ge 6 ] || fail "the files present at the commune, the office and the national office"
 grep -q "shutting down" <<<"$out" || fail "clean server stop"
 grep -q "demo finished" <<<"$out" || fail "did not finish"
 echo "demo check: ok"

@@ -46,6 +46,7 @@ typedef struct fx {
 	pid_t province;     /* provincial ocopd */
 	char prov_id[40];   /* the province server's site id */
 	char prov_cred[128]; /* its credential at the national server */
+	int nfiles;         /* evidence files written so far (their names) */
 	char prov_enrol[600]; /* its enrolment file at the national server */
 } fx;
 
@@ -350,7 +351,15 @@ file_dossier(fx *f, const char *product, char dossier[37])
 	ocop_id(f, "commune", prod, args);
 	snprintf(args, sizeof(args), "dossier add --product %s --year 2026 --round 1", prod);
 	ocop_id(f, "commune", dossier, args);
-	snprintf(args, sizeof(args), "document add --dossier %s --kind commune_report --title 'Báo cáo (Mẫu 03)'", dossier);
+	/* The commune's report as a scan: its bytes follow the dossier to the province and, for a
+	 * candidate, to the nation. Each dossier's scan is different (mau03-N.pdf). */
+	assert_int_equal(tu_run(NULL, 1, "cd %s && head -c %d /dev/urandom > mau03-%d.pdf", f->dir, 150000 + f->nfiles,
+			     f->nfiles),
+	    0);
+	snprintf(args, sizeof(args),
+	    "document add --dossier %s --kind commune_report --title 'Báo cáo (Mẫu 03)' --file %s/mau03-%d.pdf", dossier,
+	    f->dir, f->nfiles);
+	f->nfiles++;
 	ocop_id(f, "commune", doc, args);
 	assert_int_equal(ocop(f, "commune", NULL, "dossier move %s --to commune_check", dossier), 0);
 	assert_int_equal(ocop(f, "commune", NULL, "dossier move %s --to province_review", dossier), 0);
@@ -437,6 +446,38 @@ wait_state(fx *f, const char *dossier, const char *state)
 	return NULL;
 }
 
+/* Evidence files a server holds whole (its objects). */
+static int
+files_at(fx *f, const char *db)
+{
+	char *o = NULL;
+	int n;
+
+	assert_int_equal(tu_run(&o, 0, "find %s/%s.db.files/objects -type f 2>/dev/null | wc -l", f->dir, db), 0);
+	n = atoi(o);
+	com_free(o);
+	return n;
+}
+
+/* Wait until server db holds the file mau03-n.pdf, byte for byte (or fail after WAIT_MS). */
+static void
+wait_file(fx *f, const char *db, int n)
+{
+	char cmd[900];
+	int waited;
+
+	snprintf(cmd, sizeof(cmd),
+	    "cd %s && h=$(sha256sum mau03-%d.pdf | cut -c1-64) && cmp -s mau03-%d.pdf %s.db.files/objects/$(echo $h | cut -c1-2)/$h",
+	    f->dir, n, n, db);
+	for (waited = 0; waited < WAIT_MS; waited += 100) {
+		if (tu_run(NULL, 1, "%s", cmd) == 0) {
+			return;
+		}
+		sleep_ms(100);
+	}
+	fail_msg("%s never received mau03-%d.pdf", db, n);
+}
+
 /* Count rows of a query on a server's database. */
 static long long
 count(fx *f, const char *db, const char *sql)
@@ -507,6 +548,10 @@ test_an_approved_candidate_reaches_the_nation_once_and_its_decision_reaches_the_
 	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM decision WHERE kind = 'approval'"), 1);
 	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM document WHERE kind = 'national_dossier'"), 1);
 	assert_int_equal(count(f, "nation", "SELECT COUNT(*) FROM ledger WHERE rule = 'authority'"), 0);
+	/* Its evidence follows its rows: the commune's scan, byte for byte, at the province and the nation. */
+	wait_file(f, "prov", 0);
+	wait_file(f, "nation", 0);
+	assert_int_equal(files_at(f, "nation"), 1);
 
 	/* The same hand-off as a package changes nothing; the same package twice is refused. */
 	before = changes_at(f, "nation");
@@ -679,6 +724,10 @@ test_below_90_and_a_missed_five_star_minimum_are_not_handed_off(void **state)
 	json_decref(l);
 	snprintf(path, sizeof(path), "SELECT COUNT(*) FROM dossier WHERE id IN ('%s', '%s')", below, minimum);
 	assert_int_equal(count(f, "nation", path), 0);
+	/* The nation receives the candidate's evidence and nothing else (the province holds all three). */
+	wait_file(f, "nation", 2);
+	assert_int_equal(files_at(f, "nation"), 1);
+	assert_int_equal(files_at(f, "prov"), 3);
 	/* The export refuses them too. */
 	assert_int_equal(tu_run(NULL, 1, "%s handoff export --db %s/prov.db --dossier %s --out %s/x.hoff >/dev/null 2>&1",
 			     f->ocopd, f->dir, below, f->dir), 1);
@@ -902,6 +951,8 @@ test_a_hand_off_travels_by_file_and_the_decision_comes_back_by_file(void **state
 	run_ok(f, 0, "%s handoff import --db nation.db --in c.hoff --reply r1.bundle", f->ocopd);
 	snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM arrival WHERE dossier_id = '%s'", dossier);
 	assert_int_equal(count(f, "nation", sql), 1);
+	/* The package carried the candidate's evidence. */
+	wait_file(f, "nation", 0);
 	/* The central council works on the national server's own replica. */
 	assert_int_equal(ocop(f, "nation", NULL, "dossier move %s --to national_review", dossier), 0);
 	snprintf(args, sizeof(args), "evaluation add --dossier %s --tier national --held 2026-09-10", dossier);
