@@ -129,7 +129,7 @@ handoff_export(int argc, char **argv)
 	ocp_reg_set_require(reg, &req);
 	rv = srv_handoff_scan(db, c, reg, true, NULL, err, sizeof(err));
 	if (rv == OCOP_OK) {
-		rv = srv_handoff_latest(db, o.dossier, &k, &found);
+		rv = sto_handoff_latest(db, o.dossier, &k, &found);
 	}
 	if (!found) {
 		fprintf(stderr, "ocopd handoff export: dossier %s is not a 5-star candidate (potential 5★ result,"

@@ -22,18 +22,15 @@
 #include "common/ocop/council.h"
 #include "common/ocop/registry.h"
 #include "common/store/blob.h"
+#include "common/store/handoff.h"
 #include "common/store/store.h"
 #include "common/util/buf.h"
 #include "server/service.h"
 
 #define SRV_HANDOFF_SHA_HEX 65 /* 64 hex digits and the NUL */
 
-/* One hand-off: a candidate's evaluation version and where its hand-over stands. */
-typedef struct srv_handoff_key {
-	char dossier_id[37];    /* the dossier */
-	char evaluation_id[37]; /* its provincial evaluation */
-	int64_t version;        /* the evaluation's version */
-} srv_handoff_key;
+/* One hand-off: a candidate's evaluation version (common/store/handoff.h keeps their record). */
+typedef sto_handoff_key srv_handoff_key;
 
 /*
  * Find the candidates of this province's replica: dossiers in potential_5star
@@ -57,32 +54,6 @@ int srv_handoff_scan(sto_db *db, ocp_council *c, ocp_reg *reg, bool record, uint
  * Returns OCOP_OK, OCOP_EDB, OCOP_ENOMEM. Caller json_decref()s *out.
  */
 int srv_handoff_list(sto_db *db, ocp_council *c, json_t **out /* OUT */);
-
-/*
- * The latest hand-off recorded for a dossier (the newest evaluation version).
- * *found says whether there is one. Returns OCOP_OK or OCOP_EDB.
- */
-int srv_handoff_latest(sto_db *db, const char *dossier_id, srv_handoff_key *out /* OUT */, bool *found /* OUT */);
-
-/* The hand-offs in state waiting or sent, oldest first, as a com_malloc'd array (caller com_free()s). */
-int srv_handoff_pending(sto_db *db, srv_handoff_key **keys /* OUT */, size_t *n /* OUT */);
-
-/*
- * Record a hand-off's new state ("sent", "acknowledged"), with the content
- * hash and number of changes when given (sha NULL keeps them), or a failed
- * attempt (state NULL: attempts + 1 and error kept). Returns OCOP_OK or OCOP_EDB.
- */
-int srv_handoff_set_state(sto_db *db, const srv_handoff_key *k, const char *state, const char *sha,
-    uint64_t changes, const char *error);
-
-/*
- * Mark decided every acknowledged hand-off whose dossier holds a national_result
- * decision made after its evaluation. With any_state (a reply file to a whole
- * package), waiting and sent ones too: the national result shows the national
- * tier holds the candidate. *n (may be NULL) receives how many.
- * Returns OCOP_OK or OCOP_EDB.
- */
-int srv_handoff_mark_decided(sto_db *db, bool any_state, uint32_t *n /* OUT */);
 
 /* ===== Relay PUSH messages ===== */
 
@@ -138,14 +109,6 @@ int srv_handoff_digest(sto_db *db, const srv_handoff_key *k, const char *skip_vi
     char hex[SRV_HANDOFF_SHA_HEX] /* OUT */);
 
 /* ===== National side ===== */
-
-/*
- * After a relayed change to decision or evaluation row `row` was applied at
- * the national server, record the candidate's arrival once, when the row
- * completes an approved provincial evaluation. Inside the PUSH's transaction.
- * Returns OCOP_OK or OCOP_EDB.
- */
-int srv_handoff_note_arrival(sto_db *db, const char *tbl, const char *row, const char *province_site);
 
 /* ===== Hand-off package files ===== */
 
@@ -204,10 +167,5 @@ int srv_handoff_import(srv_service *svc, const uint8_t *pkg, size_t len, com_buf
  */
 int srv_handoff_arrivals(sto_db *db, json_t **out /* OUT */);
 
-/*
- * At a province server: how many recorded hand-offs are in each state,
- * counts[0..3] = waiting, sent, acknowledged, decided. Returns OCOP_OK or OCOP_EDB.
- */
-int srv_handoff_counts(sto_db *db, uint64_t counts[4] /* OUT */);
 
 #endif /* OCOP_SERVER_HANDOFF_H */

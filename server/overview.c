@@ -181,7 +181,7 @@ srv_overview_status(sto_db *db, const srv_overview_opts *o, json_t **out)
 		json_decref(arr);
 	} else {
 		uint64_t c[4];
-		if ((rv = srv_handoff_counts(db, c)) != OCOP_OK) {
+		if ((rv = sto_handoff_counts(db, c)) != OCOP_OK) {
 			goto fail;
 		}
 		tier = json_pack("{s:I, s:I, s:I, s:I}", "waiting", (json_int_t)c[0], "sent", (json_int_t)c[1],

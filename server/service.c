@@ -300,7 +300,7 @@ service_relay_one(srv_service *s, const srv_peer *peer, const proto_change *c, u
 	}
 	if (v.outcome == STO_APPLIED) {
 		if ((rv = service_set_via(s, c, peer->site)) != OCOP_OK ||
-		    (rv = srv_handoff_note_arrival(s->db, c->tbl, c->row, peer->site)) != OCOP_OK) {
+		    (rv = sto_handoff_note_arrival(s->db, c->tbl, c->row, peer->site)) != OCOP_OK) {
 			return rv;
 		}
 		ok->applied++;

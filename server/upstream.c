@@ -234,7 +234,7 @@ upstream_handoff(srv_upstream *u, lnk_session *ss, const srv_handoff_key *k, srv
 		if (!b.done && !marked && total > 0) {
 			/* Part of it is held upstream: the hand-off is under way. */
 			marked = true;
-			if ((rv = srv_handoff_set_state(u->db, k, "sent", NULL, 0, NULL)) != OCOP_OK) {
+			if ((rv = sto_handoff_set_state(u->db, k, "sent", NULL, 0, NULL)) != OCOP_OK) {
 				break;
 			}
 		}
@@ -245,13 +245,13 @@ upstream_handoff(srv_upstream *u, lnk_session *ss, const srv_handoff_key *k, srv
 	}
 	EVP_MD_CTX_free(ctx);
 	if (rv != OCOP_OK) {
-		srv_handoff_set_state(u->db, k, NULL, NULL, 0, err);
+		sto_handoff_set_state(u->db, k, NULL, NULL, 0, err);
 		return rv;
 	}
 	for (i = 0; i < mdlen; i++) {
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	}
-	if ((rv = srv_handoff_set_state(u->db, k, "acknowledged", hex, total, NULL)) != OCOP_OK) {
+	if ((rv = sto_handoff_set_state(u->db, k, "acknowledged", hex, total, NULL)) != OCOP_OK) {
 		snprintf(err, errlen, "cannot record the hand-off: %s", sto_errmsg(u->db));
 		return rv;
 	}
@@ -408,7 +408,7 @@ srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st,
 	rv = upstream_hello(u, &ss);
 	said_hello = rv == OCOP_OK;
 	if (rv == OCOP_OK) {
-		rv = srv_handoff_pending(u->db, &keys, &nkeys);
+		rv = sto_handoff_pending(u->db, &keys, &nkeys);
 	}
 	for (i = 0; i < nkeys && rv == OCOP_OK; i++) {
 		rv = upstream_handoff(u, &ss, &keys[i], st, err, errlen);
@@ -416,7 +416,7 @@ srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st,
 	if (rv != OCOP_OK) {
 		/* Every later hand-off waits too; record the failure on them. */
 		for (; i < nkeys; i++) {
-			srv_handoff_set_state(u->db, &keys[i], NULL, NULL, 0, err);
+			sto_handoff_set_state(u->db, &keys[i], NULL, NULL, 0, err);
 		}
 	}
 	com_free(keys);
@@ -428,7 +428,7 @@ srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st,
 	if (rv == OCOP_OK) {
 		rv = upstream_pull(u, &ss, st);
 	}
-	if (rv == OCOP_OK && srv_handoff_mark_decided(u->db, false, &st->decided) != OCOP_OK) {
+	if (rv == OCOP_OK && sto_handoff_mark_decided(u->db, false, &st->decided) != OCOP_OK) {
 		snprintf(err, errlen, "cannot record decided hand-offs: %s", sqlite3_errmsg(sto_sqlite(u->db)));
 		rv = OCOP_EDB;
 	}
@@ -436,9 +436,9 @@ srv_upstream_step(srv_upstream *u, const srv_link *link, srv_upstream_stats *st,
 		/* Pending hand-offs before HELLO failed: count the attempt on each. */
 		srv_handoff_key *k2 = NULL;
 		size_t n2 = 0;
-		if (srv_handoff_pending(u->db, &k2, &n2) == OCOP_OK) {
+		if (sto_handoff_pending(u->db, &k2, &n2) == OCOP_OK) {
 			for (i = 0; i < n2; i++) {
-				srv_handoff_set_state(u->db, &k2[i], NULL, NULL, 0, err);
+				sto_handoff_set_state(u->db, &k2[i], NULL, NULL, 0, err);
 			}
 		}
 		com_free(k2);
@@ -540,7 +540,7 @@ srv_upstream_apply_reply(srv_upstream *u, const uint8_t *bundle, size_t len, srv
 	if (rv != OCOP_ENOENT) {
 		return rv;
 	}
-	if (srv_handoff_mark_decided(u->db, true, &st->decided) != OCOP_OK) {
+	if (sto_handoff_mark_decided(u->db, true, &st->decided) != OCOP_OK) {
 		snprintf(err, errlen, "cannot record decided hand-offs: %s", sqlite3_errmsg(sto_sqlite(u->db)));
 		return OCOP_EDB;
 	}

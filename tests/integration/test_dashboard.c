@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -217,6 +218,19 @@ setup(void **state)
 	}
 	if (f->server < 0 || tp_wait_port(port, 5000) != 0 || tp_wait_port(f->http_port, 5000) != 0) {
 		return -1;
+	}
+	/* Ready as a load balancer sees it: the sites' port accepts a moment
+	 * before the server has marked its listener up. */
+	for (int tries = 0; tries < 100; tries++) {
+		http_res r = http_get(f->http_port, "/healthz", NULL);
+		struct timespec pause = {0, 50 * 1000 * 1000};
+		int status = r.status;
+
+		com_free(r.body);
+		if (status == 200) {
+			break;
+		}
+		nanosleep(&pause, NULL);
 	}
 	*state = f;
 	return 0;
