@@ -30,7 +30,7 @@ srv_config_defaults(srv_config *c)
 	c->send_timeout_ms = 10000;
 	c->readers = 4;
 	c->max_batch = 512u * 1024u;
-	c->batch_memory = 32u * 1024u * 1024u;
+	c->batch_memory = 16u * 1024u * 1024u;
 	c->silent_days = 7;
 	c->log_level = COM_LOG_INFO;
 	srv_files_defaults(&c->files);

@@ -28,7 +28,7 @@
 #include "server/registry.h"
 
 #define SRV_DEFAULT_BATCH (512u * 1024u) /* PUSH/PULL_OK byte budget: a few seconds of work at most */
-#define SRV_MIN_BATCH (64u * 1024u)      /* the smallest budget a shared batch_memory gives a site */
+#define SRV_MIN_BATCH (32u * 1024u)      /* the smallest budget a shared batch_memory gives a site */
 
 struct srv_guard;
 
