@@ -653,8 +653,10 @@ anatomy(int reps, phase all[MAX_REPS][PH_COUNT])
 static void
 report(const opts *o, int tr, phase all[MAX_REPS][PH_COUNT])
 {
-	char line[PH_COUNT][128];
+	char line[PH_COUNT][160];
 	double v[MAX_REPS];
+	double lo = 0;
+	double hi = 0;
 	double plain_rate;
 	char srvs[16];
 	int p;
@@ -690,9 +692,17 @@ report(const opts *o, int tr, phase all[MAX_REPS][PH_COUNT])
 		printf("%-26s %7" PRIu64 " %8.3f %9.0f %7.2f %6" PRIu64 " %9.2f %7s %9" PRIu64 "\n",
 		    phase_names[p], all[0][p].rows, secs, rate, rate / plain_rate, all[0][p].requests,
 		    (double)all[0][p].bytes / 1e6, srvs, all[0][p].conflicts);
-		snprintf(line[p], sizeof(line[p]), "summary sync %s %s %s %.0f %.3f\n",
-		    tr_keys[tr], o->full_sync ? "FULL" : "NORMAL", phase_keys[p], rate,
-		    rate / plain_rate);
+		/* The ratio as the median of each repetition's own (its phase against
+		 * its plain insert), with its range; bytes per change moved. */
+		for (r = 0; r < o->reps; r++) {
+			double pr = (double)all[r][PH_PLAIN].rows / all[r][PH_PLAIN].secs;
+			v[r] = all[r][p].secs > 0 && pr > 0 ? ((double)all[r][p].rows / all[r][p].secs) / pr : 0;
+			lo = r == 0 || v[r] < lo ? v[r] : lo;
+			hi = r == 0 || v[r] > hi ? v[r] : hi;
+		}
+		snprintf(line[p], sizeof(line[p]), "summary sync %s %s %s %.0f %.3f %.4f %.3f %.3f %.1f\n",
+		    tr_keys[tr], o->full_sync ? "FULL" : "NORMAL", phase_keys[p], rate, bn_median(v, o->reps), secs,
+		    lo, hi, all[0][p].rows > 0 ? (double)all[0][p].bytes / (double)all[0][p].rows : 0.0);
 	}
 	printf("rows = changes moved (pushed + pulled); /plain = rows/s over the plain-insert rows/s "
 	       "(target >= 0.5 for push and bootstrap); server%% = share of the time inside srv_handle\n");

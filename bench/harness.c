@@ -474,7 +474,7 @@ bn_plain_insert(const char *dir, const char *name, const bn_tuning *tu, bn_plain
 		goto done;
 	}
 	/* The same pragmas as sto_open (store.c), then the run's. */
-	if (harness_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF;") != OCOP_OK ||
+	if (harness_exec(db, "PRAGMA journal_mode=WAL; PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;") != OCOP_OK ||
 	    harness_exec(db, pragmas) != OCOP_OK || harness_plain_ddl(&sql) != OCOP_OK ||
 	    harness_exec(db, (const char *)sql.data) != OCOP_OK ||
 	    (kind != BN_PLAIN && harness_exec(db, harness_log_ddl) != OCOP_OK)) {

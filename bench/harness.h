@@ -127,8 +127,8 @@ int bn_captured_insert(sto_db *db, bn_write how, const bn_row *rows, size_t n, s
 /*
  * Set one column of each of the n dossiers in ids, in transactions of batch
  * rows, through a prepared UPDATE that the triggers capture. The new value is
- * "<tag> <row number>" (about 12 bytes) or, with long_value, a note of about
- * 250 bytes containing the tag. *secs receives the time. Returns OCOP_OK or
+ * a date (10 bytes, of a year the tag picks) or, with long_value, a note of
+ * about 250 bytes containing the tag. *secs receives the time. Returns OCOP_OK or
  * OCOP_EDB.
  */
 int bn_edit(sto_db *db, const char (*ids)[37], size_t n, const char *col, const char *tag,

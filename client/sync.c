@@ -12,6 +12,7 @@
 #include "common/link/session.h"
 #include "common/store/capture.h"
 #include "common/store/ledger.h"
+#include "common/store/log.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -68,10 +69,10 @@ int
 cli_sync_build_push(sto_db *db, const char *credential, uint64_t hw, size_t budget, com_buf *req,
     uint32_t *count, uint64_t *last_seq)
 {
-	sqlite3_stmt *st = NULL;
+	sto_log_it it;
+	sto_logged e;
 	proto_batch b;
 	proto_push hdr;
-	proto_change c;
 	int rv;
 
 	memset(&hdr, 0, sizeof(hdr));
@@ -82,34 +83,19 @@ cli_sync_build_push(sto_db *db, const char *credential, uint64_t hw, size_t budg
 	if ((rv = proto_push_begin(&b, req, &hdr, budget)) != OCOP_OK) {
 		return rv;
 	}
-	if (sqlite3_prepare_v2(sto_sqlite(db),
-		"SELECT seq, tbl, row_id, hlc, user, cells FROM change WHERE site = ?1 AND seq > ?2 ORDER BY seq",
-		-1, &st, NULL) != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)hw);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		snprintf(c.site, sizeof(c.site), "%s", sto_site_id(db));
-		c.seq = (uint64_t)sqlite3_column_int64(st, 0);
-		snprintf(c.tbl, sizeof(c.tbl), "%s", (const char *)sqlite3_column_text(st, 1));
-		snprintf(c.row, sizeof(c.row), "%s", (const char *)sqlite3_column_text(st, 2));
-		c.hlc = (uint64_t)sqlite3_column_int64(st, 3);
-		snprintf(c.user, sizeof(c.user), "%s", (const char *)sqlite3_column_text(st, 4));
-		c.cells = sqlite3_column_blob(st, 5);
-		c.cells_len = (size_t)sqlite3_column_bytes(st, 5);
-		rv = proto_batch_add(&b, &c);
-		if (rv == OCOP_ETOOBIG) {
-			break;
+	if ((rv = sto_log_open_own(&it, db, hw)) == OCOP_OK) {
+		while ((rv = sto_log_next(&it, &e)) == OCOP_OK) {
+			rv = proto_batch_add(&b, &e.c);
+			if (rv != OCOP_OK) {
+				break;
+			}
+			*last_seq = e.c.seq;
 		}
-		if (rv != OCOP_OK) {
-			sqlite3_finalize(st);
-			return rv;
-		}
-		*last_seq = c.seq;
 	}
-	sqlite3_finalize(st);
+	sto_log_close(&it);
+	if (rv != OCOP_ENOENT && rv != OCOP_ETOOBIG) {
+		return rv;
+	}
 	*count = proto_batch_count(&b);
 	return proto_push_end(&b);
 }

@@ -2,8 +2,9 @@
 # Build the Release benchmarks and run them all, printing each program's tables
 # and then one summary table against the targets (BENCHMARKS.md explains them).
 #
-# usage: scripts/bench.sh [--quick]
-#   --quick        2,000 dossiers, 200 edits, 1 repetition, a 50 MB file, a small load run (a smoke run, minutes less)
+# usage: scripts/bench.sh [--quick] [--json]
+#   --quick        2,000 dossiers, 200 edits, 1 repetition, a 50 MB file, no load run (a smoke run)
+#   --json         print only one JSON object of the issue's figures (the tables go to the results file)
 # environment:
 #   BENCH_REPS     repetitions per figure; medians are printed (default 3)
 #   BENCH_ROWS     dossiers created and pushed (default 20000)
@@ -21,11 +22,19 @@ edits=${BENCH_EDITS:-1000}
 dir=${BENCH_BUILD:-build-bench}
 file_mb=${BENCH_FILE_MB:-200}
 load_args=""
-if [ "${1:-}" = "--quick" ]; then
+json=0
+quick=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    --json) json=1 ;;
+    *) sed -n '2,14p' "$0" >&2; exit 2 ;;
+  esac
+done
+if [ "$quick" = 1 ]; then
+  # The load run alone takes minutes (200 TLS sites): a quick run leaves it out unless asked.
   reps=1 rows=2000 edits=200 file_mb=50 load_args="--changes 20"
-elif [ -n "${1:-}" ]; then
-  sed -n '2,14p' "$0" >&2
-  exit 2
+  export BENCH_LOAD=${BENCH_LOAD:-0}
 fi
 
 # gcc -O3 sees -Wformat-truncation and -Wmaybe-uninitialized in library files
@@ -42,6 +51,12 @@ bin="$dir/bin"
 log="$dir/bench-results.txt"
 tmp=${TMPDIR:-/tmp}
 
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+# With --json the tables go only to the results file; stdout gets the object.
+out=/dev/stdout
+if [ "$json" = 1 ]; then
+  out=/dev/null
+fi
 {
   echo "== machine =="
   echo "cpu:     $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') x $(nproc)"
@@ -64,10 +79,11 @@ tmp=${TMPDIR:-/tmp}
     # shellcheck disable=SC2086
     "$bin/bench_load" $load_args
   fi
-} | tee "$log"
+} | tee "$log" >"$out"
+load_end=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # One table of the figures the issue asks for, from the programs' summary lines.
-echo
+echo >"$out"
 awk -v rows="$rows" -v edits="$edits" '
   $1 == "summary" && $2 == "capture" { cap[$3 "," $4] = $7 }
   $1 == "summary" && $2 == "sync"    { rate[$3 "," $4 "," $5] = $6; ratio[$3 "," $4 "," $5] = $7 }
@@ -110,5 +126,34 @@ awk -v rows="$rows" -v edits="$edits" '
     row("server peak RSS (MiB)", v(load, "baseline,rss_mib"), v(load, "hostile,rss_mib"), "< 64")
     if (files != "") { print ""; print "evidence files (bench_files): " files }
   }
-  $1 == "summary" && $2 == "files:" { $1 = ""; $2 = ""; files = substr($0, 3) }' "$log" | tee -a "$log"
-echo "(full output in $log)"
+  $1 == "summary" && $2 == "files:" { $1 = ""; $2 = ""; files = substr($0, 3) }' "$log" | tee -a "$log" >"$out"
+
+if [ "$json" = 1 ]; then
+  # The issue's figures, each ratio from the same run as its baseline (bench
+  # programs: median of each repetition's own ratio, with its range).
+  awk -v rows="$rows" -v edits="$edits" -v reps="$reps" -v l0="$load_start" -v l1="$load_end" -v commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" '
+    $1 == "summary" && $2 == "capture" { cap[$3 "," $4] = $7; caplo[$3 "," $4] = $12; caphi[$3 "," $4] = $13; pb[$3 "," $4] = $14; cb[$3 "," $4] = $15 }
+    $1 == "summary" && $2 == "sync"    { k = $3 "," $4 "," $5; ratio[k] = $7; secs[k] = $8; lo[k] = $9; hi[k] = $10; bpr[k] = $11 }
+    $1 == "summary" && $2 == "bytes"   { bpush[$3 "," $4] = $5; bpull[$3 "," $4] = $6 }
+    function n(a, k) { return (k in a && a[k] != "") ? a[k] + 0 : "null" }
+    function la(s) { split(s, x, " "); return "[" x[1] ", " x[2] ", " x[3] "]" }
+    END {
+      k = "inproc,FULL,"
+      conf = "null"
+      if ((k "conflict_a1") in secs && (k "conflict_b") in secs && (k "conflict_a2") in secs)
+        conf = sprintf("%.3f", secs[k "conflict_a1"] + secs[k "conflict_b"] + secs[k "conflict_a2"])
+      size = ("FULL,1000" in pb && pb["FULL,1000"] > 0) ? sprintf("%.2f", cb["FULL,1000"] / pb["FULL,1000"]) : "null"
+      printf "{\"commit\": \"%s\", \"rows\": %d, \"edits\": %d, \"reps\": %d,\n", commit, rows, edits, reps
+      printf " \"capture_ratio_1000\": %s, \"capture_ratio_1000_range\": [%s, %s],\n", n(cap, "FULL,1000"), n(caplo, "FULL,1000"), n(caphi, "FULL,1000")
+      printf " \"capture_ratio_100\": %s, \"capture_ratio_100_range\": [%s, %s],\n", n(cap, "FULL,100"), n(caplo, "FULL,100"), n(caphi, "FULL,100")
+      printf " \"push_over_plain\": %s, \"push_over_plain_range\": [%s, %s],\n", n(ratio, k "push"), n(lo, k "push"), n(hi, k "push")
+      printf " \"bootstrap_over_plain\": %s, \"bootstrap_over_plain_range\": [%s, %s],\n", n(ratio, k "bootstrap"), n(lo, k "bootstrap"), n(hi, k "bootstrap")
+      printf " \"push_over_plain_tcp\": %s, \"bootstrap_over_plain_tcp\": %s,\n", n(ratio, "tcp,FULL,push"), n(ratio, "tcp,FULL,bootstrap")
+      printf " \"incremental_push_s\": %s, \"incremental_pull_s\": %s, \"conflict_round_s\": %s,\n", n(secs, k "incr_push"), n(secs, k "incr_pull"), conf
+      printf " \"bytes_per_field_10b\": %s, \"bytes_per_field_10b_pull\": %s, \"bytes_per_new_row\": %s,\n", n(bpush, "short,1000"), n(bpull, "short,1000"), n(bpr, k "push")
+      printf " \"replica_over_plain_size\": %s,\n", size
+      printf " \"loadavg_start\": %s, \"loadavg_end\": %s, \"nproc\": %d}\n", la(l0), la(l1), '"$(nproc)"'
+    }' "$log" | tee -a "$log"
+else
+  echo "(full output in $log)"
+fi

@@ -19,6 +19,7 @@
 #include "common/store/fileref.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
+#include "common/store/log.h"
 #include "common/store/schema.h"
 #include "protocol/bundle.h"
 #include "protocol/envelope.h"
@@ -609,13 +610,15 @@ relay_ref_add(srv_relay_batch *b, const proto_change *c)
 int
 srv_relay_build(sto_db *db, const srv_relay_sel *sel, uint64_t after, srv_relay_batch *b, void *digest)
 {
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *in = NULL;
+	sto_log_filter f;
+	sto_log_it it;
+	sto_logged e;
 	proto_batch pb;
 	proto_push hdr;
-	proto_change c;
 	uint64_t max_scan = sel->max_scan ? sel->max_scan : HANDOFF_MAX_SCAN;
 	uint64_t scanned = 0;
-	int rc = SQLITE_DONE;
+	bool stopped = false;
 	int rv;
 
 	com_buf_reset(&b->req);
@@ -634,73 +637,59 @@ srv_relay_build(sto_db *db, const srv_relay_sel *sel, uint64_t after, srv_relay_
 		return rv;
 	}
 	if ((rv = relay_rows(db, sel->key)) != OCOP_OK ||
-	    sqlite3_prepare_v2(sto_sqlite(db),
-		"SELECT c.lsn, c.site, c.seq, c.tbl, c.row_id, c.hlc, c.user, c.cells FROM change c"
-		" WHERE c.lsn > ?1 AND (c.via IS NULL OR ?2 IS NULL OR c.via != ?2) ORDER BY c.lsn",
-		-1, &st, NULL) != SQLITE_OK) {
+	    sqlite3_prepare_v2(sto_sqlite(db), "SELECT 1 FROM temp.relay_rows WHERE tbl = ?1 AND row_id = ?2", -1, &in,
+		NULL) != SQLITE_OK) {
 		sto_rollback(db);
 		return OCOP_EDB;
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)after);
-	if (sel->skip_via != NULL && sel->skip_via[0] != 0) {
-		sqlite3_bind_text(st, 2, sel->skip_via, -1, SQLITE_STATIC);
-	}
-	{
-		sqlite3_stmt *in = NULL;
-		if (sqlite3_prepare_v2(sto_sqlite(db),
-			"SELECT 1 FROM temp.relay_rows WHERE tbl = ?1 AND row_id = ?2", -1, &in, NULL) != SQLITE_OK) {
-			sqlite3_finalize(st);
-			sto_rollback(db);
-			return OCOP_EDB;
-		}
-		while (rv == OCOP_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-			uint64_t lsn = (uint64_t)sqlite3_column_int64(st, 0);
+	/* What came from the peer (its relays) never goes back to it. */
+	memset(&f, 0, sizeof(f));
+	f.after_lsn = after;
+	f.peer = sel->skip_via != NULL && sel->skip_via[0] != 0 ? sel->skip_via : NULL;
+	f.relays_only = true;
+	if ((rv = sto_log_open(&it, db, &f)) == OCOP_OK) {
+		while ((rv = sto_log_next(&it, &e)) == OCOP_OK) {
 			bool member;
 
 			if (scanned++ >= max_scan) {
+				stopped = true;
 				break;
 			}
 			sqlite3_reset(in);
-			sqlite3_bind_text(in, 1, (const char *)sqlite3_column_text(st, 3), -1, SQLITE_TRANSIENT);
-			sqlite3_bind_text(in, 2, (const char *)sqlite3_column_text(st, 4), -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(in, 1, e.c.tbl, -1, SQLITE_TRANSIENT);
+			sqlite3_bind_text(in, 2, e.c.row, -1, SQLITE_TRANSIENT);
 			member = sqlite3_step(in) == SQLITE_ROW;
 			if (member) {
-				memset(&c, 0, sizeof(c));
-				col_copy(st, 1, c.site, sizeof(c.site));
-				c.seq = (uint64_t)sqlite3_column_int64(st, 2);
-				col_copy(st, 3, c.tbl, sizeof(c.tbl));
-				col_copy(st, 4, c.row, sizeof(c.row));
-				c.hlc = (uint64_t)sqlite3_column_int64(st, 5);
-				col_copy(st, 6, c.user, sizeof(c.user));
-				c.cells = sqlite3_column_blob(st, 7);
-				c.cells_len = (size_t)sqlite3_column_bytes(st, 7);
-				rv = proto_batch_add(&pb, &c);
+				rv = proto_batch_add(&pb, &e.c);
 				if (rv == OCOP_ETOOBIG) {
 					rv = OCOP_OK;
+					stopped = true;
 					break; /* it goes first in the next batch */
 				}
 				if (rv == OCOP_EINVAL) {
 					rv = OCOP_OK; /* a record that would not decode is never sent */
 				} else if (rv == OCOP_OK) {
-					if ((rv = relay_ref_add(b, &c)) != OCOP_OK) {
+					if ((rv = relay_ref_add(b, &e.c)) != OCOP_OK) {
 						break;
 					}
 					b->count++;
-					relay_digest(digest, &c);
+					relay_digest(digest, &e.c);
+				} else {
+					break;
 				}
 			}
-			b->scanned_to = lsn;
+			b->scanned_to = e.lsn;
 		}
-		sqlite3_finalize(in);
+		if (rv == OCOP_ENOENT) {
+			rv = OCOP_OK;
+			b->done = !stopped;
+		}
 	}
-	b->done = rv == OCOP_OK && rc == SQLITE_DONE;
-	sqlite3_finalize(st);
+	sto_log_close(&it);
+	sqlite3_finalize(in);
 	sto_rollback(db); /* a read transaction: nothing to keep (the temp table is scratch) */
 	if (rv != OCOP_OK) {
 		return rv;
-	}
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
-		return OCOP_EDB;
 	}
 	return proto_push_end(&pb);
 }

@@ -17,7 +17,7 @@
 #include "common/ocop/scope.h"
 #include "common/store/capture.h"
 #include "common/store/ledger.h"
-#include "common/store/pull.h"
+#include "common/store/log.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -275,19 +275,7 @@ service_refused_before(srv_service *s, const proto_change *c, bool *before)
 static int
 service_set_via(srv_service *s, const proto_change *c, const char *via)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(sto_sqlite(s->db), "UPDATE change SET via = ?3 WHERE site = ?1 AND seq = ?2", -1,
-		&st, NULL) != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
-	sqlite3_bind_text(st, 3, via, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+	return sto_log_mark(s->db, c->site, c->seq, "via", via);
 }
 
 /*
@@ -545,7 +533,7 @@ service_in_scope(srv_service *s, sto_db *db, const char *scope, const char *code
 /*
  * One page of the log for a site: what it may see after its cursor, in log
  * order, up to the byte budget. Its own changes and what it relayed are
- * skipped inside the store (sto_pull); the rest is judged by scope here. When
+ * skipped inside the store (sto_log_open); the rest is judged by scope here. When
  * the log is read to its end the cursor moves to the end, past the site's own
  * history, so the next PULL does not read it again.
  */
@@ -555,10 +543,10 @@ service_pull(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body, 
 	proto_pull m;
 	proto_batch b;
 	srv_peer peer;
-	sto_pull scan;
-	sto_pull_row r;
+	sto_log_filter f;
+	sto_log_it it;
+	sto_logged e;
 	uint64_t next;
-	uint64_t last = 0;
 	uint64_t max;
 	bool authed;
 	bool more = false;
@@ -574,47 +562,51 @@ service_pull(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body, 
 	max = srv_service_batch(s);
 	max = m.max_bytes && m.max_bytes < max ? m.max_bytes : max;
 	next = m.cursor;
-	if (sto_pull_last_lsn(db, &last) != OCOP_OK || sto_pull_open(&scan, db, m.site, m.cursor) != OCOP_OK) {
-		return service_error(s, reply, OCOP_EDB, "server database error");
-	}
 	if ((rv = proto_pull_ok_begin(&b, reply, max)) != OCOP_OK) {
-		sto_pull_close(&scan);
 		return rv;
 	}
-	while ((rv = sto_pull_next(&scan, &r)) == OCOP_OK) {
-		char scope[64];
-
-		if (++scanned > SRV_PULL_SCAN) {
-			more = true;
-			break;
-		}
-		if ((rv = sto_row_scope(db, r.c.tbl, r.c.row, scope, sizeof(scope))) != OCOP_OK) {
-			break;
-		}
-		/* The change that moved a row out of this site's scope goes to it
-		 * too, so the site learns that the row left (move.c), and so does the
-		 * change addressed to it (to_site). */
-		if (service_in_scope(s, db, peer.scope, scope) || (r.to_site != NULL && strcmp(r.to_site, m.site) == 0) ||
-		    (r.left_scope != NULL && service_in_scope(s, db, peer.scope, r.left_scope))) {
-			rv = proto_batch_add(&b, &r.c);
-			if (rv == OCOP_ETOOBIG) {
+	/* A site has its own changes already (unless this server clamped one:
+	 * the echo tells it the version every replica holds), and a relaying
+	 * peer what it relayed: the log skips them in SQL. */
+	memset(&f, 0, sizeof(f));
+	f.after_lsn = m.cursor;
+	f.peer = m.site;
+	f.row_scope = true;
+	if ((rv = sto_log_open(&it, db, &f)) == OCOP_OK) {
+		while ((rv = sto_log_next(&it, &e)) == OCOP_OK) {
+			if (++scanned > SRV_PULL_SCAN) {
 				more = true;
-				rv = OCOP_OK;
 				break;
 			}
-			if (rv != OCOP_OK) {
-				break;
+			/* The change that moved a row out of this site's scope goes to it
+			 * too, so the site learns that the row left (move.c), and so does
+			 * the change addressed to it (to_site). */
+			if (service_in_scope(s, db, peer.scope, e.row_scope) || strcmp(e.to_site, m.site) == 0 ||
+			    (e.scope != NULL && service_in_scope(s, db, peer.scope, e.scope))) {
+				rv = proto_batch_add(&b, &e.c);
+				if (rv == OCOP_ETOOBIG) {
+					more = true;
+					rv = OCOP_OK;
+					break;
+				}
+				if (rv != OCOP_OK) {
+					break;
+				}
 			}
+			next = e.lsn;
 		}
-		next = r.lsn;
-	}
-	sto_pull_close(&scan);
-	if (rv == OCOP_ENOENT) {
-		/* Read to the end of this snapshot: nothing more for this site up to its end. */
-		rv = OCOP_OK;
-		next = last > next ? last : next;
+		if (rv == OCOP_ENOENT) {
+			/* Read to the end of this snapshot: nothing more for this site up to its end. */
+			rv = OCOP_OK;
+			next = sto_log_end(&it) > next ? sto_log_end(&it) : next;
+		}
 	}
 	if (rv != OCOP_OK) {
+		com_logf(s->log, COM_LOG_ERROR, "PULL from %s: %s", m.site, sto_errmsg(db));
+	}
+	sto_log_close(&it);
+	if (rv != OCOP_OK) {
+		reply->len = b.start; /* no half-written PULL_OK before the error */
 		return rv == OCOP_ENOMEM ? rv : service_error(s, reply, OCOP_EDB, "server database error");
 	}
 	return proto_pull_ok_end(&b, next, more, service_hlc(s, db));

@@ -17,6 +17,7 @@
 #include "common/ocop/registry.h"
 #include "common/store/filebundle.h"
 #include "common/store/ledger.h"
+#include "common/store/log.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -305,19 +306,7 @@ upstream_incremental(srv_upstream *u, lnk_session *ss, srv_upstream_stats *st, c
 static int
 upstream_set_via(srv_upstream *u, const proto_change *c)
 {
-	sqlite3_stmt *st = NULL;
-	int rc;
-
-	if (sqlite3_prepare_v2(sto_sqlite(u->db), "UPDATE change SET via = ?3 WHERE site = ?1 AND seq = ?2", -1,
-		&st, NULL) != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_text(st, 1, c->site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)c->seq);
-	sqlite3_bind_text(st, 3, u->server_site, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+	return sto_log_mark(u->db, c->site, c->seq, "via", u->server_site);
 }
 
 /* Merge one PULL_OK page and move the upstream pull cursor over it, in one transaction. */

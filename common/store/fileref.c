@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/store/clock.h"
 #include "common/store/db.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -107,9 +108,31 @@ fileref_add(sto_fileref **arr, size_t *n, size_t *cap, const uint8_t sha[STO_SHA
 }
 
 /*
+ * Who set document id's sha256 (its cell's version in the row's packed
+ * clock, common/store/clock.h), into out ("" when unknown). Returns OCOP_OK,
+ * OCOP_EDB.
+ */
+static int
+fileref_writer(sto_db *db, const char *id, char out[37])
+{
+	uint64_t hlc = 0;
+	int64_t aux = 0;
+	bool found = false;
+	int rv;
+
+	out[0] = 0;
+	if ((rv = sto_clock_get(db, "document", id, "sha256", &hlc, out, &aux, &found)) != OCOP_OK) {
+		return rv;
+	}
+	if (!found) {
+		out[0] = 0;
+	}
+	return OCOP_OK;
+}
+
+/*
  * Collect the files of the documents a query yields (columns: id, sha256,
- * size, the site that set sha256; ?1 = arg when given): those scope covers,
- * and those self set.
+ * size; ?1 = arg when given): those scope covers, and those self set.
  */
 static int
 fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_policy *pol, const char *scope,
@@ -138,8 +161,12 @@ fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_poli
 		    sqlite3_column_type(st, 2) != SQLITE_INTEGER || size < 0) {
 			continue;
 		}
-		if (self != NULL && sqlite3_column_type(st, 3) == SQLITE_TEXT &&
-		    strcmp((const char *)sqlite3_column_text(st, 3), self) == 0) {
+		char writer[37] = "";
+
+		if (self != NULL && (rv = fileref_writer(db, (const char *)sqlite3_column_text(st, 0), writer)) != OCOP_OK) {
+			break;
+		}
+		if (self != NULL && strcmp(writer, self) == 0) {
 			covered = true;
 		} else if ((rv = fileref_covered(db, pol, scope, (const char *)sqlite3_column_text(st, 0), &covered)) !=
 			   OCOP_OK) {
@@ -162,8 +189,6 @@ fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_poli
 	return OCOP_OK;
 }
 
-/* Who set a document's sha256, as a column of the queries below. */
-#define FILEREF_WRITER "(SELECT c.site FROM clock c WHERE c.tbl = 'document' AND c.row_id = d.id AND c.col = 'sha256')"
 
 int
 sto_files_of_dossier(sto_db *db, const char *dossier, sto_fileref **out, size_t *n)
@@ -178,7 +203,7 @@ int
 sto_files_named(sto_db *db, const sto_policy *pol, const char *scope, const char *self, sto_fileref **out, size_t *n)
 {
 	return fileref_collect_arg(db,
-	    "SELECT d.id, d.sha256, d.size, " FILEREF_WRITER " FROM document d"
+	    "SELECT d.id, d.sha256, d.size FROM document d"
 	    " WHERE d.deleted = 0 AND d.sha256 IS NOT NULL ORDER BY d.id",
 	    NULL, pol, scope, self, out, n);
 }
@@ -209,21 +234,23 @@ sto_files_claim(sto_db *db, const sto_policy *pol, const char *site, const char 
 		return OCOP_OK;
 	}
 	if ((rv = sto_stmt(db,
-		 "SELECT d.id, (SELECT c.site FROM clock c WHERE c.tbl = 'document' AND c.row_id = d.id AND c.col = 'sha256')"
-		 " FROM document d WHERE d.sha256 = ?1 AND (?2 < 0 OR d.size = ?2) AND d.deleted = 0",
+		 "SELECT d.id FROM document d WHERE d.sha256 = ?1 AND (?2 < 0 OR d.size = ?2) AND d.deleted = 0",
 		 &st)) != OCOP_OK) {
 		return rv;
 	}
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, size == STO_FILE_ANY_SIZE ? -1 : (sqlite3_int64)size);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *writer = (const char *)sqlite3_column_text(st, 1);
+		char writer[37];
 		char id[40];
 		bool covered;
-
-		bool mine = writer != NULL && strcmp(writer, site) == 0;
+		bool mine;
 
 		snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
+		if ((rv = fileref_writer(db, id, writer)) != OCOP_OK) {
+			break;
+		}
+		mine = writer[0] != 0 && strcmp(writer, site) == 0;
 		if ((rv = fileref_covered(db, pol, scope, id, &covered)) != OCOP_OK) {
 			break;
 		}

@@ -56,10 +56,14 @@ sto_inspect_totals(sto_db *db, sto_totals *out)
 int
 sto_inspect_backlog(sto_db *db, const char *site, uint64_t cursor, uint64_t *pending, uint64_t *oldest_hlc)
 {
-	int64_t n = inspect_int(db, "SELECT COUNT(*) FROM change WHERE site <> ?1 AND lsn > ?2", site, (int64_t)cursor);
+	/* The log names writers by their number in this replica (site_ref). */
+	int64_t n = inspect_int(db,
+	    "SELECT COUNT(*) FROM change WHERE site <> COALESCE((SELECT no FROM site_ref WHERE uuid = ?1), 0) AND lsn > ?2",
+	    site, (int64_t)cursor);
 	int64_t h = inspect_int(db,
-	    "SELECT COALESCE((SELECT hlc FROM change WHERE site <> ?1 AND lsn > ?2 ORDER BY lsn LIMIT 1), 0)", site,
-	    (int64_t)cursor);
+	    "SELECT COALESCE((SELECT hlc FROM change WHERE site <> COALESCE((SELECT no FROM site_ref WHERE uuid = ?1), 0)"
+	    " AND lsn > ?2 ORDER BY lsn LIMIT 1), 0)",
+	    site, (int64_t)cursor);
 
 	if (n < 0 || h < 0) {
 		return OCOP_EDB;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/store/db.h"
+#include "common/store/log.h"
 #include "common/store/merge.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
@@ -193,23 +194,15 @@ sto_ledger_counts(sto_db *db, const char *site, sto_ledger_stats *out)
 int
 sto_refused_own(sto_db *db, uint64_t seq, int code, const char *reason)
 {
-	sqlite3_stmt *st;
-	char tbl[PROTO_NAME_MAX + 1] = "";
-	char row[PROTO_UUID_LEN + 1] = "";
+	char tbl[PROTO_NAME_MAX + 1];
+	char row[PROTO_UUID_LEN + 1];
 	uint64_t hlc = 0;
+	bool found;
 	int rv;
 
-	if ((rv = sto_stmt(db, "SELECT tbl, row_id, hlc FROM change WHERE site = ?1 AND seq = ?2", &st)) != OCOP_OK) {
+	if ((rv = sto_log_own(db, seq, tbl, row, &hlc, &found)) != OCOP_OK) {
 		return rv;
 	}
-	sqlite3_bind_text(st, 1, db->site_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		snprintf(tbl, sizeof(tbl), "%s", (const char *)sqlite3_column_text(st, 0));
-		snprintf(row, sizeof(row), "%s", (const char *)sqlite3_column_text(st, 1));
-		hlc = (uint64_t)sqlite3_column_int64(st, 2);
-	}
-	sqlite3_reset(st);
 	if ((rv = sto_ledger_refusal(db, tbl, row, NULL, code, reason, NULL, hlc, db->site_id, seq)) != OCOP_OK) {
 		return rv;
 	}
@@ -217,17 +210,7 @@ sto_refused_own(sto_db *db, uint64_t seq, int code, const char *reason)
 	 * here lose their version (and a status the epoch it was set in), so the
 	 * server's re-assertion takes them back whatever this site's clock said,
 	 * even to a lower epoch or an undone tombstone. */
-	if ((rv = sto_stmt(db,
-		 "UPDATE clock SET hlc = 0, site = '', aux = CASE WHEN aux IS NULL THEN NULL ELSE -1 END"
-		 " WHERE tbl = ?2 AND row_id = ?3 AND site = ?1 AND hlc = ?4",
-		 &st)) != OCOP_OK) {
-		return rv;
-	}
-	sqlite3_bind_text(st, 1, db->site_id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, tbl, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, row, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, (sqlite3_int64)hlc);
-	return step_done(db, st);
+	return found ? sto_void_own(db, tbl, row, hlc) : OCOP_OK;
 }
 
 /* ===== Reading and settling entries ===== */

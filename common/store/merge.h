@@ -70,6 +70,10 @@ typedef struct sto_row {
 	bool exists;                 /* false: the change creates the row */
 	proto_value v[STO_ROW_MAX];  /* values; PROTO_V_NULL when unset */
 	uint8_t *buf;                /* owned copies of text bytes (sto_row_load), or NULL */
+	int64_t rowid;               /* SQLite's rowid of a stored row (sto_row_load) */
+	char id[64];                 /* the id it was loaded by (sto_row_load) */
+	const uint8_t *clock;        /* its packed clock (clock.h), in buf; NULL when the column is NULL */
+	size_t clock_len;            /* bytes of clock */
 } sto_row;
 
 /*
@@ -147,6 +151,15 @@ int sto_merge_apply(sto_db *db, const sto_policy *pol, const sto_writer *w, cons
  */
 int sto_reassert(sto_db *db, const char *tbl, const char *row, const uint8_t *cells, size_t len,
     uint64_t above, bool tombstone, const char *to_site);
+
+/*
+ * This node's own change of row `row` of tbl, of version hlc, was refused by
+ * its server: the cells it still holds lose their version (a status also the
+ * epoch it was set in), so the server's re-assertion takes them back whatever
+ * this node's clock said; the change's log entry keeps their values first.
+ * Inside the caller's transaction. Returns OCOP_OK, OCOP_ENOMEM, OCOP_EDB.
+ */
+int sto_void_own(sto_db *db, const char *tbl, const char *row, uint64_t hlc);
 
 /*
  * The administrative unit a row belongs to for scope (row.c): the unit of its

@@ -16,6 +16,7 @@
  * relative to the others.
  */
 #include "common/store/db.h"
+#include "common/store/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -84,33 +85,24 @@ int
 sto_move_relog(struct sto_db *db, const char *tbl, const char *row, const char *site, uint64_t seq,
     const char *left_scope)
 {
-	sqlite3_stmt *st = NULL;
 	int rv;
 
-	if ((rv = move_collect(db, tbl, row)) != OCOP_OK) {
+	if ((rv = move_collect(db, tbl, row)) != OCOP_OK ||
+	    (rv = sto_log_mark(db, site, seq, "scope", left_scope)) != OCOP_OK ||
+	    (rv = sto_exec(db,
+		 "DELETE FROM move_log;"
+		 "INSERT INTO move_log SELECT c.* FROM change c JOIN move_rows m ON m.tbl = c.tbl AND m.row_id = c.row_id;")) !=
+		OCOP_OK) {
 		return rv;
 	}
-	if (sqlite3_prepare_v2(db->db, "UPDATE change SET scope = ?3 WHERE site = ?1 AND seq = ?2", -1, &st, NULL) !=
-	    SQLITE_OK) {
-		return sto_seterr(db, OCOP_EDB, "move: %s", sqlite3_errmsg(db->db));
-	}
-	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	sqlite3_bind_text(st, 3, left_scope, -1, SQLITE_STATIC);
-	rv = sqlite3_step(st) == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "move: %s", sqlite3_errmsg(db->db));
-	sqlite3_finalize(st);
-	if (rv != OCOP_OK) {
-		return rv;
-	}
-	/* Re-append in the original order; (site, seq) stays unique because the
-	 * old entries go before the copies come in. */
-	return sto_exec(db,
-	    "DELETE FROM move_log;"
-	    "INSERT INTO move_log SELECT c.* FROM change c JOIN move_rows m ON m.tbl = c.tbl AND m.row_id = c.row_id;"
+	/* Re-append in the original order; positions are never reused
+	 * (AUTOINCREMENT), so the copies land above any cursor, and (site, seq)
+	 * stays unique because the old entries go before the copies come in. */
+	rv = sto_exec(db,
 	    "DELETE FROM change WHERE lsn IN (SELECT lsn FROM move_log);"
-	    "INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells, scope, via, to_site)"
-	    " SELECT site, seq, tbl, row_id, hlc, user, cells, scope, via, to_site FROM move_log ORDER BY lsn;"
-	    "DELETE FROM move_log; DELETE FROM move_rows;");
+	    "INSERT INTO change (site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via, took)"
+	    " SELECT site, seq, tbl, row_id, hlc, cols, cells, user, scope, to_site, via, took FROM move_log ORDER BY lsn;");
+	return rv != OCOP_OK ? rv : sto_exec(db, "DELETE FROM move_log; DELETE FROM move_rows;");
 }
 
 int

@@ -22,48 +22,203 @@
 
 #define ROW_SCOPE_DEPTH 8 /* deeper than any parent chain of the schema */
 
+/* ===== Per-table statements ===== */
+
+int
+sto_table_index(const sto_table *t)
+{
+	size_t n;
+
+	return (int)(t - sto_schema_tables(&n));
+}
+
+/* Prepare sql into *slot once (persistent), then hand it out reset. */
+static int
+row_prepare(sto_db *db, sqlite3_stmt **slot, com_buf *sql)
+{
+	int rc;
+
+	if (*slot == NULL) {
+		if (sql->data == NULL) {
+			return OCOP_ENOMEM;
+		}
+		rc = sqlite3_prepare_v3(db->db, (const char *)sql->data, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL);
+		if (rc != SQLITE_OK) {
+			*slot = NULL;
+			return sto_seterr(db, rc == SQLITE_NOMEM ? OCOP_ENOMEM : OCOP_EDB, "prepare: %s",
+			    sqlite3_errmsg(db->db));
+		}
+	} else {
+		sqlite3_reset(*slot);
+		sqlite3_clear_bindings(*slot);
+	}
+	return OCOP_OK;
+}
+
+static sto_table_stmts *
+row_stmts(sto_db *db, const sto_table *t)
+{
+	int i = sto_table_index(t);
+
+	return i >= 0 && i < STO_TABLES_MAX ? &db->tst[i] : NULL;
+}
+
+int
+sto_table_load_stmt(sto_db *db, const sto_table *t, sqlite3_stmt **st)
+{
+	sto_table_stmts *ts = row_stmts(db, t);
+	com_buf sql;
+	size_t i;
+	int rv = OCOP_OK;
+
+	if (ts == NULL || t->ncols > STO_ROW_MAX) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s does not fit the statement cache", t->name);
+	}
+	com_buf_init(&sql);
+	if (ts->load == NULL) {
+		rv = com_buf_puts(&sql, "SELECT rowid");
+		for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
+			rv = com_buf_printf(&sql, ", %s", t->cols[i].name);
+		}
+		if (rv == OCOP_OK) {
+			rv = com_buf_printf(&sql, ", ocop_clock FROM %s WHERE id = ?1", t->name);
+		}
+	}
+	if (rv == OCOP_OK) {
+		rv = row_prepare(db, &ts->load, &sql);
+	}
+	com_buf_fini(&sql);
+	*st = ts->load;
+	return rv;
+}
+
+int
+sto_table_insert_stmt(sto_db *db, const sto_table *t, sqlite3_stmt **st)
+{
+	sto_table_stmts *ts = row_stmts(db, t);
+	com_buf sql;
+	size_t i;
+	int rv = OCOP_OK;
+
+	if (ts == NULL || t->ncols > STO_ROW_MAX) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s does not fit the statement cache", t->name);
+	}
+	com_buf_init(&sql);
+	if (ts->insert == NULL) {
+		rv = com_buf_printf(&sql, "INSERT INTO %s (id", t->name);
+		for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
+			rv = com_buf_printf(&sql, ", %s", t->cols[i].name);
+		}
+		rv = rv == OCOP_OK ? com_buf_puts(&sql, ", ocop_clock) VALUES (?") : rv;
+		for (i = 0; i <= t->ncols && rv == OCOP_OK; i++) {
+			rv = com_buf_puts(&sql, ", ?");
+		}
+		rv = rv == OCOP_OK ? com_buf_puts(&sql, ")") : rv;
+	}
+	if (rv == OCOP_OK) {
+		rv = row_prepare(db, &ts->insert, &sql);
+	}
+	com_buf_fini(&sql);
+	*st = ts->insert;
+	return rv;
+}
+
+int
+sto_table_update_stmt(sto_db *db, const sto_table *t, uint64_t mask, sqlite3_stmt **st)
+{
+	sto_table_stmts *ts = row_stmts(db, t);
+	sto_update_slot *slot = NULL;
+	com_buf sql;
+	size_t i;
+	int rv = OCOP_OK;
+
+	if (ts == NULL) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s does not fit the statement cache", t->name);
+	}
+	db->uses++;
+	/* A few column sets cover nearly every change of a table (a note, a
+	 * status with its epoch, a whole row); the least recently used goes. */
+	for (i = 0; i < STO_UPDATE_SLOTS; i++) {
+		sto_update_slot *u = &ts->upd[i];
+		if (u->st != NULL && u->mask == mask) {
+			slot = u;
+			break;
+		}
+		/* The victim: an empty slot, else the least recently used. */
+		if (slot == NULL || (slot->st != NULL && (u->st == NULL || u->used < slot->used))) {
+			slot = u;
+		}
+	}
+	com_buf_init(&sql);
+	if (slot->st == NULL || slot->mask != mask) {
+		sqlite3_finalize(slot->st);
+		slot->st = NULL;
+		slot->mask = mask;
+		rv = com_buf_printf(&sql, "UPDATE %s SET", t->name);
+		for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
+			if (mask & ((uint64_t)1 << i)) {
+				rv = com_buf_printf(&sql, " %s = ?,", t->cols[i].name);
+			}
+		}
+		rv = rv == OCOP_OK ? com_buf_puts(&sql, " ocop_clock = ? WHERE rowid = ?") : rv;
+	}
+	if (rv == OCOP_OK) {
+		rv = row_prepare(db, &slot->st, &sql);
+	}
+	com_buf_fini(&sql);
+	slot->used = db->uses;
+	*st = slot->st;
+	return rv;
+}
+
+void
+sto_table_stmts_fini(sto_db *db)
+{
+	size_t i;
+	size_t k;
+
+	for (i = 0; i < STO_TABLES_MAX; i++) {
+		sqlite3_finalize(db->tst[i].load);
+		sqlite3_finalize(db->tst[i].insert);
+		sqlite3_finalize(db->tst[i].place);
+		for (k = 0; k < STO_UPDATE_SLOTS; k++) {
+			sqlite3_finalize(db->tst[i].upd[k].st);
+		}
+	}
+	memset(db->tst, 0, sizeof(db->tst));
+}
+
 /* ===== Stored rows ===== */
 
 int
 sto_row_load(sto_db *db, const sto_table *t, const char *id, sto_row *out)
 {
-	size_t off[STO_ROW_MAX];
+	size_t off[STO_ROW_MAX + 1];
 	size_t total = 0;
 	sqlite3_stmt *st;
-	com_buf sql;
+	int nc = (int)t->ncols;
 	size_t i;
 	int rv;
 	int rc;
 
 	memset(out, 0, sizeof(*out));
 	out->t = t;
-	if (t->ncols > STO_ROW_MAX) {
-		return sto_seterr(db, OCOP_EINTERNAL, "table %s has too many columns", t->name);
-	}
-	com_buf_init(&sql);
-	rv = com_buf_puts(&sql, "SELECT id");
-	for (i = 0; i < t->ncols && rv == OCOP_OK; i++) {
-		rv = com_buf_printf(&sql, ", %s", t->cols[i].name);
-	}
-	if (rv == OCOP_OK) {
-		rv = com_buf_printf(&sql, " FROM %s WHERE id = ?1", t->name);
-	}
-	if (rv == OCOP_OK) {
-		rv = sto_stmt(db, (const char *)sql.data, &st);
-	}
-	com_buf_fini(&sql);
-	if (rv != OCOP_OK) {
+	rv = (int)strnlen(id, sizeof(out->id) - 1);
+	memcpy(out->id, id, (size_t)rv);
+	out->id[rv] = 0;
+	if ((rv = sto_table_load_stmt(db, t, &st)) != OCOP_OK) {
 		return rv;
 	}
-	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW) {
 		sqlite3_reset(st);
 		return rc == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "row: %s", sqlite3_errmsg(db->db));
 	}
 	out->exists = true;
-	/* Copy text and blobs into one buffer: the statement is reused by others. */
-	for (i = 0; i < t->ncols; i++) {
+	out->rowid = sqlite3_column_int64(st, 0);
+	/* Copy text, blobs and the clock into one buffer: the statement is reused by others. */
+	for (i = 0; i <= t->ncols; i++) {
 		int ct = sqlite3_column_type(st, (int)i + 1);
 		off[i] = total;
 		if (ct == SQLITE_TEXT || ct == SQLITE_BLOB) {
@@ -100,6 +255,13 @@ sto_row_load(sto_db *db, const sto_table *t, const char *id, sto_row *out)
 			v->type = PROTO_V_NULL;
 			break;
 		}
+	}
+	if (sqlite3_column_type(st, nc + 1) == SQLITE_BLOB) {
+		out->clock_len = (size_t)sqlite3_column_bytes(st, nc + 1);
+		if (out->clock_len > 0) {
+			memcpy(out->buf + off[t->ncols], sqlite3_column_blob(st, nc + 1), out->clock_len);
+		}
+		out->clock = out->buf + off[t->ncols];
 	}
 	sqlite3_reset(st);
 	return OCOP_OK;
@@ -216,27 +378,152 @@ row_scope_vals(sto_db *db, const sto_table *t, const proto_value *parent, const 
 	return OCOP_OK;
 }
 
-/* The scope of stored row id of t; OCOP_ENOENT when this node does not hold it. */
+/*
+ * The statement reading only what places a row of t (its parent, unit and
+ * reference columns, NULL where t has none): walking a parent chain for scope
+ * reads a few short columns, not whole rows.
+ */
+static int
+row_place_stmt(sto_db *db, const sto_table *t, sqlite3_stmt **st)
+{
+	sto_table_stmts *ts = row_stmts(db, t);
+	const char *cols[4];
+	com_buf sql;
+	size_t k;
+	int rv = OCOP_OK;
+
+	if (ts == NULL) {
+		return sto_seterr(db, OCOP_EINTERNAL, "table %s does not fit the statement cache", t->name);
+	}
+	cols[0] = t->parent_col;
+	cols[1] = t->unit_col;
+	cols[2] = t->ref_tbl_col;
+	cols[3] = t->ref_row_col;
+	com_buf_init(&sql);
+	if (ts->place == NULL) {
+		rv = com_buf_puts(&sql, "SELECT ");
+		for (k = 0; k < 4 && rv == OCOP_OK; k++) {
+			rv = com_buf_printf(&sql, "%s%s", k ? ", " : "", cols[k] != NULL ? cols[k] : "NULL");
+		}
+		rv = rv == OCOP_OK ? com_buf_printf(&sql, " FROM %s WHERE id = ?1", t->name) : rv;
+	}
+	if (rv == OCOP_OK) {
+		rv = row_prepare(db, &ts->place, &sql);
+	}
+	com_buf_fini(&sql);
+	*st = ts->place;
+	return rv;
+}
+
+void
+sto_judge_begin(sto_db *db)
+{
+	db->judging = ++db->judgements;
+}
+
+void
+sto_judge_end(sto_db *db)
+{
+	db->judging = 0;
+}
+
+/* The remembered scope of stored row id of t during this judgement, or NULL. */
+static sto_scope_memo *
+row_memo_find(sto_db *db, const sto_table *t, const char *id)
+{
+	size_t i;
+
+	for (i = 0; db->judging != 0 && i < STO_SCOPE_MEMO; i++) {
+		sto_scope_memo *m = &db->memo[i];
+		if (m->session == db->judging && m->t == t && strcmp(m->id, id) == 0) {
+			return m;
+		}
+	}
+	return NULL;
+}
+
+static void
+row_memo_put(sto_db *db, const sto_table *t, const char *id, const char *scope, int rv)
+{
+	sto_scope_memo *m = &db->memo[0];
+	size_t i;
+
+	if (db->judging == 0 || strlen(id) >= sizeof(m->id)) {
+		return;
+	}
+	for (i = 0; i < STO_SCOPE_MEMO && db->memo[i].session == db->judging; i++) {
+	}
+	m = &db->memo[i < STO_SCOPE_MEMO ? i : 0];
+	m->session = db->judging;
+	m->t = t;
+	snprintf(m->id, sizeof(m->id), "%s", id);
+	snprintf(m->scope, sizeof(m->scope), "%s", scope);
+	m->rv = rv;
+}
+
+static int row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth);
+
+/*
+ * The scope of stored row id of t; OCOP_ENOENT when this node does not hold
+ * it. A judgement asks for the same parents several times (the row's scope
+ * before and after a change): within one, each is read once.
+ */
 static int
 row_scope_at(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth)
 {
-	sto_row r;
-	bool missing;
+	sto_scope_memo *m = row_memo_find(db, t, id);
 	int rv;
 
+	if (m != NULL) {
+		snprintf(out, cap, "%s", m->scope);
+		return m->rv;
+	}
+	rv = row_scope_read(db, t, id, out, cap, depth);
+	if (rv == OCOP_OK || rv == OCOP_ENOENT) {
+		row_memo_put(db, t, id, out, rv);
+	}
+	return rv;
+}
+
+static int
+row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth)
+{
+	char text[4][PROTO_UUID_LEN + PROTO_NAME_MAX + 1];
+	proto_value v[4];
+	sqlite3_stmt *st = NULL;
+	bool missing;
+	int rv;
+	int rc;
+	int k;
+
 	out[0] = 0;
-	if ((rv = sto_row_load(db, t, id, &r)) != OCOP_OK) {
+	if ((rv = row_place_stmt(db, t, &st)) != OCOP_OK) {
 		return rv;
 	}
-	if (!r.exists) {
-		sto_row_fini(&r);
-		return OCOP_ENOENT;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	rc = sqlite3_step(st);
+	if (rc != SQLITE_ROW) {
+		sqlite3_reset(st);
+		return rc == SQLITE_DONE ? OCOP_ENOENT : sto_seterr(db, OCOP_EDB, "row: %s", sqlite3_errmsg(db->db));
 	}
-	rv = row_scope_vals(db, t, t->parent_col ? sto_row_get(&r, t->parent_col) : NULL,
-	    t->unit_col ? sto_row_get(&r, t->unit_col) : NULL, t->ref_tbl_col ? sto_row_get(&r, t->ref_tbl_col) : NULL,
-	    t->ref_row_col ? sto_row_get(&r, t->ref_row_col) : NULL, out, cap, &missing, depth);
-	sto_row_fini(&r);
-	return rv;
+	/* Copied out: the walk goes on to the parent, whose table may be this one. */
+	for (k = 0; k < 4; k++) {
+		memset(&v[k], 0, sizeof(v[k]));
+		text[k][0] = 0;
+		if (sqlite3_column_type(st, k) == SQLITE_TEXT) {
+			size_t len = (size_t)sqlite3_column_bytes(st, k);
+			if (len >= sizeof(text[k])) {
+				len = 0; /* no unit code or row id is that long: places nothing */
+			}
+			memcpy(text[k], sqlite3_column_text(st, k), len);
+			text[k][len] = 0;
+			v[k].type = PROTO_V_TEXT;
+			v[k].p = (const uint8_t *)text[k];
+			v[k].len = len;
+		}
+	}
+	sqlite3_reset(st);
+	return row_scope_vals(db, t, &v[0], &v[1], &v[2], &v[3], out, cap, &missing, depth);
 }
 
 int

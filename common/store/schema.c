@@ -171,22 +171,68 @@ sto_schema_column(const sto_table *t, const char *col)
 	return NULL;
 }
 
+int
+sto_schema_col_index(const sto_table *t, const char *col)
+{
+	const sto_column *c = sto_schema_column(t, col);
+
+	return c != NULL ? (int)(c - t->cols) : -1;
+}
+
+int
+sto_schema_status_col(const sto_table *t)
+{
+	/* Only a dossier's status moves along a workflow (merge.h rule 2). */
+	return strcmp(t->name, "dossier") == 0 ? sto_schema_col_index(t, "status") : -1;
+}
+
+const sto_table *
+sto_schema_table_at(size_t i)
+{
+	return i < sizeof(tables) / sizeof(tables[0]) ? &tables[i] : NULL;
+}
+
 /* ===== Value checks ===== */
+
+/*
+ * Code points that are in NFC whatever surrounds them: none decomposes under
+ * NFC, none has a combining class, and none composes with a character before
+ * it (every character that can is a combining mark or a vowel sign, all
+ * outside these ranges). Latin up to the spacing modifiers, the Latin
+ * Extended Additional block of Vietnamese letters with their tone marks, and
+ * the dashes, quotes and bullets of General Punctuation: all of Vietnamese
+ * as typed, so nearly every value skips the full normalisation.
+ */
+static bool
+schema_nfc_safe(utf8proc_int32_t cp)
+{
+	return cp < 0x300 || (cp >= 0x1e00 && cp <= 0x1eff) || (cp >= 0x2010 && cp <= 0x2027);
+}
 
 bool
 sto_text_clean(const uint8_t *s, size_t len)
 {
 	utf8proc_uint8_t *nfc;
 	size_t off = 0;
+	bool safe = true;
 	bool same;
 
 	while (off < len) {
 		utf8proc_int32_t cp;
-		utf8proc_ssize_t n = utf8proc_iterate(s + off, (utf8proc_ssize_t)(len - off), &cp);
+		utf8proc_ssize_t n;
+		if (s[off] >= 0x20 && s[off] < 0x7f) {
+			off++; /* printable ASCII */
+			continue;
+		}
+		n = utf8proc_iterate(s + off, (utf8proc_ssize_t)(len - off), &cp);
 		if (n <= 0 || cp == 0 || (cp < 0x20 && cp != '\t' && cp != '\n') || cp == 0x7f) {
 			return false;
 		}
+		safe &= schema_nfc_safe(cp);
 		off += (size_t)n;
+	}
+	if (safe) {
+		return true;
 	}
 	/* Text is stored as the capture normalises it: NFC, so one name never
 	 * exists under two byte sequences on different replicas. */

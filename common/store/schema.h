@@ -21,7 +21,7 @@
 
 #include "protocol/change.h"
 
-#define STO_SCHEMA_VERSION 3
+#define STO_SCHEMA_VERSION 4
 
 /* What values a column takes. NULL is accepted by every kind (an unset cell). */
 typedef enum sto_kind {
@@ -60,6 +60,13 @@ const sto_table *sto_schema_tables(size_t *count /* OUT */);
 const sto_table *sto_schema_table(const char *name);
 /* The column named `col` of t, or NULL ("id" is not a column here). */
 const sto_column *sto_schema_column(const sto_table *t, const char *col);
+
+/* Index of column col in t (as in sto_table.cols), or -1. */
+int sto_schema_col_index(const sto_table *t, const char *col);
+/* Index of the column whose versions carry an epoch (dossier.status), or -1 for other tables. */
+int sto_schema_status_col(const sto_table *t);
+/* The table at index i of the list, or NULL. */
+const sto_table *sto_schema_table_at(size_t i);
 
 /*
  * Check one value against its column's kind and size. On refusal, writes a

@@ -11,8 +11,10 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "common/store/capture.h"
 #include "common/store/db.h"
 #include "common/store/fold.h"
+#include "common/store/log.h"
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "common/util/uuid.h"
@@ -103,40 +105,18 @@ sto_rollback(sto_db *db)
 	    sqlite3_exec(db->db, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK) {
 		com_logf(db->log, COM_LOG_ERROR, "rollback failed: %s", sqlite3_errmsg(db->db));
 	}
-	db->next_seq = 0; /* the log may have lost rows we numbered */
 }
 
 /* ===== Schema and migrations ===== */
 
-/* Tables that are not replicated: node identity, change log, clocks, ledger, peers. */
+/* Tables that are not replicated: node identity, site numbers, change log, ledger, peers. */
 static const char schema_core_sql[] =
     "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT);"
-    /* The change log: every captured local change and, on a server, every
-     * accepted remote one. lsn orders the log for PULL cursors. */
-    "CREATE TABLE change ("
-    " lsn INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " site TEXT NOT NULL, seq INTEGER NOT NULL,"
-    " tbl TEXT NOT NULL, row_id TEXT NOT NULL,"
-    " hlc INTEGER NOT NULL, user TEXT NOT NULL DEFAULT '',"
-    " cells BLOB NOT NULL,"
-    /* For a change that moved its row to another unit on a server: the
-     * scope the row left, so the sites of that scope are told (move.c). */
-    " scope TEXT,"
-    /* For a server's re-assertion after a refusal: the site refused, which
-     * is served it whatever its scope (it may hold the refused values). */
-    " to_site TEXT,"
-    /* The peer that delivered a change relayed between servers (a province's
-     * relay at the national server, the national server's changes at a
-     * province), so a server never sends a relaying peer its own relay back;
-     * NULL for local changes and those a site pushed itself. */
-    " via TEXT,"
-    " UNIQUE (site, seq));"
-    /* The winning version of every cell: (hlc, site) of the write that holds it. */
-    "CREATE TABLE clock ("
-    " tbl TEXT NOT NULL, row_id TEXT NOT NULL, col TEXT NOT NULL,"
-    " hlc INTEGER NOT NULL, site TEXT NOT NULL,"
-    " aux INTEGER," /* for a dossier status: the epoch it was set in */
-    " PRIMARY KEY (tbl, row_id, col)) WITHOUT ROWID;"
+    /* Site UUIDs as small numbers, this replica's own (sitenum.c). */
+    "CREATE TABLE site_ref (no INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE);"
+    STO_SCHEMA_CHANGE_SQL
+    "CREATE UNIQUE INDEX change_site ON change (site, seq);"
+    "CREATE INDEX change_row ON change (tbl, row_id);"
     /* Every superseded or rejected write, with both sides and the rule. */
     "CREATE TABLE ledger ("
     " id INTEGER PRIMARY KEY,"
@@ -148,7 +128,6 @@ static const char schema_core_sql[] =
     " status TEXT NOT NULL DEFAULT 'open',"
     " refused INTEGER NOT NULL DEFAULT 0," /* 1: a change not applied (a refusal) */
     " UNIQUE (lost_site, lost_seq, col, rule));"
-    "CREATE INDEX change_row ON change (tbl, row_id);"
     /* On a server: the sites it serves. On a site: unused. */
     "CREATE TABLE peer ("
     " site TEXT PRIMARY KEY NOT NULL, role TEXT NOT NULL, scope TEXT NOT NULL,"
@@ -228,7 +207,8 @@ schema_table_sql(com_buf *b, const sto_table *t)
 		}
 	}
 	if (rv == OCOP_OK) {
-		rv = com_buf_puts(b, ");");
+		/* Every cell's version, packed (clock.h). */
+		rv = com_buf_puts(b, ", ocop_clock BLOB);");
 	}
 	if (rv == OCOP_OK && t->parent_col != NULL) {
 		rv = com_buf_printf(b, "CREATE INDEX %s_parent ON %s(%s);", t->name, t->name, t->parent_col);
@@ -298,7 +278,7 @@ store_migrate(sto_db *db)
 		return OCOP_OK;
 	}
 	com_buf_init(&sql);
-	rv = com_buf_puts(&sql, "BEGIN IMMEDIATE;");
+	rv = sto_begin(db);
 	if (rv == OCOP_OK && version < 1) {
 		rv = com_buf_puts(&sql, schema_core_sql);
 		if (rv == OCOP_OK) {
@@ -321,17 +301,29 @@ store_migrate(sto_db *db)
 	if (rv == OCOP_OK && version < 3) {
 		rv = com_buf_puts(&sql, schema_v3_sql);
 	}
+	if (rv == OCOP_OK && sql.len > 0) {
+		rv = sto_exec(db, (const char *)sql.data);
+	}
+	/* Version 4 on a file of version 1 to 3: data to convert, in C. */
+	if (rv == OCOP_OK && version >= 1 && version < 4) {
+		sto_capture_suspend(db);
+		rv = sto_migrate_v4(db);
+		sto_capture_resume(db);
+	}
+	com_buf_reset(&sql);
 	if (rv == OCOP_OK) {
 		rv = sto_capture_triggers_sql(&sql);
 	}
 	if (rv == OCOP_OK) {
-		rv = com_buf_printf(&sql, "PRAGMA user_version = %d; COMMIT;", STO_SCHEMA_VERSION);
+		rv = com_buf_printf(&sql, "PRAGMA user_version = %d;", STO_SCHEMA_VERSION);
 	}
 	if (rv == OCOP_OK) {
 		rv = sto_exec(db, (const char *)sql.data);
-		if (rv != OCOP_OK) {
-			sto_rollback(db);
-		}
+	}
+	if (rv == OCOP_OK) {
+		rv = sto_commit(db);
+	} else {
+		sto_rollback(db);
 	}
 	com_buf_fini(&sql);
 	return rv;
@@ -362,6 +354,18 @@ store_load_identity(sto_db *db)
 		db->scope = com_strdup("");
 		rv = db->scope ? OCOP_OK : OCOP_ENOMEM;
 	}
+	/* This node's own number, given once (outside any write the capture makes). */
+	db->site_no = 0;
+	if (rv == OCOP_OK && db->site_id[0] != 0) {
+		rv = sto_sitenum_get(db, db->site_id, false, &db->site_no);
+		if (rv == OCOP_ENOENT) {
+			if ((rv = sto_begin(db)) == OCOP_OK && (rv = sto_sitenum_get(db, db->site_id, true, &db->site_no)) == OCOP_OK) {
+				rv = sto_commit(db);
+			} else {
+				sto_rollback(db);
+			}
+		}
+	}
 	return rv;
 }
 
@@ -369,24 +373,17 @@ store_load_identity(sto_db *db)
 static uint64_t
 store_last_hlc(sto_db *db)
 {
-	sqlite3_stmt *st = NULL;
 	uint64_t last = 0;
+	uint64_t own = 0;
 	char *v = NULL;
 
 	if (sto_meta_get(db, "hlc", &v) == OCOP_OK) {
 		last = strtoull(v, NULL, 10);
 		com_free(v);
 	}
-	if (sqlite3_prepare_v2(db->db,
-		"SELECT hlc FROM change WHERE site = ?1 ORDER BY seq DESC LIMIT 1", -1, &st,
-		NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, db->site_id, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW &&
-		    (uint64_t)sqlite3_column_int64(st, 0) > last) {
-			last = (uint64_t)sqlite3_column_int64(st, 0);
-		}
+	if (db->site_no != 0 && sto_log_last_own_hlc(db, &own) == OCOP_OK && own > last) {
+		last = own;
 	}
-	sqlite3_finalize(st);
 	return last;
 }
 
@@ -468,26 +465,46 @@ sto_set_user(sto_db *db, const char *user)
 int
 sto_stmt(sto_db *db, const char *sql, sqlite3_stmt **st)
 {
-	int i;
-	int rc;
+	uint32_t h = 2166136261u;
+	const char *p;
 	sto_cached *slot;
+	size_t i;
+	size_t at;
+	int rc;
 
-	for (i = 0; i < db->ncache; i++) {
-		if (strcmp(db->cache[i].sql, sql) == 0) {
-			sqlite3_reset(db->cache[i].st);
-			sqlite3_clear_bindings(db->cache[i].st);
-			*st = db->cache[i].st;
+	for (p = sql; *p; p++) {
+		h ^= (uint8_t)*p;
+		h *= 16777619u;
+	}
+	/* Open addressing over a fixed table; a full probe run recycles a slot
+	 * whose statement is not running (statements are cheap to prepare
+	 * again, but one a caller is stepping must stay). */
+	at = h % STO_STMT_CACHE;
+	slot = NULL;
+	for (i = 0; i < 8; i++) {
+		sto_cached *c = &db->cache[(at + i) % STO_STMT_CACHE];
+		if (c->sql == NULL) {
+			slot = slot != NULL && slot->sql == NULL ? slot : c;
+			break;
+		}
+		if (c->hash == h && strcmp(c->sql, sql) == 0) {
+			sqlite3_reset(c->st);
+			sqlite3_clear_bindings(c->st);
+			*st = c->st;
 			return OCOP_OK;
 		}
+		if (slot == NULL && !sqlite3_stmt_busy(c->st)) {
+			slot = c;
+		}
 	}
-	/* Full: recycle the oldest slot; statements are cheap to prepare again. */
-	if (db->ncache == STO_STMT_CACHE) {
-		sqlite3_finalize(db->cache[0].st);
-		com_free(db->cache[0].sql);
-		memmove(&db->cache[0], &db->cache[1], sizeof(db->cache[0]) * (STO_STMT_CACHE - 1));
-		db->ncache--;
+	if (slot == NULL) {
+		return sto_seterr(db, OCOP_EBUSY, "statement cache: every candidate slot is in use");
 	}
-	slot = &db->cache[db->ncache];
+	if (slot->sql != NULL) {
+		sqlite3_finalize(slot->st);
+		com_free(slot->sql);
+		memset(slot, 0, sizeof(*slot));
+	}
 	slot->sql = com_strdup(sql);
 	if (slot->sql == NULL) {
 		return OCOP_ENOMEM;
@@ -495,10 +512,10 @@ sto_stmt(sto_db *db, const char *sql, sqlite3_stmt **st)
 	rc = sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &slot->st, NULL);
 	if (rc != SQLITE_OK) {
 		com_free(slot->sql);
-		slot->sql = NULL;
+		memset(slot, 0, sizeof(*slot));
 		return store_sqlerr(db, rc, "prepare");
 	}
-	db->ncache++;
+	slot->hash = h;
 	*st = slot->st;
 	return OCOP_OK;
 }
@@ -560,6 +577,14 @@ sto_meta_set_hlc(sto_db *db)
 
 /* ===== Open / close ===== */
 
+static void
+store_on_rollback(void *arg)
+{
+	sto_db *db = arg;
+
+	db->sites.stale = true;
+}
+
 /*
  * May this file become or stay a replica? Reads only. It must be a replica
  * already (it has our meta table), or, when creating, an empty database: a
@@ -618,6 +643,8 @@ sto_open(sto_db **out, const char *path, const sto_opts *opts)
 		return OCOP_ENOMEM;
 	}
 	com_buf_init(&db->cells);
+	com_buf_init(&db->scratch);
+	com_buf_init(&db->clockbuf);
 	db->log = opts->log;
 	db->user = com_strdup(opts->user ? opts->user : "");
 	if (db->user == NULL) {
@@ -635,6 +662,8 @@ sto_open(sto_db **out, const char *path, const sto_opts *opts)
 	 * other rather than failing with "database is locked". */
 	sqlite3_busy_timeout(db->db, 30000);
 	sqlite3_extended_result_codes(db->db, 1);
+	/* A rollback may undo site numbers handed out in its transaction. */
+	sqlite3_rollback_hook(db->db, store_on_rollback, db);
 	/* Opening a file must not turn someone else's database into a replica:
 	 * checked before WAL and the schema, which would both change the file. */
 	if ((rv = store_check_file(db, opts->create)) != OCOP_OK) {
@@ -642,9 +671,12 @@ sto_open(sto_db **out, const char *path, const sto_opts *opts)
 		goto fail;
 	}
 	/* WAL: readers do not block the writer; synchronous=FULL so a commit that
-	 * returned is on disk before we acknowledge anything built on it. */
+	 * returned is on disk before we acknowledge anything built on it.
+	 * temp_store=MEMORY: every write to a replicated table runs a capture
+	 * trigger, so SQLite keeps a statement journal for it; on a temporary
+	 * file that journal tripled the cost of a captured insert. */
 	if ((rv = sto_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-			       "PRAGMA foreign_keys=OFF;")) != OCOP_OK ||
+			       "PRAGMA foreign_keys=OFF; PRAGMA temp_store=MEMORY;")) != OCOP_OK ||
 	    (rv = sto_fold_register(db->db)) != OCOP_OK ||
 	    (rv = sto_capture_init(db)) != OCOP_OK || (rv = store_migrate(db)) != OCOP_OK ||
 	    (rv = store_load_identity(db)) != OCOP_OK) {
@@ -664,19 +696,24 @@ fail:
 void
 sto_close(sto_db *db)
 {
+	size_t i;
+
 	if (db == NULL) {
 		return;
 	}
 	sto_capture_fini(db);
-	while (db->ncache > 0) {
-		db->ncache--;
-		sqlite3_finalize(db->cache[db->ncache].st);
-		com_free(db->cache[db->ncache].sql);
+	sto_table_stmts_fini(db);
+	for (i = 0; i < STO_STMT_CACHE; i++) {
+		sqlite3_finalize(db->cache[i].st);
+		com_free(db->cache[i].sql);
 	}
 	if (db->db != NULL && sqlite3_close(db->db) != SQLITE_OK) {
 		com_logf(db->log, COM_LOG_ERROR, "close: %s", sqlite3_errmsg(db->db));
 	}
+	sto_sitenum_fini(db);
 	com_buf_fini(&db->cells);
+	com_buf_fini(&db->scratch);
+	com_buf_fini(&db->clockbuf);
 	com_free(db->scope);
 	com_free(db->user);
 	com_free(db);
@@ -707,9 +744,12 @@ sto_row_insert(sto_db *db, const char *table, const char *const *cols, const cha
 	com_uuid7_at(&u, com_hlc_physical(&db->hlc));
 	com_uuid_format(&u, id_out);
 	com_buf_init(&sql);
-	rv = com_buf_printf(&sql, "INSERT INTO %s (id", table);
+	rv = com_buf_puts(&sql, "INSERT INTO ");
+	rv = rv == OCOP_OK ? com_buf_puts(&sql, table) : rv;
+	rv = rv == OCOP_OK ? com_buf_puts(&sql, " (id") : rv;
 	for (i = 0; i < n && rv == OCOP_OK; i++) {
-		rv = com_buf_printf(&sql, ", %s", cols[i]);
+		rv = com_buf_puts(&sql, ", ");
+		rv = rv == OCOP_OK ? com_buf_puts(&sql, cols[i]) : rv;
 	}
 	if (rv == OCOP_OK) {
 		rv = com_buf_puts(&sql, ") VALUES (?");
@@ -724,10 +764,11 @@ sto_row_insert(sto_db *db, const char *table, const char *const *cols, const cha
 		com_buf_fini(&sql);
 		return rv;
 	}
-	rc = sqlite3_prepare_v2(db->db, (const char *)sql.data, -1, &st, NULL);
+	/* Cached by its text: the same columns cost one prepare per connection. */
+	rv = sto_stmt(db, (const char *)sql.data, &st);
 	com_buf_fini(&sql);
-	if (rc != SQLITE_OK) {
-		return store_sqlerr(db, rc, "insert");
+	if (rv != OCOP_OK) {
+		return rv;
 	}
 	sqlite3_bind_text(st, 1, id_out, -1, SQLITE_STATIC);
 	for (i = 0; i < n; i++) {
@@ -739,7 +780,7 @@ sto_row_insert(sto_db *db, const char *table, const char *const *cols, const cha
 	}
 	rc = sqlite3_step(st);
 	rv = rc == SQLITE_DONE ? OCOP_OK : store_sqlerr(db, rc, "insert");
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rv;
 }
 
@@ -779,10 +820,10 @@ sto_row_update_cells(sto_db *db, const char *table, const char *id, const char *
 		com_buf_fini(&sql);
 		return rv;
 	}
-	rc = sqlite3_prepare_v2(db->db, (const char *)sql.data, -1, &st, NULL);
+	rv = sto_stmt(db, (const char *)sql.data, &st);
 	com_buf_fini(&sql);
-	if (rc != SQLITE_OK) {
-		return store_sqlerr(db, rc, "update");
+	if (rv != OCOP_OK) {
+		return rv;
 	}
 	for (i = 0; i < n; i++) {
 		if (vals[i] == NULL) {
@@ -800,7 +841,7 @@ sto_row_update_cells(sto_db *db, const char *table, const char *id, const char *
 	} else {
 		rv = OCOP_OK;
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rv;
 }
 

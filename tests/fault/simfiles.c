@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "client/files.h"
+#include "common/store/clock.h"
 #include "common/store/fileref.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -352,18 +353,15 @@ sf_lie(srv_service *svc, sto_db *liar, sf_node *n, const char *cred, int kind_in
 static void
 sf_writer(sto_db *db, const char *doc, char out[40])
 {
-	sqlite3_stmt *st = NULL;
+	uint64_t hlc = 0;
+	int64_t aux = 0;
+	bool found = false;
+	char site[37] = "";
 
 	out[0] = 0;
-	if (sqlite3_prepare_v2(sto_sqlite(db),
-		"SELECT site FROM clock WHERE tbl = 'document' AND row_id = ?1 AND col = 'sha256'", -1, &st, NULL) ==
-	    SQLITE_OK) {
-		sqlite3_bind_text(st, 1, doc, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(out, 40, "%s", (const char *)sqlite3_column_text(st, 0));
-		}
+	if (sto_clock_get(db, "document", doc, "sha256", &hlc, site, &aux, &found) == OCOP_OK && found) {
+		snprintf(out, 40, "%s", site);
 	}
-	sqlite3_finalize(st);
 }
 
 typedef struct sf_walk {

@@ -35,12 +35,15 @@
 #include <sqlite3.h>
 
 #include "common/store/capture.h"
+#include "common/store/clock.h"
+#include "common/store/schema.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
 #include "protocol/change.h"
 #include "tests/lib/enrol.h"
 #include "tests/lib/proc.h"
+#include "tests/lib/replica.h"
 
 #define NSITES 3
 #define NSHARED 2
@@ -574,7 +577,7 @@ cli_writer_finish(fx *f)
 	o[36] = 0;
 	/* Its change is the row's first in the site's log. */
 	assert_int_equal(sqlite3_prepare_v2(sto_sqlite(f->s[site].db),
-			     "SELECT MIN(seq) FROM change WHERE site = ?1 AND row_id = ?2", -1, &q, NULL),
+			     "SELECT MIN(seq) FROM change WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1) AND row_id = ?2", -1, &q, NULL),
 	    SQLITE_OK);
 	sqlite3_bind_text(q, 1, f->s[site].id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(q, 2, o, -1, SQLITE_STATIC);
@@ -658,6 +661,61 @@ query_int(sqlite3 *db, const char *sql, const char *arg)
 	return n;
 }
 
+/* A replica opened through the store (its log and clocks read back as the store reads them). */
+static sto_db *
+st_open(const char *path)
+{
+	sto_opts o;
+	sto_db *db = NULL;
+	int rv;
+
+	memset(&o, 0, sizeof(o));
+	rv = sto_open(&db, path, &o);
+	if (rv != OCOP_OK) {
+		print_error("cannot open %s: %s\n", path, ocop_strerror(rv));
+	}
+	assert_int_equal(rv, OCOP_OK);
+	return db;
+}
+
+/* Order records by (site, seq). */
+static int
+rec_cmp(const void *a, const void *b)
+{
+	const tr_rec *x = a;
+	const tr_rec *y = b;
+	int c = strcmp(x->c.site, y->c.site);
+
+	return c != 0 ? c : x->c.seq < y->c.seq ? -1 : x->c.seq > y->c.seq;
+}
+
+/* Every record of db's log, sorted by (site, seq); reading it back whole is part of the check. */
+static tr_rec *
+log_sorted(sto_db *db, const char *who, size_t *n)
+{
+	tr_rec *recs = NULL;
+	int rv = tr_log_all(db, 0, &recs, n);
+
+	if (rv != OCOP_OK) {
+		print_error("%s: the log does not read back: %s\n", who, sto_errmsg(db));
+	}
+	assert_int_equal(rv, OCOP_OK);
+	qsort(recs, *n, sizeof(*recs), rec_cmp);
+	return recs;
+}
+
+/* The record (site, seq) of a sorted log, or NULL. */
+static const tr_rec *
+log_find(const tr_rec *recs, size_t n, const char *site, uint64_t seq)
+{
+	tr_rec key;
+
+	memset(&key, 0, sizeof(key));
+	snprintf(key.c.site, sizeof(key.c.site), "%s", site);
+	key.c.seq = seq;
+	return bsearch(&key, recs, n, sizeof(*recs), rec_cmp);
+}
+
 static const char *
 write_row_id(const fx *f, const kwrite *w)
 {
@@ -707,40 +765,36 @@ cells_hold(const uint8_t *cells, size_t len, kcol col, const char *value, uint64
  * otherwise. *hlcs receives each write's HLC on db (0 when absent).
  */
 static void
-check_writes_logged(fx *f, sqlite3 *db, const ksite *site, uint64_t *hlcs)
+check_writes_logged(fx *f, sto_db *db, const ksite *site, uint64_t *hlcs)
 {
-	sqlite3_stmt *st = prep(db, "SELECT row_id, hlc, cells FROM change WHERE site = ?1 AND seq = ?2");
+	const char *who = site ? site->name : "server";
+	size_t n = 0;
+	tr_rec *recs = log_sorted(db, who, &n);
 	size_t k;
 	size_t bad = 0;
 
 	for (k = 0; k < f->nw; k++) {
 		const kwrite *w = &f->w[k];
 		bool want = site == NULL || in_scope(site, write_unit(f, w));
-		bool have;
+		const tr_rec *r = log_find(recs, n, f->s[w->site].id, w->seq);
+		bool have = r != NULL;
 
-		sqlite3_bind_text(st, 1, f->s[w->site].id, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)w->seq);
-		have = sqlite3_step(st) == SQLITE_ROW;
 		hlcs[k] = 0;
-		if (have && (strcmp((const char *)sqlite3_column_text(st, 0), write_row_id(f, w)) != 0 ||
-				!cells_hold(sqlite3_column_blob(st, 2), (size_t)sqlite3_column_bytes(st, 2), w->col,
-				    w->value, NULL))) {
-			print_error("%s: change %s/%" PRIu64 " is not the write of %s = '%s' on %s\n",
-			    site ? site->name : "server", f->s[w->site].name, w->seq, kcol_names[w->col], w->value,
-			    write_row_id(f, w));
+		if (have && (strcmp(r->c.row, write_row_id(f, w)) != 0 ||
+				!cells_hold(r->c.cells, r->c.cells_len, w->col, w->value, NULL))) {
+			print_error("%s: change %s/%" PRIu64 " is not the write of %s = '%s' on %s\n", who,
+			    f->s[w->site].name, w->seq, kcol_names[w->col], w->value, write_row_id(f, w));
 			bad++;
 		} else if (have != want) {
 			if (bad++ < 10) {
-				print_error("%s: write %s/%" PRIu64 " (%s = '%s') is %s\n", site ? site->name : "server",
-				    f->s[w->site].name, w->seq, kcol_names[w->col], w->value,
-				    have ? "there though outside the scope" : "missing");
+				print_error("%s: write %s/%" PRIu64 " (%s = '%s') is %s\n", who, f->s[w->site].name, w->seq,
+				    kcol_names[w->col], w->value, have ? "there though outside the scope" : "missing");
 			}
 		} else if (have) {
-			hlcs[k] = (uint64_t)sqlite3_column_int64(st, 1);
+			hlcs[k] = r->c.hlc;
 		}
-		sqlite3_reset(st);
 	}
-	sqlite3_finalize(st);
+	tr_log_free(recs, n);
 	assert_int_equal(bad, 0);
 }
 
@@ -817,10 +871,12 @@ u64_cmp(const void *a, const void *b)
 }
 
 static void
-check_shared_rows(fx *f, sqlite3 *db, const char *who, const uint64_t *hlcs)
+check_shared_rows(fx *f, sto_db *sdb, const char *who, const uint64_t *hlcs)
 {
+	sqlite3 *db = sto_sqlite(sdb);
+	size_t nrecs = 0;
+	tr_rec *recs = log_sorted(sdb, who, &nrecs);
 	sqlite3_stmt *cur = prep(db, "SELECT phone FROM subject WHERE id = ?1");
-	sqlite3_stmt *all = prep(db, "SELECT cells FROM change WHERE tbl = 'subject' AND row_id = ?1");
 	sqlite3_stmt *led = prep(db,
 	    "SELECT COUNT(*) FROM ledger WHERE tbl = 'subject' AND row_id = ?1 AND col = 'phone'"
 	    " AND lost_site = ?2 AND lost_value = ?3");
@@ -837,10 +893,12 @@ check_shared_rows(fx *f, sqlite3 *db, const char *who, const uint64_t *hlcs)
 		bases[k] = com_malloc(cap * sizeof(uint64_t));
 		nbases[k] = 0;
 		assert_non_null(bases[k]);
-		sqlite3_bind_text(all, 1, f->shared[k], -1, SQLITE_STATIC);
-		while (sqlite3_step(all) == SQLITE_ROW) {
+		for (size_t r = 0; r < nrecs; r++) {
 			uint64_t base = 0;
-			cells_hold(sqlite3_column_blob(all, 0), (size_t)sqlite3_column_bytes(all, 0), K_PHONE, "", &base);
+			if (strcmp(recs[r].c.tbl, "subject") != 0 || strcmp(recs[r].c.row, f->shared[k]) != 0) {
+				continue;
+			}
+			cells_hold(recs[r].c.cells, recs[r].c.cells_len, K_PHONE, "", &base);
 			if (nbases[k] == cap) {
 				cap *= 2;
 				bases[k] = com_realloc(bases[k], cap * sizeof(uint64_t));
@@ -848,7 +906,6 @@ check_shared_rows(fx *f, sqlite3 *db, const char *who, const uint64_t *hlcs)
 			}
 			bases[k][nbases[k]++] = base;
 		}
-		sqlite3_reset(all);
 		qsort(bases[k], nbases[k], sizeof(uint64_t), u64_cmp);
 	}
 	for (k = 0; k < f->nw; k++) {
@@ -889,8 +946,8 @@ check_shared_rows(fx *f, sqlite3 *db, const char *who, const uint64_t *hlcs)
 		com_free(bases[k]);
 	}
 	sqlite3_finalize(cur);
-	sqlite3_finalize(all);
 	sqlite3_finalize(led);
+	tr_log_free(recs, nrecs);
 	print_message("  %s: shared-row writes superseded by later edits %d, in the ledger %d\n", who, seen, ledgered);
 	assert_int_equal(bad, 0);
 }
@@ -906,10 +963,12 @@ check_server_numbering(fx *f, sqlite3 *srv)
 		sqlite3 *db = ro_open(s->path);
 		sqlite3_stmt *st = prep(srv,
 		    "SELECT COUNT(*), COUNT(DISTINCT seq), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0) FROM change"
-		    " WHERE site = ?1");
+		    " WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1)");
 		long long hw = query_int(srv, "SELECT high_water FROM peer WHERE site = ?1", s->id);
-		long long own = query_int(db, "SELECT COALESCE(MAX(seq), 0) FROM change WHERE site = ?1", s->id);
-		long long own_n = query_int(db, "SELECT COUNT(*) FROM change WHERE site = ?1", s->id);
+		long long own = query_int(db,
+		    "SELECT COALESCE(MAX(seq), 0) FROM change WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1)", s->id);
+		long long own_n =
+		    query_int(db, "SELECT COUNT(*) FROM change WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1)", s->id);
 
 		sqlite3_bind_text(st, 1, s->id, -1, SQLITE_STATIC);
 		assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -930,36 +989,51 @@ check_server_numbering(fx *f, sqlite3 *srv)
 
 /*
  * A site's log and the server's agree: every change the site holds is the
- * server's change with the same (site, seq), byte for byte, and every server
- * change of another writer on a row in the site's scope reached the site.
+ * server's change with the same (site, seq), the same record byte for byte
+ * as each would send it, and every server change of another writer on a row
+ * in the site's scope reached the site.
  */
 static void
 check_logs_agree(fx *f, const ksite *s)
 {
 	char uri[800];
-	char sql[800];
-	sqlite3 *db = ro_open(s->path);
+	char sql[900];
+	sto_db *site = st_open(s->path);
+	sto_db *srv = st_open(f->prov);
+	sqlite3 *db = sto_sqlite(site);
 	char *err = NULL;
-	long long n;
+	size_t nmine = 0;
+	size_t ntheirs = 0;
+	tr_rec *mine = log_sorted(site, s->name, &nmine);
+	tr_rec *theirs = log_sorted(srv, "server", &ntheirs);
+	long long n = 0;
+	size_t k;
 
+	for (k = 0; k < nmine; k++) {
+		const proto_change *m = &mine[k].c;
+		const tr_rec *v = log_find(theirs, ntheirs, m->site, m->seq);
+		if (v == NULL || strcmp(v->c.tbl, m->tbl) != 0 || strcmp(v->c.row, m->row) != 0 || v->c.hlc != m->hlc ||
+		    v->c.cells_len != m->cells_len || memcmp(v->c.cells, m->cells, m->cells_len) != 0) {
+			n++;
+		}
+	}
+	tr_log_free(mine, nmine);
+	tr_log_free(theirs, ntheirs);
+	sto_close(srv);
+	if (n != 0) {
+		print_error("%s: %lld changes differ from the server's or are not there\n", s->name, n);
+	}
+	assert_int_equal(n, 0);
 	snprintf(uri, sizeof(uri), "ATTACH 'file:%s?mode=ro' AS srv", f->prov);
 	if (sqlite3_exec(db, uri, NULL, NULL, &err) != SQLITE_OK) {
 		print_error("%s: %s\n", uri, err);
 		fail();
 	}
-	n = query_int(db,
-	    "SELECT COUNT(*) FROM main.change m WHERE NOT EXISTS (SELECT 1 FROM srv.change v"
-	    " WHERE v.site = m.site AND v.seq = m.seq AND v.tbl = m.tbl AND v.row_id = m.row_id"
-	    " AND v.hlc = m.hlc AND v.cells = m.cells)",
-	    NULL);
-	if (n != 0) {
-		print_error("%s: %lld changes differ from the server's or are not there\n", s->name, n);
-	}
-	assert_int_equal(n, 0);
+	/* Writers are numbered by each replica on its own: match them by UUID. */
 	snprintf(sql, sizeof(sql),
-	    "SELECT COUNT(*) FROM srv.change v JOIN srv.subject r ON r.id = v.row_id WHERE v.site != ?1"
-	    " AND (r.unit_code = '" UNIT_A "' OR %d) AND NOT EXISTS"
-	    " (SELECT 1 FROM main.change m WHERE m.site = v.site AND m.seq = v.seq)",
+	    "SELECT COUNT(*) FROM srv.change v JOIN srv.site_ref vs ON vs.no = v.site JOIN srv.subject r ON r.id = v.row_id"
+	    " WHERE vs.uuid != ?1 AND (r.unit_code = '" UNIT_A "' OR %d) AND NOT EXISTS"
+	    " (SELECT 1 FROM main.change m JOIN main.site_ref ms ON ms.no = m.site WHERE ms.uuid = vs.uuid AND m.seq = v.seq)",
 	    s->wide ? 1 : 0);
 	n = query_int(db, sql, s->id);
 	if (n != 0) {
@@ -968,18 +1042,22 @@ check_logs_agree(fx *f, const ksite *s)
 	assert_int_equal(n, 0);
 	n = query_int(db, "SELECT COUNT(*) - COUNT(DISTINCT site || '/' || seq) FROM main.change", NULL);
 	assert_int_equal(n, 0);
-	sqlite3_close(db);
+	sqlite3_exec(db, "DETACH srv", NULL, NULL, NULL);
+	sto_close(site);
 }
 
 /* Rows and cell versions of the subjects in a scope, as text. */
 static void
-dump_scope(sqlite3 *db, bool wide, com_buf *out)
+dump_scope(sto_db *sdb, bool wide, com_buf *out)
 {
+	sqlite3 *db = sto_sqlite(sdb);
 	char sql[600];
 	sqlite3_stmt *st;
 	int i;
 
-	snprintf(sql, sizeof(sql), "SELECT * FROM subject WHERE unit_code = '" UNIT_A "' OR %d ORDER BY id", wide);
+	snprintf(sql, sizeof(sql),
+	    "SELECT id, name, kind, reg_no, reg_date, rep_name, rep_gender, rep_ethnicity, rep_disability, address,"
+	    " unit_code, phone, email, deleted FROM subject WHERE unit_code = '" UNIT_A "' OR %d ORDER BY id", wide);
 	st = prep(db, sql);
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		for (i = 0; i < sqlite3_column_count(st); i++) {
@@ -988,24 +1066,31 @@ dump_scope(sqlite3 *db, bool wide, com_buf *out)
 		}
 		com_buf_puts(out, "\n");
 	}
-	sqlite3_finalize(st);
-	snprintf(sql, sizeof(sql),
-	    "SELECT k.row_id, k.col, k.hlc, k.site, k.aux FROM clock k JOIN subject s ON s.id = k.row_id"
-	    " WHERE k.tbl = 'subject' AND (s.unit_code = '" UNIT_A "' OR %d) ORDER BY 1, 2",
-	    wide);
-	st = prep(db, sql);
+	sqlite3_reset(st);
+	/* Every cell's version, as the store reads it (the packed clock is each replica's own encoding). */
 	while (sqlite3_step(st) == SQLITE_ROW) {
-		com_buf_printf(out, "%s %s %lld %s %lld\n", sqlite3_column_text(st, 0), sqlite3_column_text(st, 1),
-		    sqlite3_column_int64(st, 2), sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4));
+		const sto_table *t = sto_schema_table("subject");
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		size_t c;
+		for (c = 0; c < t->ncols; c++) {
+			uint64_t hlc;
+			int64_t aux;
+			char site[37];
+			bool found;
+			if (sto_clock_get(sdb, "subject", id, t->cols[c].name, &hlc, site, &aux, &found) == OCOP_OK && found) {
+				com_buf_printf(out, "%s %s %llu %s %lld\n", id, t->cols[c].name, (unsigned long long)hlc, site,
+				    (long long)aux);
+			}
+		}
 	}
 	sqlite3_finalize(st);
 	com_buf_append(out, "", 1);
 }
 
 static void
-check_converged(sqlite3 *srv, const ksite *s)
+check_converged(sto_db *srv, const ksite *s)
 {
-	sqlite3 *db = ro_open(s->path);
+	sto_db *db = st_open(s->path);
 	com_buf a;
 	com_buf b;
 
@@ -1025,7 +1110,7 @@ check_converged(sqlite3 *srv, const ksite *s)
 	}
 	com_buf_fini(&a);
 	com_buf_fini(&b);
-	sqlite3_close(db);
+	sto_close(db);
 }
 
 /* ===== The test ===== */
@@ -1144,7 +1229,7 @@ test_killed_servers_and_watchers_lose_nothing_and_converge(void **state)
 	int down_for = 0;
 	long long t0 = now_ms();
 	uint64_t *hlcs;
-	sqlite3 *srv;
+	sto_db *srv;
 	int cycle;
 	int i;
 
@@ -1286,22 +1371,22 @@ test_killed_servers_and_watchers_lose_nothing_and_converge(void **state)
 	}
 	hlcs = com_calloc(f->nw + 1, sizeof(*hlcs));
 	assert_non_null(hlcs);
-	srv = ro_open(f->prov);
+	srv = st_open(f->prov);
 	print_message("  integrity checked after %lld ms\n", now_ms() - t0);
-	check_server_numbering(f, srv);
+	check_server_numbering(f, sto_sqlite(srv));
 	check_writes_logged(f, srv, NULL, hlcs);
-	check_own_rows(f, srv, NULL);
+	check_own_rows(f, sto_sqlite(srv), NULL);
 	check_shared_rows(f, srv, "server", hlcs);
 	for (i = 0; i < NSITES; i++) {
-		sqlite3 *db = ro_open(f->s[i].path);
+		sto_db *db = st_open(f->s[i].path);
 		check_writes_logged(f, db, &f->s[i], hlcs);
-		check_own_rows(f, db, &f->s[i]);
+		check_own_rows(f, sto_sqlite(db), &f->s[i]);
 		check_shared_rows(f, db, f->s[i].name, hlcs);
-		sqlite3_close(db);
+		sto_close(db);
 		check_logs_agree(f, &f->s[i]);
 		check_converged(srv, &f->s[i]);
 	}
-	sqlite3_close(srv);
+	sto_close(srv);
 	com_free(hlcs);
 	print_message("  all checks passed after %lld ms\n", now_ms() - t0);
 }

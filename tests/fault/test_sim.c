@@ -56,6 +56,8 @@
 #include "common/ocop/policy.h"
 #include "common/ocop/scope.h"
 #include "common/store/capture.h"
+#include "common/store/clock.h"
+#include "common/store/log.h"
 #include "common/store/merge.h"
 #include "common/store/schema.h"
 #include "common/store/store.h"
@@ -602,7 +604,6 @@ sim_lie(sim *m, sim_site *s)
 	int n = 1;
 	unsigned kind = sim_rand(m, 10);
 	const char *id = sim_pick_dossier(m, s->db);
-	sqlite3_stmt *st = NULL;
 	uint64_t seq = sim_last_seq(s->db) + 1;
 	uint64_t hlc;
 	int i;
@@ -745,24 +746,15 @@ sim_lie(sim *m, sim_site *s)
 		proto_cell_put(&w, names[i], &v[i], 0);
 	}
 	com_hlc_now(sto_hlc(s->db), &hlc);
+	/* Straight into the log, as a modified client would: nothing judged it. */
 	if (proto_wr_error(&w) == OCOP_OK &&
-	    sqlite3_prepare_v2(sto_sqlite(s->db),
-		"INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells) VALUES (?1, ?2, ?3, ?4, ?5, 'liar', ?6)", -1,
-		&st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, sto_site_id(s->db), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-		sqlite3_bind_text(st, 3, tbl, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, row, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)hlc);
-		sqlite3_bind_blob(st, 6, cells.data, (int)cells.len, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_DONE && m->nlies < SIM_MAX_LIES) {
-			m->lies[m->nlies++] = seq;
-			if (m->verbose) {
-				printf("  lie %u by site %d: seq %llu %s %s\n", kind, s->index, (unsigned long long)seq, tbl, row);
-			}
+	    sto_log_put_cells(s->db, seq, tbl, row, hlc, "liar", cells.data, cells.len, NULL) == OCOP_OK &&
+	    m->nlies < SIM_MAX_LIES) {
+		m->lies[m->nlies++] = seq;
+		if (m->verbose) {
+			printf("  lie %u by site %d: seq %llu %s %s\n", kind, s->index, (unsigned long long)seq, tbl, row);
 		}
 	}
-	sqlite3_finalize(st);
 	com_buf_fini(&cells);
 }
 
@@ -1219,64 +1211,72 @@ sim_check_convergence(sim *m)
 static int
 sim_check_no_loss(sim *m)
 {
-	sqlite3_stmt *st = NULL;
+	tr_rec *recs = NULL;
+	size_t n = 0;
+	size_t r;
 	int bad = 0;
 	int i;
 
-	sqlite3_prepare_v2(sto_sqlite(m->server), "SELECT site, seq, tbl, row_id, hlc, cells FROM change", -1, &st, NULL);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *site = (const char *)sqlite3_column_text(st, 0);
-		const char *tbl = (const char *)sqlite3_column_text(st, 2);
-		const char *row = (const char *)sqlite3_column_text(st, 3);
-		int64_t hlc = sqlite3_column_int64(st, 4);
+	/* Reading the log back is a check in itself: an entry whose value its
+	 * row no longer holds, and that did not keep it, fails the reader. */
+	if (tr_log_all(m->server, 0, &recs, &n) != OCOP_OK) {
+		print_error("seed %u: the server's log does not read back: %s\n", m->seed, sto_errmsg(m->server));
+		bad++;
+	}
+	for (r = 0; r < n; r++) {
+		const proto_change *ch = &recs[r].c;
 		proto_cells_it it;
 		proto_cell c;
 
-		proto_cells_open(&it, sqlite3_column_blob(st, 5), (size_t)sqlite3_column_bytes(st, 5), NULL);
+		proto_cells_open(&it, ch->cells, ch->cells_len, NULL);
 		while (proto_cells_next(&it, &c) == OCOP_OK) {
 			sqlite3_stmt *q = NULL;
+			uint64_t h;
+			int64_t aux;
+			char holder[37];
+			bool found;
 			int ok = 0;
+			size_t k;
+
+			if (sto_clock_get(m->server, ch->tbl, ch->row, c.col, &h, holder, &aux, &found) == OCOP_OK && found &&
+			    h == ch->hlc && strcmp(holder, ch->site) == 0) {
+				ok = 1;
+			}
 			sqlite3_prepare_v2(sto_sqlite(m->server),
-			    "SELECT (SELECT COUNT(*) FROM clock WHERE tbl = ?1 AND row_id = ?2 AND col = ?3 AND hlc = ?4 AND site = ?5)"
-			    " + (SELECT COUNT(*) FROM ledger WHERE tbl = ?1 AND row_id = ?2 AND col = ?3 AND lost_hlc = ?4 AND lost_site = ?5)",
+			    "SELECT COUNT(*) FROM ledger WHERE tbl = ?1 AND row_id = ?2 AND col = ?3 AND lost_hlc = ?4 AND lost_site = ?5",
 			    -1, &q, NULL);
-			sqlite3_bind_text(q, 1, tbl, -1, SQLITE_STATIC);
-			sqlite3_bind_text(q, 2, row, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 1, ch->tbl, -1, SQLITE_STATIC);
+			sqlite3_bind_text(q, 2, ch->row, -1, SQLITE_STATIC);
 			sqlite3_bind_text(q, 3, c.col, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(q, 4, hlc);
-			sqlite3_bind_text(q, 5, site, -1, SQLITE_STATIC);
-			if (sqlite3_step(q) == SQLITE_ROW) {
+			sqlite3_bind_int64(q, 4, (sqlite3_int64)ch->hlc);
+			sqlite3_bind_text(q, 5, ch->site, -1, SQLITE_STATIC);
+			if (!ok && sqlite3_step(q) == SQLITE_ROW) {
 				ok = sqlite3_column_int(q, 0) > 0;
 			}
 			sqlite3_finalize(q);
-			if (!ok) {
-				/* Overwritten by a later write that had seen it (its base). */
-				sqlite3_stmt *w = NULL;
-				sqlite3_prepare_v2(sto_sqlite(m->server),
-				    "SELECT cells FROM change WHERE tbl = ?1 AND row_id = ?2 AND hlc > ?3", -1, &w, NULL);
-				sqlite3_bind_text(w, 1, tbl, -1, SQLITE_STATIC);
-				sqlite3_bind_text(w, 2, row, -1, SQLITE_STATIC);
-				sqlite3_bind_int64(w, 3, hlc);
-				while (!ok && sqlite3_step(w) == SQLITE_ROW) {
-					proto_cells_it it2;
-					proto_cell c2;
-					proto_cells_open(&it2, sqlite3_column_blob(w, 0), (size_t)sqlite3_column_bytes(w, 0), NULL);
-					while (proto_cells_next(&it2, &c2) == OCOP_OK) {
-						if (strcmp(c2.col, c.col) == 0 && c2.base_hlc == (uint64_t)hlc) {
-							ok = 1;
-						}
+			/* Overwritten by a later write that had seen it (its base). */
+			for (k = 0; !ok && k < n; k++) {
+				const proto_change *w = &recs[k].c;
+				proto_cells_it it2;
+				proto_cell c2;
+				if (w->hlc <= ch->hlc || strcmp(w->tbl, ch->tbl) != 0 || strcmp(w->row, ch->row) != 0) {
+					continue;
+				}
+				proto_cells_open(&it2, w->cells, w->cells_len, NULL);
+				while (proto_cells_next(&it2, &c2) == OCOP_OK) {
+					if (strcmp(c2.col, c.col) == 0 && c2.base_hlc == ch->hlc) {
+						ok = 1;
 					}
 				}
-				sqlite3_finalize(w);
 			}
 			if (!ok) {
-				print_error("seed %u: accepted write %s.%s of %s by %s (hlc %" PRId64 ") is neither current nor in the ledger\n",
-				    m->seed, tbl, c.col, row, site, hlc);
+				print_error("seed %u: accepted write %s.%s of %s by %s (hlc %" PRIu64 ") is neither current nor in the ledger\n",
+				    m->seed, ch->tbl, c.col, ch->row, ch->site, ch->hlc);
 				bad++;
 			}
 		}
 	}
-	sqlite3_finalize(st);
+	tr_log_free(recs, n);
 	/* Refusals: as many refused changes on the server as writers recorded, and each writer knows. */
 	for (i = 0; i < SIM_SITES; i++) {
 		char sql[300];
@@ -1310,7 +1310,7 @@ sim_check_liar(sim *m)
 	int i;
 
 	for (i = 0; i < m->nlies; i++) {
-		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM change WHERE site = ?1 AND seq = %llu",
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM change WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1) AND seq = %llu",
 		    (unsigned long long)m->lies[i]);
 		if (sim_int(m->server, sql, site) != 0) {
 			print_error("seed %u: the liar's change %llu was applied\n", m->seed, (unsigned long long)m->lies[i]);
@@ -1325,7 +1325,7 @@ sim_check_liar(sim *m)
 		}
 	}
 	for (i = 0; i < m->nplain; i++) {
-		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM change WHERE site = ?1 AND seq = %llu",
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM change WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1) AND seq = %llu",
 		    (unsigned long long)m->plain[i]);
 		if (sim_int(m->server, sql, site) == 1) {
 			continue;
@@ -1359,7 +1359,7 @@ sim_check_exactly_once(sim *m)
 	for (i = 0; i < SIM_SITES; i++) {
 		const char *site = sto_site_id(m->s[i].db);
 		uint64_t last = 0;
-		int64_t held = sim_int(m->server, "SELECT COUNT(*) FROM change WHERE site = ?1", site);
+		int64_t held = sim_int(m->server, "SELECT COUNT(*) FROM change WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1)", site);
 		int64_t refused = sim_int(m->server,
 		    "SELECT COUNT(DISTINCT lost_seq) FROM ledger WHERE refused = 1 AND rule <> 'identity' AND lost_site = ?1", site);
 		int64_t hw = sim_int(m->server, "SELECT high_water FROM peer WHERE site = ?1", site);

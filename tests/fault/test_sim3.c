@@ -59,6 +59,8 @@
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/store/capture.h"
+#include "common/store/clock.h"
+#include "common/store/log.h"
 #include "common/util/alloc.h"
 #include "common/util/uuid.h"
 #include "server/files.h"
@@ -718,7 +720,6 @@ sim_lie(sim *m)
 	com_buf cells;
 	proto_wr w;
 	com_uuid u;
-	sqlite3_stmt *st = NULL;
 	uint64_t seq = 0;
 	uint64_t hlc = 0;
 	int k = 1;
@@ -785,23 +786,12 @@ sim_lie(sim *m)
 	for (i = 0; i < k; i++) {
 		proto_cell_put(&w, names[i], &v[i], 0);
 	}
-	sto_capture_last_seq(n->db, &seq);
 	com_hlc_now(sto_hlc(n->db), &hlc);
+	/* Straight into the log, as a modified client would: nothing judged it. */
 	if (proto_wr_error(&w) == OCOP_OK && m->nlies < 64 &&
-	    sqlite3_prepare_v2(sto_sqlite(n->db),
-		"INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells) VALUES (?1, ?2, ?3, ?4, ?5, 'liar', ?6)", -1,
-		&st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, sto_site_id(n->db), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq + 1));
-		sqlite3_bind_text(st, 3, tbl, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, row, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 5, (sqlite3_int64)hlc);
-		sqlite3_bind_blob(st, 6, cells.data, (int)cells.len, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_DONE) {
-			m->lies[m->nlies++] = seq + 1;
-		}
+	    sto_log_put_cells(n->db, 0, tbl, row, hlc, "liar", cells.data, cells.len, &seq) == OCOP_OK) {
+		m->lies[m->nlies++] = seq;
 	}
-	sqlite3_finalize(st);
 	com_buf_fini(&cells);
 }
 
@@ -967,36 +957,38 @@ sim_upstream(sim *m, bool must)
 static char *
 sim_row_dump(sto_db *db, const char *tbl, const char *id)
 {
+	const sto_table *t = sto_schema_table(tbl);
 	sqlite3_stmt *st = NULL;
 	com_buf b;
 	char sql[128];
-	int i;
+	size_t i;
 
 	com_buf_init(&b);
 	snprintf(sql, sizeof(sql), "SELECT * FROM %s WHERE id = ?1", tbl);
-	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) == SQLITE_OK) {
+	if (t != NULL && sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) == SQLITE_ROW) {
-			for (i = 0; i < sqlite3_column_count(st); i++) {
-				const unsigned char *t = sqlite3_column_text(st, i);
-				com_buf_printf(&b, "%s=%s|", sqlite3_column_name(st, i), t ? (const char *)t : "NULL");
+			for (i = 0; i < (size_t)sqlite3_column_count(st); i++) {
+				const unsigned char *v = sqlite3_column_text(st, (int)i);
+				/* The packed clock is the replica's own encoding (its site numbers): compared below. */
+				if (strcmp(sqlite3_column_name(st, (int)i), "ocop_clock") != 0) {
+					com_buf_printf(&b, "%s=%s|", sqlite3_column_name(st, (int)i), v ? (const char *)v : "NULL");
+				}
 			}
 		} else {
 			com_buf_puts(&b, "(absent)");
 		}
 	}
 	sqlite3_finalize(st);
-	st = NULL;
-	if (sqlite3_prepare_v2(sto_sqlite(db), "SELECT col, hlc, site FROM clock WHERE tbl = ?1 AND row_id = ?2 ORDER BY col",
-		-1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, tbl, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, id, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			com_buf_printf(&b, " %s@%lld/%s", (const char *)sqlite3_column_text(st, 0),
-			    (long long)sqlite3_column_int64(st, 1), (const char *)sqlite3_column_text(st, 2));
+	for (i = 0; t != NULL && i < t->ncols; i++) {
+		uint64_t hlc;
+		int64_t aux;
+		char site[37];
+		bool found;
+		if (sto_clock_get(db, tbl, id, t->cols[i].name, &hlc, site, &aux, &found) == OCOP_OK && found) {
+			com_buf_printf(&b, " %s@%lld/%s", t->cols[i].name, (long long)hlc, site);
 		}
 	}
-	sqlite3_finalize(st);
 	com_buf_append(&b, "", 1);
 	return com_buf_detach(&b, NULL);
 }
@@ -1172,7 +1164,7 @@ sim_check_lies(sim *m)
 	int i;
 
 	for (i = 0; i < m->nlies; i++) {
-		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM change WHERE site = ?1 AND seq = %llu",
+		snprintf(sql, sizeof(sql), "SELECT COUNT(*) FROM change WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1) AND seq = %llu",
 		    (unsigned long long)m->lies[i]);
 		if (sim_int(m->prov.db, sql, site) != 0 || sim_int(m->nation.db, sql, site) != 0) {
 			print_error("seed %u: the lying commune's change %llu was applied\n", m->seed,
@@ -1199,20 +1191,39 @@ static void
 sim_cover(sim *m, sto_db *db)
 {
 	const ocp_flow *flow = ocp_policy_flow(m->site_pol, "qd26-2026");
-	sqlite3_stmt *st = NULL;
+	tr_rec *recs = NULL;
+	size_t n = 0;
+	size_t *order;
+	size_t r;
 	char row[37] = "";
 	char from[64] = "";
 
-	sqlite3_prepare_v2(sto_sqlite(db), "SELECT row_id, cells FROM change WHERE tbl = 'dossier' ORDER BY row_id, lsn",
-	    -1, &st, NULL);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	if (tr_log_all(db, 0, &recs, &n) != OCOP_OK || (order = com_calloc(n + 1, sizeof(*order))) == NULL) {
+		tr_log_free(recs, n);
+		return;
+	}
+	/* Each dossier's records in log order (a stable sort by row). */
+	for (r = 0; r < n; r++) {
+		size_t k = r;
+		order[r] = r;
+		while (k > 0 && strcmp(recs[order[k - 1]].c.row, recs[r].c.row) > 0) {
+			order[k] = order[k - 1];
+			k--;
+		}
+		order[k] = r;
+	}
+	for (r = 0; r < n; r++) {
+		const proto_change *ch = &recs[order[r]].c;
 		proto_cells_it it;
 		proto_cell c;
-		if (strcmp(row, (const char *)sqlite3_column_text(st, 0)) != 0) {
-			snprintf(row, sizeof(row), "%s", (const char *)sqlite3_column_text(st, 0));
+		if (strcmp(ch->tbl, "dossier") != 0) {
+			continue;
+		}
+		if (strcmp(row, ch->row) != 0) {
+			snprintf(row, sizeof(row), "%s", ch->row);
 			from[0] = 0;
 		}
-		proto_cells_open(&it, sqlite3_column_blob(st, 1), (size_t)sqlite3_column_bytes(st, 1), NULL);
+		proto_cells_open(&it, ch->cells, ch->cells_len, NULL);
 		while (proto_cells_next(&it, &c) == OCOP_OK) {
 			char to[64];
 			size_t i;
@@ -1229,7 +1240,8 @@ sim_cover(sim *m, sto_db *db)
 			snprintf(from, sizeof(from), "%s", to);
 		}
 	}
-	sqlite3_finalize(st);
+	com_free(order);
+	tr_log_free(recs, n);
 }
 
 

@@ -11,6 +11,7 @@
  * at the national office. Nothing sleeps to synchronise: the tests poll
  * `ocopd candidates` with a deadline.
  */
+#include "tests/lib/replica.h"
 #include "tests/lib/testutil.h"
 
 #include <signal.h>
@@ -802,7 +803,6 @@ test_a_relayed_change_outside_the_province_or_its_authority_is_refused(void **st
 	fx *f = *state;
 	sto_opts so;
 	sto_db *w = NULL;
-	sqlite3_stmt *st = NULL;
 	proto_push hdr;
 	proto_batch b;
 	proto_change c;
@@ -841,21 +841,18 @@ test_a_relayed_change_outside_the_province_or_its_authority_is_refused(void **st
 	com_buf_init(&req);
 	com_buf_init(&reply);
 	assert_ok(proto_push_begin(&b, &req, &hdr, 1 << 20));
-	assert_int_equal(sqlite3_prepare_v2(sto_sqlite(w),
-			     "SELECT site, seq, tbl, row_id, hlc, user, cells FROM change ORDER BY lsn", -1, &st, NULL),
-	    SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		memset(&c, 0, sizeof(c));
-		snprintf(c.site, sizeof(c.site), "%s", (const char *)sqlite3_column_text(st, 0));
-		c.seq = (uint64_t)sqlite3_column_int64(st, 1);
-		snprintf(c.tbl, sizeof(c.tbl), "%s", (const char *)sqlite3_column_text(st, 2));
-		snprintf(c.row, sizeof(c.row), "%s", (const char *)sqlite3_column_text(st, 3));
-		c.hlc = (uint64_t)sqlite3_column_int64(st, 4);
-		c.cells = sqlite3_column_blob(st, 6);
-		c.cells_len = (size_t)sqlite3_column_bytes(st, 6);
-		assert_ok(proto_batch_add(&b, &c));
+	{
+		tr_rec *recs = NULL;
+		size_t n = 0;
+		size_t i;
+		assert_ok(tr_log_all(w, 0, &recs, &n));
+		for (i = 0; i < n; i++) {
+			c = recs[i].c;
+			c.user[0] = 0;
+			assert_ok(proto_batch_add(&b, &c));
+		}
+		tr_log_free(recs, n);
 	}
-	sqlite3_finalize(st);
 	assert_ok(proto_push_end(&b));
 	sto_close(w);
 

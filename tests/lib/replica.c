@@ -8,56 +8,86 @@
 
 #include "common/ocop/scope.h"
 #include "common/ocop/workflow.h"
-#include "common/store/schema.h"
-#include "common/util/alloc.h"
-
-#include <stdio.h>
-#include <string.h>
+#include "common/store/apply.h"
+#include "common/store/clock.h"
+#include "common/store/db.h"
+#include "common/store/log.h"
 
 #include "common/store/schema.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
 
-static void
-row_to_change(sqlite3_stmt *st, proto_change *c)
+void
+tr_log_free(tr_rec *recs, size_t n)
 {
-	memset(c, 0, sizeof(*c));
-	snprintf(c->site, sizeof(c->site), "%s", (const char *)sqlite3_column_text(st, 1));
-	c->seq = (uint64_t)sqlite3_column_int64(st, 2);
-	snprintf(c->tbl, sizeof(c->tbl), "%s", (const char *)sqlite3_column_text(st, 3));
-	snprintf(c->row, sizeof(c->row), "%s", (const char *)sqlite3_column_text(st, 4));
-	c->hlc = (uint64_t)sqlite3_column_int64(st, 5);
-	snprintf(c->user, sizeof(c->user), "%s", (const char *)sqlite3_column_text(st, 6));
-	c->cells = sqlite3_column_blob(st, 7);
-	c->cells_len = (size_t)sqlite3_column_bytes(st, 7);
+	size_t k;
+
+	for (k = 0; recs != NULL && k < n; k++) {
+		com_free(recs[k].cells);
+	}
+	com_free(recs);
+}
+
+int
+tr_log_all(sto_db *src, uint64_t cursor, tr_rec **out, size_t *n)
+{
+	sto_log_filter f;
+	sto_log_it it;
+	sto_logged e;
+	tr_rec *recs = NULL;
+	size_t cap = 0;
+	int rv;
+
+	*out = NULL;
+	*n = 0;
+	memset(&f, 0, sizeof(f));
+	f.after_lsn = cursor;
+	if ((rv = sto_log_open(&it, src, &f)) == OCOP_OK) {
+		while ((rv = sto_log_next(&it, &e)) == OCOP_OK) {
+			if (*n == cap) {
+				tr_rec *nr = com_realloc(recs, (cap ? cap * 2 : 64) * sizeof(*nr));
+				if (nr == NULL) {
+					rv = OCOP_ENOMEM;
+					break;
+				}
+				recs = nr;
+				cap = cap ? cap * 2 : 64;
+			}
+			recs[*n].c = e.c;
+			recs[*n].lsn = e.lsn;
+			recs[*n].cells = com_malloc(e.c.cells_len + 1);
+			if (recs[*n].cells == NULL) {
+				rv = OCOP_ENOMEM;
+				break;
+			}
+			memcpy(recs[*n].cells, e.c.cells, e.c.cells_len);
+			recs[*n].c.cells = recs[*n].cells;
+			(*n)++;
+		}
+	}
+	sto_log_close(&it);
+	*out = recs;
+	return rv == OCOP_ENOENT ? OCOP_OK : rv;
 }
 
 int
 tr_exchange(sto_db *dst, sto_db *src, const sto_policy *pol, uint64_t *cursor, bool reverse,
     tr_counts *counts)
 {
-	sqlite3_stmt *st = NULL;
-	proto_change c;
+	tr_rec *recs = NULL;
 	sto_verdict v;
+	size_t n = 0;
+	size_t k;
 	int rv;
 
-	if (sqlite3_prepare_v2(sto_sqlite(src),
-		reverse ? "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells FROM change WHERE lsn > ?1 ORDER BY lsn DESC"
-			: "SELECT lsn, site, seq, tbl, row_id, hlc, user, cells FROM change WHERE lsn > ?1 ORDER BY lsn",
-		-1, &st, NULL) != SQLITE_OK) {
-		return OCOP_EDB;
+	if ((rv = tr_log_all(src, *cursor, &recs, &n)) != OCOP_OK || (rv = sto_begin(dst)) != OCOP_OK) {
+		goto done;
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)*cursor);
-	if ((rv = sto_begin(dst)) != OCOP_OK) {
-		sqlite3_finalize(st);
-		return rv;
-	}
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		uint64_t lsn = (uint64_t)sqlite3_column_int64(st, 0);
-		row_to_change(st, &c);
+	for (k = 0; k < n; k++) {
+		tr_rec *r = &recs[reverse ? n - 1 - k : k];
 		/* The writer as a server knows it: here, as the source replica says of itself. */
-		sto_writer w = {c.site, sto_role(src), sto_scope(src)};
-		if ((rv = sto_merge_apply(dst, pol, pol != NULL ? &w : NULL, &c, false, &v)) != OCOP_OK) {
+		sto_writer w = {r->c.site, sto_role(src), sto_scope(src)};
+		if ((rv = sto_merge_apply(dst, pol, pol != NULL ? &w : NULL, &r->c, false, &v)) != OCOP_OK) {
 			break;
 		}
 		if (counts != NULL) {
@@ -66,16 +96,18 @@ tr_exchange(sto_db *dst, sto_db *src, const sto_policy *pol, uint64_t *cursor, b
 			counts->rejected += v.outcome == STO_REJECTED;
 			counts->conflicts += (int)v.conflicts;
 		}
-		if (lsn > *cursor) {
-			*cursor = lsn;
+		if (r->lsn > *cursor) {
+			*cursor = r->lsn;
 		}
 	}
-	sqlite3_finalize(st);
 	if (rv != OCOP_OK) {
 		sto_rollback(dst);
-		return rv;
+	} else {
+		rv = sto_commit(dst);
 	}
-	return sto_commit(dst);
+done:
+	tr_log_free(recs, n);
+	return rv;
 }
 
 static int
@@ -112,24 +144,132 @@ dump_query(sto_db *db, com_buf *out, const char *sql)
 	return OCOP_OK;
 }
 
+/* The clock lines of every row of t: 'tbl'|'row'|'col'|hlc|'site'|aux| per cell with a version. */
+static int
+dump_clocks(sto_db *db, com_buf *out, const sto_table *t)
+{
+	sqlite3_stmt *st = NULL;
+	char sql[128];
+	int status = sto_schema_status_col(t);
+
+	snprintf(sql, sizeof(sql), "SELECT id FROM %s ORDER BY id", t->name);
+	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *id = (const char *)sqlite3_column_text(st, 0);
+		sto_clock c;
+		sto_row r;
+		size_t i;
+		if (sto_row_load(db, t, id, &r) != OCOP_OK || sto_row_clock(db, &r, &c) != OCOP_OK) {
+			sto_row_fini(&r);
+			com_buf_printf(out, "'%s'|'%s'|unreadable clock\n", t->name, id);
+			continue;
+		}
+		sto_row_fini(&r);
+		for (i = 0; i < t->ncols; i++) {
+			char site[37] = "";
+			if (!c.have[i]) {
+				continue;
+			}
+			sto_sitenum_uuid(db, c.site[i], site);
+			com_buf_printf(out, "'%s'|'%s'|'%s'|%llu|'%s'|", t->name, id, t->cols[i].name,
+			    (unsigned long long)c.hlc[i], site);
+			if ((int)i == status && c.has_aux) {
+				com_buf_printf(out, "%lld|\n", (long long)c.aux);
+			} else {
+				com_buf_puts(out, "NULL|\n");
+			}
+		}
+	}
+	sqlite3_finalize(st);
+	return OCOP_OK;
+}
+
 int
 tr_dump(sto_db *db, com_buf *out, bool with_clocks)
 {
 	size_t n;
 	size_t i;
+	size_t k;
 	const sto_table *t = sto_schema_tables(&n);
-	char sql[128];
+	com_buf sql;
 
+	com_buf_init(&sql);
 	for (i = 0; i < n; i++) {
 		com_buf_printf(out, "== %s\n", t[i].name);
-		snprintf(sql, sizeof(sql), "SELECT * FROM %s ORDER BY id", t[i].name);
-		dump_query(db, out, sql);
+		com_buf_reset(&sql);
+		com_buf_puts(&sql, "SELECT id");
+		for (k = 0; k < t[i].ncols; k++) {
+			com_buf_printf(&sql, ", %s", t[i].cols[k].name);
+		}
+		com_buf_printf(&sql, " FROM %s ORDER BY id", t[i].name);
+		dump_query(db, out, (const char *)sql.data);
 	}
+	com_buf_fini(&sql);
 	if (with_clocks) {
 		com_buf_puts(out, "== clock\n");
-		dump_query(db, out, "SELECT tbl, row_id, col, hlc, site, aux FROM clock ORDER BY tbl, row_id, col");
+		for (i = 0; i < n; i++) {
+			dump_clocks(db, out, &t[i]);
+		}
 	}
 	return OCOP_OK;
+}
+
+int
+tr_log_get(sto_db *db, const char *site, uint64_t seq, proto_change *c, com_buf *cells)
+{
+	sto_log_filter f;
+	sto_log_it it;
+	sto_logged e;
+	int rv;
+
+	memset(&f, 0, sizeof(f));
+	if ((rv = sto_log_open(&it, db, &f)) == OCOP_OK) {
+		while ((rv = sto_log_next(&it, &e)) == OCOP_OK) {
+			if (strcmp(e.c.site, site) == 0 && e.c.seq == seq) {
+				*c = e.c;
+				com_buf_reset(cells);
+				rv = com_buf_append(cells, e.c.cells, e.c.cells_len);
+				c->cells = cells->data;
+				break;
+			}
+		}
+	}
+	sto_log_close(&it);
+	return rv;
+}
+
+int
+tr_clock_set(sto_db *db, const char *tbl, const char *row, const char *col, uint64_t hlc, const char *site)
+{
+	const sto_table *t = sto_schema_table(tbl);
+	int i = t != NULL ? sto_schema_col_index(t, col) : -1;
+	sto_clock c;
+	sto_row r;
+	uint32_t no;
+	int rv;
+
+	if (i < 0) {
+		return OCOP_EINVAL;
+	}
+	if ((rv = sto_begin(db)) != OCOP_OK) {
+		return rv;
+	}
+	if ((rv = sto_row_load(db, t, row, &r)) == OCOP_OK && (rv = sto_row_clock(db, &r, &c)) == OCOP_OK &&
+	    (rv = sto_sitenum_get(db, site, true, &no)) == OCOP_OK &&
+	    (rv = sto_apply_keep(db, &r, &c, (uint64_t)1 << i)) == OCOP_OK) {
+		c.have[i] = true;
+		c.hlc[i] = hlc;
+		c.site[i] = no;
+		rv = sto_clock_put(db, t, r.rowid, &c);
+	}
+	sto_row_fini(&r);
+	if (rv == OCOP_OK) {
+		return sto_commit(db);
+	}
+	sto_rollback(db);
+	return rv;
 }
 
 int

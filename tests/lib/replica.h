@@ -43,6 +43,34 @@ int tr_dump(sto_db *db, com_buf *out, bool with_clocks);
  * go everywhere. Caller frees with com_free().
  */
 char *tr_dump_scope(sto_db *db, sto_db *authority, const char *scope);
+/* A record copied out of a replica's log (its cells owned). */
+typedef struct tr_rec {
+	proto_change c; /* the record; c.cells points at cells */
+	uint8_t *cells; /* owned copy */
+	uint64_t lsn;   /* its position in the log */
+} tr_rec;
+
+/*
+ * Every record of db's log after position `after`, in log order, as db would
+ * send them. Free with tr_log_free(). Returns OCOP_OK or the log reader's
+ * error (a record whose row lost its value: EINTERNAL).
+ */
+int tr_log_all(sto_db *db, uint64_t after, tr_rec **out /* OUT */, size_t *n /* OUT */);
+/* Free what tr_log_all returned. Cannot fail. */
+void tr_log_free(tr_rec *recs, size_t n);
+
+/*
+ * Change (site, seq) of db's log as db would send it: *c, its cells copied
+ * into cells (c->cells points there). Returns OCOP_OK, OCOP_ENOENT, or the
+ * log reader's error.
+ */
+int tr_log_get(sto_db *db, const char *site, uint64_t seq, proto_change *c /* OUT */, com_buf *cells);
+/*
+ * Give cell (tbl, row, col) the version (hlc, site) as a merge would have
+ * (the change that held it keeps its value in its log entry), in a
+ * transaction of its own. Returns OCOP_OK or the store's error.
+ */
+int tr_clock_set(sto_db *db, const char *tbl, const char *row, const char *col, uint64_t hlc, const char *site);
 /*
  * Mark in reach (indexed like the flow's states, ocp_flow_state_count entries)
  * the states a dossier can reach from the flow's initial one by the

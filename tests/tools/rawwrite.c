@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "common/store/capture.h"
+#include "common/store/log.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
@@ -91,7 +92,6 @@ raw_append(sto_db *db, const char *tbl, const char *row, int ncells, char **cell
 	char names[RAW_MAX_CELLS][PROTO_NAME_MAX + 1];
 	proto_value vals[RAW_MAX_CELLS];
 	uint8_t *owned[RAW_MAX_CELLS] = {NULL};
-	sqlite3_stmt *st = NULL;
 	com_buf b;
 	proto_wr w;
 	uint64_t seq = 0;
@@ -115,26 +115,11 @@ raw_append(sto_db *db, const char *tbl, const char *row, int ncells, char **cell
 		rv = proto_wr_error(&w);
 	}
 	if (rv == OCOP_OK && (rv = sto_begin(db)) == OCOP_OK) {
-		rv = sto_capture_last_seq(db, &seq);
+		rv = com_hlc_now(sto_hlc(db), &hlc);
+		/* Straight into the log, values and all: nothing judges it here. */
 		if (rv == OCOP_OK) {
-			rv = com_hlc_now(sto_hlc(db), &hlc);
+			rv = sto_log_put_cells(db, 0, tbl, row, hlc, "tampered", b.data, b.len, &seq);
 		}
-		if (rv == OCOP_OK &&
-		    sqlite3_prepare_v2(sto_sqlite(db),
-			"INSERT INTO change (site, seq, tbl, row_id, hlc, user, cells) VALUES (?1, ?2, ?3, ?4, ?5, 'tampered', ?6)",
-			-1, &st, NULL) != SQLITE_OK) {
-			rv = OCOP_EDB;
-		}
-		if (rv == OCOP_OK) {
-			sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 2, (sqlite3_int64)(seq + 1));
-			sqlite3_bind_text(st, 3, tbl, -1, SQLITE_STATIC);
-			sqlite3_bind_text(st, 4, row, -1, SQLITE_STATIC);
-			sqlite3_bind_int64(st, 5, (sqlite3_int64)hlc);
-			sqlite3_bind_blob(st, 6, b.data, (int)b.len, SQLITE_STATIC);
-			rv = sqlite3_step(st) == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
-		}
-		sqlite3_finalize(st);
 		if (rv == OCOP_OK) {
 			rv = sto_meta_set_hlc(db);
 		}

@@ -1,4 +1,5 @@
 /* Unit tests for common/store/capture.c: every local write is logged, densely, with its base. */
+#include "tests/lib/replica.h"
 #include "tests/lib/testutil.h"
 
 #include <stdio.h>
@@ -55,22 +56,17 @@ teardown(void **state)
 static void
 load_change(sto_db *db, uint64_t seq, uint64_t *hlc, char *cells, size_t cap)
 {
-	sqlite3_stmt *st;
+	proto_change ch;
 	proto_cells_it it;
 	proto_cell c;
+	com_buf buf;
 	size_t used = 0;
 
-	assert_int_equal(sqlite3_prepare_v2(sto_sqlite(db),
-			     "SELECT hlc, cells, user FROM change WHERE site = ?1 AND seq = ?2", -1,
-			     &st, NULL),
-	    SQLITE_OK);
-	sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	*hlc = (uint64_t)sqlite3_column_int64(st, 0);
-	assert_string_equal((const char *)sqlite3_column_text(st, 2), "clerk");
-	assert_ok(proto_cells_open(&it, sqlite3_column_blob(st, 1),
-	    (size_t)sqlite3_column_bytes(st, 1), NULL));
+	com_buf_init(&buf);
+	assert_ok(tr_log_get(db, sto_site_id(db), seq, &ch, &buf));
+	*hlc = ch.hlc;
+	assert_string_equal(ch.user, "clerk");
+	assert_ok(proto_cells_open(&it, ch.cells, ch.cells_len, NULL));
 	cells[0] = 0;
 	while (proto_cells_next(&it, &c) == OCOP_OK) {
 		if (c.v.type == PROTO_V_TEXT) {
@@ -81,7 +77,7 @@ load_change(sto_db *db, uint64_t seq, uint64_t *hlc, char *cells, size_t cap)
 			    (long long)c.v.i, (unsigned long long)c.base_hlc);
 		}
 	}
-	sqlite3_finalize(st);
+	com_buf_fini(&buf);
 }
 
 static void
@@ -216,15 +212,12 @@ test_a_later_write_beats_a_cell_version_from_a_clock_ahead_of_ours(void **state)
 	const char *vals[] = {"A"};
 	char id[37];
 	char cells[256];
-	char sql[300];
 	uint64_t hlc;
 	uint64_t ahead = ((fake_ms + 60000) << 16) | 5;
 
 	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
 	/* As if a merge had installed a version from a site a minute ahead. */
-	snprintf(sql, sizeof(sql), "UPDATE clock SET hlc = %llu WHERE row_id = '%s' AND col = 'name'",
-	    (unsigned long long)ahead, id);
-	assert_ok(sto_exec(f->db, sql));
+	assert_ok(tr_clock_set(f->db, "subject", id, "name", ahead, "0190f0f0-0000-7000-8000-0000000000aa"));
 	assert_ok(sto_row_update(f->db, "subject", id, "name", "B"));
 	load_change(f->db, 2, &hlc, cells, sizeof(cells));
 	assert_true(hlc > ahead);

@@ -346,28 +346,19 @@ test_a_clock_far_ahead_is_clamped_and_recorded(void **state)
 	const char *cols[] = {"name"};
 	const char *vals[] = {"X"};
 	char id[37];
-	sqlite3_stmt *st;
+	com_buf cells;
 	sto_verdict v;
 	proto_change c;
 
 	f->now[0] += 3600 * 1000; /* an hour ahead of replica 1 */
 	assert_ok(sto_row_insert(f->r[0], "subject", cols, vals, 1, id));
-	assert_int_equal(sqlite3_prepare_v2(sto_sqlite(f->r[0]),
-			     "SELECT site, seq, tbl, row_id, hlc, user, cells FROM change", -1, &st, NULL),
-	    SQLITE_OK);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	memset(&c, 0, sizeof(c));
-	snprintf(c.site, sizeof(c.site), "%s", (const char *)sqlite3_column_text(st, 0));
-	c.seq = 1;
-	snprintf(c.tbl, sizeof(c.tbl), "subject");
-	snprintf(c.row, sizeof(c.row), "%s", id);
-	c.hlc = (uint64_t)sqlite3_column_int64(st, 4);
-	c.cells = sqlite3_column_blob(st, 6);
-	c.cells_len = (size_t)sqlite3_column_bytes(st, 6);
+	com_buf_init(&cells);
+	assert_ok(tr_log_get(f->r[0], sto_site_id(f->r[0]), 1, &c, &cells));
+	assert_string_equal(c.row, id);
 	assert_ok(sto_begin(f->r[1]));
 	assert_ok(sto_merge_apply(f->r[1], NULL, NULL, &c, true, &v));
 	assert_ok(sto_commit(f->r[1]));
-	sqlite3_finalize(st);
+	com_buf_fini(&cells);
 	assert_int_equal(v.outcome, STO_APPLIED);
 	assert_true(v.clamped);
 	assert_true(v.hlc < c.hlc);
