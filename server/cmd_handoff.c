@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "common/ocop/council.h"
 #include "common/ocop/policy.h"
@@ -86,14 +85,13 @@ handoff_export(int argc, char **argv)
 	ocp_reg_require req;
 	sto_blobs *blobs = NULL;
 	srv_handoff_key k;
-	sqlite3_stmt *st = NULL;
 	com_buf out;
 	char sha[SRV_HANDOFF_SHA_HEX];
 	char err[512];
 	lnk_enrolment enrol;
 	uint64_t changes = 0;
 	const char *dd;
-	int found = 0;
+	bool found = false;
 	int rv;
 
 	rv = srv_opts_parse(&o, argc, argv, SRV_OPT_DB | SRV_OPT_DOSSIER | SRV_OPT_OUT | SRV_OPT_CONFIG, "handoff export", export_usage);
@@ -130,18 +128,8 @@ handoff_export(int argc, char **argv)
 	req.arg = c;
 	ocp_reg_set_require(reg, &req);
 	rv = srv_handoff_scan(db, c, reg, true, NULL, err, sizeof(err));
-	if (rv == OCOP_OK && sqlite3_prepare_v2(sto_sqlite(db),
-				 "SELECT dossier_id, evaluation_id, version FROM handoff WHERE dossier_id = ?1"
-				 " ORDER BY created DESC, version DESC LIMIT 1",
-				 -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_text(st, 1, o.dossier, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			snprintf(k.dossier_id, sizeof(k.dossier_id), "%s", (const char *)sqlite3_column_text(st, 0));
-			snprintf(k.evaluation_id, sizeof(k.evaluation_id), "%s", (const char *)sqlite3_column_text(st, 1));
-			k.version = sqlite3_column_int64(st, 2);
-			found = 1;
-		}
-		sqlite3_finalize(st);
+	if (rv == OCOP_OK) {
+		rv = srv_handoff_latest(db, o.dossier, &k, &found);
 	}
 	if (!found) {
 		fprintf(stderr, "ocopd handoff export: dossier %s is not a 5-star candidate (potential 5★ result,"

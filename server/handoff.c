@@ -296,6 +296,32 @@ srv_handoff_scan(sto_db *db, ocp_council *c, ocp_reg *reg, bool record, uint32_t
 }
 
 int
+srv_handoff_latest(sto_db *db, const char *dossier_id, srv_handoff_key *out, bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*found = false;
+	memset(out, 0, sizeof(*out));
+	if (sqlite3_prepare_v2(sto_sqlite(db),
+		"SELECT dossier_id, evaluation_id, version FROM handoff WHERE dossier_id = ?1"
+		" ORDER BY created DESC, version DESC LIMIT 1",
+		-1, &st, NULL) != SQLITE_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, dossier_id, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		col_copy(st, 0, out->dossier_id, sizeof(out->dossier_id));
+		col_copy(st, 1, out->evaluation_id, sizeof(out->evaluation_id));
+		out->version = sqlite3_column_int64(st, 2);
+		*found = true;
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
+}
+
+int
 srv_handoff_pending(sto_db *db, srv_handoff_key **keys, size_t *n)
 {
 	sqlite3_stmt *st = NULL;

@@ -58,6 +58,12 @@ int srv_handoff_scan(sto_db *db, ocp_council *c, ocp_reg *reg, bool record, uint
  */
 int srv_handoff_list(sto_db *db, ocp_council *c, json_t **out /* OUT */);
 
+/*
+ * The latest hand-off recorded for a dossier (the newest evaluation version).
+ * *found says whether there is one. Returns OCOP_OK or OCOP_EDB.
+ */
+int srv_handoff_latest(sto_db *db, const char *dossier_id, srv_handoff_key *out /* OUT */, bool *found /* OUT */);
+
 /* The hand-offs in state waiting or sent, oldest first, as a com_malloc'd array (caller com_free()s). */
 int srv_handoff_pending(sto_db *db, srv_handoff_key **keys /* OUT */, size_t *n /* OUT */);
 

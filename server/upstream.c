@@ -134,21 +134,12 @@ upstream_hello(srv_upstream *u, lnk_session *ss)
 static int
 upstream_record_rejection(srv_upstream *u, const srv_relay_ref *ref, int code, const char *reason)
 {
-	sqlite3_stmt *st = NULL;
 	char text[700];
-	bool known;
+	bool known = false;
+	int rv;
 
-	if (sqlite3_prepare_v2(sto_sqlite(u->db),
-		"SELECT 1 FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = 'upstream'", -1, &st,
-		NULL) != SQLITE_OK) {
-		return OCOP_EDB;
-	}
-	sqlite3_bind_text(st, 1, ref->site, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)ref->seq);
-	known = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
-	if (known) {
-		return OCOP_OK;
+	if ((rv = sto_ledger_has_rule(u->db, ref->site, ref->seq, "upstream", &known)) != OCOP_OK || known) {
+		return rv;
 	}
 	com_logf(u->log, COM_LOG_WARN, "the national server refused %s seq %" PRIu64 " (%s %s): %s", ref->site,
 	    ref->seq, ref->tbl, ref->row, reason);

@@ -5,10 +5,11 @@
  */
 #include "common/store/fileref.h"
 
+#include "common/store/clock.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "common/store/clock.h"
 #include "common/store/db.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
@@ -108,26 +109,22 @@ fileref_add(sto_fileref **arr, size_t *n, size_t *cap, const uint8_t sha[STO_SHA
 }
 
 /*
- * Who set document id's sha256 (its cell's version in the row's packed
- * clock, common/store/clock.h), into out ("" when unknown). Returns OCOP_OK,
- * OCOP_EDB.
+ * Did site set document id's sha256 (the cell's version names it)? Read from
+ * the row's packed clock (clock.h); false when the cell has no version.
  */
-static int
-fileref_writer(sto_db *db, const char *id, char out[37])
+static bool
+fileref_set_by(sto_db *db, const char *id, const char *site)
 {
+	char writer[37] = "";
 	uint64_t hlc = 0;
 	int64_t aux = 0;
 	bool found = false;
-	int rv;
 
-	out[0] = 0;
-	if ((rv = sto_clock_get(db, "document", id, "sha256", &hlc, out, &aux, &found)) != OCOP_OK) {
-		return rv;
+	if (site == NULL || site[0] == 0 || id == NULL ||
+	    sto_clock_get(db, "document", id, "sha256", &hlc, writer, &aux, &found) != OCOP_OK) {
+		return false;
 	}
-	if (!found) {
-		out[0] = 0;
-	}
-	return OCOP_OK;
+	return found && strcmp(writer, site) == 0;
 }
 
 /*
@@ -161,12 +158,7 @@ fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_poli
 		    sqlite3_column_type(st, 2) != SQLITE_INTEGER || size < 0) {
 			continue;
 		}
-		char writer[37] = "";
-
-		if (self != NULL && (rv = fileref_writer(db, (const char *)sqlite3_column_text(st, 0), writer)) != OCOP_OK) {
-			break;
-		}
-		if (self != NULL && strcmp(writer, self) == 0) {
+		if (self != NULL && fileref_set_by(db, (const char *)sqlite3_column_text(st, 0), self)) {
 			covered = true;
 		} else if ((rv = fileref_covered(db, pol, scope, (const char *)sqlite3_column_text(st, 0), &covered)) !=
 			   OCOP_OK) {
@@ -189,12 +181,11 @@ fileref_collect_arg(sto_db *db, const char *sql, const char *arg, const sto_poli
 	return OCOP_OK;
 }
 
-
 int
 sto_files_of_dossier(sto_db *db, const char *dossier, sto_fileref **out, size_t *n)
 {
 	return fileref_collect_arg(db,
-	    "SELECT d.id, d.sha256, d.size, NULL FROM document d"
+	    "SELECT d.id, d.sha256, d.size FROM document d"
 	    " WHERE d.dossier_id = ?1 AND d.deleted = 0 AND d.sha256 IS NOT NULL ORDER BY d.id",
 	    dossier, NULL, NULL, NULL, out, n);
 }
@@ -212,7 +203,7 @@ int
 sto_files_of_handoffs(sto_db *db, sto_fileref **out, size_t *n)
 {
 	return fileref_collect_arg(db,
-	    "SELECT d.id, d.sha256, d.size, NULL FROM document d"
+	    "SELECT d.id, d.sha256, d.size FROM document d"
 	    " WHERE d.deleted = 0 AND d.sha256 IS NOT NULL"
 	    " AND d.id IN (SELECT row_id FROM handoff_tree WHERE tbl = 'document') ORDER BY d.id",
 	    NULL, NULL, NULL, NULL, out, n);
@@ -241,16 +232,12 @@ sto_files_claim(sto_db *db, const sto_policy *pol, const char *site, const char 
 	sqlite3_bind_text(st, 1, hex, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int64(st, 2, size == STO_FILE_ANY_SIZE ? -1 : (sqlite3_int64)size);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		char writer[37];
 		char id[40];
 		bool covered;
 		bool mine;
 
 		snprintf(id, sizeof(id), "%s", (const char *)sqlite3_column_text(st, 0));
-		if ((rv = fileref_writer(db, id, writer)) != OCOP_OK) {
-			break;
-		}
-		mine = writer[0] != 0 && strcmp(writer, site) == 0;
+		mine = fileref_set_by(db, id, site);
 		if ((rv = fileref_covered(db, pol, scope, id, &covered)) != OCOP_OK) {
 			break;
 		}

@@ -160,6 +160,26 @@ sto_refusal_find(sto_db *db, const char *site, uint64_t seq, int *code, char *re
 }
 
 int
+sto_ledger_has_rule(sto_db *db, const char *site, uint64_t seq, const char *rule, bool *found)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	*found = false;
+	if (sto_stmt(db, "SELECT 1 FROM ledger WHERE lost_site = ?1 AND lost_seq = ?2 AND rule = ?3 LIMIT 1", &st) !=
+	    OCOP_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, site, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
+	sqlite3_bind_text(st, 3, rule, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "ledger: %s", sqlite3_errmsg(db->db));
+}
+
+int
 sto_ledger_counts(sto_db *db, const char *site, sto_ledger_stats *out)
 {
 	sqlite3_stmt *st;

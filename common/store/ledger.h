@@ -48,6 +48,13 @@ int sto_ledger_refusal(sto_db *db, const char *tbl, const char *row, const char 
 int sto_refusal_find(sto_db *db, const char *site, uint64_t seq, int *code /* OUT */, char *reason, size_t cap,
     bool *found /* OUT */);
 
+/*
+ * Is there a ledger entry about change (site, seq) under rule (e.g. the
+ * province's "upstream" record of a refusal by the national server)? *found
+ * says. Returns OCOP_OK or OCOP_EDB.
+ */
+int sto_ledger_has_rule(sto_db *db, const char *site, uint64_t seq, const char *rule, bool *found /* OUT */);
+
 typedef struct sto_ledger_stats {
 	uint64_t entries;         /* every ledger entry */
 	uint64_t open;            /* entries nobody has settled */

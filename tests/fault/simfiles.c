@@ -353,10 +353,10 @@ sf_lie(srv_service *svc, sto_db *liar, sf_node *n, const char *cred, int kind_in
 static void
 sf_writer(sto_db *db, const char *doc, char out[40])
 {
+	char site[37] = "";
 	uint64_t hlc = 0;
 	int64_t aux = 0;
 	bool found = false;
-	char site[37] = "";
 
 	out[0] = 0;
 	if (sto_clock_get(db, "document", doc, "sha256", &hlc, site, &aux, &found) == OCOP_OK && found) {
