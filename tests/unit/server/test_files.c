@@ -639,7 +639,7 @@ chunk_told(fx *f)
 /*
  * Files keep to the server's memory bound for batches: with many sites at
  * once each is told a chunk no larger than its share of batch_memory (never
- * under 64 KiB); one site alone keeps the configured size.
+ * under SRV_MIN_BATCH); one site alone keeps the configured size.
  */
 static void
 test_many_sites_at_once_are_told_smaller_chunks(void **state)
