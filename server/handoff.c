@@ -6,6 +6,7 @@
  */
 #include "server/handoff.h"
 
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "common/ocop/candidate.h"
 #include "common/store/filebundle.h"
 #include "common/store/fileref.h"
 #include "common/util/alloc.h"
@@ -75,76 +77,48 @@ typedef struct cand {
 } cand;
 
 /*
- * The approved candidates by status (not yet checked against the scoring
- * function): dossiers with an approval of their latest provincial evaluation
- * whose status the dossier's workflow marks `candidate`.
+ * The candidates (common/ocop/candidate.h; not yet checked against the
+ * scoring function), each with whether its hand-off is recorded.
  */
 static int
 handoff_find(sto_db *db, ocp_council *c, cand **out, size_t *n, char *err, size_t errlen)
 {
-	static const char sql[] =
-	    "SELECT d.id, e.id, COALESCE(e.version, 1), d.status, d.legal_basis,"
-	    " EXISTS (SELECT 1 FROM handoff h WHERE h.dossier_id = d.id AND h.evaluation_id = e.id"
-	    "  AND h.version = COALESCE(e.version, 1))"
-	    " FROM dossier d JOIN evaluation e ON e.id = (SELECT x.id FROM evaluation x"
-	    "  WHERE x.dossier_id = d.id AND x.deleted = 0 AND x.tier = 'province'"
-	    "  ORDER BY COALESCE(x.held_on, '') DESC, x.id DESC LIMIT 1)"
-	    " WHERE d.deleted = 0"
-	    " AND EXISTS (SELECT 1 FROM decision a WHERE a.dossier_id = d.id AND a.kind = 'approval'"
-	    "  AND a.deleted = 0 AND (a.evaluation_id = e.id OR a.evaluation_id IS NULL))"
-	    " ORDER BY d.id";
-	sqlite3_stmt *st = NULL;
-	cand *v = NULL;
-	size_t cap = 0;
-	int rc;
+	ocp_candidate *v = NULL;
+	size_t m = 0;
+	size_t i;
+	cand *w;
+	int rv;
 
 	*out = NULL;
 	*n = 0;
-	if (sqlite3_prepare_v2(sto_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK) {
-		return handoff_sqlerr(db, err, errlen, "finding candidates");
+	if ((rv = ocp_candidates_find(c, &v, &m)) != OCOP_OK) {
+		if (err != NULL) {
+			snprintf(err, errlen, "%s", ocp_council_errmsg(c));
+		}
+		return rv;
 	}
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *basis = (const char *)sqlite3_column_text(st, 4);
-		const char *send_to = NULL;
-		bool yes = false;
-
-		if (ocp_council_candidate(c, basis, (const char *)sqlite3_column_text(st, 3), &yes, &send_to) !=
-		    OCOP_OK) {
-			/* A dossier of a basis with no workflow here is no candidate: say so, go on. */
-			com_logf(sto_log(db), COM_LOG_WARN, "dossier %s: %s", (const char *)sqlite3_column_text(st, 0),
-			    ocp_council_errmsg(c));
-			continue;
-		}
-		if (!yes) {
-			continue;
-		}
-		if (*n == cap) {
-			size_t ncap = cap ? cap * 2 : 8;
-			cand *nv = com_realloc(v, ncap * sizeof(*v));
-			if (nv == NULL) {
-				sqlite3_finalize(st);
-				com_free(v);
-				return OCOP_ENOMEM;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		memset(&v[*n], 0, sizeof(v[*n]));
-		col_copy(st, 0, v[*n].key.dossier_id, sizeof(v[*n].key.dossier_id));
-		col_copy(st, 1, v[*n].key.evaluation_id, sizeof(v[*n].key.evaluation_id));
-		v[*n].key.version = sqlite3_column_int64(st, 2);
-		col_copy(st, 3, v[*n].status, sizeof(v[*n].status));
-		v[*n].send_to = send_to;
-		v[*n].recorded = sqlite3_column_int(st, 5) != 0;
-		(*n)++;
+	if (m == 0) {
+		return OCOP_OK;
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	if ((w = com_calloc(m, sizeof(*w))) == NULL) {
 		com_free(v);
-		*n = 0;
+		return OCOP_ENOMEM;
+	}
+	for (i = 0; i < m && rv == OCOP_OK; i++) {
+		snprintf(w[i].key.dossier_id, sizeof(w[i].key.dossier_id), "%s", v[i].dossier_id);
+		snprintf(w[i].key.evaluation_id, sizeof(w[i].key.evaluation_id), "%s", v[i].evaluation_id);
+		w[i].key.version = v[i].version;
+		snprintf(w[i].status, sizeof(w[i].status), "%s", v[i].status);
+		w[i].send_to = v[i].send_to;
+		rv = sto_handoff_has(db, &w[i].key, &w[i].recorded);
+	}
+	com_free(v);
+	if (rv != OCOP_OK) {
+		com_free(w);
 		return handoff_sqlerr(db, err, errlen, "finding candidates");
 	}
-	*out = v;
+	*out = w;
+	*n = m;
 	return OCOP_OK;
 }
 

@@ -259,3 +259,23 @@ sto_handoff_counts(sto_db *db, uint64_t counts[4])
 	sqlite3_finalize(st);
 	return rc == SQLITE_DONE ? OCOP_OK : OCOP_EDB;
 }
+
+int
+sto_handoff_has(sto_db *db, const sto_handoff_key *k, bool *found)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	*found = false;
+	if (sto_stmt(db, "SELECT 1 FROM handoff WHERE dossier_id = ?1 AND evaluation_id = ?2 AND version = ?3", &st) !=
+	    OCOP_OK) {
+		return OCOP_EDB;
+	}
+	sqlite3_bind_text(st, 1, k->dossier_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, k->evaluation_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, k->version);
+	rc = sqlite3_step(st);
+	*found = rc == SQLITE_ROW;
+	sqlite3_reset(st);
+	return rc == SQLITE_ROW || rc == SQLITE_DONE ? OCOP_OK : handoff_sqlerr(db);
+}

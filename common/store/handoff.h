@@ -29,6 +29,9 @@ typedef struct sto_handoff_key {
  */
 int sto_handoff_record(sto_db *db, const sto_handoff_key *k);
 
+/* Is a hand-off of this key recorded? *found says. Returns OCOP_OK or OCOP_EDB. */
+int sto_handoff_has(sto_db *db, const sto_handoff_key *k, bool *found /* OUT */);
+
 /*
  * The latest hand-off recorded for a dossier (the newest evaluation version).
  * *found says whether there is one. Returns OCOP_OK or OCOP_EDB.
