@@ -6,7 +6,6 @@
  */
 #include "server/handoff.h"
 
-
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
