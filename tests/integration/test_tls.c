@@ -525,8 +525,14 @@ test_a_certificate_of_another_ca_is_refused_and_the_reason_logged(void **state)
 		sto_close(db);
 		com_free(ca);
 	}
+	/* Under TLS 1.3 the client has finished its side of the handshake when the
+	 * server checks the client's certificate: the client reads the server's
+	 * alert ("refused this site's certificate") or, when the server closed
+	 * first (a slower client, e.g. under a sanitizer), only a failed handshake.
+	 * Exit code 5 says TLS either way; the server's log says why. */
 	assert_int_equal(ocop(f, "x", &o, "sync"), 5);
-	assert_non_null(strstr(o, "the server refused this site's certificate"));
+	assert_true(strstr(o, "the server refused this site's certificate") != NULL ||
+		    strstr(o, "TLS handshake with") != NULL);
 	com_free(o);
 	assert_true(log_wait(f, "prov.log", "client certificate refused"));
 }
