@@ -14,70 +14,7 @@
 
 #include "ocop_err.h"
 #include "protocol/envelope.h"
-
-/* ===== Text checks ===== */
-
-/* Length of the well-formed UTF-8 sequence at s (len > 0 bytes), or 0; NUL counts as ill-formed. */
-static size_t
-session_utf8_seq(const uint8_t *s, size_t len)
-{
-	uint8_t c = s[0];
-	uint32_t cp;
-	size_t n;
-	size_t i;
-
-	if (c == 0) {
-		return 0;
-	}
-	if (c < 0x80) {
-		return 1;
-	}
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1fu;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0fu;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07u;
-	} else {
-		return 0;
-	}
-	if (len < n) {
-		return 0;
-	}
-	for (i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80) {
-			return 0;
-		}
-		cp = (cp << 6) | (s[i] & 0x3fu);
-	}
-	/* Overlong forms, surrogates and code points past U+10FFFF are ill-formed. */
-	if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff)) {
-		return 0;
-	}
-	return n;
-}
-
-/* True when s (len bytes) is well-formed UTF-8 without NUL. */
-static bool
-session_utf8_valid(const char *s, size_t len)
-{
-	const uint8_t *p = (const uint8_t *)s;
-	size_t i = 0;
-	size_t n;
-
-	while (i < len) {
-		n = session_utf8_seq(p + i, len - i);
-		if (n == 0) {
-			return false;
-		}
-		i += n;
-	}
-	return true;
-}
+#include "protocol/text.h"
 
 /* ===== Field tables ===== */
 
@@ -190,7 +127,7 @@ session_rejection_get(proto_rd *r, proto_rejection *out)
 	    proto_rd_uint(r, &out->seq) != OCOP_OK || out->seq == 0 ||
 	    proto_rd_uint(r, &code) != OCOP_OK || code > UINT32_MAX ||
 	    proto_rd_str(r, &s, &len) != OCOP_OK || len > PROTO_REASON_MAX ||
-	    !session_utf8_valid(s, len)) {
+	    !proto_utf8_valid(s, len)) {
 		r->pos = save;
 		return OCOP_EPROTO;
 	}
@@ -218,7 +155,7 @@ proto_rejection_put(proto_wr *w, uint64_t seq, uint32_t code, const char *reason
 	}
 	/* Copy whole characters while they fit; an ill-formed byte becomes '?'. */
 	while (i < len) {
-		n = session_utf8_seq(p + i, len - i);
+		n = proto_utf8_seq(p + i, len - i);
 		if (n == 0) {
 			if (o + 1 > sizeof(clean)) {
 				break;
@@ -332,7 +269,7 @@ session_field_get(proto_rd *r, const session_field *f, void *dst)
 		return OCOP_OK;
 	case SK_STR:
 		if (proto_rd_str(r, &s, &len) != OCOP_OK || len > f->max ||
-		    !session_utf8_valid(s, len)) {
+		    !proto_utf8_valid(s, len)) {
 			return OCOP_EPROTO;
 		}
 		memcpy(dst, s, len);
@@ -427,7 +364,7 @@ session_field_check(const session_field *f, const void *src)
 		return proto_uuid_valid(s, len) ? OCOP_OK : OCOP_EINVAL;
 	case SK_STR:
 		len = strnlen(s, f->max + 1);
-		return len <= f->max && session_utf8_valid(s, len) ? OCOP_OK : OCOP_EINVAL;
+		return len <= f->max && proto_utf8_valid(s, len) ? OCOP_OK : OCOP_EINVAL;
 	case SK_CHANGES: {
 		const proto_changes *v = src;
 		return session_view_check(v->p, v->len, v->count);

@@ -5,9 +5,8 @@
 
 #include <stdint.h>
 
-/* Length of the well-formed UTF-8 sequence at s (len > 0 bytes), or 0; NUL counts as ill-formed. */
-static size_t
-text_seq(const uint8_t *s, size_t len)
+size_t
+proto_utf8_seq(const unsigned char *s, size_t len)
 {
 	uint8_t c = s[0];
 	uint32_t cp;
@@ -56,7 +55,7 @@ proto_utf8_valid(const char *s, size_t len)
 	size_t n;
 
 	while (i < len) {
-		n = text_seq(p + i, len - i);
+		n = proto_utf8_seq(p + i, len - i);
 		if (n == 0) {
 			return false;
 		}
