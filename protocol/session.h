@@ -140,10 +140,11 @@ typedef struct proto_ack_ok {
 /*
  * Encoders: append one whole framed message (envelope included) to buf.
  * Strings must be NUL-terminated within their arrays, valid UTF-8 and, for
- * UUID fields, canonical lowercase UUIDs; views must hold records as written
- * by proto_change_put()/proto_rejection_put() or set by a decoder (their
- * bytes are copied, not re-checked; only a view whose count exceeds its
- * length, or with bytes but a NULL pointer, is refused).
+ * UUID fields, canonical lowercase UUIDs; views must hold a batch value as
+ * proto_body_put() writes it, rejections as proto_rejection_put() writes
+ * them, or be set by a decoder (their bytes are copied, not re-checked; only
+ * a view whose count exceeds its length, or with bytes but a NULL pointer, is
+ * refused). A change view of no bytes writes an empty batch.
  * Returns: OCOP_OK; OCOP_EINVAL for a field that would not decode (nothing
  * written); OCOP_ENOMEM (buf back to its length before the call).
  */

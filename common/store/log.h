@@ -35,7 +35,7 @@ typedef struct sto_logcells {
 	uint64_t base[STO_ROW_MAX]; /* base version of each column written */
 	proto_value v[STO_ROW_MAX]; /* the value of each column written and not in the row (borrowed) */
 	bool not_kept;              /* its values are gone (the migration's entries of no known table) */
-	const uint8_t *verbatim;    /* a forged entry: its cells exactly as the wire carries them (borrowed) */
+	const uint8_t *verbatim;    /* a forged entry: its cells exactly as its change carried them (borrowed) */
 	size_t verbatim_len;        /* their length */
 	uint64_t took;              /* columns whose earlier holder's value this change keeps */
 	uint32_t took_site[STO_ROW_MAX]; /* that holder's site number */
