@@ -21,81 +21,31 @@
 #include "common/store/store.h"
 #include "common/util/alloc.h"
 #include "ocop_err.h"
+#include "protocol/change.h"
 #include "protocol/wire.h"
-
-/* One value of a version 2 cell map. */
-static int
-migrate_value(proto_rd *r, proto_value *v)
-{
-	proto_type t;
-	const char *s;
-
-	memset(v, 0, sizeof(*v));
-	if (proto_rd_peek(r, &t) != OCOP_OK) {
-		return OCOP_EPROTO;
-	}
-	switch (t) {
-	case PROTO_T_NIL:
-		v->type = PROTO_V_NULL;
-		return proto_rd_nil(r);
-	case PROTO_T_INT:
-		v->type = PROTO_V_INT;
-		return proto_rd_int(r, &v->i);
-	case PROTO_T_FLOAT:
-		v->type = PROTO_V_REAL;
-		return proto_rd_double(r, &v->d);
-	case PROTO_T_STR:
-		v->type = PROTO_V_TEXT;
-		if (proto_rd_str(r, &s, &v->len) != OCOP_OK) {
-			return OCOP_EPROTO;
-		}
-		v->p = (const uint8_t *)s;
-		return OCOP_OK;
-	case PROTO_T_BIN:
-		v->type = PROTO_V_BLOB;
-		return proto_rd_bin(r, &v->p, &v->len);
-	default:
-		return OCOP_EPROTO;
-	}
-}
 
 /* A version 2 cell map ({column name: [value, base]}) as an entry that keeps every value. */
 static int
 migrate_cells(const sto_table *t, const uint8_t *p, size_t len, sto_logcells *lc)
 {
-	proto_rd r;
-	uint32_t n;
-	uint32_t k;
+	proto_cells_it it;
+	proto_cell c;
+	int i;
+	int rv;
 
 	memset(lc, 0, sizeof(*lc));
-	proto_rd_init(&r, p, len);
-	if (proto_rd_map(&r, &n) != OCOP_OK) {
+	if (proto_cells_open(&it, p, len, NULL) != OCOP_OK) {
 		return OCOP_EPROTO;
 	}
-	for (k = 0; k < n; k++) {
-		const char *name;
-		size_t nlen;
-		char col[PROTO_NAME_MAX + 1];
-		uint32_t two;
-		proto_value v;
-		uint64_t base;
-		int i;
-
-		if (proto_rd_str(&r, &name, &nlen) != OCOP_OK || nlen > PROTO_NAME_MAX ||
-		    proto_rd_array(&r, &two) != OCOP_OK || two != 2 || migrate_value(&r, &v) != OCOP_OK ||
-		    proto_rd_uint(&r, &base) != OCOP_OK) {
-			return OCOP_EPROTO;
-		}
-		memcpy(col, name, nlen);
-		col[nlen] = 0;
-		if ((i = sto_schema_col_index(t, col)) < 0) {
+	while ((rv = proto_cells_next(&it, &c)) == OCOP_OK) {
+		if ((i = sto_schema_col_index(t, c.col)) < 0) {
 			continue; /* the merge never logged one; nothing could read it */
 		}
 		lc->cols |= (uint64_t)1 << i;
-		lc->v[i] = v;
-		lc->base[i] = base;
+		lc->v[i] = c.v;
+		lc->base[i] = c.base_hlc;
 	}
-	return proto_rd_done(&r);
+	return rv == OCOP_ENOENT ? OCOP_OK : OCOP_EPROTO;
 }
 
 /* The number of a site, or 0 for NULL / "". */
