@@ -29,34 +29,11 @@ static int log_taken(sto_db *db, const sto_table *t, const char *row, uint32_t s
 
 /* ===== Entry cells ===== */
 
-static void
-log_value_put(proto_wr *w, const proto_value *v)
-{
-	switch (v->type) {
-	case PROTO_V_INT:
-		proto_wr_int(w, v->i);
-		break;
-	case PROTO_V_REAL:
-		proto_wr_double(w, v->d);
-		break;
-	case PROTO_V_TEXT:
-		proto_wr_str(w, (const char *)v->p, v->len);
-		break;
-	case PROTO_V_BLOB:
-		proto_wr_bin(w, v->p, v->len);
-		break;
-	default:
-		proto_wr_nil(w);
-		break;
-	}
-}
-
-/* Read a value, or the in-row mark (*inrow). */
+/* Read a value, or the in-row mark `true` (*inrow). */
 static int
 log_value_get(proto_rd *r, proto_value *v, bool *inrow)
 {
 	proto_type t;
-	const char *s;
 	bool b;
 
 	memset(v, 0, sizeof(*v));
@@ -64,35 +41,14 @@ log_value_get(proto_rd *r, proto_value *v, bool *inrow)
 	if (proto_rd_peek(r, &t) != OCOP_OK) {
 		return OCOP_EPROTO;
 	}
-	switch (t) {
-	case PROTO_T_BOOL:
+	if (t == PROTO_T_BOOL) {
 		if (proto_rd_bool(r, &b) != OCOP_OK || !b) {
 			return OCOP_EPROTO;
 		}
 		*inrow = true;
 		return OCOP_OK;
-	case PROTO_T_NIL:
-		v->type = PROTO_V_NULL;
-		return proto_rd_nil(r);
-	case PROTO_T_INT:
-		v->type = PROTO_V_INT;
-		return proto_rd_int(r, &v->i);
-	case PROTO_T_FLOAT:
-		v->type = PROTO_V_REAL;
-		return proto_rd_double(r, &v->d);
-	case PROTO_T_STR:
-		v->type = PROTO_V_TEXT;
-		if (proto_rd_str(r, &s, &v->len) != OCOP_OK) {
-			return OCOP_EPROTO;
-		}
-		v->p = (const uint8_t *)s;
-		return OCOP_OK;
-	case PROTO_T_BIN:
-		v->type = PROTO_V_BLOB;
-		return proto_rd_bin(r, &v->p, &v->len);
-	default:
-		return OCOP_EPROTO;
 	}
+	return proto_value_get(r, v);
 }
 
 /*
@@ -137,7 +93,7 @@ log_cells_encode(const sto_table *t, const sto_logcells *lc, com_buf *out, bool 
 		if (lc->inrow & ((uint64_t)1 << i)) {
 			proto_wr_bool(&w, true);
 		} else {
-			log_value_put(&w, &lc->v[i]);
+			proto_value_put(&w, &lc->v[i]);
 		}
 		proto_wr_uint(&w, lc->base[i]);
 	}
@@ -213,7 +169,7 @@ log_took_encode(const sto_table *t, const sto_logcells *lc, com_buf *out)
 			proto_wr_uint(&w, i);
 			proto_wr_uint(&w, lc->took_site[i]);
 			proto_wr_uint(&w, lc->took_hlc[i]);
-			log_value_put(&w, &lc->took_v[i]);
+			proto_value_put(&w, &lc->took_v[i]);
 		}
 	}
 	return proto_wr_error(&w);
