@@ -15,45 +15,11 @@
 #include "common/util/buf.h"
 #include "protocol/batch.h"
 #include "protocol/envelope.h"
+#include "tests/lib/cells.h"
 
 #define SITE "0190f0f0-0000-7000-8000-000000000001"
 #define SITE2 "0190f0f0-0000-7000-8000-0000000000b2"
 #define ROW "0190f0f0-1111-7000-8000-000000000002"
-#define VI_TEXT "Chè Shan tuyết cổ thụ Hà Giang – sản phẩm OCOP 4 sao"
-
-static const uint8_t blob[] = {0x00, 0xff, 0x10, 0x00, 0xc1, 0x7f};
-
-/* A cell map with one cell of every value type and bases at their limits. */
-static void
-write_cells(com_buf *cells)
-{
-	proto_wr w;
-	proto_value v;
-
-	com_buf_reset(cells);
-	proto_wr_init(&w, cells);
-	proto_cells_begin(&w, 6);
-	memset(&v, 0, sizeof(v));
-	v.type = PROTO_V_NULL;
-	proto_cell_put(&w, "note", &v, 0);
-	v.type = PROTO_V_INT;
-	v.i = INT64_MIN;
-	proto_cell_put(&w, "low", &v, 1);
-	v.i = INT64_MAX;
-	proto_cell_put(&w, "high", &v, UINT64_MAX);
-	v.type = PROTO_V_REAL;
-	v.d = 89.995;
-	proto_cell_put(&w, "score_mean", &v, 42);
-	v.type = PROTO_V_TEXT;
-	v.p = (const uint8_t *)VI_TEXT;
-	v.len = strlen(VI_TEXT);
-	proto_cell_put(&w, "name", &v, 0x0190f0f000010000ull);
-	v.type = PROTO_V_BLOB;
-	v.p = blob;
-	v.len = sizeof(blob);
-	proto_cell_put(&w, "sha256", &v, 2);
-	assert_ok(proto_wr_error(&w));
-}
 
 static void
 make_change(proto_change *c, const com_buf *cells, const char *site, uint64_t seq, uint64_t hlc)
@@ -139,7 +105,7 @@ test_records_round_trip_with_deltas_at_their_limits(void **state)
 	(void)state;
 	com_buf_init(&cells);
 	com_buf_init(&msg);
-	write_cells(&cells);
+	tu_cells_every_type(&cells);
 	/* Seqs and clocks that go up, down, wrap and jump by more than 2^63. */
 	make_change(&cs[0], &cells, SITE, 12345678901ull, 0x0190f0f0ffff0003ull);
 	make_change(&cs[1], &cells, SITE, 12345678902ull, 0x0190f0f0ffff0004ull);
@@ -190,13 +156,13 @@ test_a_batch_names_each_site_table_column_and_user_once(void **state)
 	(void)state;
 	com_buf_init(&cells);
 	com_buf_init(&msg);
-	write_cells(&cells);
+	tu_cells_every_type(&cells);
 	for (i = 0; i < 200; i++) {
 		make_change(&cs[i], &cells, i % 2 ? SITE : SITE2, i + 1, 0x0190f0f0ffff0000ull + i);
 	}
 	encode(&msg, cs, 200);
 	assert_ok(decode_check(&msg, cs, 200));
-	/* Inflate and read the dictionaries: 1 table + 6 columns + 1 user, 2 sites. */
+	/* Inflate and read the dictionaries: 1 table + 7 columns + 1 user, 2 sites. */
 	proto_rd_init(&r, msg.data, msg.len);
 	assert_ok(proto_rd_array(&r, &n));
 	assert_ok(proto_rd_uint(&r, &enc));
@@ -210,7 +176,7 @@ test_a_batch_names_each_site_table_column_and_user_once(void **state)
 	assert_int_equal(uncompress(raw, &rawlen, p, plen), Z_OK);
 	proto_rd_init(&r, raw, rawlen);
 	assert_ok(proto_rd_array(&r, &n));
-	assert_int_equal(n, 8);
+	assert_int_equal(n, 2 + TU_CELLS_COUNT);
 	for (i = 0; i < n; i++) {
 		assert_ok(proto_rd_skip(&r));
 	}
@@ -239,7 +205,7 @@ test_the_writer_refuses_what_would_not_decode_and_keeps_the_rest(void **state)
 	(void)state;
 	com_buf_init(&cells);
 	com_buf_init(&msg);
-	write_cells(&cells);
+	tu_cells_every_type(&cells);
 	proto_body_init(&b);
 	make_change(&cs[0], &cells, SITE, 1, 10);
 	assert_ok(proto_body_add(&b, &cs[0]));
@@ -547,7 +513,7 @@ test_every_truncation_of_a_batch_is_refused(void **state)
 	com_buf_init(&msg);
 	for (deflate = 0; deflate < 2; deflate++) {
 		if (deflate) {
-			write_cells(&cells);
+			tu_cells_every_type(&cells);
 		} else {
 			proto_wr w;
 			com_buf_reset(&cells);
@@ -585,7 +551,7 @@ test_an_iterator_stopped_early_frees_what_it_holds(void **state)
 	(void)state;
 	com_buf_init(&cells);
 	com_buf_init(&msg);
-	write_cells(&cells);
+	tu_cells_every_type(&cells);
 	make_change(&cs[0], &cells, SITE, 1, 10);
 	make_change(&cs[1], &cells, SITE, 2, 11);
 	make_change(&cs[2], &cells, SITE, 3, 12);

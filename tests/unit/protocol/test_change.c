@@ -11,49 +11,56 @@
 #include "common/util/alloc.h"
 #include "common/util/buf.h"
 #include "protocol/change.h"
+#include "tests/lib/cells.h"
 
 #define SITE "0190f0f0-0000-7000-8000-000000000001"
-#define VI_TEXT "Chè Shan tuyết cổ thụ Hà Giang – sản phẩm OCOP 4 sao"
 
-static const uint8_t blob[] = {0x00, 0xff, 0x10, 0x00, 0xc1, 0x7f};
-
-/* Write a cell map with one cell of every value type into cells. */
 static void
-write_cells(com_buf *cells)
+test_a_cell_map_round_trips_every_value_type(void **state)
 {
-	proto_wr w;
-	proto_value v;
+	com_buf cells;
+	proto_cells_it it;
+	proto_cell cell;
+	uint32_t count;
 
-	proto_wr_init(&w, cells);
-	proto_cells_begin(&w, 7);
-	memset(&v, 0, sizeof(v));
-	v.type = PROTO_V_NULL;
-	proto_cell_put(&w, "note", &v, 0);
-	v.type = PROTO_V_INT;
-	v.i = INT64_MIN;
-	proto_cell_put(&w, "low", &v, 1);
-	v.i = INT64_MAX;
-	proto_cell_put(&w, "high", &v, UINT64_MAX);
-	v.type = PROTO_V_REAL;
-	v.d = 89.995;
-	proto_cell_put(&w, "score_mean", &v, 42);
-	v.type = PROTO_V_TEXT;
-	v.p = (const uint8_t *)VI_TEXT;
-	v.len = strlen(VI_TEXT);
-	proto_cell_put(&w, "name", &v, 0x0190f0f000010000ull);
-	v.type = PROTO_V_BLOB;
-	v.p = blob;
-	v.len = sizeof(blob);
-	proto_cell_put(&w, "sha256", &v, 2);
-	v.type = PROTO_V_TEXT;
-	v.p = (const uint8_t *)"";
-	v.len = 0;
-	proto_cell_put(&w, "_empty_2", &v, 3);
-	assert_ok(proto_wr_error(&w));
+	(void)state;
+	com_buf_init(&cells);
+	tu_cells_every_type(&cells);
+	assert_ok(proto_cells_open(&it, cells.data, cells.len, &count));
+	assert_int_equal(count, TU_CELLS_COUNT);
+	assert_ok(proto_cells_next(&it, &cell));
+	assert_string_equal(cell.col, "note");
+	assert_int_equal(cell.v.type, PROTO_V_NULL);
+	assert_true(cell.base_hlc == 0);
+	assert_ok(proto_cells_next(&it, &cell));
+	assert_int_equal(cell.v.type, PROTO_V_INT);
+	assert_true(cell.v.i == INT64_MIN);
+	assert_true(cell.base_hlc == 1);
+	assert_ok(proto_cells_next(&it, &cell));
+	assert_true(cell.v.i == INT64_MAX);
+	assert_true(cell.base_hlc == UINT64_MAX);
+	assert_ok(proto_cells_next(&it, &cell));
+	assert_string_equal(cell.col, "score_mean");
+	assert_int_equal(cell.v.type, PROTO_V_REAL);
+	assert_true(cell.v.d == 89.995);
+	assert_ok(proto_cells_next(&it, &cell));
+	assert_string_equal(cell.col, "name");
+	assert_int_equal(cell.v.type, PROTO_V_TEXT);
+	assert_int_equal(cell.v.len, strlen(TU_CELLS_TEXT));
+	assert_memory_equal(cell.v.p, TU_CELLS_TEXT, cell.v.len);
+	assert_true(cell.base_hlc == 0x0190f0f000010000ull);
+	assert_ok(proto_cells_next(&it, &cell));
+	assert_int_equal(cell.v.type, PROTO_V_BLOB);
+	assert_int_equal(cell.v.len, sizeof(tu_cells_blob));
+	assert_memory_equal(cell.v.p, tu_cells_blob, sizeof(tu_cells_blob));
+	assert_ok(proto_cells_next(&it, &cell));
+	assert_string_equal(cell.col, "_empty_2");
+	assert_int_equal(cell.v.type, PROTO_V_TEXT);
+	assert_int_equal(cell.v.len, 0);
+	assert_err(proto_cells_next(&it, &cell), OCOP_ENOENT);
+	assert_err(proto_cells_next(&it, &cell), OCOP_ENOENT);
+	com_buf_fini(&cells);
 }
-
-
-
 
 static void
 test_real_values_keep_their_sign_and_specials(void **state)
@@ -176,7 +183,7 @@ test_cell_map_with_trailing_bytes_is_refused(void **state)
 
 	(void)state;
 	com_buf_init(&cells);
-	write_cells(&cells);
+	tu_cells_every_type(&cells);
 	assert_ok(proto_cells_check(cells.data, cells.len));
 	assert_ok(com_buf_append(&cells, "\xc0", 1));
 	assert_err(proto_cells_check(cells.data, cells.len), OCOP_EPROTO);
@@ -199,7 +206,7 @@ test_every_truncation_of_a_cell_map_is_refused(void **state)
 
 	(void)state;
 	com_buf_init(&cells);
-	write_cells(&cells);
+	tu_cells_every_type(&cells);
 	for (cut = 0; cut < cells.len; cut++) {
 		/* An exact-size copy, so a read past the end is a sanitizer report. */
 		copy = com_malloc(cut);
@@ -215,6 +222,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_a_cell_map_round_trips_every_value_type),
 	    cmocka_unit_test(test_real_values_keep_their_sign_and_specials),
 	    cmocka_unit_test(test_invalid_column_names_are_refused),
 	    cmocka_unit_test(test_uuid_check_accepts_only_the_canonical_lowercase_form),
