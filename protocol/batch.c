@@ -707,8 +707,8 @@ proto_body_put(proto_body *b, proto_wr *w)
 	/*
 	 * Deflate when it pays; a failure to (no memory) just sends the stream as
 	 * it is. The fastest level: the province deflates every PULL_OK page for
-	 * every site, and level 6 would take ~10 % fewer bytes for ~3 times the
-	 * CPU (BENCHMARKS.md section 4).
+	 * every site, and level 6 took 10-25 % fewer bytes for twice the CPU
+	 * (BENCHMARKS.md section 4).
 	 */
 	if (stream.len >= BATCH_DEFLATE_FROM) {
 		plen = compressBound((uLong)stream.len);
