@@ -533,7 +533,8 @@ bytes_table(world *w)
 	}
 	w->link_a.deflate = w->link_b.deflate = false;
 	printf("B/field = (session bytes - empty session bytes) / K; a session is HELLO, PUSH*, PULL*, ACK;\n"
-	       "zlib = the same with every message deflated (level 6), which the protocol does not do\n");
+	       "zlib = the same with every whole message deflated again (level 6): what a compressing\n"
+	       "transport would add on top of the batches' own deflate (PROTOCOL.md 5.1)\n");
 	for (i = 0; i < nsum; i++) {
 		fputs(sum[i], stdout);
 	}

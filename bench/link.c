@@ -59,8 +59,9 @@ link_type(const uint8_t *req, size_t len)
 }
 
 /*
- * Bytes of p deflated with zlib at level 6: what compressing each message
- * would save (the protocol does not compress). Falls back to len on failure.
+ * Bytes of p deflated with zlib at level 6: what compressing each whole
+ * message would save on top of the batches' own deflate (PROTOCOL.md 5.1).
+ * Falls back to len on failure.
  */
 static uint64_t
 link_deflated(const uint8_t *p, size_t len)
