@@ -86,6 +86,10 @@ struct sto_db {
 	com_buf clockbuf;       /* scratch for encoding clocks */
 	sto_sitemap sites;      /* site numbers, owned */
 	sto_table_stmts tst[STO_TABLES_MAX]; /* per-table statements, owned */
+	uint64_t next_seq;      /* own site's next change number as last logged here, 0: read it (log.c) */
+	sqlite3_stmt *log_put;  /* owned: the log's INSERT under a given number (log.c) */
+	sqlite3_stmt *log_next; /* owned: the same under next_seq, checked (log.c) */
+	sqlite3_stmt *log_max;  /* owned: a site's last number (log.c) */
 	uint64_t uses;          /* counter for the statement caches' replacement */
 	uint64_t judging;       /* the judgement under way (sto_judge_begin), 0 outside one */
 	uint64_t judgements;    /* judgements so far */

@@ -583,6 +583,7 @@ store_on_rollback(void *arg)
 	sto_db *db = arg;
 
 	db->sites.stale = true;
+	db->next_seq = 0; /* not needed (log.c checks it), but spares a wasted INSERT */
 }
 
 /*
@@ -702,6 +703,7 @@ sto_close(sto_db *db)
 		return;
 	}
 	sto_capture_fini(db);
+	sto_log_fini(db);
 	sto_table_stmts_fini(db);
 	for (i = 0; i < STO_STMT_CACHE; i++) {
 		sqlite3_finalize(db->cache[i].st);
