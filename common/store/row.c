@@ -481,11 +481,16 @@ row_memo_put(sto_db *db, const sto_table *t, const char *id, const char *scope, 
 
 /* ===== Scopes kept across judgements (db.h: sto_places) ===== */
 
-/* Only inside a write transaction: no other process writes the file meanwhile. */
+/*
+ * Only inside a write transaction: no other process writes the file
+ * meanwhile. Asked first whether there is anything to read or to keep, so a
+ * judgement with nothing kept (capture's, a laptop's) pays for nothing.
+ */
 static bool
 row_places_live(sto_db *db)
 {
-	return db->judging != 0 && !db->places.off && sqlite3_txn_state(db->db, "main") == SQLITE_TXN_WRITE;
+	return db->judging != 0 && (db->places.filling || db->places.count > 0) && !db->places.off &&
+	    sqlite3_txn_state(db->db, "main") == SQLITE_TXN_WRITE;
 }
 
 static uint32_t
