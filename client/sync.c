@@ -94,6 +94,7 @@ cli_sync_build_push(sto_db *db, const char *credential, uint64_t hw, size_t budg
 	}
 	sto_log_close(&it);
 	if (rv != OCOP_ENOENT && rv != OCOP_ETOOBIG) {
+		proto_batch_abandon(&b);
 		return rv;
 	}
 	*count = proto_batch_count(&b);
@@ -198,6 +199,7 @@ cli_sync_apply_pull_ok(sto_db *db, const sto_policy *pol, const proto_pull_ok *o
 		s->applied += v.outcome == STO_APPLIED;
 		s->conflicts += v.conflicts;
 	}
+	proto_changes_end(&it);
 	if (rv != OCOP_ENOENT && rv != OCOP_OK) {
 		snprintf(err, errlen, "cannot apply the server's changes: %s", sto_errmsg(db));
 		sto_rollback(db);

@@ -228,6 +228,10 @@ bundle_decode_msg(const uint8_t *p, size_t len, bundle_msg *m, char *why, size_t
 		return bundle_fail(why, whylen, OCOP_EPROTO, "message %u is a %s, which a bundle never holds",
 		    i + 1, proto_msg_name(env.type));
 	}
+	if (rv == OCOP_ENOMEM) {
+		return bundle_fail(why, whylen, OCOP_ENOMEM, "out of memory reading message %u (%s)", i + 1,
+		    proto_msg_name(env.type));
+	}
 	if (rv != OCOP_OK) {
 		return bundle_fail(why, whylen, OCOP_EPROTO, "message %u (%s) is malformed", i + 1,
 		    proto_msg_name(env.type));
@@ -540,6 +544,7 @@ proto_bundle_end(proto_bundle_wr *bw, const uint8_t key[PROTO_BUNDLE_KEY])
 	uint8_t md[PROTO_BUNDLE_DIGEST];
 	proto_bundle check;
 	size_t total;
+	int rv;
 
 	if (proto_wr_error(&bw->w) != OCOP_OK) {
 		buf->len = bw->start;
@@ -557,9 +562,10 @@ proto_bundle_end(proto_bundle_wr *bw, const uint8_t key[PROTO_BUNDLE_KEY])
 		return OCOP_ENOMEM;
 	}
 	/* Read it back: a writer never produces a bundle its reader refuses. */
-	if (proto_bundle_open(&check, buf->data + bw->start, total, key, NULL, 0) != OCOP_OK) {
+	rv = proto_bundle_open(&check, buf->data + bw->start, total, key, NULL, 0);
+	if (rv != OCOP_OK) {
 		buf->len = bw->start;
-		return OCOP_EINVAL;
+		return rv == OCOP_ENOMEM ? OCOP_ENOMEM : OCOP_EINVAL;
 	}
 	return OCOP_OK;
 }

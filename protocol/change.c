@@ -53,10 +53,8 @@ proto_cells_begin(proto_wr *w, uint32_t n)
 }
 
 void
-proto_cell_put(proto_wr *w, const char *col, const proto_value *v, uint64_t base_hlc)
+proto_value_put(proto_wr *w, const proto_value *v)
 {
-	proto_wr_cstr(w, col);
-	proto_wr_array(w, 2);
 	switch (v->type) {
 	case PROTO_V_INT:
 		proto_wr_int(w, v->i);
@@ -74,6 +72,14 @@ proto_cell_put(proto_wr *w, const char *col, const proto_value *v, uint64_t base
 		proto_wr_nil(w);
 		break;
 	}
+}
+
+void
+proto_cell_put(proto_wr *w, const char *col, const proto_value *v, uint64_t base_hlc)
+{
+	proto_wr_cstr(w, col);
+	proto_wr_array(w, 2);
+	proto_value_put(w, v);
 	proto_wr_uint(w, base_hlc);
 }
 
@@ -90,8 +96,8 @@ proto_cells_open(proto_cells_it *it, const uint8_t *p, size_t len, uint32_t *cou
 	return OCOP_OK;
 }
 
-static int
-cell_value_get(proto_rd *r, proto_value *v)
+int
+proto_value_get(proto_rd *r, proto_value *v)
 {
 	proto_type t;
 	const char *s;
@@ -137,7 +143,7 @@ proto_cells_next(proto_cells_it *it, proto_cell *c)
 	}
 	if (proto_rd_str(&it->rd, &name, &len) != OCOP_OK || !proto_name_valid(name, len) ||
 	    proto_rd_array(&it->rd, &n) != OCOP_OK || n != 2 ||
-	    cell_value_get(&it->rd, &c->v) != OCOP_OK ||
+	    proto_value_get(&it->rd, &c->v) != OCOP_OK ||
 	    proto_rd_uint(&it->rd, &c->base_hlc) != OCOP_OK) {
 		return OCOP_EPROTO;
 	}
@@ -160,61 +166,4 @@ proto_cells_check(const uint8_t *p, size_t len)
 	while ((rv = proto_cells_next(&it, &c)) == OCOP_OK) {
 	}
 	return rv == OCOP_ENOENT ? OCOP_OK : OCOP_EPROTO;
-}
-
-void
-proto_change_put(proto_wr *w, const proto_change *c)
-{
-	proto_wr_array(w, 7);
-	proto_wr_cstr(w, c->site);
-	proto_wr_uint(w, c->seq);
-	proto_wr_cstr(w, c->tbl);
-	proto_wr_cstr(w, c->row);
-	proto_wr_uint(w, c->hlc);
-	proto_wr_cstr(w, c->user);
-	proto_wr_raw(w, c->cells, c->cells_len);
-}
-
-/* Read a string of at most max bytes into out (NUL-terminated). */
-static int
-get_text(proto_rd *r, char *out, size_t max)
-{
-	const char *s;
-	size_t len;
-
-	if (proto_rd_str(r, &s, &len) != OCOP_OK || len > max || memchr(s, 0, len) != NULL) {
-		return OCOP_EPROTO;
-	}
-	memcpy(out, s, len);
-	out[len] = 0;
-	return OCOP_OK;
-}
-
-int
-proto_change_get(proto_rd *r, proto_change *c)
-{
-	uint32_t n;
-	size_t start;
-	size_t save = r->pos;
-
-	if (proto_rd_array(r, &n) != OCOP_OK || n != 7 ||
-	    get_text(r, c->site, PROTO_UUID_LEN) != OCOP_OK || !proto_uuid_valid(c->site, strlen(c->site)) ||
-	    proto_rd_uint(r, &c->seq) != OCOP_OK || c->seq == 0 ||
-	    get_text(r, c->tbl, PROTO_NAME_MAX) != OCOP_OK ||
-	    !proto_name_valid(c->tbl, strlen(c->tbl)) ||
-	    get_text(r, c->row, PROTO_UUID_LEN) != OCOP_OK || !proto_uuid_valid(c->row, strlen(c->row)) ||
-	    proto_rd_uint(r, &c->hlc) != OCOP_OK ||
-	    get_text(r, c->user, PROTO_USER_MAX) != OCOP_OK) {
-		r->pos = save;
-		return OCOP_EPROTO;
-	}
-	start = r->pos;
-	if (proto_rd_skip(r) != OCOP_OK ||
-	    proto_cells_check(r->p + start, r->pos - start) != OCOP_OK) {
-		r->pos = save;
-		return OCOP_EPROTO;
-	}
-	c->cells = r->p + start;
-	c->cells_len = r->pos - start;
-	return OCOP_OK;
 }

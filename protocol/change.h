@@ -4,8 +4,8 @@
  *
  * A change is one write to one row by one site: the row's table and UUID, the
  * writer's HLC, and a map of the cells it set, each with the version (base HLC)
- * the writer saw. The cell map is kept encoded: the log stores those bytes and
- * a PUSH copies them verbatim, so a change is never re-encoded on its way.
+ * the writer saw. The cell map is kept encoded, keyed by column name; on the
+ * wire a batch carries its records in a compact form (batch.h).
  */
 #ifndef OCOP_PROTOCOL_CHANGE_H
 #define OCOP_PROTOCOL_CHANGE_H
@@ -54,6 +54,16 @@ typedef struct proto_change {
 	size_t cells_len;               /* its length */
 } proto_change;
 
+/* ===== Values ===== */
+
+/* Write one cell value (nil, int, float64, str or bin by its type). */
+void proto_value_put(proto_wr *w, const proto_value *v);
+/*
+ * Read one cell value; text and blob bytes are borrowed from the reader's
+ * input. Returns OCOP_OK or OCOP_EPROTO (another type, e.g. a map).
+ */
+int proto_value_get(proto_rd *r, proto_value *v /* OUT */);
+
 /* ===== Cell maps ===== */
 
 /* Begin a cell map of n cells; then call proto_cell_put n times. */
@@ -76,16 +86,6 @@ int proto_cells_open(proto_cells_it *it, const uint8_t *p, size_t len, uint32_t 
 int proto_cells_next(proto_cells_it *it, proto_cell *c /* OUT */);
 /* Validate a whole cell map (every cell well-formed, names valid). */
 int proto_cells_check(const uint8_t *p, size_t len);
-
-/* ===== Changes ===== */
-
-/* Write one change; its cells are copied verbatim from c->cells. */
-void proto_change_put(proto_wr *w, const proto_change *c);
-/*
- * Read one change; c->cells points into the reader's input. Checks UUID
- * syntax, name lengths and the cell map. Returns OCOP_OK or OCOP_EPROTO.
- */
-int proto_change_get(proto_rd *r, proto_change *c /* OUT */);
 
 /* True when s (len bytes) is a valid table or column name: [a-z_][a-z0-9_]*, at most 32. */
 int proto_name_valid(const char *s, size_t len);

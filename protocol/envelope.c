@@ -52,10 +52,16 @@ env_crc(const uint8_t *p, size_t n)
 size_t
 proto_env_begin(proto_wr *w, uint32_t type)
 {
+	return proto_env_begin_v(w, type, PROTO_VERSION);
+}
+
+size_t
+proto_env_begin_v(proto_wr *w, uint32_t type, uint32_t version)
+{
 	size_t start = w->buf->len;
 
 	proto_wr_array(w, 4);
-	proto_wr_uint(w, PROTO_VERSION);
+	proto_wr_uint(w, version);
 	proto_wr_uint(w, type);
 	return start;
 }
@@ -97,12 +103,13 @@ proto_env_open(const void *msg, size_t len, proto_env *env, proto_rd *body)
 	}
 	env->version = (uint32_t)version;
 	env->type = (uint32_t)type;
+	/* Set even for another version: an ERROR reads the same in every version. */
+	proto_rd_init(body, (const uint8_t *)msg + body_start, body_end - body_start);
 	if (version != PROTO_VERSION) {
 		return OCOP_EVERSION;
 	}
 	if (type == 0 || type > PROTO_MSG_TYPE_MAX_) {
 		return OCOP_EPROTO;
 	}
-	proto_rd_init(body, (const uint8_t *)msg + body_start, body_end - body_start);
 	return OCOP_OK;
 }

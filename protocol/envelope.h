@@ -14,7 +14,8 @@
 
 #include "protocol/wire.h"
 
-#define PROTO_VERSION 1
+#define PROTO_VERSION 2     /* 2: compact batches (PROTOCOL.md change history) */
+#define PROTO_VERSION_MIN 1 /* the oldest version whose ERROR this program writes and reads */
 #define PROTO_MAX_MESSAGE (16u * 1024u * 1024u) /* default size cap on every socket */
 
 typedef enum proto_msg_type {
@@ -50,6 +51,12 @@ const char *proto_msg_name(uint32_t type);
  * the frame's start offset in the writer's buffer, to pass to proto_env_end().
  */
 size_t proto_env_begin(proto_wr *w, uint32_t type);
+/*
+ * The same, framed as protocol `version` says: only for an ERROR answering a
+ * peer of another version (its body is the same in every version), so that
+ * an older program can read why it is refused.
+ */
+size_t proto_env_begin_v(proto_wr *w, uint32_t type, uint32_t version);
 /* Close the frame begun at `start` by appending its CRC. Returns proto_wr_error(w). */
 int proto_env_end(proto_wr *w, size_t start);
 

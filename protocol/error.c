@@ -11,11 +11,20 @@
 int
 proto_error_encode(com_buf *buf, int code, const char *text)
 {
+	return proto_error_encode_v(buf, PROTO_VERSION, code, text);
+}
+
+int
+proto_error_encode_v(com_buf *buf, uint32_t version, int code, const char *text)
+{
 	proto_wr w;
 	size_t start;
 
+	if (version < PROTO_VERSION_MIN || version > PROTO_VERSION) {
+		version = PROTO_VERSION;
+	}
 	proto_wr_init(&w, buf);
-	start = proto_env_begin(&w, PROTO_MSG_ERROR);
+	start = proto_env_begin_v(&w, PROTO_MSG_ERROR, version);
 	proto_wr_map(&w, 3);
 	proto_wr_uint(&w, 1);
 	proto_wr_uint(&w, (uint64_t)(code < 0 ? OCOP_EINTERNAL : code));

@@ -20,6 +20,12 @@ typedef struct proto_error {
 
 /* Encode a whole ERROR message (envelope included) into buf. Returns OCOP_OK or OCOP_ENOMEM. */
 int proto_error_encode(com_buf *buf, int code, const char *text);
+/*
+ * The same, framed in protocol `version` when this program knows it (from
+ * PROTO_VERSION_MIN to PROTO_VERSION; otherwise its own): the answer to a
+ * peer of another version, which can then read why it is refused.
+ */
+int proto_error_encode_v(com_buf *buf, uint32_t version, int code, const char *text);
 /* Decode an ERROR body. Returns OCOP_OK or OCOP_EPROTO. */
 int proto_error_decode(proto_rd *body, proto_error *out /* OUT */);
 

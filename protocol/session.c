@@ -197,28 +197,6 @@ proto_rejections_next(proto_rejections_it *it, proto_rejection *r)
 	return OCOP_OK;
 }
 
-/* ===== Changes ===== */
-
-void
-proto_changes_iter(proto_changes_it *it, const proto_changes *v)
-{
-	proto_rd_init(&it->rd, v->p, v->len);
-	it->left = v->count;
-}
-
-int
-proto_changes_next(proto_changes_it *it, proto_change *c)
-{
-	if (it->left == 0) {
-		return proto_rd_done(&it->rd) == OCOP_OK ? OCOP_ENOENT : OCOP_EPROTO;
-	}
-	if (proto_change_get(&it->rd, c) != OCOP_OK) {
-		return OCOP_EPROTO;
-	}
-	it->left--;
-	return OCOP_OK;
-}
-
 /* ===== Generic decoder ===== */
 
 /*
@@ -227,9 +205,8 @@ proto_changes_next(proto_changes_it *it, proto_change *c)
  * that walking the view later cannot fail.
  */
 static int
-session_array_get(proto_rd *r, const uint8_t **p, size_t *len, uint32_t *count, bool changes)
+session_array_get(proto_rd *r, const uint8_t **p, size_t *len, uint32_t *count)
 {
-	proto_change c;
 	proto_rejection rej;
 	uint32_t n;
 	uint32_t k;
@@ -240,8 +217,7 @@ session_array_get(proto_rd *r, const uint8_t **p, size_t *len, uint32_t *count, 
 	}
 	start = r->pos;
 	for (k = 0; k < n; k++) {
-		int rv = changes ? proto_change_get(r, &c) : session_rejection_get(r, &rej);
-		if (rv != OCOP_OK) {
+		if (session_rejection_get(r, &rej) != OCOP_OK) {
 			return OCOP_EPROTO;
 		}
 	}
@@ -285,13 +261,11 @@ session_field_get(proto_rd *r, const session_field *f, void *dst)
 		return proto_rd_uint(r, (uint64_t *)dst);
 	case SK_BOOL:
 		return proto_rd_bool(r, (bool *)dst);
-	case SK_CHANGES: {
-		proto_changes *v = dst;
-		return session_array_get(r, &v->p, &v->len, &v->count, true);
-	}
+	case SK_CHANGES:
+		return proto_changes_get(r, dst);
 	case SK_REJECTIONS: {
 		proto_rejections *v = dst;
-		return session_array_get(r, &v->p, &v->len, &v->count, false);
+		return session_array_get(r, &v->p, &v->len, &v->count);
 	}
 	}
 	return OCOP_EPROTO;
@@ -306,6 +280,7 @@ session_decode(proto_rd *body, const session_schema *s, void *out)
 	uint32_t k;
 	uint32_t seen = 0;
 	uint64_t key;
+	int rv;
 
 	memset(out, 0, s->size);
 	if (proto_rd_map(body, &n) != OCOP_OK) {
@@ -325,9 +300,11 @@ session_decode(proto_rd *body, const session_schema *s, void *out)
 			continue;
 		}
 		/* A repeated key would make the message mean two things. */
-		if ((seen & (1u << k)) != 0 ||
-		    session_field_get(body, &s->fields[k], (char *)out + s->fields[k].off) != OCOP_OK) {
+		if ((seen & (1u << k)) != 0) {
 			return OCOP_EPROTO;
+		}
+		if ((rv = session_field_get(body, &s->fields[k], (char *)out + s->fields[k].off)) != OCOP_OK) {
+			return rv == OCOP_ENOMEM ? rv : OCOP_EPROTO;
 		}
 		seen |= 1u << k;
 	}
@@ -367,7 +344,7 @@ session_field_check(const session_field *f, const void *src)
 		return len <= f->max && proto_utf8_valid(s, len) ? OCOP_OK : OCOP_EINVAL;
 	case SK_CHANGES: {
 		const proto_changes *v = src;
-		return session_view_check(v->p, v->len, v->count);
+		return v->len > 0 ? session_view_check(v->p, v->len, v->count) : v->count == 0 ? OCOP_OK : OCOP_EINVAL;
 	}
 	case SK_REJECTIONS: {
 		const proto_rejections *v = src;
@@ -406,11 +383,9 @@ session_field_put(proto_wr *w, const session_field *f, const void *src)
 	case SK_BOOL:
 		proto_wr_bool(w, *(const bool *)src);
 		break;
-	case SK_CHANGES: {
-		const proto_changes *v = src;
-		session_view_put(w, v->p, v->len, v->count);
+	case SK_CHANGES:
+		proto_changes_put(w, src);
 		break;
-	}
 	case SK_REJECTIONS: {
 		const proto_rejections *v = src;
 		session_view_put(w, v->p, v->len, v->count);
@@ -498,6 +473,32 @@ proto_push_decode(proto_rd *body, proto_push *out)
 }
 
 int
+proto_push_peek(const proto_rd *body, uint32_t *count, uint64_t *size)
+{
+	proto_rd r = *body;
+	uint32_t n;
+	uint32_t i;
+	uint64_t key;
+	const uint32_t want = push_fields[push_schema.n - 1].key;
+
+	if (proto_rd_map(&r, &n) != OCOP_OK) {
+		return OCOP_EPROTO;
+	}
+	for (i = 0; i < n; i++) {
+		if (proto_rd_uint(&r, &key) != OCOP_OK) {
+			return OCOP_EPROTO;
+		}
+		if (key == want) {
+			return proto_changes_peek(&r, count, size);
+		}
+		if (proto_rd_skip(&r) != OCOP_OK) {
+			return OCOP_EPROTO;
+		}
+	}
+	return OCOP_EPROTO;
+}
+
+int
 proto_push_ok_encode(com_buf *buf, const proto_push_ok *m)
 {
 	return session_encode(buf, &push_ok_schema, m);
@@ -559,32 +560,9 @@ proto_ack_ok_decode(proto_rd *body, proto_ack_ok *out)
 
 /* ===== Batch writer ===== */
 
-#define BATCH_ARRAY32_LEN 5 /* 0xdd and a 32-bit count */
 #define BATCH_CRC_MAX 5     /* the CRC as a msgpack uint32 */
 /* PULL_OK's tail: three keys, two uint64 and a bool. */
 #define BATCH_PULL_OK_TAIL (3 + 9 + 1 + 9)
-
-/* Write the placeholder array header and remember where it is. */
-static void
-batch_open_array(proto_batch *b)
-{
-	static const uint8_t hdr[BATCH_ARRAY32_LEN] = {0xdd, 0, 0, 0, 0};
-
-	b->count_at = b->w.buf->len;
-	proto_wr_raw(&b->w, hdr, sizeof(hdr));
-}
-
-/* Patch the record count into the placeholder header. */
-static void
-batch_patch_count(proto_batch *b)
-{
-	uint8_t *q = b->w.buf->data + b->count_at + 1;
-
-	q[0] = (uint8_t)(b->count >> 24);
-	q[1] = (uint8_t)(b->count >> 16);
-	q[2] = (uint8_t)(b->count >> 8);
-	q[3] = (uint8_t)b->count;
-}
 
 /* Common end of begin calls: on error give the buffer back. */
 static int
@@ -594,6 +572,7 @@ batch_begun(proto_batch *b)
 
 	if (rv != OCOP_OK) {
 		b->w.buf->len = b->start;
+		proto_body_fini(&b->body);
 	}
 	return rv;
 }
@@ -608,6 +587,7 @@ proto_push_begin(proto_batch *b, com_buf *buf, const proto_push *hdr, size_t max
 		return OCOP_EINVAL;
 	}
 	memset(b, 0, sizeof(*b));
+	proto_body_init(&b->body);
 	proto_wr_init(&b->w, buf);
 	b->type = PROTO_MSG_PUSH;
 	b->max_bytes = max_bytes;
@@ -619,7 +599,6 @@ proto_push_begin(proto_batch *b, com_buf *buf, const proto_push *hdr, size_t max
 		session_field_put(&b->w, &push_fields[k], (const char *)hdr + push_fields[k].off);
 	}
 	proto_wr_uint(&b->w, push_fields[push_schema.n - 1].key);
-	batch_open_array(b);
 	return batch_begun(b);
 }
 
@@ -627,6 +606,7 @@ int
 proto_pull_ok_begin(proto_batch *b, com_buf *buf, size_t max_bytes)
 {
 	memset(b, 0, sizeof(*b));
+	proto_body_init(&b->body);
 	proto_wr_init(&b->w, buf);
 	b->type = PROTO_MSG_PULL_OK;
 	b->max_bytes = max_bytes;
@@ -634,54 +614,60 @@ proto_pull_ok_begin(proto_batch *b, com_buf *buf, size_t max_bytes)
 	b->start = proto_env_begin(&b->w, PROTO_MSG_PULL_OK);
 	proto_wr_map(&b->w, pull_ok_schema.n);
 	proto_wr_uint(&b->w, pull_ok_fields[0].key);
-	batch_open_array(b);
 	return batch_begun(b);
+}
+
+size_t
+proto_batch_size(const proto_batch *b)
+{
+	return b->w.buf->len - b->start + proto_body_size(&b->body) + b->tail;
 }
 
 int
 proto_batch_add(proto_batch *b, const proto_change *c)
 {
-	size_t before = b->w.buf->len;
+	proto_body_mark m;
 	size_t size;
-	proto_rd r;
-	proto_change check;
+	int rv;
 
 	if (b->w.rc != OCOP_OK) {
 		return b->w.rc;
 	}
-	if (b->count == UINT32_MAX) {
+	proto_body_save(&b->body, &m);
+	if ((rv = proto_body_add(&b->body, c)) != OCOP_OK) {
+		if (rv == OCOP_ENOMEM) {
+			b->w.rc = rv;
+		}
+		return rv;
+	}
+	size = proto_batch_size(b);
+	if ((size > b->max_bytes && b->body.count > 1) || size > PROTO_MAX_MESSAGE) {
+		proto_body_undo(&b->body, &m);
 		return OCOP_ETOOBIG;
 	}
-	proto_change_put(&b->w, c);
-	if (b->w.rc != OCOP_OK) {
-		b->w.buf->len = before;
-		return b->w.rc;
-	}
-	/* Read the record back: a change the receiver would refuse must not spoil the batch. */
-	proto_rd_init(&r, b->w.buf->data + before, b->w.buf->len - before);
-	if (proto_change_get(&r, &check) != OCOP_OK || proto_rd_done(&r) != OCOP_OK) {
-		b->w.buf->len = before;
-		return OCOP_EINVAL;
-	}
-	size = b->w.buf->len - b->start + b->tail;
-	if ((size > b->max_bytes && b->count > 0) || size > PROTO_MAX_MESSAGE) {
-		b->w.buf->len = before;
-		return OCOP_ETOOBIG;
-	}
-	b->count++;
 	return OCOP_OK;
 }
 
 uint32_t
 proto_batch_count(const proto_batch *b)
 {
-	return b->count;
+	return b->body.count;
 }
 
-size_t
-proto_batch_size(const proto_batch *b)
+void
+proto_batch_abandon(proto_batch *b)
 {
-	return b->w.buf->len - b->start + b->tail;
+	proto_body_fini(&b->body);
+}
+
+/* Write the records; on error give the buffer back. */
+static void
+batch_put_body(proto_batch *b)
+{
+	if (b->w.rc == OCOP_OK) {
+		proto_body_put(&b->body, &b->w);
+	}
+	proto_body_fini(&b->body);
 }
 
 /* Close the frame; on error give the buffer back. */
@@ -700,9 +686,7 @@ int
 proto_push_end(proto_batch *b)
 {
 	assert(b->type == PROTO_MSG_PUSH);
-	if (b->w.rc == OCOP_OK) {
-		batch_patch_count(b);
-	}
+	batch_put_body(b);
 	return batch_close(b);
 }
 
@@ -710,8 +694,8 @@ int
 proto_pull_ok_end(proto_batch *b, uint64_t next_cursor, bool more, uint64_t server_hlc)
 {
 	assert(b->type == PROTO_MSG_PULL_OK);
+	batch_put_body(b);
 	if (b->w.rc == OCOP_OK) {
-		batch_patch_count(b);
 		proto_wr_uint(&b->w, pull_ok_fields[1].key);
 		proto_wr_uint(&b->w, next_cursor);
 		proto_wr_uint(&b->w, pull_ok_fields[2].key);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "common/util/buf.h"
+#include "protocol/batch.h"
 #include "protocol/change.h"
 #include "protocol/wire.h"
 
@@ -28,24 +29,11 @@
 /* ===== Borrowed arrays ===== */
 
 /*
- * A view of `count` encoded change records laid end to end (the elements of a
+ * A view of `count` encoded rejections laid end to end (the elements of a
  * msgpack array, without its header). A decoder sets it to point into the
  * received message; an encoder copies p[0..len) verbatim, so a caller may also
- * point it at records it wrote with proto_change_put().
+ * point it at rejections it wrote with proto_rejection_put().
  */
-typedef struct proto_changes {
-	const uint8_t *p; /* first byte of the first record, borrowed; may be NULL when count is 0 */
-	size_t len;       /* bytes of all records together */
-	uint32_t count;   /* number of records */
-} proto_changes;
-
-/* Iterator over a proto_changes view. */
-typedef struct proto_changes_it {
-	proto_rd rd;   /* cursor over the view's bytes */
-	uint32_t left; /* records not yet read */
-} proto_changes_it;
-
-/* A view of `count` encoded rejections, like proto_changes. */
 typedef struct proto_rejections {
 	const uint8_t *p; /* first byte of the first rejection, borrowed */
 	size_t len;       /* bytes of all rejections together */
@@ -66,18 +54,12 @@ typedef struct proto_rejection {
 } proto_rejection;
 
 /* Start walking a view (borrowed for the iterator's life). Cannot fail. */
-void proto_changes_iter(proto_changes_it *it, const proto_changes *v);
-/*
- * Read the next change into *c; c->cells points into the view's bytes.
- * Returns OCOP_OK, OCOP_ENOENT when every record has been read, or OCOP_EPROTO,
- * which cannot happen for a view set by a decoder of this module (it has
- * validated every record once) and means the caller built a bad view.
- */
-int proto_changes_next(proto_changes_it *it, proto_change *c /* OUT */);
-
-/* Start walking a view (borrowed for the iterator's life). Cannot fail. */
 void proto_rejections_iter(proto_rejections_it *it, const proto_rejections *v);
-/* Read the next rejection. Returns as proto_changes_next(). */
+/*
+ * Read the next rejection. Returns OCOP_OK, OCOP_ENOENT when every one has
+ * been read, or OCOP_EPROTO (only for a view the caller built badly: a
+ * decoder of this module has validated every rejection once).
+ */
 int proto_rejections_next(proto_rejections_it *it, proto_rejection *r /* OUT */);
 /*
  * Append one rejection element [seq, code, reason] to w (sticky error). A
@@ -180,12 +162,20 @@ int proto_ack_ok_encode(com_buf *buf, const proto_ack_ok *m);
  * Unknown keys are skipped; a missing required key, a repeated known key, a
  * value of the wrong type or size, an over-long or non-UTF-8 string, a bad
  * UUID or an invalid array element is refused. Views point into the body's
- * bytes: borrowed, valid while the received message is.
- * Returns: OCOP_OK or OCOP_EPROTO (*out then unspecified).
+ * bytes: borrowed, valid while the received message is. A batch of changes
+ * is inflated and every record checked here (that memory is freed before
+ * the call returns; an iterator inflates it again).
+ * Returns: OCOP_OK, OCOP_EPROTO, or OCOP_ENOMEM (a PUSH or PULL_OK whose
+ * batch could not be inflated for want of memory); *out then unspecified.
  */
 int proto_hello_decode(proto_rd *body, proto_hello *out /* OUT */);
 int proto_hello_ok_decode(proto_rd *body, proto_hello_ok *out /* OUT */);
 int proto_push_decode(proto_rd *body, proto_push *out /* OUT */);
+/*
+ * Weigh a PUSH body without decoding it: its batch's record count and
+ * inflated size (proto_changes_peek). Returns OCOP_OK or OCOP_EPROTO.
+ */
+int proto_push_peek(const proto_rd *body, uint32_t *count /* OUT */, uint64_t *size /* OUT */);
 int proto_push_ok_decode(proto_rd *body, proto_push_ok *out /* OUT */);
 int proto_pull_decode(proto_rd *body, proto_pull *out /* OUT */);
 int proto_pull_ok_decode(proto_rd *body, proto_pull_ok *out /* OUT */);
@@ -196,19 +186,19 @@ int proto_ack_ok_decode(proto_rd *body, proto_ack_ok *out /* OUT */);
 
 /*
  * Writes a PUSH or PULL_OK whose changes come one at a time (from a database),
- * stopping at a byte budget. The array header is written as a fixed-width
- * 32-bit header (0xdd) and patched with the count at the end, so the records
- * are streamed into the caller's buffer without being counted or copied first.
- * Caller-owned storage; the buffer is borrowed from begin to end.
+ * stopping at a byte budget counted before deflating (so the receiver's
+ * inflated batch stays within it too). The records gather in the batch's own
+ * memory and go into the caller's buffer, compact and deflated (batch.h), at
+ * the end call, which frees that memory; proto_batch_abandon() frees it when
+ * the caller gives up before. The buffer is borrowed from begin to end.
  */
 typedef struct proto_batch {
 	proto_wr w;       /* writer over the caller's buffer */
 	size_t start;     /* offset of the frame in the buffer */
-	size_t count_at;  /* offset of the 0xdd array header to patch */
 	size_t max_bytes; /* budget for the whole framed message */
 	size_t tail;      /* bytes reserved for what the end call appends */
-	uint32_t count;   /* records added so far */
 	uint32_t type;    /* PROTO_MSG_PUSH or PROTO_MSG_PULL_OK */
+	proto_body body;  /* the records gathered so far (owned until the end call) */
 } proto_batch;
 
 /*
@@ -244,6 +234,8 @@ int proto_pull_ok_end(proto_batch *b, uint64_t next_cursor, bool more, uint64_t 
  * usable); OCOP_ENOMEM (sticky: the batch is dead, its end call fails too).
  */
 int proto_batch_add(proto_batch *b, const proto_change *c);
+/* Free a batch begun but never ended (an end call frees it itself). Safe to call twice. */
+void proto_batch_abandon(proto_batch *b);
 /* Records added so far. Cannot fail. */
 uint32_t proto_batch_count(const proto_batch *b);
 /* Bytes the finished message would have now, end fields and CRC included. Cannot fail. */

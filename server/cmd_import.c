@@ -233,6 +233,7 @@ import_push_last_seq(const uint8_t *msg, size_t len)
 	while (proto_changes_next(&it, &c) == OCOP_OK) {
 		last = c.seq > last ? c.seq : last;
 	}
+	proto_changes_end(&it);
 	return last;
 }
 

@@ -455,12 +455,14 @@ srv_relay_build(sto_db *db, const srv_relay_sel *sel, uint64_t after, srv_relay_
 	}
 	/* One read transaction: the tree and the log are seen at the same moment. */
 	if ((rv = sto_exec(db, "BEGIN")) != OCOP_OK) {
+		proto_batch_abandon(&pb);
 		return rv;
 	}
 	if ((rv = relay_rows(db, sel->key)) != OCOP_OK ||
 	    sqlite3_prepare_v2(sto_sqlite(db), "SELECT 1 FROM temp.relay_rows WHERE tbl = ?1 AND row_id = ?2", -1, &in,
 		NULL) != SQLITE_OK) {
 		sto_rollback(db);
+		proto_batch_abandon(&pb);
 		return OCOP_EDB;
 	}
 	/* What came from the peer (its relays) never goes back to it. */
@@ -510,6 +512,7 @@ srv_relay_build(sto_db *db, const srv_relay_sel *sel, uint64_t after, srv_relay_
 	sqlite3_finalize(in);
 	sto_rollback(db); /* a read transaction: nothing to keep (the temp table is scratch) */
 	if (rv != OCOP_OK) {
+		proto_batch_abandon(&pb);
 		return rv;
 	}
 	return proto_push_end(&pb);
@@ -797,9 +800,11 @@ import_dossier(const uint8_t *m, size_t mlen, char out[37])
 	while (proto_changes_next(&cit, &c) == OCOP_OK) {
 		if (strcmp(c.tbl, "dossier") == 0) {
 			snprintf(out, 37, "%s", c.row);
+			proto_changes_end(&cit);
 			return;
 		}
 	}
+	proto_changes_end(&cit);
 }
 
 /* Serve the package's PULL, then PULLs from each page's next cursor until done, every page into bw. */

@@ -60,12 +60,19 @@ srv_service_batch(const srv_service *s)
 	return share < s->max_batch ? share : s->max_batch;
 }
 
+/* An ERROR reply framed in protocol `version` (a peer of another version reads it too). */
 static int
-service_error(srv_service *s, com_buf *reply, int code, const char *text)
+service_error_v(srv_service *s, com_buf *reply, uint32_t version, int code, const char *text)
 {
 	s->errors++;
 	com_logf(s->log, COM_LOG_WARN, "refused request: %s (%s)", text, ocop_errname(code));
-	return proto_error_encode(reply, code, text);
+	return proto_error_encode_v(reply, version, code, text);
+}
+
+static int
+service_error(srv_service *s, com_buf *reply, int code, const char *text)
+{
+	return service_error_v(s, reply, PROTO_VERSION, code, text);
 }
 
 /* Refuse a request for its identity: one reply for every cause, the cause in the (bounded) log. */
@@ -353,6 +360,7 @@ service_relay_push(srv_service *s, const proto_push *m, const srv_peer *peer, co
 			break;
 		}
 	}
+	proto_changes_end(&it);
 	if (rv != OCOP_ENOENT) {
 		sto_rollback(s->db);
 		com_buf_fini(&rej);
@@ -480,6 +488,7 @@ service_push(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *rep
 		}
 		hw = c.seq;
 	}
+	proto_changes_end(&it);
 	if (rv != OCOP_ENOENT && rv != OCOP_OK) {
 		sto_rollback(s->db);
 		com_buf_fini(&rej);
@@ -606,6 +615,7 @@ service_pull(srv_service *s, sto_db *db, const srv_caller *who, proto_rd *body, 
 	}
 	sto_log_close(&it);
 	if (rv != OCOP_OK) {
+		proto_batch_abandon(&b);
 		reply->len = b.start; /* no half-written PULL_OK before the error */
 		return rv == OCOP_ENOMEM ? rv : service_error(s, reply, OCOP_EDB, "server database error");
 	}
@@ -638,14 +648,21 @@ service_ack(srv_service *s, const srv_caller *who, proto_rd *body, com_buf *repl
 
 /* ===== Dispatch ===== */
 
-/* How many change records a PUSH carries (0 when it does not decode). */
-static uint32_t
-service_push_count(const proto_rd *body)
+/*
+ * Is this PUSH past the limit the server advertised, on the wire or once
+ * inflated? A batch of one record may be (a change is never split); a body
+ * that does not even weigh is left for the decoder to refuse.
+ */
+static bool
+service_push_too_big(const srv_service *s, const proto_rd *body, size_t len, uint64_t *size)
 {
-	proto_rd r = *body;
-	proto_push m;
+	uint32_t count = 0;
 
-	return proto_push_decode(&r, &m) == OCOP_OK ? m.changes.count : 0;
+	*size = 0;
+	if (proto_push_peek(body, &count, size) != OCOP_OK) {
+		return false;
+	}
+	return count > 1 && (len > s->max_batch || *size > s->max_batch);
 }
 
 /*
@@ -675,16 +692,19 @@ service_dispatch(srv_service *s, const srv_caller *who, const uint8_t *req, size
 {
 	proto_env env;
 	proto_rd body;
-	char text[128];
+	char text[160];
 	size_t mark = reply->len;
+	uint64_t inflated;
 	int rv;
 
 	s->requests++;
 	rv = proto_env_open(req, len, &env, &body);
 	if (rv == OCOP_EVERSION) {
-		snprintf(text, sizeof(text), "protocol version %u is not supported (this server speaks %d)",
-		    env.version, PROTO_VERSION);
-		return service_error(s, reply, OCOP_EVERSION, text);
+		/* Answered in the caller's framing when this server knows it, so an
+		 * older ocop can read the reason instead of a "malformed reply". */
+		snprintf(text, sizeof(text), "protocol version %u is not supported (this server speaks %d): %s",
+		    env.version, PROTO_VERSION, env.version < PROTO_VERSION ? "upgrade ocop" : "upgrade this server");
+		return service_error_v(s, reply, env.version, OCOP_EVERSION, text);
 	}
 	if (rv != OCOP_OK) {
 		return service_error(s, reply, OCOP_EPROTO, "malformed message (bad frame or checksum)");
@@ -695,13 +715,13 @@ service_dispatch(srv_service *s, const srv_caller *who, const uint8_t *req, size
 		rv = service_read(s, who, env.type, &body, reply);
 		break;
 	case PROTO_MSG_PUSH:
-		if (len > s->max_batch && service_push_count(&body) > 1) {
+		if (service_push_too_big(s, &body, len, &inflated)) {
 			/* A batch past the limit the server advertised: refused before it
 			 * takes the writer's turn, so it holds nobody up. */
 			s->too_big++;
-			snprintf(text, sizeof(text), "a PUSH of %zu bytes is larger than this server takes (%zu): "
+			snprintf(text, sizeof(text), "a PUSH of %zu bytes (%llu inflated) is larger than this server takes (%zu): "
 						     "send smaller batches",
-			    len, s->max_batch);
+			    len, (unsigned long long)inflated, s->max_batch);
 			rv = service_error(s, reply, OCOP_ETOOBIG, text);
 			break;
 		}

@@ -332,6 +332,7 @@ upstream_merge_page(srv_upstream *u, const proto_pull_ok *ok, uint64_t cursor, s
 			    c.seq, c.tbl, c.row, v.reason);
 		}
 	}
+	proto_changes_end(&it);
 	com_hlc_update(sto_hlc(u->db), ok->server_hlc, &seen);
 	if ((rv != OCOP_ENOENT && rv != OCOP_OK) ||
 	    (rv = meta_set_u64(u->db, "upstream_pull_cursor", ok->next_cursor > cursor ? ok->next_cursor : cursor)) !=

@@ -57,7 +57,20 @@ lnk_session_call_buf(lnk_session *s, const com_buf *req, uint32_t want, proto_rd
 		snprintf(s->err, s->errlen, "no reply from %s: %s", s->o.peer, ocop_strerror(rv));
 		return rv;
 	}
-	if (proto_env_open(s->reply.data, s->reply.len, &env, body) != OCOP_OK) {
+	rv = proto_env_open(s->reply.data, s->reply.len, &env, body);
+	if (rv == OCOP_EVERSION) {
+		/* A peer of another protocol version: its ERROR still says why. */
+		if (env.type == PROTO_MSG_ERROR && proto_error_decode(body, &e) == OCOP_OK) {
+			snprintf(s->err, s->errlen, "%s speaks protocol version %u and this program %d: %s", s->o.peer,
+			    env.version, PROTO_VERSION, e.text);
+		} else {
+			snprintf(s->err, s->errlen,
+			    "%s speaks protocol version %u and this program %d: upgrade the older of the two",
+			    s->o.peer, env.version, PROTO_VERSION);
+		}
+		return OCOP_EVERSION;
+	}
+	if (rv != OCOP_OK) {
 		snprintf(s->err, s->errlen, "malformed reply from %s", s->o.peer);
 		return OCOP_EPROTO;
 	}

@@ -9,6 +9,7 @@
 
 #include "common/util/buf.h"
 #include "ocop_err.h"
+#include "protocol/batch.h"
 #include "protocol/change.h"
 #include "protocol/envelope.h"
 #include "protocol/error.h"
@@ -90,6 +91,7 @@ fz_walk_changes(const proto_changes *v, volatile unsigned *sink)
 	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
 		n++;
 		if (c.seq == 0 || fz_walk_cells(c.cells, c.cells_len, sink) != OCOP_OK) {
+			proto_changes_end(&it);
 			return FZ_BROKEN;
 		}
 	}
@@ -336,42 +338,96 @@ fz_decode_message(const uint8_t *p, size_t len)
 	return rv;
 }
 
+/* Do two records read from two batches say the same? */
+static bool
+fz_same_change(const proto_change *a, const proto_change *b)
+{
+	return a->seq == b->seq && a->hlc == b->hlc && strcmp(a->site, b->site) == 0 && strcmp(a->tbl, b->tbl) == 0 &&
+	    strcmp(a->row, b->row) == 0 && strcmp(a->user, b->user) == 0 && a->cells_len == b->cells_len &&
+	    memcmp(a->cells, b->cells, a->cells_len) == 0;
+}
+
+/* Write a decoded batch again through the writer; it must read back the same, record for record. */
+static int
+fz_rewrite_batch(const proto_changes *v, volatile unsigned *sink)
+{
+	proto_changes_it it;
+	proto_changes_it it2;
+	proto_changes v2;
+	proto_change c;
+	proto_change c2;
+	proto_body body;
+	com_buf buf;
+	proto_wr w;
+	proto_rd r;
+	uint32_t n = 0;
+	int rv;
+	int out = OCOP_OK;
+
+	proto_body_init(&body);
+	com_buf_init(&buf);
+	proto_changes_iter(&it, v);
+	while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
+		n++;
+		if (c.seq == 0 || fz_walk_cells(c.cells, c.cells_len, sink) != OCOP_OK ||
+		    proto_body_add(&body, &c) != OCOP_OK) {
+			out = FZ_BROKEN;
+			break;
+		}
+	}
+	proto_changes_end(&it);
+	if (out == OCOP_OK && (rv != OCOP_ENOENT || n != v->count)) {
+		out = FZ_BROKEN;
+	}
+	if (out == OCOP_OK) {
+		proto_wr_init(&w, &buf);
+		if (proto_body_put(&body, &w) != OCOP_OK) {
+			out = FZ_BROKEN;
+		} else {
+			proto_rd_init(&r, buf.data, buf.len);
+			if (proto_changes_get(&r, &v2) != OCOP_OK || proto_rd_done(&r) != OCOP_OK || v2.count != v->count) {
+				out = FZ_BROKEN;
+			}
+		}
+	}
+	if (out == OCOP_OK) {
+		proto_changes_iter(&it, v);
+		proto_changes_iter(&it2, &v2);
+		while ((rv = proto_changes_next(&it, &c)) == OCOP_OK) {
+			if (proto_changes_next(&it2, &c2) != OCOP_OK || !fz_same_change(&c, &c2)) {
+				out = FZ_BROKEN;
+				break;
+			}
+		}
+		if (out == OCOP_OK && proto_changes_next(&it2, &c2) != OCOP_ENOENT) {
+			out = FZ_BROKEN;
+		}
+		proto_changes_end(&it);
+		proto_changes_end(&it2);
+	}
+	proto_body_fini(&body);
+	com_buf_fini(&buf);
+	return out;
+}
+
 int
 fz_decode_change(const uint8_t *p, size_t len)
 {
 	proto_rd r;
-	proto_change c;
-	proto_change c2;
-	com_buf buf;
-	proto_wr w;
+	proto_changes v;
 	volatile unsigned sink = 0; /* volatile: the reads of every byte must happen */
 	int rv;
 	int cells_rv;
 
 	proto_rd_init(&r, p, len);
-	rv = proto_change_get(&r, &c);
-	if (rv != OCOP_OK && rv != OCOP_EPROTO) {
+	rv = proto_changes_get(&r, &v);
+	if (rv != OCOP_OK && rv != OCOP_EPROTO && rv != OCOP_ENOMEM) {
 		return FZ_BROKEN;
 	}
 	if (rv == OCOP_OK) {
-		if (c.seq == 0 || c.cells < p || c.cells + c.cells_len > p + len ||
-		    fz_walk_cells(c.cells, c.cells_len, &sink) != OCOP_OK) {
+		if (v.p != p || v.len > len || fz_rewrite_batch(&v, &sink) != OCOP_OK) {
 			return FZ_BROKEN;
 		}
-		/* Written again, the record decodes to the same fields and the same cells. */
-		com_buf_init(&buf);
-		proto_wr_init(&w, &buf);
-		proto_change_put(&w, &c);
-		proto_rd_init(&r, buf.data, buf.len);
-		if (proto_wr_error(&w) != OCOP_OK || proto_change_get(&r, &c2) != OCOP_OK ||
-		    proto_rd_done(&r) != OCOP_OK || c2.seq != c.seq || c2.hlc != c.hlc ||
-		    strcmp(c2.site, c.site) != 0 || strcmp(c2.tbl, c.tbl) != 0 ||
-		    strcmp(c2.row, c.row) != 0 || strcmp(c2.user, c.user) != 0 ||
-		    c2.cells_len != c.cells_len || memcmp(c2.cells, c.cells, c.cells_len) != 0) {
-			com_buf_fini(&buf);
-			return FZ_BROKEN;
-		}
-		com_buf_fini(&buf);
 	}
 	/* The same bytes as a bare cell map. */
 	cells_rv = proto_cells_check(p, len);

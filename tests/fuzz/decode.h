@@ -24,8 +24,10 @@
 int fz_decode_message(const uint8_t *p, size_t len);
 
 /*
- * Decode p as one change record, and separately as a bare cell map. Returns
- * the change decoder's code (OCOP_OK or OCOP_EPROTO), or FZ_BROKEN as above.
+ * Decode p as one batch of change records (PROTOCOL.md 5.1), and separately
+ * as a bare cell map. A batch that decodes is walked and written again through
+ * the batch writer, and must read back record for record. Returns the batch
+ * decoder's code (OCOP_OK, OCOP_EPROTO, OCOP_ENOMEM), or FZ_BROKEN as above.
  */
 int fz_decode_change(const uint8_t *p, size_t len);
 

@@ -1,7 +1,7 @@
 /*
  * gen_corpus.c: writes the fuzzing seed corpora, small valid inputs for each
  * target: DIR/message/ (one framed message of every type, and variants) and
- * DIR/change/ (change records and a bare cell map).
+ * DIR/change/ (batches of change records and a bare cell map).
  *
  * Usage: fuzz_gen_corpus DIR   (the committed seeds live in tests/fuzz/corpus)
  * A tool, not a test: it prints and exits.
@@ -13,6 +13,7 @@
 
 #include "common/util/buf.h"
 #include "ocop_err.h"
+#include "protocol/batch.h"
 #include "protocol/change.h"
 #include "protocol/envelope.h"
 #include "protocol/error.h"
@@ -104,44 +105,64 @@ make_change(proto_change *c, com_buf *cells, uint64_t seq, int variant)
 	c->cells_len = cells->len;
 }
 
+/* Write the batch value of changes cs[0..n) into buf. */
+static void
+put_batch(com_buf *buf, const proto_change *cs, size_t n)
+{
+	proto_body b;
+	proto_wr w;
+	size_t i;
+
+	proto_body_init(&b);
+	for (i = 0; i < n; i++) {
+		check(proto_body_add(&b, &cs[i]), "batch");
+	}
+	proto_wr_init(&w, buf);
+	check(proto_body_put(&b, &w), "batch");
+	proto_body_fini(&b);
+}
+
 static void
 gen_changes(com_buf *buf, com_buf *cells)
 {
-	proto_change c;
+	com_buf cells2;
+	proto_change c[3];
 	proto_wr w;
 
-	make_change(&c, cells, 1, 0);
-	proto_wr_init(&w, buf);
-	proto_change_put(&w, &c);
-	check(proto_wr_error(&w), "change");
-	save(buf, "change", "all_types.bin");
-	make_change(&c, cells, 2, 1);
-	proto_wr_init(&w, buf);
-	proto_change_put(&w, &c);
-	check(proto_wr_error(&w), "change");
-	save(buf, "change", "empty_cells.bin");
+	com_buf_init(&cells2);
+	/* Small: sent plain. */
+	make_change(&c[0], cells, 2, 1);
+	put_batch(buf, c, 1);
+	save(buf, "change", "batch_plain.bin");
+	/* Every value type, two sites, deltas up and down: deflated. */
+	make_change(&c[0], cells, 1, 0);
+	c[1] = c[0];
+	c[1].seq = 2;
+	c[1].hlc = c[0].hlc - 7;
+	strcpy(c[1].site, SERVER);
+	put_batch(buf, c, 2);
+	save(buf, "change", "batch_deflated.bin");
 	write_cells(cells, 0);
 	check(com_buf_append(buf, cells->data, cells->len), "cells");
 	save(buf, "change", "cell_map_only.bin");
 
 	/* Names and user at their limits, so that one inserted byte crosses them. */
-	make_change(&c, cells, UINT64_MAX, 0);
-	memset(c.tbl, 't', PROTO_NAME_MAX);
-	memset(c.user, 'u', PROTO_USER_MAX);
-	com_buf_reset(cells);
-	proto_wr_init(&w, cells);
+	make_change(&c[0], cells, UINT64_MAX, 0);
+	memset(c[0].tbl, 't', PROTO_NAME_MAX);
+	memset(c[0].user, 'u', PROTO_USER_MAX);
+	proto_wr_init(&w, &cells2);
 	proto_cells_begin(&w, 1);
 	{
 		proto_value v;
 		memset(&v, 0, sizeof(v));
 		proto_cell_put(&w, "c234567890123456789012345678901_", &v, UINT64_MAX);
 	}
-	c.cells = cells->data;
-	c.cells_len = cells->len;
-	proto_wr_init(&w, buf);
-	proto_change_put(&w, &c);
-	check(proto_wr_error(&w), "change");
-	save(buf, "change", "limits.bin");
+	check(proto_wr_error(&w), "cells");
+	c[0].cells = cells2.data;
+	c[0].cells_len = cells2.len;
+	put_batch(buf, c, 1);
+	save(buf, "change", "batch_limits.bin");
+	com_buf_fini(&cells2);
 }
 
 static void
@@ -161,7 +182,6 @@ gen_messages(com_buf *buf, com_buf *cells)
 	proto_ack_ok ack_ok;
 	char reason[PROTO_REASON_MAX + 1];
 	size_t start;
-	uint64_t i;
 
 	com_buf_init(&recs);
 	check(proto_error_encode(buf, OCOP_EAUTH, "no authority for this write"), "error");
@@ -199,12 +219,15 @@ gen_messages(com_buf *buf, com_buf *cells)
 	strcpy(push.site, SITE);
 	strcpy(push.credential, "secret");
 	push.sender_hlc = HLC;
-	proto_wr_init(&w, &recs);
-	for (i = 1; i <= 2; i++) {
-		make_change(&c, cells, i, (int)(i - 1));
-		proto_change_put(&w, &c);
+	{
+		proto_change two[2];
+		com_buf cells1;
+		com_buf_init(&cells1);
+		make_change(&two[0], cells, 1, 0);
+		make_change(&two[1], &cells1, 2, 1);
+		put_batch(&recs, two, 2);
+		com_buf_fini(&cells1);
 	}
-	check(proto_wr_error(&w), "changes");
 	push.changes.p = recs.data;
 	push.changes.len = recs.len;
 	push.changes.count = 2;
@@ -215,7 +238,7 @@ gen_messages(com_buf *buf, com_buf *cells)
 	check(proto_push_encode(buf, &push), "push");
 	save(buf, "message", "push_empty.bin");
 
-	/* The batch writer's fixed-width array header. */
+	/* The batch writer's output. */
 	check(proto_push_begin(&b, buf, &push, 1u << 20), "push batch");
 	make_change(&c, cells, 3, 0);
 	check(proto_batch_add(&b, &c), "push batch");
@@ -275,13 +298,13 @@ gen_messages(com_buf *buf, com_buf *cells)
 	check(proto_ack_ok_encode(buf, &ack_ok), "ack_ok");
 	save(buf, "message", "ack_ok.bin");
 
-	/* An intact frame of another version (decoders answer EVERSION). */
+	/* An intact frame of the first protocol version (decoders answer EVERSION). */
 	proto_wr_init(&w, buf);
 	start = proto_env_begin(&w, PROTO_MSG_HELLO);
-	buf->data[start + 1] = 2;
+	buf->data[start + 1] = 1;
 	proto_wr_map(&w, 0);
-	check(proto_env_end(&w, start), "version 2");
-	save(buf, "message", "version_2.bin");
+	check(proto_env_end(&w, start), "version 1");
+	save(buf, "message", "version_1.bin");
 	com_buf_fini(&recs);
 }
 

@@ -175,6 +175,41 @@ test_an_error_reply_becomes_its_code_and_the_servers_words(void **state)
 }
 
 static void
+test_a_server_of_another_protocol_version_is_named(void **state)
+{
+	script sc;
+	lnk_transport t;
+	lnk_session ss;
+	char err[256];
+	proto_wr w;
+	size_t start;
+
+	(void)state;
+	memset(&sc, 0, sizeof(sc));
+	/* A first-version server refusing us in its own framing: its words come through. */
+	com_buf_init(&sc.replies[sc.n]);
+	assert_ok(proto_error_encode_v(&sc.replies[sc.n++], 1, OCOP_EVERSION,
+	    "protocol version 2 is not supported (this server speaks 1)"));
+	/* Any other message of another version: both versions are named. */
+	com_buf_init(&sc.replies[sc.n]);
+	proto_wr_init(&w, &sc.replies[sc.n]);
+	start = proto_env_begin_v(&w, PROTO_MSG_HELLO_OK, 1);
+	proto_wr_map(&w, 0);
+	assert_ok(proto_env_end(&w, start));
+	sc.n++;
+	open_session(&ss, &t, &sc, 0, NULL, err, sizeof(err));
+	assert_err(lnk_session_hello(&ss), OCOP_EVERSION);
+	assert_non_null(strstr(err, "speaks protocol version 1 and this program 2"));
+	assert_non_null(strstr(err, "(this server speaks 1)"));
+	lnk_session_fini(&ss);
+	open_session(&ss, &t, &sc, 0, NULL, err, sizeof(err));
+	assert_err(lnk_session_hello(&ss), OCOP_EVERSION);
+	assert_non_null(strstr(err, "speaks protocol version 1 and this program 2: upgrade"));
+	lnk_session_fini(&ss);
+	script_fini(&sc);
+}
+
+static void
 test_a_server_of_another_role_is_refused(void **state)
 {
 	script sc;
@@ -287,6 +322,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_the_budget_never_passes_the_servers_limit),
 	    cmocka_unit_test(test_an_error_reply_becomes_its_code_and_the_servers_words),
+	    cmocka_unit_test(test_a_server_of_another_protocol_version_is_named),
 	    cmocka_unit_test(test_a_server_of_another_role_is_refused),
 	    cmocka_unit_test(test_pages_follow_the_cursor_and_end_with_its_ack),
 	    cmocka_unit_test(test_a_cursor_that_goes_back_is_refused_before_the_page_is_taken),

@@ -565,7 +565,7 @@ test_a_file_that_is_not_a_bundle_is_refused(void **state)
 /* Build a bundle of kind from the messages given (type per element) without the writer's check. */
 typedef enum { M_HELLO, M_HELLO_OTHER, M_PUSH, M_PUSH_OTHER, M_ACK, M_PULL, M_HELLO_OK,
 	M_HELLO_OK_OTHER, M_PUSH_OK, M_ACK_OK, M_PAGE_MORE, M_PAGE_LAST, M_PAGE_BACK, M_JUNK,
-	M_VERSION2, M_ERROR } mk;
+	M_VERSION1, M_ERROR } mk;
 
 static void
 raw_bundle(com_buf *b, uint32_t kind, const mk *ms, size_t n)
@@ -599,12 +599,12 @@ raw_bundle(com_buf *b, uint32_t kind, const mk *ms, size_t n)
 			com_buf_reset(&m);
 			assert_ok(com_buf_puts(&m, "not msgpack"));
 			break;
-		case M_VERSION2:
+		case M_VERSION1:
 			com_buf_reset(&m);
 			proto_wr_init(&w, &m);
 			start = m.len;
 			proto_wr_array(&w, 4);
-			proto_wr_uint(&w, 2);
+			proto_wr_uint(&w, 1); /* a program of the first protocol version */
 			proto_wr_uint(&w, PROTO_MSG_HELLO);
 			proto_wr_map(&w, 0);
 			assert_ok(proto_env_end(&w, start));
@@ -702,7 +702,7 @@ test_a_message_that_is_not_a_protocol_message_is_refused(void **state)
 {
 	(void)state;
 	EXPECT_RAW(PROTO_BUNDLE_REQUEST, OCOP_EPROTO, "message 2", M_HELLO, M_JUNK, M_ACK, M_PULL);
-	EXPECT_RAW(PROTO_BUNDLE_REQUEST, OCOP_EVERSION, "protocol version 2", M_VERSION2, M_ACK, M_PULL);
+	EXPECT_RAW(PROTO_BUNDLE_REQUEST, OCOP_EVERSION, "protocol version 1", M_VERSION1, M_ACK, M_PULL);
 }
 
 static void

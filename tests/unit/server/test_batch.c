@@ -13,6 +13,7 @@
 
 #include "common/util/buf.h"
 #include "protocol/envelope.h"
+#include "protocol/error.h"
 #include "protocol/session.h"
 #include "server/registry.h"
 #include "server/service.h"
@@ -129,6 +130,48 @@ test_sharing_off_gives_every_site_max_batch(void **state)
 	assert_int_equal(srv_service_batch(&f->svc), 100u * 1024u);
 }
 
+/* Send a HELLO framed as protocol `version`; return the reply's framing version and its ERROR. */
+static uint32_t
+hello_of_version(fx *f, uint32_t version, proto_error *e)
+{
+	proto_wr w;
+	proto_env env;
+	proto_rd body;
+	com_buf req;
+	com_buf reply;
+	size_t start;
+
+	com_buf_init(&req);
+	com_buf_init(&reply);
+	proto_wr_init(&w, &req);
+	start = proto_env_begin_v(&w, PROTO_MSG_HELLO, version);
+	proto_wr_map(&w, 0);
+	assert_ok(proto_env_end(&w, start));
+	assert_ok(srv_handle(&f->svc, req.data, req.len, &reply));
+	assert_err(proto_env_open(reply.data, reply.len, &env, &body), version < PROTO_VERSION ? OCOP_EVERSION : OCOP_OK);
+	assert_int_equal(env.type, PROTO_MSG_ERROR);
+	assert_ok(proto_error_decode(&body, e));
+	com_buf_fini(&req);
+	com_buf_fini(&reply);
+	return env.version;
+}
+
+static void
+test_a_peer_of_another_protocol_version_is_told_why_in_its_framing(void **state)
+{
+	fx *f = *state;
+	proto_error e;
+
+	/* A first-version site reads the refusal: it is framed as version 1. */
+	assert_int_equal(hello_of_version(f, 1, &e), 1);
+	assert_int_equal(e.code, OCOP_EVERSION);
+	assert_string_equal(e.text, "protocol version 1 is not supported (this server speaks 2): upgrade ocop");
+	/* A newer one gets this server's framing, and is told to upgrade the server. */
+	assert_int_equal(hello_of_version(f, 3, &e), PROTO_VERSION);
+	assert_int_equal(e.code, OCOP_EVERSION);
+	assert_non_null(strstr(e.text, "upgrade this server"));
+}
+
 int
 main(void)
 {
@@ -136,6 +179,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_one_site_alone_gets_the_whole_batch, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_many_sites_at_once_share_the_batch_memory, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_sharing_off_gives_every_site_max_batch, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_peer_of_another_protocol_version_is_told_why_in_its_framing, setup,
+		teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
