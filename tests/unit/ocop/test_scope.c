@@ -15,6 +15,7 @@
 #include "common/store/merge.h"
 #include "common/store/store.h"
 #include "common/util/alloc.h"
+#include "common/util/hlc.h"
 #include "protocol/change.h"
 
 static void
@@ -120,13 +121,13 @@ batch_close(batch_fx *f)
 	tu_rmtree(f->dir);
 }
 
-/* Merge a change of one text column (create: a new row) from a commune of `scope`; true when applied. */
+/* Merge a change of text columns (to a new row or not) from a site of `role` and `scope`; true when applied. */
 static bool
-batch_merge(batch_fx *f, const char *scope, const char *tbl, const char *row, const char *const *cols,
-    const char *const *vals, size_t n)
+batch_merge_as(batch_fx *f, const char *role, const char *scope, const char *tbl, const char *row,
+    const char *const *cols, const char *const *vals, size_t n)
 {
 	static const char site[] = "019bbbbb-0000-7000-8000-00000000cccc";
-	sto_writer w = {site, "commune", scope};
+	sto_writer w = {site, role, scope};
 	proto_change c;
 	proto_value v;
 	sto_verdict verdict;
@@ -149,7 +150,7 @@ batch_merge(batch_fx *f, const char *scope, const char *tbl, const char *row, co
 	c.seq = f->seq++;
 	snprintf(c.tbl, sizeof(c.tbl), "%s", tbl);
 	snprintf(c.row, sizeof(c.row), "%s", row);
-	c.hlc = ((uint64_t)1763800000000ULL << 16) + f->seq;
+	assert_ok(com_hlc_now(sto_hlc(f->db), &c.hlc)); /* newer than every write so far: it wins its cells */
 	c.cells = cells.data;
 	c.cells_len = cells.len;
 	assert_ok(sto_merge_apply(f->db, ocp_policy_store(f->pol), &w, &c, false, &verdict));
@@ -158,6 +159,14 @@ batch_merge(batch_fx *f, const char *scope, const char *tbl, const char *row, co
 		print_message("%s %s refused: %s\n", tbl, row, verdict.reason);
 	}
 	return verdict.outcome == STO_APPLIED;
+}
+
+/* The same from a commune. */
+static bool
+batch_merge(batch_fx *f, const char *scope, const char *tbl, const char *row, const char *const *cols,
+    const char *const *vals, size_t n)
+{
+	return batch_merge_as(f, "commune", scope, tbl, row, cols, vals, n);
 }
 
 static void
@@ -206,6 +215,88 @@ test_a_batch_judges_each_change_by_where_its_row_is_now(void **state)
 		const char *dv[] = {p2, "qd26-2026", "draft", "Hồ sơ mới"};
 		assert_false(batch_merge(&f, "83-200", "dossier", "019bbbbb-0000-7000-8000-0000000000d4", dc, dv, 4));
 	}
+	/* The same move merged from the province: judged where the row is now. */
+	{
+		const char *uc[] = {"unit_code"};
+		const char *uv[] = {"83-200"};
+		assert_true(batch_merge(&f, "83-100", "dossier", f.d1, name, v1, 1));
+		assert_true(batch_merge_as(&f, "province", "83", "subject", f.s1, uc, uv, 1));
+		assert_false(batch_merge(&f, "83-100", "dossier", f.d1, name, v2, 1));
+		assert_true(batch_merge(&f, "83-200", "dossier", f.d1, name, v2, 1));
+	}
+	assert_ok(sto_commit(f.db));
+	assert_int_equal(f.db->places.count, 0); /* a commit ends what was kept */
+	batch_close(&f);
+}
+
+static void
+test_a_scope_resting_on_a_missing_parent_is_read_again_when_the_parent_comes(void **state)
+{
+	static const char s3[] = "019bbbbb-0000-7000-8000-0000000000e3";
+	batch_fx f;
+	const char *name[] = {"status_note"};
+	const char *v1[] = {"Hồ sơ 1"};
+	const char *v2[] = {"Hồ sơ 2"};
+	const char *pc[] = {"subject_id", "name", "product_set", "unit_code"};
+	const char *pv[] = {s3, "Bánh tráng", "01", "83-100"};
+	const char *dc[] = {"product_id", "legal_basis", "status", "epoch", "round_year", "round_no", "unit_code"};
+	const char *sc[] = {"name", "kind", "unit_code"};
+	const char *sv[] = {"HTX ba", "htx", "83-200"};
+	char p3[37];
+	char d3[37];
+
+	(void)state;
+	batch_open(&f);
+	/* A product filed before its subject reached this replica: placed by its own unit meanwhile. */
+	assert_ok(sto_row_insert(f.db, "product", pc, pv, 4, p3));
+	{
+		const char *dv[] = {p3, "qd26-2026", "draft", "0", "2026", "1", "83-100"};
+		assert_ok(sto_row_insert(f.db, "dossier", dc, dv, 7, d3));
+	}
+	assert_ok(sto_begin(f.db));
+	assert_true(batch_merge(&f, "83-100", "dossier", d3, name, v1, 1));
+	assert_true(batch_merge(&f, "83-100", "dossier", d3, name, v1, 1));
+	/* The subject arrives (a new row: no held row is written), in commune 83-200. */
+	assert_true(batch_merge_as(&f, "province", "83", "subject", s3, sc, sv, 3));
+	assert_false(batch_merge(&f, "83-100", "dossier", d3, name, v2, 1));
+	assert_true(batch_merge(&f, "83-200", "dossier", d3, name, v2, 1));
+	assert_ok(sto_commit(f.db));
+	batch_close(&f);
+}
+
+static void
+test_scopes_are_kept_only_by_the_merge_and_never_after_a_savepoint(void **state)
+{
+	batch_fx f;
+	const char *name[] = {"status_note"};
+	const char *v1[] = {"Hồ sơ 1"};
+	const char *v2[] = {"Hồ sơ 2"};
+	const char *dc[] = {"product_id", "legal_basis", "status"};
+	char id[37];
+
+	(void)state;
+	batch_open(&f);
+	sto_set_policy(f.db, ocp_policy_store(f.pol));
+	assert_ok(sto_begin(f.db));
+	/* A local write is judged inside its statement, which may yet be
+	 * undone: what its judgement read is not kept. */
+	{
+		const char *dv[] = {f.p1, "qd26-2026", "draft"};
+		assert_ok(sto_row_insert(f.db, "dossier", dc, dv, 3, id));
+	}
+	assert_int_equal(f.db->places.count, 0);
+	/* A merged change is judged between statements: its parents are kept. */
+	assert_true(batch_merge(&f, "83-100", "dossier", f.d1, name, v1, 1));
+	assert_int_equal(f.db->places.count, 2); /* the product and its subject */
+	/* Writing a kept row by any column empties it (its children's scopes rest on it). */
+	assert_ok(sto_row_update(f.db, "product", f.p1, "name", "Kẹo dừa sữa"));
+	assert_int_equal(f.db->places.count, 0);
+	assert_ok(sto_commit(f.db));
+	/* ROLLBACK TO has no hook: once a savepoint is seen, nothing is kept. */
+	assert_ok(sto_exec(f.db, "SAVEPOINT a; RELEASE a"));
+	assert_ok(sto_begin(f.db));
+	assert_true(batch_merge(&f, "83-100", "dossier", f.d1, name, v2, 1));
+	assert_int_equal(f.db->places.count, 0);
 	assert_ok(sto_commit(f.db));
 	batch_close(&f);
 }
@@ -217,6 +308,8 @@ main(void)
 	    cmocka_unit_test(test_a_scope_covers_its_codes_and_what_lies_under_them),
 	    cmocka_unit_test(test_a_former_province_is_covered_by_the_province_that_succeeded_it),
 	    cmocka_unit_test(test_a_batch_judges_each_change_by_where_its_row_is_now),
+	    cmocka_unit_test(test_scopes_are_kept_only_by_the_merge_and_never_after_a_savepoint),
+	    cmocka_unit_test(test_a_scope_resting_on_a_missing_parent_is_read_again_when_the_parent_comes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
