@@ -119,6 +119,7 @@ struct sto_db {
 	sto_sitemap sites;      /* site numbers, owned */
 	sto_table_stmts tst[STO_TABLES_MAX]; /* per-table statements, owned */
 	uint64_t next_seq;      /* own site's next change number as last logged here, 0: read it (log.c) */
+	sqlite3_int64 next_lsn; /* the log position of the number before it (log.c) */
 	sqlite3_stmt *log_put;  /* owned: the log's INSERT under a given number (log.c) */
 	sqlite3_stmt *log_next; /* owned: the same under next_seq, checked (log.c) */
 	sqlite3_stmt *log_max;  /* owned: a site's last number (log.c) */

@@ -227,14 +227,15 @@ static const char log_put_sql[] =
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 /*
  * The same under the number kept in memory, inserting nothing unless it is
- * the next one: the number before it is logged (or it is 1) and it is not
- * (the unique index on (site, seq) makes OR IGNORE skip the row). Numbers are
- * dense, so that is exactly MAX(seq) + 1, for one index probe beside the
- * INSERT's own instead of a statement of its own.
+ * the next one: the entry it follows is still where it was logged (?10, its
+ * lsn: one rowid look-up, cheaper than a probe of the (site, seq) index) with
+ * the number before it; and the number is not taken (the unique
+ * index on (site, seq) makes OR IGNORE skip the row). Numbers are dense, so
+ * that is exactly MAX(seq) + 1, without a statement of its own.
  */
 static const char log_next_sql[] =
     "INSERT OR IGNORE INTO change (site, seq, tbl, row_id, hlc, cols, cells, user, took)"
-    " VALUES (?1, CASE WHEN ?2 = 1 OR EXISTS (SELECT 1 FROM change WHERE site = ?1 AND seq = ?2 - 1)"
+    " VALUES (?1, CASE WHEN EXISTS (SELECT 1 FROM change WHERE lsn = ?10 AND site = ?1 AND seq = ?2 - 1)"
     " THEN ?2 END, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 /* The last number of a site. */
 static const char log_max_sql[] = "SELECT COALESCE(MAX(seq), 0) FROM change WHERE site = ?1";
@@ -297,6 +298,7 @@ sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, cons
 				return rv;
 			}
 			seq = db->next_seq;
+			sqlite3_bind_int64(st, 10, db->next_lsn);
 			if ((rv = log_insert(db, st, site_no, seq, t, row, hlc, lc, null, user)) != OCOP_OK) {
 				return rv;
 			}
@@ -322,6 +324,7 @@ sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, cons
 done:
 	if (site_no == db->site_no) {
 		db->next_seq = seq + 1;
+		db->next_lsn = sqlite3_last_insert_rowid(db->db);
 	}
 	if (seq_out != NULL) {
 		*seq_out = seq;
