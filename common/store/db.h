@@ -69,6 +69,38 @@ typedef struct sto_scope_memo {
 	int rv;            /* what row_scope_at returned (OCOP_ENOENT: not held) */
 } sto_scope_memo;
 
+/*
+ * Stored rows' scopes kept across judgements (row.c), so a batch of changes
+ * under the same few parents walks each parent once. Only inside one write
+ * transaction, which no other process can change under us (the commit and
+ * rollback hooks empty it); filled only by the merge's judgements, which run
+ * between statements, never by capture inside a statement that may still be
+ * undone; emptied whole whenever a row it holds is written by any path (the
+ * update hook) and never holding a row whose chain names a missing parent.
+ * An entry's parents are always held too, so one write to a parent empties it.
+ */
+#define STO_PLACE_SLOTS 256  /* hash slots, a power of two */
+#define STO_PLACE_MAX 160    /* entries held at most: beyond, it empties */
+#define STO_PLACE_BLOOM 64   /* 64-bit words of the rowid filter the update hook checks first */
+
+typedef struct sto_place {
+	const sto_table *t;        /* the row's table, NULL for an empty slot */
+	sqlite3_int64 rowid;       /* its rowid, what the update hook names */
+	char id[40];               /* its id */
+	char scope[64];            /* its scope */
+} sto_place;
+
+typedef struct sto_places {
+	sto_place slot[STO_PLACE_SLOTS];      /* open addressing by id, never a tombstone (emptied whole) */
+	uint64_t bloom[STO_PLACE_BLOOM];      /* bit rowid % (64 * STO_PLACE_BLOOM) of every entry */
+	uint32_t count;                       /* entries held */
+	bool filling;                         /* the judgement under way may add entries (the merge's) */
+	bool stopped;                         /* emptied while filling: add nothing until the next judgement */
+	bool off;                             /* a savepoint was prepared here: keep nothing, ever (store.c) */
+	uint64_t hits;                        /* look-ups answered, for tests and profiles */
+	uint64_t empties;                     /* times emptied with entries in it, for tests */
+} sto_places;
+
 struct sto_db {
 	sqlite3 *db;            /* owned connection */
 	com_hlc hlc;            /* this node's clock */
@@ -86,10 +118,16 @@ struct sto_db {
 	com_buf clockbuf;       /* scratch for encoding clocks */
 	sto_sitemap sites;      /* site numbers, owned */
 	sto_table_stmts tst[STO_TABLES_MAX]; /* per-table statements, owned */
+	uint64_t next_seq;      /* own site's next change number as last logged here, 0: read it (log.c) */
+	sqlite3_int64 next_lsn; /* the log position of the number before it (log.c) */
+	sqlite3_stmt *log_put;  /* owned: the log's INSERT under a given number (log.c) */
+	sqlite3_stmt *log_next; /* owned: the same under next_seq, checked (log.c) */
+	sqlite3_stmt *log_max;  /* owned: a site's last number (log.c) */
 	uint64_t uses;          /* counter for the statement caches' replacement */
 	uint64_t judging;       /* the judgement under way (sto_judge_begin), 0 outside one */
 	uint64_t judgements;    /* judgements so far */
 	sto_scope_memo memo[STO_SCOPE_MEMO]; /* scopes read during the current judgement */
+	sto_places places;      /* scopes kept across judgements (row.c) */
 	char errmsg[512];       /* last error text */
 	sto_cached cache[STO_STMT_CACHE]; /* statements by SQL text (hash slots), owned */
 };
@@ -166,6 +204,17 @@ int sto_move_prepare(struct sto_db *db);
  */
 void sto_judge_begin(struct sto_db *db);
 void sto_judge_end(struct sto_db *db);
+
+/*
+ * The merge's judgement under way may add to the scopes kept across
+ * judgements (row.c): it runs between statements, so nothing it reads can be
+ * undone by a statement rolled back later. Cannot fail.
+ */
+void sto_judge_fill(struct sto_db *db, bool fill);
+/* Empty the scopes kept across judgements (a transaction ended, a held row was written). Cannot fail. */
+void sto_places_clear(struct sto_db *db);
+/* The update hook's part: row rowid of table tbl was written. Cannot fail. */
+void sto_places_written(struct sto_db *db, const char *tbl, sqlite3_int64 rowid);
 
 /* ===== Site numbers (sitenum.c) ===== */
 

@@ -177,6 +177,56 @@ log_took_encode(const sto_table *t, const sto_logcells *lc, com_buf *out)
 
 /* ===== Writing ===== */
 
+/* The INSERT of an entry under a given number. */
+static const char log_put_sql[] =
+    "INSERT INTO change (site, seq, tbl, row_id, hlc, cols, cells, user, took)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+/*
+ * The same under the number kept in memory, inserting nothing unless it is
+ * the next one: the entry it follows is still where it was logged (?10, its
+ * lsn: one rowid look-up, cheaper than a probe of the (site, seq) index) with
+ * the number before it; and the number is not taken (the unique
+ * index on (site, seq) makes OR IGNORE skip the row). Numbers are dense, so
+ * that is exactly MAX(seq) + 1, without a statement of its own.
+ */
+static const char log_next_sql[] =
+    "INSERT OR IGNORE INTO change (site, seq, tbl, row_id, hlc, cols, cells, user, took)"
+    " VALUES (?1, CASE WHEN EXISTS (SELECT 1 FROM change WHERE lsn = ?10 AND site = ?1 AND seq = ?2 - 1)"
+    " THEN ?2 END, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+/* The last number of a site. */
+static const char log_max_sql[] = "SELECT COALESCE(MAX(seq), 0) FROM change WHERE site = ?1";
+
+/*
+ * One of the log's own statements, prepared on first use and kept in *slot
+ * (finalized by sto_log_fini): the hot path skips the cache's hash of the
+ * SQL text. Borrowed, reset. Returns OCOP_OK or OCOP_EDB.
+ */
+static int
+log_stmt(sto_db *db, sqlite3_stmt **slot, const char *sql, sqlite3_stmt **st)
+{
+	int rc;
+
+	if (*slot == NULL && (rc = sqlite3_prepare_v3(db->db, sql, -1, SQLITE_PREPARE_PERSISTENT, slot, NULL)) !=
+				 SQLITE_OK) {
+		*slot = NULL;
+		return sto_seterr(db, rc == SQLITE_NOMEM ? OCOP_ENOMEM : OCOP_EDB, "log: %s", sqlite3_errmsg(db->db));
+	}
+	*st = *slot;
+	return OCOP_OK;
+}
+
+void
+sto_log_fini(sto_db *db)
+{
+	sqlite3_finalize(db->log_put);
+	sqlite3_finalize(db->log_next);
+	sqlite3_finalize(db->log_max);
+	db->log_put = db->log_next = db->log_max = NULL;
+}
+
+static int log_insert(sto_db *db, sqlite3_stmt *st, uint32_t site_no, uint64_t seq, const sto_table *t,
+    const char *row, uint64_t hlc, const sto_logcells *lc, bool null, const char *user);
+
 int
 sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, const char *row, uint64_t hlc,
     const sto_logcells *lc, const char *user, uint64_t *seq_out)
@@ -190,12 +240,29 @@ sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, cons
 	    (lc->took != 0 && (rv = log_took_encode(t, lc, &db->clockbuf)) != OCOP_OK)) {
 		return rv;
 	}
-	/* The next own number is read from the log in the same call, never kept
-	 * in memory: a number kept would outlive a statement rolled back by a
-	 * later failure in it (a multi-row write) or a write of another process,
-	 * and leave a gap that stops the site's pushes for good. */
-	if (seq == 0 && seq_out != NULL) {
-		if ((rv = sto_stmt(db, "SELECT COALESCE(MAX(seq), 0) FROM change WHERE site = ?1", &st)) != OCOP_OK) {
+	/* This site's own number: the next one as last seen, kept in memory, with
+	 * the INSERT itself checking it (log_next_sql). A number kept may be stale:
+	 * a statement rolled back by a later failure in it (a multi-row write)
+	 * undoes its entries without any hook telling us, and another process
+	 * (the CLI beside `ocop sync`) may have written the same file. Either way
+	 * the guard inserts nothing and the number is read again from the log, so
+	 * no number is skipped (a gap stops the site's pushes for good) or used
+	 * twice. */
+	if (seq == 0) {
+		if (db->next_seq != 0 && site_no == db->site_no) {
+			if ((rv = log_stmt(db, &db->log_next, log_next_sql, &st)) != OCOP_OK) {
+				return rv;
+			}
+			seq = db->next_seq;
+			sqlite3_bind_int64(st, 10, db->next_lsn);
+			if ((rv = log_insert(db, st, site_no, seq, t, row, hlc, lc, null, user)) != OCOP_OK) {
+				return rv;
+			}
+			if (sqlite3_changes(db->db) == 1) {
+				goto done;
+			}
+		}
+		if ((rv = log_stmt(db, &db->log_max, log_max_sql, &st)) != OCOP_OK) {
 			return rv;
 		}
 		sqlite3_bind_int64(st, 1, site_no);
@@ -206,20 +273,30 @@ sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, cons
 			return sto_seterr(db, OCOP_EDB, "log: %s", sqlite3_errmsg(db->db));
 		}
 	}
+	if ((rv = log_stmt(db, &db->log_put, log_put_sql, &st)) != OCOP_OK ||
+	    (rv = log_insert(db, st, site_no, seq, t, row, hlc, lc, null, user)) != OCOP_OK) {
+		return rv;
+	}
+done:
+	if (site_no == db->site_no) {
+		db->next_seq = seq + 1;
+		db->next_lsn = sqlite3_last_insert_rowid(db->db);
+	}
 	if (seq_out != NULL) {
 		*seq_out = seq;
 	}
-	/* Without a caller for the number, the INSERT counts it itself (one statement less). */
-	if ((rv = sto_stmt(db,
-		 "INSERT INTO change (site, seq, tbl, row_id, hlc, cols, cells, user, took) VALUES (?1,"
-		 " COALESCE(?2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM change WHERE site = ?1)), ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-		 &st)) != OCOP_OK) {
-		return rv;
-	}
+	return OCOP_OK;
+}
+
+/* Bind one entry's values to st (the INSERT of log_put_sql or log_next_sql) and step it. */
+static int
+log_insert(sto_db *db, sqlite3_stmt *st, uint32_t site_no, uint64_t seq, const sto_table *t, const char *row,
+    uint64_t hlc, const sto_logcells *lc, bool null, const char *user)
+{
+	int rc;
+
 	sqlite3_bind_int64(st, 1, site_no);
-	if (seq != 0) {
-		sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
-	}
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)seq);
 	sqlite3_bind_text(st, 3, t->name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 4, row, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 5, (sqlite3_int64)hlc);
@@ -235,6 +312,7 @@ sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, cons
 		sqlite3_bind_blob(st, 9, db->clockbuf.data, (int)db->clockbuf.len, SQLITE_STATIC);
 	}
 	rc = sqlite3_step(st);
+	sqlite3_clear_bindings(st);
 	sqlite3_reset(st);
 	return rc == SQLITE_DONE ? OCOP_OK : sto_seterr(db, OCOP_EDB, "log: %s", sqlite3_errmsg(db->db));
 }

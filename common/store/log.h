@@ -45,9 +45,11 @@ typedef struct sto_logcells {
 
 /*
  * Append a change to the log, inside the caller's transaction. seq 0 takes
- * the next number of this node's own site, read from the log in the same call
- * (so a statement rolled back never leaves a gap); *seq_out (may be NULL)
- * receives the number used. user NULL or "" is stored as NULL.
+ * the next number of this node's own site: the one kept in memory when the
+ * log confirms it in the same INSERT, else read from the log (so a statement
+ * rolled back, a transaction rolled back or another process's write never
+ * leaves a gap or a number used twice); *seq_out (may be NULL) receives the
+ * number used. user NULL or "" is stored as NULL.
  * Returns OCOP_OK, OCOP_ENOMEM, OCOP_EDB.
  */
 int sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, const char *row, uint64_t hlc,
@@ -62,6 +64,9 @@ int sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, 
  */
 int sto_log_put_cells(sto_db *db, uint64_t seq, const char *tbl, const char *row, uint64_t hlc, const char *user,
     const uint8_t *cells, size_t len, uint64_t *seq_out /* OUT, may be NULL */);
+
+/* Finalize the log's own statements (sto_close). Cannot fail. */
+void sto_log_fini(sto_db *db);
 
 /* Is (site_no, seq) logged here? *hlc (may be NULL) gets its stored version. Returns OCOP_OK or OCOP_EDB. */
 int sto_log_find(sto_db *db, uint32_t site_no, uint64_t seq, bool *found /* OUT */, uint64_t *hlc /* OUT */);

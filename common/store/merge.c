@@ -611,6 +611,9 @@ sto_merge_apply(sto_db *db, const sto_policy *pol, const sto_writer *w, const pr
 	}
 	if (w != NULL && pol != NULL && pol->authorize != NULL) {
 		sto_judge_begin(db);
+		/* Between statements: what this judgement reads may be kept for the
+		 * next ones of the transaction (row.c). */
+		sto_judge_fill(db, true);
 		v->code = pol->authorize(pol->arg, db, w, &cur, c, v->reason, sizeof(v->reason));
 		sto_judge_end(db);
 		if (v->code != OCOP_OK) {

@@ -326,17 +326,21 @@ row_text(const proto_value *v, char *out, size_t cap)
 	}
 }
 
-static int row_scope_at(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth);
+static int row_scope_at(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth,
+    bool *complete);
 
 /*
  * The scope of a row of t whose own parent, unit and reference cells are the
  * given values (any may be NULL). *parent_missing tells that the row names a
- * parent (or target) that this node does not hold.
+ * parent (or target) that this node does not hold; *complete (may be NULL)
+ * is cleared when the answer rests on a parent missing anywhere up the chain
+ * or on the walk's depth limit (such an answer changes when the parent comes,
+ * so it is never kept across judgements).
  */
 static int
 row_scope_vals(sto_db *db, const sto_table *t, const proto_value *parent, const proto_value *unit,
     const proto_value *ref_tbl, const proto_value *ref_row, char *out, size_t cap, bool *parent_missing,
-    int depth)
+    int depth, bool *complete)
 {
 	char id[PROTO_UUID_LEN + 1];
 	char name[PROTO_NAME_MAX + 1];
@@ -358,9 +362,12 @@ row_scope_vals(sto_db *db, const sto_table *t, const proto_value *parent, const 
 	if (pt != NULL && id[0] != 0) {
 		char sub[64];
 		if (depth >= ROW_SCOPE_DEPTH) {
+			if (complete != NULL) {
+				*complete = false;
+			}
 			return OCOP_OK;
 		}
-		rv = row_scope_at(db, pt, id, sub, sizeof(sub), depth + 1);
+		rv = row_scope_at(db, pt, id, sub, sizeof(sub), depth + 1, complete);
 		if (rv == OCOP_ENOENT) {
 			*parent_missing = true;
 		} else if (rv != OCOP_OK) {
@@ -372,6 +379,9 @@ row_scope_vals(sto_db *db, const sto_table *t, const proto_value *parent, const 
 	} else if (t->ref_tbl_col != NULL && (id[0] != 0 || name[0] != 0)) {
 		*parent_missing = true;
 	}
+	if (*parent_missing && complete != NULL) {
+		*complete = false;
+	}
 	if (!found && t->unit_col != NULL) {
 		row_text(unit, out, cap);
 	}
@@ -380,8 +390,8 @@ row_scope_vals(sto_db *db, const sto_table *t, const proto_value *parent, const 
 
 /*
  * The statement reading only what places a row of t (its parent, unit and
- * reference columns, NULL where t has none): walking a parent chain for scope
- * reads a few short columns, not whole rows.
+ * reference columns, NULL where t has none, then its rowid): walking a parent
+ * chain for scope reads a few short columns, not whole rows.
  */
 static int
 row_place_stmt(sto_db *db, const sto_table *t, sqlite3_stmt **st)
@@ -405,7 +415,7 @@ row_place_stmt(sto_db *db, const sto_table *t, sqlite3_stmt **st)
 		for (k = 0; k < 4 && rv == OCOP_OK; k++) {
 			rv = com_buf_printf(&sql, "%s%s", k ? ", " : "", cols[k] != NULL ? cols[k] : "NULL");
 		}
-		rv = rv == OCOP_OK ? com_buf_printf(&sql, " FROM %s WHERE id = ?1", t->name) : rv;
+		rv = rv == OCOP_OK ? com_buf_printf(&sql, ", rowid FROM %s WHERE id = ?1", t->name) : rv;
 	}
 	if (rv == OCOP_OK) {
 		rv = row_prepare(db, &ts->place, &sql);
@@ -419,12 +429,20 @@ void
 sto_judge_begin(sto_db *db)
 {
 	db->judging = ++db->judgements;
+	db->places.stopped = false;
 }
 
 void
 sto_judge_end(sto_db *db)
 {
 	db->judging = 0;
+	db->places.filling = false;
+}
+
+void
+sto_judge_fill(sto_db *db, bool fill)
+{
+	db->places.filling = fill;
 }
 
 /* The remembered scope of stored row id of t during this judgement, or NULL. */
@@ -461,36 +479,157 @@ row_memo_put(sto_db *db, const sto_table *t, const char *id, const char *scope, 
 	m->rv = rv;
 }
 
-static int row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth);
+/* ===== Scopes kept across judgements (db.h: sto_places) ===== */
+
+/*
+ * Only inside a write transaction: no other process writes the file
+ * meanwhile. Asked first whether there is anything to read or to keep, so a
+ * judgement with nothing kept (capture's, a laptop's) pays for nothing.
+ */
+static bool
+row_places_live(sto_db *db)
+{
+	return db->judging != 0 && (db->places.filling || db->places.count > 0) && !db->places.off &&
+	    sqlite3_txn_state(db->db, "main") == SQLITE_TXN_WRITE;
+}
+
+static uint32_t
+row_places_hash(const sto_table *t, const char *id)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)sto_table_index(t);
+
+	for (; *id; id++) {
+		h = (h ^ (uint8_t)*id) * 16777619u;
+	}
+	return h;
+}
+
+static sto_place *
+row_places_find(sto_db *db, const sto_table *t, const char *id)
+{
+	uint32_t i = row_places_hash(t, id) & (STO_PLACE_SLOTS - 1);
+	uint32_t n;
+
+	for (n = 0; n < STO_PLACE_SLOTS && db->places.slot[i].t != NULL; n++) {
+		sto_place *e = &db->places.slot[i];
+		if (e->t == t && strcmp(e->id, id) == 0) {
+			return e;
+		}
+		i = (i + 1) & (STO_PLACE_SLOTS - 1);
+	}
+	return NULL;
+}
+
+void
+sto_places_clear(sto_db *db)
+{
+	sto_places *p = &db->places;
+
+	if (p->count == 0) {
+		return;
+	}
+	memset(p->slot, 0, sizeof(p->slot));
+	memset(p->bloom, 0, sizeof(p->bloom));
+	p->count = 0;
+	p->empties++;
+	if (p->filling) {
+		p->stopped = true; /* a walk under way: its parents are gone, so add none of its rows */
+	}
+}
+
+void
+sto_places_written(sto_db *db, const char *tbl, sqlite3_int64 rowid)
+{
+	sto_places *p = &db->places;
+	uint64_t bit = (uint64_t)rowid % (64u * STO_PLACE_BLOOM);
+	size_t i;
+
+	if (p->count == 0 || !(p->bloom[bit / 64] & ((uint64_t)1 << (bit % 64)))) {
+		return;
+	}
+	for (i = 0; i < STO_PLACE_SLOTS; i++) {
+		if (p->slot[i].t != NULL && p->slot[i].rowid == rowid && strcmp(p->slot[i].t->name, tbl) == 0) {
+			sto_places_clear(db);
+			return;
+		}
+	}
+}
+
+/* Keep the scope of row id (rowid) of t, whose parents, if any, are kept already. */
+static void
+row_places_put(sto_db *db, const sto_table *t, const char *id, sqlite3_int64 rowid, const char *scope)
+{
+	sto_places *p = &db->places;
+	uint64_t bit = (uint64_t)rowid % (64u * STO_PLACE_BLOOM);
+	uint32_t i;
+
+	if (!p->filling || p->stopped || strlen(id) >= sizeof(p->slot[0].id) ||
+	    strlen(scope) >= sizeof(p->slot[0].scope) || row_places_find(db, t, id) != NULL) {
+		return;
+	}
+	if (p->count >= STO_PLACE_MAX) {
+		sto_places_clear(db); /* and stopped: this row's parents went with it */
+		return;
+	}
+	i = row_places_hash(t, id) & (STO_PLACE_SLOTS - 1);
+	while (p->slot[i].t != NULL) {
+		i = (i + 1) & (STO_PLACE_SLOTS - 1);
+	}
+	p->slot[i].t = t;
+	p->slot[i].rowid = rowid;
+	memcpy(p->slot[i].id, id, strlen(id) + 1);
+	memcpy(p->slot[i].scope, scope, strlen(scope) + 1);
+	p->bloom[bit / 64] |= (uint64_t)1 << (bit % 64);
+	p->count++;
+}
+
+static int row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth,
+    bool *complete);
 
 /*
  * The scope of stored row id of t; OCOP_ENOENT when this node does not hold
  * it. A judgement asks for the same parents several times (the row's scope
- * before and after a change): within one, each is read once.
+ * before and after a change): within one, each is read once; and within one
+ * write transaction the merge's judgements share what they read (sto_places).
  */
 static int
-row_scope_at(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth)
+row_scope_at(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth, bool *complete)
 {
 	sto_scope_memo *m = row_memo_find(db, t, id);
+	bool live = row_places_live(db);
+	bool whole = true;
+	sto_place *e;
 	int rv;
 
 	if (m != NULL) {
 		snprintf(out, cap, "%s", m->scope);
-		return m->rv;
-	}
-	rv = row_scope_read(db, t, id, out, cap, depth);
-	if (rv == OCOP_OK || rv == OCOP_ENOENT) {
+		rv = m->rv;
+	} else if (live && (e = row_places_find(db, t, id)) != NULL) {
+		db->places.hits++;
+		snprintf(out, cap, "%s", e->scope);
+		rv = OCOP_OK;
 		row_memo_put(db, t, id, out, rv);
+	} else {
+		rv = row_scope_read(db, t, id, out, cap, depth, &whole);
+		if (rv == OCOP_OK || rv == OCOP_ENOENT) {
+			row_memo_put(db, t, id, out, rv);
+		}
+	}
+	/* A row's scope may be kept only while every row up its chain is. */
+	if (complete != NULL && (rv != OCOP_OK || !whole || !live || row_places_find(db, t, id) == NULL)) {
+		*complete = false;
 	}
 	return rv;
 }
 
+/* row_scope_at without the memo: reads the row's place, and keeps what it found when it may. */
 static int
-row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth)
+row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t cap, int depth, bool *complete)
 {
 	char text[4][PROTO_UUID_LEN + PROTO_NAME_MAX + 1];
 	proto_value v[4];
 	sqlite3_stmt *st = NULL;
+	sqlite3_int64 rowid;
 	bool missing;
 	int rv;
 	int rc;
@@ -522,8 +661,14 @@ row_scope_read(sto_db *db, const sto_table *t, const char *id, char *out, size_t
 			v[k].len = len;
 		}
 	}
+	rowid = sqlite3_column_int64(st, 4);
 	sqlite3_reset(st);
-	return row_scope_vals(db, t, &v[0], &v[1], &v[2], &v[3], out, cap, &missing, depth);
+	if ((rv = row_scope_vals(db, t, &v[0], &v[1], &v[2], &v[3], out, cap, &missing, depth, complete)) ==
+		OCOP_OK &&
+	    *complete && row_places_live(db)) {
+		row_places_put(db, t, id, rowid, out);
+	}
+	return rv;
 }
 
 int
@@ -536,7 +681,7 @@ sto_row_scope(sto_db *db, const char *tbl, const char *row, char *out, size_t ca
 	if (t == NULL) {
 		return OCOP_OK;
 	}
-	rv = row_scope_at(db, t, row, out, cap, 0);
+	rv = row_scope_at(db, t, row, out, cap, 0, NULL);
 	return rv == OCOP_ENOENT ? OCOP_OK : rv;
 }
 
@@ -569,7 +714,7 @@ sto_row_scope_after(sto_db *db, const sto_row *before, const proto_change *c, ch
 			}
 		}
 	}
-	return row_scope_vals(db, t, vals[0], vals[1], vals[2], vals[3], out, cap, parent_missing, 0);
+	return row_scope_vals(db, t, vals[0], vals[1], vals[2], vals[3], out, cap, parent_missing, 0, NULL);
 }
 
 /* ===== Units ===== */

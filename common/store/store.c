@@ -583,6 +583,46 @@ store_on_rollback(void *arg)
 	sto_db *db = arg;
 
 	db->sites.stale = true;
+	db->next_seq = 0; /* not needed (log.c checks it), but spares a wasted INSERT */
+	sto_places_clear(db);
+}
+
+/* Scopes are kept only within one write transaction (db.h: sto_places). */
+static int
+store_on_commit(void *arg)
+{
+	sto_places_clear(arg);
+	return 0;
+}
+
+/*
+ * A savepoint's ROLLBACK TO undoes writes without any hook telling us, so a
+ * connection that prepares any savepoint statement keeps no scopes across
+ * judgements from then on (the store itself uses none; some tests do).
+ */
+static int
+store_on_authorize(void *arg, int action, const char *a, const char *b, const char *c, const char *d)
+{
+	sto_db *db = arg;
+
+	(void)a;
+	(void)b;
+	(void)c;
+	(void)d;
+	if (action == SQLITE_SAVEPOINT) {
+		sto_places_clear(db);
+		db->places.off = true;
+	}
+	return SQLITE_OK;
+}
+
+/* Any write to a row whose scope is kept, by any path, empties the kept scopes. */
+static void
+store_on_update(void *arg, int op, const char *dbname, const char *tbl, sqlite3_int64 rowid)
+{
+	(void)op;
+	(void)dbname;
+	sto_places_written(arg, tbl, rowid);
 }
 
 /*
@@ -662,8 +702,12 @@ sto_open(sto_db **out, const char *path, const sto_opts *opts)
 	 * other rather than failing with "database is locked". */
 	sqlite3_busy_timeout(db->db, 30000);
 	sqlite3_extended_result_codes(db->db, 1);
-	/* A rollback may undo site numbers handed out in its transaction. */
+	/* A rollback may undo site numbers handed out in its transaction, and
+	 * scopes kept across judgements last one write transaction at most. */
 	sqlite3_rollback_hook(db->db, store_on_rollback, db);
+	sqlite3_commit_hook(db->db, store_on_commit, db);
+	sqlite3_update_hook(db->db, store_on_update, db);
+	sqlite3_set_authorizer(db->db, store_on_authorize, db);
 	/* Opening a file must not turn someone else's database into a replica:
 	 * checked before WAL and the schema, which would both change the file. */
 	if ((rv = store_check_file(db, opts->create)) != OCOP_OK) {
@@ -702,6 +746,7 @@ sto_close(sto_db *db)
 		return;
 	}
 	sto_capture_fini(db);
+	sto_log_fini(db);
 	sto_table_stmts_fini(db);
 	for (i = 0; i < STO_STMT_CACHE; i++) {
 		sqlite3_finalize(db->cache[i].st);

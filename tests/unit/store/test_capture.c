@@ -148,6 +148,99 @@ test_site_seq_stays_dense_across_rollbacks_and_failed_statements(void **state)
 	assert_int_equal(seq, 2);
 }
 
+/* The own site's log numbers: how many, how many distinct, the lowest and the highest. */
+static void
+own_seqs(sto_db *db, int *count, int *distinct, int *lo, int *hi)
+{
+	sqlite3_stmt *st;
+
+	assert_int_equal(sqlite3_prepare_v2(sto_sqlite(db),
+			     "SELECT COUNT(*), COUNT(DISTINCT seq), COALESCE(MIN(seq), 0), COALESCE(MAX(seq), 0)"
+			     " FROM change WHERE site = (SELECT no FROM site_ref WHERE uuid = ?1)",
+			     -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, sto_site_id(db), -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	*count = sqlite3_column_int(st, 0);
+	*distinct = sqlite3_column_int(st, 1);
+	*lo = sqlite3_column_int(st, 2);
+	*hi = sqlite3_column_int(st, 3);
+	sqlite3_finalize(st);
+}
+
+static void
+test_two_connections_capturing_alternately_get_dense_distinct_seqs(void **state)
+{
+	fx *f = *state;
+	sto_opts o = {.user = "clerk", .clock = fake_clock};
+	sto_db *other;
+	const char *cols[] = {"name"};
+	const char *vals[] = {"A"};
+	char id[37];
+	int count;
+	int distinct;
+	int lo;
+	int hi;
+	int i;
+
+	/* Another process on the same replica file: `ocop sync` beside the CLI. */
+	assert_ok(sto_open(&other, f->path, &o));
+	for (i = 0; i < 6; i++) {
+		sto_db *db = i % 2 ? other : f->db;
+		/* Each writes twice in a row, so each keeps a number in memory that
+		 * the other's next write makes stale. */
+		assert_ok(sto_begin(db));
+		assert_ok(sto_row_insert(db, "subject", cols, vals, 1, id));
+		assert_ok(sto_row_insert(db, "subject", cols, vals, 1, id));
+		assert_ok(sto_commit(db));
+	}
+	/* One rolls back a transaction after the other wrote: neither leaves a gap. */
+	assert_ok(sto_begin(f->db));
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	sto_rollback(f->db);
+	assert_ok(sto_row_insert(other, "subject", cols, vals, 1, id));
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	own_seqs(f->db, &count, &distinct, &lo, &hi);
+	assert_int_equal(count, 14);
+	assert_int_equal(distinct, 14);
+	assert_int_equal(lo, 1);
+	assert_int_equal(hi, 14);
+	sto_close(other);
+}
+
+static void
+test_a_statement_failing_inside_a_transaction_leaves_no_gap(void **state)
+{
+	fx *f = *state;
+	const char *cols[] = {"name"};
+	const char *vals[] = {"A"};
+	char id[37];
+	int count;
+	int distinct;
+	int lo;
+	int hi;
+	uint64_t seq;
+
+	assert_ok(sto_begin(f->db));
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	/* Its first row is captured (number 2), then the second hits the primary
+	 * key and SQLite undoes the statement, but not the transaction: no
+	 * rollback hook runs. */
+	assert_err(sto_exec(f->db, "INSERT INTO subject (id, name) VALUES "
+				   "('0190f0f0-0000-7000-8000-0000000000aa', 'x'),"
+				   "('0190f0f0-0000-7000-8000-0000000000aa', 'y')"),
+	    OCOP_EDB);
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	assert_ok(sto_row_insert(f->db, "subject", cols, vals, 1, id));
+	assert_ok(sto_commit(f->db));
+	assert_ok(sto_capture_last_seq(f->db, &seq));
+	assert_int_equal(seq, 3);
+	own_seqs(f->db, &count, &distinct, &lo, &hi);
+	assert_int_equal(count, 3);
+	assert_int_equal(distinct, 3);
+	assert_int_equal(hi, 3);
+}
+
 static void
 test_write_from_a_foreign_connection_fails_loudly(void **state)
 {
@@ -230,6 +323,8 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_insert_logs_every_set_column_with_no_base, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_update_logs_only_changed_columns_with_their_base_version, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_site_seq_stays_dense_across_rollbacks_and_failed_statements, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_two_connections_capturing_alternately_get_dense_distinct_seqs, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_a_statement_failing_inside_a_transaction_leaves_no_gap, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_write_from_a_foreign_connection_fails_loudly, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_hard_delete_and_id_change_are_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_capture_before_init_is_refused, setup, teardown),
