@@ -231,7 +231,7 @@ int
 sto_log_put(sto_db *db, uint32_t site_no, uint64_t seq, const sto_table *t, const char *row, uint64_t hlc,
     const sto_logcells *lc, const char *user, uint64_t *seq_out)
 {
-	sqlite3_stmt *st;
+	sqlite3_stmt *st = NULL; /* set by log_stmt before any use; gcc -O2 cannot tell */
 	bool null;
 	int rv;
 	int rc;
