@@ -29,7 +29,7 @@ srv_config_defaults(srv_config *c)
 	c->max_connections = 4096;
 	c->send_timeout_ms = 10000;
 	c->readers = 4;
-	c->max_batch = 512u * 1024u;
+	c->max_batch = 2048u * 1024u; /* SRV_DEFAULT_BATCH */
 	c->batch_memory = 16u * 1024u * 1024u;
 	c->silent_days = 7;
 	c->log_level = COM_LOG_INFO;

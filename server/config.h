@@ -36,7 +36,7 @@
  *   max_connections = 4096          # open connections at once
  *   send_timeout_ms = 10000         # a peer that does not take its reply in this time is dropped
  *   readers = 4                     # read connections: PULLs served at once (PUSHes take turns)
- *   max_batch = 524288              # bytes: the largest PUSH taken, and a PULL_OK page at most
+ *   max_batch = 2097152             # bytes: the largest PUSH taken, and a PULL_OK page at most (before deflating)
  *   batch_memory = 16777216         # bytes of batches all sites may have in flight, shared (0 = max_batch each)
  *
  * Registered sites live in the database (`ocopd site add`), not here, so

@@ -27,7 +27,7 @@
 #include "common/util/log.h"
 #include "server/registry.h"
 
-#define SRV_DEFAULT_BATCH (512u * 1024u) /* PUSH/PULL_OK byte budget: a few seconds of work at most */
+#define SRV_DEFAULT_BATCH (2048u * 1024u) /* PUSH/PULL_OK byte budget (before deflating): well under a second of the writer's turn */
 #define SRV_MIN_BATCH (32u * 1024u)      /* the smallest budget a shared batch_memory gives a site */
 
 struct srv_guard;

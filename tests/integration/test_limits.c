@@ -117,6 +117,7 @@ setup(void **state)
 	fx *f = com_calloc(1, sizeof(*f));
 	char db[600];
 	char log[600];
+	char conf[600];
 
 	f->dir = tu_mkdtemp();
 	tu_bin(f->ocop, sizeof(f->ocop), "ocop");
@@ -131,8 +132,14 @@ setup(void **state)
 	}
 	snprintf(db, sizeof(db), "%s/prov.db", f->dir);
 	snprintf(log, sizeof(log), "%s/prov.log", f->dir);
+	snprintf(conf, sizeof(conf), "%s/ocopd.conf", f->dir);
 	{
-		char *argv[] = {f->ocopd, "serve", "--db", db, "--listen", f->url, NULL};
+		/* A limit of 512 KiB (the default is 2 MiB), so the oversized PUSHes stay small. */
+		FILE *c = fopen(conf, "w");
+		char *argv[] = {f->ocopd, "serve", "--config", conf, "--db", db, "--listen", f->url, NULL};
+		if (c == NULL || fputs("max_batch = 524288\n", c) < 0 || fclose(c) != 0) {
+			return -1;
+		}
 		f->server = tp_spawn(argv, log);
 	}
 	if (f->server < 0 || tp_wait_port(f->port, 5000) != 0) {

@@ -263,7 +263,7 @@ test_sighup_reloads_the_limits(void **state)
 	assert_int_equal(ocop(f, "a", "subject add --kind htx --unit 83-100 --name 'HTX lần hai'"), 0);
 	write_conf(f, "");
 	assert_int_equal(kill(f->server, SIGHUP), 0);
-	assert_true(log_has(f, "max_batch 524288"));
+	assert_true(log_has(f, "max_batch 2097152"));
 	l = server_log(f);
 	before = count(l, "PUSH from");
 	com_free(l);
