@@ -142,13 +142,17 @@ log_count(fx *f, const char *file, const char *text)
 	return n;
 }
 
-/* Wait until the log has text (the server logs on its own threads), up to 3 s. */
+/*
+ * Wait until the log has text (the server logs on its own threads), up to
+ * 15 s: under a sanitizer on a loaded machine 3 s was once not enough, and a
+ * line that comes returns at once.
+ */
 static bool
 log_wait(fx *f, const char *file, const char *text)
 {
 	int i;
 
-	for (i = 0; i < 150; i++) {
+	for (i = 0; i < 750; i++) {
 		if (log_has(f, file, text)) {
 			return true;
 		}
