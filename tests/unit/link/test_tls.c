@@ -148,7 +148,7 @@ dial(const char *ca, const char *crt, const char *key, char *echoed, size_t cap,
 
 	memset(&o, 0, sizeof(o));
 	o.url = F.url;
-	o.timeout_ms = 3000;
+	o.timeout_ms = 10000;
 	o.ca_pem = ca;
 	o.cert_pem = crt;
 	o.key_pem = key;
@@ -164,6 +164,26 @@ dial(const char *ca, const char *crt, const char *key, char *echoed, size_t cap,
 	com_buf_fini(&reply);
 	lnk_dialer_close(d);
 	return rv;
+}
+
+/*
+ * A client certificate the server refuses: the dial fails and the server never
+ * takes the connection. Over TLS 1.3 the client sends its certificate after
+ * the server's Finished and learns of the refusal only from the alert that
+ * follows; on a loaded machine (the CI's Asan run) the alert once came after
+ * the client gave up, so a timeout is as much a refusal here as ETLS. What
+ * matters is that no request of it ever reached the server.
+ */
+static void
+assert_refused_by_server(int rv, const char *err)
+{
+	assert_true(rv == OCOP_ETLS || rv == OCOP_ETIMEDOUT);
+	if (rv == OCOP_ETLS) {
+		assert_non_null(strstr(err, "TLS handshake"));
+	}
+	nng_mtx_lock(F.mtx);
+	assert_string_equal(F.seen_cn, "");
+	nng_mtx_unlock(F.mtx);
 }
 
 static void
@@ -197,8 +217,7 @@ test_a_certificate_of_another_ca_is_refused_as_a_tls_failure(void **state)
 	r.days = 30;
 	assert_ok(lnk_pki_issue(oca, okey, &r, &crt, &key, err, sizeof(err)));
 	/* The site trusts the right CA but its own certificate comes from another. */
-	assert_err(dial(F.ca_crt, crt, key, echoed, sizeof(echoed), err, sizeof(err)), OCOP_ETLS);
-	assert_non_null(strstr(err, "TLS handshake"));
+	assert_refused_by_server(dial(F.ca_crt, crt, key, echoed, sizeof(echoed), err, sizeof(err)), err);
 	/* And a site that trusts another CA refuses the server. */
 	assert_err(dial(oca, crt, key, echoed, sizeof(echoed), err, sizeof(err)), OCOP_ETLS);
 	assert_non_null(strstr(err, "server certificate refused"));
@@ -225,7 +244,7 @@ test_an_expired_certificate_is_refused(void **state)
 	assert_ok(lnk_pki_issue(F.ca_crt, F.ca_key, &r, &crt, &key, err, sizeof(err)));
 	assert_err(lnk_pki_check(F.ca_crt, crt, key, err, sizeof(err)), OCOP_EINPUT);
 	assert_non_null(strstr(err, "expired"));
-	assert_err(dial(F.ca_crt, crt, key, echoed, sizeof(echoed), err, sizeof(err)), OCOP_ETLS);
+	assert_refused_by_server(dial(F.ca_crt, crt, key, echoed, sizeof(echoed), err, sizeof(err)), err);
 	com_free(crt);
 	com_free(key);
 }
