@@ -1344,14 +1344,16 @@ test_killed_servers_and_watchers_lose_nothing_and_converge(void **state)
 		}
 	}
 	check_status_names_the_failure(f);
-	/* A watcher stops cleanly on SIGTERM, not a crash: exit 3 (its last attempt found the
-	 * connection refused) or 130 (stopped while it waited for the server). */
+	/* A watcher stops cleanly on SIGTERM, not a crash (a signal's death is 128 + its
+	 * number): exit 3 (its last attempt found the connection refused), 1 (the server,
+	 * stopping under it, closed the connection while it opened: seen once in CI) or
+	 * 130 (stopped while it waited for the server). */
 	for (i = 0; i < NSITES; i++) {
 		int rc = tp_stop(f->s[i].watcher, SIGTERM);
-		if (rc != 3 && rc != 130) {
+		if (rc != 1 && rc != 3 && rc != 130) {
 			print_error("watcher %d exited %d\n", i, rc);
 		}
-		assert_true(rc == 3 || rc == 130);
+		assert_true(rc == 1 || rc == 3 || rc == 130);
 		f->s[i].watcher = 0;
 	}
 	assert_int_equal(tu_run(NULL, 0, "grep -q 'retrying in' %s/watch-*.log", f->dir), 0);
